@@ -1,0 +1,271 @@
+//! Database host names: RFC 1123 validation and RDS endpoint recognition.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::route::ValidationError;
+
+/// A validated, lowercased DNS host name (or an IP literal where policy allows one).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HostName(String);
+
+/// What host names a deployment accepts beyond RFC 1123.
+#[derive(Debug, Clone, Default)]
+pub struct HostPolicy {
+    /// Accept IP literals as hosts (they never move, so the router only registers them).
+    pub allow_ip_literals: bool,
+    /// When non-empty, a host must end with one of these suffixes (e.g. `.rds.amazonaws.com`).
+    pub allowed_suffixes: Vec<String>,
+}
+
+impl HostName {
+    /// Longest DNS name (RFC 1123 section 2.1, RFC 1035 section 2.3.4).
+    pub const MAX_LEN: usize = 253;
+
+    /// Parses a DNS name by RFC 1123 syntax only: labels of 1-63 letters, digits and hyphens,
+    /// no hyphen at a label's edge, at most 253 characters, not an IP literal.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        Self::parse_with(raw, &HostPolicy::default())
+    }
+
+    /// Parses a host name under a deployment's policy.
+    pub fn parse_with(raw: &str, policy: &HostPolicy) -> Result<Self, ValidationError> {
+        let fail = |reason: &str| ValidationError::Host {
+            host: raw.chars().take(300).collect(),
+            reason: reason.to_owned(),
+        };
+        let name = raw.strip_suffix('.').unwrap_or(raw).to_ascii_lowercase();
+        if name.parse::<IpAddr>().is_ok() {
+            return if policy.allow_ip_literals {
+                Ok(Self(name))
+            } else {
+                Err(fail("IP literals are not accepted; use the database's DNS name"))
+            };
+        }
+        if name.is_empty() {
+            return Err(fail("empty"));
+        }
+        if name.len() > Self::MAX_LEN {
+            return Err(fail("longer than 253 characters"));
+        }
+        for label in name.split('.') {
+            if label.is_empty() || label.len() > 63 {
+                return Err(fail("each label must be 1-63 characters"));
+            }
+            if !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return Err(fail("only letters, digits, '-' and '.' are allowed"));
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return Err(fail("a label must not start or end with '-'"));
+            }
+        }
+        let tld = name.rsplit('.').next().unwrap_or_default();
+        if tld.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(fail("the last label must not be all digits"));
+        }
+        if !policy.allowed_suffixes.is_empty()
+            && !policy
+                .allowed_suffixes
+                .iter()
+                .any(|s| name.ends_with(&s.to_ascii_lowercase()))
+        {
+            return Err(fail(&format!(
+                "must end with one of: {}",
+                policy.allowed_suffixes.join(", ")
+            )));
+        }
+        Ok(Self(name))
+    }
+
+    /// The name as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The host as an IP literal, when it is one.
+    pub fn as_ip(&self) -> Option<IpAddr> {
+        self.0.parse().ok()
+    }
+}
+
+impl TryFrom<String> for HostName {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        // Stored names were validated on the way in; IP literals survive a round trip.
+        Self::parse_with(
+            &value,
+            &HostPolicy {
+                allow_ip_literals: true,
+                allowed_suffixes: vec![],
+            },
+        )
+    }
+}
+
+impl From<HostName> for String {
+    fn from(h: HostName) -> Self {
+        h.0
+    }
+}
+
+impl fmt::Display for HostName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which kind of RDS endpoint a host name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RdsEndpointKind {
+    /// `<instance>.<hash>.<region>.rds.amazonaws.com`
+    Instance,
+    /// `<cluster>.cluster-<hash>...` (Aurora writer)
+    ClusterWriter,
+    /// `<cluster>.cluster-ro-<hash>...` (Aurora readers, DNS round robin)
+    ClusterReader,
+    /// `<endpoint>.cluster-custom-<hash>...`
+    ClusterCustom,
+    /// `<proxy>.proxy-<hash>...`
+    Proxy,
+}
+
+/// An RDS endpoint recognised from its host name: the identifier RDS events carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RdsEndpoint {
+    /// DB instance, cluster, custom endpoint or proxy identifier (lowercase).
+    pub identifier: String,
+    /// Endpoint kind.
+    pub kind: RdsEndpointKind,
+    /// AWS region in the name.
+    pub region: String,
+}
+
+/// Recognises RDS endpoint names (RDS and Aurora user guides, "Connecting to a DB instance" and
+/// "Amazon Aurora endpoint connections"); `None` for any other name.
+pub fn parse_rds_endpoint(host: &str) -> Option<RdsEndpoint> {
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    // id . hash . region . rds . amazonaws . com[.cn]
+    let rds_at = labels.iter().position(|l| *l == "rds")?;
+    let tail = &labels[rds_at + 1..];
+    if !(tail == ["amazonaws", "com"] || tail == ["amazonaws", "com", "cn"]) || rds_at != 3 {
+        return None;
+    }
+    let (identifier, hash, region) = (labels[0], labels[1], labels[2]);
+    if identifier.is_empty() || hash.is_empty() || region.is_empty() {
+        return None;
+    }
+    let kind = if hash.starts_with("cluster-custom-") {
+        RdsEndpointKind::ClusterCustom
+    } else if hash.starts_with("cluster-ro-") {
+        RdsEndpointKind::ClusterReader
+    } else if hash.starts_with("cluster-") {
+        RdsEndpointKind::ClusterWriter
+    } else if hash.starts_with("proxy-") {
+        RdsEndpointKind::Proxy
+    } else {
+        RdsEndpointKind::Instance
+    };
+    Some(RdsEndpoint {
+        identifier: identifier.to_owned(),
+        kind,
+        region: region.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn rds_instance_cluster_reader_custom_and_proxy_names_are_recognised() {
+        let cases = [
+            ("mydb.c9akciq32.us-east-1.rds.amazonaws.com", "mydb", RdsEndpointKind::Instance),
+            ("aurora1.cluster-c9akciq32.eu-west-1.rds.amazonaws.com", "aurora1", RdsEndpointKind::ClusterWriter),
+            ("aurora1.cluster-ro-c9akciq32.eu-west-1.rds.amazonaws.com", "aurora1", RdsEndpointKind::ClusterReader),
+            ("analytics.cluster-custom-c9akciq32.eu-west-1.rds.amazonaws.com", "analytics", RdsEndpointKind::ClusterCustom),
+            ("myproxy.proxy-c9akciq32.us-east-2.rds.amazonaws.com", "myproxy", RdsEndpointKind::Proxy),
+            ("cn-db.abc.cn-north-1.rds.amazonaws.com.cn", "cn-db", RdsEndpointKind::Instance),
+        ];
+        for (host, id, kind) in cases {
+            let e = parse_rds_endpoint(host).unwrap_or_else(|| panic!("{host}"));
+            assert_eq!((e.identifier.as_str(), e.kind), (id, kind), "{host}");
+        }
+    }
+
+    #[test]
+    fn rds_names_are_recognised_in_any_case_and_with_trailing_dot() {
+        let e = parse_rds_endpoint("MyDB.C9AKCIQ32.US-EAST-1.RDS.AMAZONAWS.COM.").unwrap();
+        assert_eq!(e.identifier, "mydb");
+        assert_eq!(e.region, "us-east-1");
+    }
+
+    #[test]
+    fn non_rds_names_have_no_identifier() {
+        for host in [
+            "orders.db.test",
+            "rds.amazonaws.com",
+            "x.rds.amazonaws.com",
+            "a.b.c.rds.amazonaws.com.evil.test",
+            "a.b.c.d.rds.amazonaws.com",
+            "db.example.com",
+        ] {
+            assert_eq!(parse_rds_endpoint(host), None, "{host}");
+        }
+    }
+
+    #[test]
+    fn host_names_follow_rfc_1123() {
+        assert_eq!(HostName::parse("Orders.DB.test.").unwrap().as_str(), "orders.db.test");
+        assert!(HostName::parse("3com.example").is_ok());
+        for bad in ["", "-a.test", "a-.test", "a..b", "a_b.test", "a b.test", "10.1.2.3", "::1", "x.123"] {
+            assert!(HostName::parse(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("{}.test", vec!["a".repeat(63); 4].join("."));
+        assert!(long.len() > 253);
+        assert!(HostName::parse(&long).is_err());
+        assert!(HostName::parse(&format!("{}.test", "a".repeat(64))).is_err());
+    }
+
+    #[test]
+    fn ip_literals_need_explicit_permission() {
+        let policy = HostPolicy {
+            allow_ip_literals: true,
+            allowed_suffixes: vec![],
+        };
+        assert!(HostName::parse("10.1.2.3").is_err());
+        assert_eq!(
+            HostName::parse_with("10.1.2.3", &policy).unwrap().as_ip(),
+            Some("10.1.2.3".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn suffix_allow_list_is_enforced() {
+        let policy = HostPolicy {
+            allow_ip_literals: false,
+            allowed_suffixes: vec![".rds.amazonaws.com".into()],
+        };
+        assert!(HostName::parse_with("a.b.us-east-1.rds.amazonaws.com", &policy).is_ok());
+        assert!(HostName::parse_with("orders.db.test", &policy).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn host_parsing_never_panics_and_accepts_only_valid_syntax(s in ".{0,300}") {
+            if let Ok(h) = HostName::parse(&s) {
+                prop_assert!(h.as_str().len() <= 253);
+                prop_assert!(h.as_str().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'));
+            }
+            let _ = parse_rds_endpoint(&s);
+        }
+    }
+}

@@ -1,0 +1,314 @@
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr};
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn policy() -> AddressPolicy {
+    AddressPolicy {
+        subnets: vec!["10.0.1.0/24".parse().unwrap()],
+        vpc_cidrs: vec!["10.0.0.0/16".parse().unwrap()],
+    }
+}
+
+fn answer(ips: &[&str]) -> Lookup {
+    Lookup::from_ips(ips.iter().map(|s| ip(s)))
+}
+
+fn target(s: &str, port: u16) -> Target {
+    Target {
+        ip: ip(s),
+        port,
+        availability_zone: None,
+    }
+}
+
+fn run(intent: Intent, lookups: &[Lookup], sightings: &Sightings, current: &[Target]) -> Plan {
+    plan(&PlanInput {
+        intent,
+        lookups,
+        sightings,
+        current,
+        port: 5432,
+        policy: &policy(),
+        window: 3,
+    })
+}
+
+/// Applies a plan to a target list the way ELBv2 would.
+fn applied(current: &[Target], p: &Plan) -> Vec<Target> {
+    let gone: BTreeSet<(IpAddr, u16)> = p.deregister.iter().map(|c| c.target.key()).collect();
+    let mut out: Vec<Target> = current
+        .iter()
+        .filter(|t| !gone.contains(&t.key()))
+        .cloned()
+        .collect();
+    out.extend(p.register.iter().map(|c| c.target.clone()));
+    out
+}
+
+#[test]
+fn first_answer_registers_its_ips_with_all_zones_outside_subnets() {
+    let p = run(Intent::Follow, &[answer(&["10.1.2.3", "10.0.1.7"])], &Sightings::default(), &[]);
+    let regs: Vec<(IpAddr, Option<&str>)> = p
+        .register
+        .iter()
+        .map(|c| (c.target.ip, c.target.availability_zone.as_deref()))
+        .collect();
+    assert_eq!(regs, vec![(ip("10.0.1.7"), None), (ip("10.1.2.3"), Some("all"))]);
+    assert!(p.deregister.is_empty());
+}
+
+#[test]
+fn failed_lookup_never_removes_targets() {
+    for failure in [
+        LookupFailure::Timeout,
+        LookupFailure::ServFail,
+        LookupFailure::NxDomain,
+        LookupFailure::Empty,
+    ] {
+        let mut s = Sightings::default();
+        s.record(&[ip("10.1.2.3")].into(), 3);
+        let p = run(Intent::Follow, &[Lookup::Failed(failure)], &s, &[target("10.1.2.3", 5432)]);
+        assert!(p.is_noop());
+        assert_eq!(p.notes, vec![Note::LookupFailed { failure }]);
+        assert_eq!(p.sightings, s, "a failure is not a successful lookup");
+    }
+}
+
+#[test]
+fn flipped_record_registers_new_ip_and_keeps_old_until_window_passes() {
+    let mut s = Sightings::default();
+    s.record(&[ip("10.1.2.3")].into(), 3);
+    let current = vec![target("10.1.2.3", 5432)];
+    let p = run(Intent::Follow, &[answer(&["10.1.9.9"])], &s, &current);
+    assert_eq!(p.register.len(), 1);
+    assert_eq!(p.register[0].target.ip, ip("10.1.9.9"));
+    assert!(p.deregister.is_empty(), "old IP still in the window");
+    assert!(p.notes.iter().any(|n| matches!(n, Note::KeptInWindow { .. })));
+
+    let current = applied(&current, &p);
+    let p2 = run(Intent::Follow, &[answer(&["10.1.9.9"]), answer(&["10.1.9.9"])], &p.sightings, &current);
+    assert!(p2.register.is_empty());
+    assert_eq!(p2.deregister.len(), 1);
+    assert_eq!(p2.deregister[0].target.ip, ip("10.1.2.3"));
+    assert_eq!(p2.deregister[0].reason, Reason::Stale);
+}
+
+#[test]
+fn source_deleted_removes_every_target_at_once() {
+    let mut s = Sightings::default();
+    s.record(&[ip("10.1.2.3")].into(), 3);
+    let current = vec![target("10.1.2.3", 5432), target("10.1.2.4", 5432)];
+    let p = run(Intent::SourceDeleted, &[answer(&["10.1.2.3"])], &s, &current);
+    assert_eq!(p.deregister.len(), 2);
+    assert!(p.deregister.iter().all(|c| c.reason == Reason::SourceDeleted));
+    assert!(p.register.is_empty());
+    assert!(p.sightings.is_empty());
+}
+
+#[test]
+fn public_answer_is_refused_and_last_targets_are_kept() {
+    let mut s = Sightings::default();
+    s.record(&[ip("10.1.2.3")].into(), 1);
+    let current = vec![target("10.1.2.3", 5432)];
+    let p = plan(&PlanInput {
+        intent: Intent::Follow,
+        lookups: &[answer(&["54.1.2.3"])],
+        sightings: &s,
+        current: &current,
+        port: 5432,
+        policy: &policy(),
+        window: 1,
+    });
+    assert!(p.register.is_empty());
+    assert!(p.deregister.is_empty());
+    assert!(p.notes.contains(&Note::Refused {
+        ip: ip("54.1.2.3"),
+        why: Refusal::NotPrivate
+    }));
+    assert!(p.notes.contains(&Note::KeptLastTargets { count: 1 }));
+}
+
+#[test]
+fn target_on_the_wrong_port_is_replaced() {
+    let mut s = Sightings::default();
+    s.record(&[ip("10.1.2.3")].into(), 3);
+    let current = vec![target("10.1.2.3", 9999)];
+    let p = run(Intent::Follow, &[answer(&["10.1.2.3"])], &s, &current);
+    assert_eq!(p.register[0].target.port, 5432);
+    assert_eq!(p.deregister[0].reason, Reason::WrongPort);
+    assert_eq!(p.deregister[0].target.port, 9999, "deregister exactly what is registered");
+}
+
+#[test]
+fn stranger_target_is_removed_when_dns_agrees_on_others() {
+    let mut s = Sightings::default();
+    s.record(&[ip("10.1.2.3")].into(), 3);
+    let current = vec![target("10.1.2.3", 5432), target("10.66.6.6", 5432), target("54.0.0.1", 5432)];
+    let p = run(Intent::Follow, &[answer(&["10.1.2.3"])], &s, &current);
+    let reasons: Vec<Reason> = p.deregister.iter().map(|c| c.reason).collect();
+    assert_eq!(reasons, vec![Reason::Stale, Reason::NotAllowed]);
+}
+
+fn arb_ip() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        (0u8..4).prop_map(|o| IpAddr::V4(Ipv4Addr::new(10, 1, 0, o))),
+        (0u8..3).prop_map(|o| IpAddr::V4(Ipv4Addr::new(10, 0, 1, o))),
+        (0u8..2).prop_map(|o| IpAddr::V4(Ipv4Addr::new(100, 64, 0, o))),
+        (0u8..2).prop_map(|o| IpAddr::V4(Ipv4Addr::new(54, 0, 0, o))),
+    ]
+}
+
+fn arb_lookup() -> impl Strategy<Value = Lookup> {
+    prop_oneof![
+        3 => proptest::collection::btree_set(arb_ip(), 1..4).prop_map(Lookup::Answer),
+        1 => prop_oneof![
+            Just(LookupFailure::Timeout),
+            Just(LookupFailure::ServFail),
+            Just(LookupFailure::NxDomain),
+            Just(LookupFailure::Empty)
+        ].prop_map(Lookup::Failed),
+    ]
+}
+
+fn arb_targets() -> impl Strategy<Value = Vec<Target>> {
+    proptest::collection::vec(
+        (arb_ip(), prop_oneof![Just(5432u16), Just(3306u16)], proptest::option::of(Just(ALL_ZONES.to_owned())))
+            .prop_map(|(ip, port, availability_zone)| Target { ip, port, availability_zone }),
+        0..5,
+    )
+    .prop_map(|mut v| {
+        v.sort();
+        v.dedup_by_key(|t| t.key());
+        v
+    })
+}
+
+fn arb_history() -> impl Strategy<Value = (Vec<Lookup>, Vec<Lookup>)> {
+    (proptest::collection::vec(arb_lookup(), 0..8), proptest::collection::vec(arb_lookup(), 0..3))
+}
+
+fn sightings_from(history: &[Lookup], k: u32) -> Sightings {
+    let mut s = Sightings::default();
+    for l in history {
+        if let Lookup::Answer(ips) = l {
+            let ok = ips.iter().copied().filter(|i| policy().classify(*i).is_ok()).collect();
+            s.record(&ok, k);
+        }
+    }
+    s
+}
+
+proptest! {
+    #[test]
+    fn prop_failed_newest_lookup_changes_no_target(
+        (history, mut new) in arb_history(), current in arb_targets(), failure in arb_lookup(), k in 1u32..5,
+    ) {
+        prop_assume!(matches!(failure, Lookup::Failed(_)));
+        new.push(failure);
+        let s = sightings_from(&history, k);
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        prop_assert!(p.is_noop());
+        let is_failure_note = |n: &Note| matches!(n, Note::LookupFailed { .. });
+        prop_assert!(p.notes.iter().any(is_failure_note));
+    }
+
+    #[test]
+    fn prop_follow_never_leaves_a_route_without_targets(
+        (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
+    ) {
+        let s = sightings_from(&history, k);
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        if !current.is_empty() {
+            prop_assert!(!applied(&current, &p).is_empty());
+        }
+    }
+
+    #[test]
+    fn prop_stale_ips_were_absent_from_the_last_k_successful_lookups(
+        (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
+    ) {
+        let s = sightings_from(&history, k);
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        let successes: Vec<&BTreeSet<IpAddr>> = history.iter().chain(new.iter())
+            .filter_map(|l| match l { Lookup::Answer(ips) => Some(ips), _ => None }).collect();
+        let recent: BTreeSet<IpAddr> = successes.iter().rev().take(k as usize).flat_map(|s| s.iter().copied()).collect();
+        for c in &p.deregister {
+            if c.reason == Reason::Stale {
+                prop_assert!(!recent.contains(&c.target.ip), "{} removed while in window", c.target.ip);
+            }
+        }
+    }
+
+    #[test]
+    fn prop_new_ips_are_registered_in_the_same_plan_that_removes_stale_ones(
+        (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
+    ) {
+        let s = sightings_from(&history, k);
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        if !matches!(new.last(), Some(Lookup::Failed(_))) {
+            // Every allowed IP of the window ends up registered on the database port.
+            let after: BTreeSet<(IpAddr, u16)> = applied(&current, &p).iter().map(Target::key).collect();
+            for ip in p.sightings.ips() {
+                prop_assert!(after.contains(&(ip, 5432)));
+            }
+        }
+    }
+
+    #[test]
+    fn prop_deletion_intents_remove_exactly_the_registered_targets(
+        (history, new) in arb_history(), current in arb_targets(), k in 1u32..5, route_deleted in any::<bool>(),
+    ) {
+        let s = sightings_from(&history, k);
+        let intent = if route_deleted { Intent::RouteDeleted } else { Intent::SourceDeleted };
+        let p = plan(&PlanInput { intent, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        prop_assert!(p.register.is_empty());
+        let removed: Vec<Target> = p.deregister.iter().map(|c| c.target.clone()).collect();
+        prop_assert_eq!(removed, current);
+    }
+
+    #[test]
+    fn prop_only_allowed_addresses_are_registered_with_the_right_zone(
+        (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
+    ) {
+        let s = sightings_from(&history, k);
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        for c in &p.register {
+            let placement = policy().classify(c.target.ip);
+            prop_assert!(placement.is_ok());
+            let want = (placement == Ok(Placement::AllZones)).then(|| ALL_ZONES.to_owned());
+            prop_assert_eq!(&c.target.availability_zone, &want);
+            prop_assert_eq!(c.target.port, 5432);
+        }
+    }
+
+    #[test]
+    fn prop_deregistrations_echo_registered_targets_exactly(
+        (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
+    ) {
+        let s = sightings_from(&history, k);
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        for c in &p.deregister {
+            prop_assert!(current.contains(&c.target));
+        }
+    }
+
+    #[test]
+    fn prop_planning_over_the_applied_result_is_a_noop(
+        (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
+    ) {
+        prop_assume!(!matches!(new.last(), Some(Lookup::Failed(_))));
+        let s = sightings_from(&history, k);
+        let input = PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k };
+        let p = plan(&input);
+        let after = applied(&current, &p);
+        let again = plan(&PlanInput { lookups: &[], sightings: &p.sightings, current: &after, ..input });
+        prop_assert!(again.is_noop(), "{:?}", again);
+    }
+}

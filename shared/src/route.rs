@@ -1,0 +1,414 @@
+//! Routes: one database exposed on one NLB listener port. Domain types and their validation;
+//! no AWS types here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::host::HostName;
+use crate::window::Sightings;
+
+/// Why a route field was rejected; each variant names the field and the rule in user terms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// The route name is not a lowercase DNS-label-like slug.
+    #[error("route name {0:?} must be 1-64 characters of a-z, 0-9 and '-', not starting or ending with '-'")]
+    RouteName(String),
+    /// The host name breaks RFC 1123 or the configured policy.
+    #[error("host {host:?} is not valid: {reason}")]
+    Host {
+        /// The rejected input.
+        host: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A port outside 1-65535.
+    #[error("{field} must be between 1 and 65535, got {value}")]
+    Port {
+        /// Which port field.
+        field: &'static str,
+        /// The rejected value.
+        value: i64,
+    },
+    /// A protocol other than TCP.
+    #[error("protocol {0:?} is not supported: only TCP")]
+    Protocol(String),
+    /// A health check value outside NLB's allowed range.
+    #[error("health_check.{field} must be between {min} and {max}, got {value}")]
+    HealthCheck {
+        /// Which health check field.
+        field: &'static str,
+        /// Lowest allowed value.
+        min: u32,
+        /// Highest allowed value.
+        max: u32,
+        /// The rejected value.
+        value: u32,
+    },
+    /// A tag key or value breaks the ELB tag rules.
+    #[error("tag {0:?} is not valid: keys 1-128 and values 0-256 characters, no 'aws:' prefix, at most 40 tags")]
+    Tag(String),
+}
+
+/// A route's stable identifier: its name, a slug safe in URLs, tags and target group names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RouteId(String);
+
+impl RouteId {
+    /// Longest accepted route name.
+    pub const MAX_LEN: usize = 64;
+
+    /// Validates a route name: 1-64 of `[a-z0-9-]`, no leading or trailing hyphen.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let ok = !raw.is_empty()
+            && raw.len() <= Self::MAX_LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !raw.starts_with('-')
+            && !raw.ends_with('-');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ValidationError::RouteName(raw.to_owned()))
+        }
+    }
+
+    /// The name as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RouteId {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<RouteId> for String {
+    fn from(id: RouteId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for RouteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Target group name for a route: deterministic, unique per (router, route), always valid.
+///
+/// CreateTargetGroup requires at most 32 characters, only alphanumerics and hyphens, no leading
+/// or trailing hyphen, and no `internal-` prefix (ELBv2 API reference, CreateTargetGroup, `Name`).
+/// The readable part is truncated; an 8-hex-digit SHA-256 suffix over the full (router, route)
+/// pair keeps truncated names apart.
+pub fn target_group_name(router: &str, route: &str) -> String {
+    const PREFIX: &str = "plr-";
+    const MAX: usize = 32;
+    let digest = Sha256::digest(format!("{router}/{route}").as_bytes());
+    let suffix: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let room = MAX - PREFIX.len() - 1 - suffix.len();
+    let mut readable: String = route
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(room)
+        .collect();
+    while readable.ends_with('-') || readable.contains("--") {
+        readable = readable.trim_end_matches('-').replace("--", "-");
+    }
+    let readable = readable.trim_start_matches('-');
+    if readable.is_empty() {
+        format!("{PREFIX}{suffix}")
+    } else {
+        format!("{PREFIX}{readable}-{suffix}")
+    }
+}
+
+/// Transport protocol of a route; NLB TCP listeners only, for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Protocol {
+    /// Plain TCP pass-through.
+    #[default]
+    Tcp,
+}
+
+impl Protocol {
+    /// Parses a protocol name, case-insensitively.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw.to_ascii_uppercase().as_str() {
+            "TCP" => Ok(Self::Tcp),
+            _ => Err(ValidationError::Protocol(raw.to_owned())),
+        }
+    }
+}
+
+/// TCP health check of a route's target group, within the NLB's allowed ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthCheck {
+    /// Seconds between checks (NLB: 5-300).
+    pub interval_seconds: u32,
+    /// Seconds before a check fails (NLB: 2-120).
+    pub timeout_seconds: u32,
+    /// Successes before healthy (NLB: 2-10).
+    pub healthy_threshold: u32,
+    /// Failures before unhealthy (NLB: 2-10).
+    pub unhealthy_threshold: u32,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        Self {
+            interval_seconds: 10,
+            timeout_seconds: 5,
+            healthy_threshold: 3,
+            unhealthy_threshold: 3,
+        }
+    }
+}
+
+impl HealthCheck {
+    /// Checks every field against the NLB target group health check limits
+    /// (NLB user guide, "Health checks for Network Load Balancer target groups").
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let check = |field, min, max, value: u32| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(ValidationError::HealthCheck {
+                    field,
+                    min,
+                    max,
+                    value,
+                })
+            }
+        };
+        check("interval_seconds", 5, 300, self.interval_seconds)?;
+        check("timeout_seconds", 2, 120, self.timeout_seconds)?;
+        check("healthy_threshold", 2, 10, self.healthy_threshold)?;
+        check("unhealthy_threshold", 2, 10, self.unhealthy_threshold)
+    }
+}
+
+/// Checks route tags against the ELB tagging rules (ELBv2 API reference, `Tag`: key 1-128,
+/// value 0-256, `aws:` reserved) and our cap of 40, leaving room for the router's own tags.
+pub fn validate_tags(tags: &BTreeMap<String, String>) -> Result<(), ValidationError> {
+    if tags.len() > 40 {
+        return Err(ValidationError::Tag(format!("{} tags", tags.len())));
+    }
+    for (k, v) in tags {
+        if k.is_empty()
+            || k.chars().count() > 128
+            || v.chars().count() > 256
+            || k.to_ascii_lowercase().starts_with("aws:")
+        {
+            return Err(ValidationError::Tag(k.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Validates a port number from user input (1-65535).
+pub fn validate_port(field: &'static str, value: i64) -> Result<u16, ValidationError> {
+    u16::try_from(value)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or(ValidationError::Port { field, value })
+}
+
+/// Lifecycle of a route, as the router drives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteStatus {
+    /// Intent recorded; AWS resources not (all) created yet — a retry or the audit finishes it.
+    Provisioning,
+    /// Resources exist but the database does not resolve yet (waiting for its creation event).
+    Pending,
+    /// Serving: targets follow DNS.
+    Active,
+    /// The database was deleted: no targets, listener and port kept for a re-created database.
+    SourceDeleted,
+    /// Being removed: a retry or the audit finishes the removal.
+    Deleting,
+}
+
+/// What a route asks for: the user-controlled part, compared to tell a replay from a conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteSpec {
+    /// Unique name, also the id.
+    pub id: RouteId,
+    /// Database DNS name the targets follow.
+    pub host: HostName,
+    /// Database port the targets are registered on.
+    pub port: u16,
+    /// Listener/target protocol.
+    pub protocol: Protocol,
+    /// Target group health check.
+    pub health_check: HealthCheck,
+    /// User tags, copied onto the target group.
+    pub tags: BTreeMap<String, String>,
+    /// RDS identifier whose events concern this route (explicit or derived from the host).
+    pub rds_identifier: Option<String>,
+}
+
+/// A stored route: its spec plus what the router allocated and observed for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Route {
+    /// What the owner asked for.
+    #[serde(flatten)]
+    pub spec: RouteSpec,
+    /// IAM principal that created it; only it (or an admin) may see and change it.
+    pub owner: String,
+    /// Router (NLB) the route lives on; never changes.
+    pub router: String,
+    /// Allocated listener port; never changes for the life of the route.
+    pub listener_port: u16,
+    /// Lifecycle state.
+    pub status: RouteStatus,
+    /// Target group, once created.
+    pub target_group_arn: Option<String>,
+    /// Listener, once created.
+    pub listener_arn: Option<String>,
+    /// Compressed DNS history: which IPs were seen in the last K successful lookups.
+    #[serde(default)]
+    pub sightings: Sightings,
+    /// Recent distinct resolutions (newest first, bounded), for people.
+    #[serde(default)]
+    pub resolutions: Vec<Resolution>,
+    /// Event time of the newest RDS event applied, to drop older replays.
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change time.
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency version, bumped on every write.
+    pub version: u64,
+}
+
+impl Route {
+    /// The route id.
+    pub fn id(&self) -> &RouteId {
+        &self.spec.id
+    }
+}
+
+/// One remembered DNS resolution of a route's host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// When it was seen first.
+    pub at: DateTime<Utc>,
+    /// Addresses answered (empty on failure).
+    pub ips: Vec<String>,
+    /// Failure kind, when the lookup failed.
+    pub error: Option<String>,
+}
+
+/// How many resolutions a route keeps.
+pub const RESOLUTIONS_KEPT: usize = 10;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn valid_tg_name(n: &str) -> bool {
+        !n.is_empty()
+            && n.len() <= 32
+            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !n.starts_with('-')
+            && !n.ends_with('-')
+            && !n.starts_with("internal-")
+    }
+
+    #[test]
+    fn forty_character_route_name_gives_valid_target_group_name() {
+        let id = "orders-database-primary-eu-west-1-prod-x";
+        assert_eq!(id.len(), 40);
+        let n = target_group_name("router-a", id);
+        assert!(valid_tg_name(&n), "{n}");
+        assert!(n.starts_with("plr-orders-database-pri"));
+    }
+
+    #[test]
+    fn target_group_names_differ_for_names_sharing_a_long_prefix() {
+        let a = target_group_name("r", "analytics-warehouse-replica-number-one");
+        let b = target_group_name("r", "analytics-warehouse-replica-number-two");
+        assert_ne!(a, b);
+        assert_eq!(a, target_group_name("r", "analytics-warehouse-replica-number-one"));
+    }
+
+    #[test]
+    fn target_group_name_depends_on_router() {
+        assert_ne!(target_group_name("r1", "db"), target_group_name("r2", "db"));
+    }
+
+    #[test]
+    fn route_names_reject_uppercase_hyphen_edges_and_overlength() {
+        for bad in ["", "-a", "a-", "Orders", "a_b", "a.b", &"a".repeat(65)] {
+            assert!(RouteId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(RouteId::parse(&"a".repeat(64)).is_ok());
+        assert!(RouteId::parse("orders-db-1").is_ok());
+    }
+
+    #[test]
+    fn health_check_limits_follow_nlb_ranges() {
+        assert!(HealthCheck::default().validate().is_ok());
+        let bad = HealthCheck {
+            interval_seconds: 4,
+            ..HealthCheck::default()
+        };
+        assert!(matches!(
+            bad.validate(),
+            Err(ValidationError::HealthCheck { field: "interval_seconds", .. })
+        ));
+        let bad = HealthCheck {
+            healthy_threshold: 11,
+            ..HealthCheck::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn ports_outside_1_to_65535_are_rejected() {
+        assert!(validate_port("port", 0).is_err());
+        assert!(validate_port("port", 65536).is_err());
+        assert!(validate_port("port", -1).is_err());
+        assert_eq!(validate_port("port", 5432).unwrap(), 5432);
+    }
+
+    #[test]
+    fn reserved_aws_tag_prefix_is_rejected() {
+        let tags = BTreeMap::from([("aws:cloudformation".to_owned(), "x".to_owned())]);
+        assert!(validate_tags(&tags).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_maps_to_a_valid_target_group_name(router in ".{0,40}", route in ".{0,80}") {
+            let n = target_group_name(&router, &route);
+            prop_assert!(valid_tg_name(&n), "{}", n);
+            prop_assert_eq!(n.clone(), target_group_name(&router, &route));
+        }
+
+        #[test]
+        fn valid_route_ids_map_to_distinct_names(a in "[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?", b in "[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?") {
+            prop_assume!(a != b);
+            prop_assert_ne!(target_group_name("r", &a), target_group_name("r", &b));
+        }
+    }
+}

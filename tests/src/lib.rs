@@ -1,0 +1,8 @@
+//! Test bed for the router: a loopback DNS server, a moto_server child, and AWS fixtures.
+
+/// Loopback DNS server whose records, failures and rotation tests control while it runs.
+pub mod dns;
+/// `moto_server` child process (emulated AWS) and an SDK config pointing at it.
+pub mod moto;
+/// VPC + subnets + internal NLB fixture, uniquely named so tests can share one moto.
+pub mod network;

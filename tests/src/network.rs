@@ -1,0 +1,142 @@
+//! A VPC with two subnets and an internal NLB, created through the AWS SDK (against moto).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::{anyhow, Context};
+use aws_config::SdkConfig;
+use aws_sdk_ec2::{
+    error::DisplayErrorContext,
+    types::{ResourceType, Tag, TagSpecification},
+};
+use aws_sdk_elasticloadbalancingv2::types::{
+    LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Tag as ElbTag,
+};
+use ipnet::Ipv4Net;
+
+/// VPC CIDR of every fixture network.
+pub const VPC_CIDR: &str = "10.0.0.0/16";
+
+/// Subnet CIDRs and availability zones of every fixture network, in `Network::subnets` order.
+pub const SUBNETS: [(&str, &str); 2] = [
+    ("10.0.1.0/24", "us-east-1a"),
+    ("10.0.2.0/24", "us-east-1b"),
+];
+
+/// One subnet of a fixture network.
+#[derive(Clone, Debug)]
+pub struct Subnet {
+    /// Subnet id (`subnet-...`).
+    pub id: String,
+    /// Subnet CIDR, to tell which target IPs are inside the VPC.
+    pub cidr: Ipv4Net,
+    /// Availability zone the subnet lives in.
+    pub availability_zone: String,
+}
+
+/// A VPC 10.0.0.0/16 with subnets in us-east-1a/b and an internal network load balancer.
+#[derive(Clone, Debug)]
+pub struct Network {
+    /// Unique name given to the NLB and used as `Name` tag on every resource.
+    pub name: String,
+    /// VPC id (`vpc-...`).
+    pub vpc_id: String,
+    /// The two subnets, in `SUBNETS` order.
+    pub subnets: Vec<Subnet>,
+    /// ARN of the internal NLB.
+    pub nlb_arn: String,
+    /// DNS name of the internal NLB.
+    pub nlb_dns_name: String,
+}
+
+impl Network {
+    /// Creates the VPC, subnets and NLB, named from `prefix` plus a process-unique suffix so
+    /// that tests sharing one moto server do not clash.
+    pub async fn create(config: &SdkConfig, prefix: &str) -> anyhow::Result<Self> {
+        let ec2 = aws_sdk_ec2::Client::new(config);
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
+        let name = unique_name(prefix);
+
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block(VPC_CIDR)
+            .tag_specifications(name_tag(ResourceType::Vpc, &name))
+            .send()
+            .await
+            .map_err(sdk_error("CreateVpc"))?;
+        let vpc_id = vpc
+            .vpc()
+            .and_then(|vpc| vpc.vpc_id())
+            .context("CreateVpc returned no VPC id")?
+            .to_owned();
+
+        let mut subnets = Vec::new();
+        for (cidr, zone) in SUBNETS {
+            let subnet = ec2
+                .create_subnet()
+                .vpc_id(&vpc_id)
+                .cidr_block(cidr)
+                .availability_zone(zone)
+                .tag_specifications(name_tag(ResourceType::Subnet, &name))
+                .send()
+                .await
+                .map_err(sdk_error("CreateSubnet"))?;
+            subnets.push(Subnet {
+                id: subnet
+                    .subnet()
+                    .and_then(|subnet| subnet.subnet_id())
+                    .context("CreateSubnet returned no subnet id")?
+                    .to_owned(),
+                cidr: cidr.parse()?,
+                availability_zone: zone.to_owned(),
+            });
+        }
+
+        let created = elb
+            .create_load_balancer()
+            .name(&name)
+            .r#type(LoadBalancerTypeEnum::Network)
+            .scheme(LoadBalancerSchemeEnum::Internal)
+            .set_subnets(Some(subnets.iter().map(|s| s.id.clone()).collect()))
+            .tags(ElbTag::builder().key("Name").value(&name).build()?)
+            .send()
+            .await
+            .map_err(sdk_error("CreateLoadBalancer"))?;
+        let nlb = created
+            .load_balancers()
+            .first()
+            .context("CreateLoadBalancer returned no load balancer")?;
+        Ok(Self {
+            nlb_arn: nlb.load_balancer_arn().context("NLB without ARN")?.to_owned(),
+            nlb_dns_name: nlb.dns_name().context("NLB without DNS name")?.to_owned(),
+            name,
+            vpc_id,
+            subnets,
+        })
+    }
+}
+
+/// `prefix-<pid>-<n>`, valid as an NLB name (≤ 32 alphanumerics or hyphens, no edge hyphen).
+fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let suffix = format!("-{:x}-{n}", std::process::id());
+    let prefix: String = prefix
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(32 - suffix.len())
+        .collect();
+    let prefix = prefix.trim_matches('-');
+    format!("{}{suffix}", if prefix.is_empty() { "net" } else { prefix })
+}
+
+fn name_tag(resource: ResourceType, name: &str) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(resource)
+        .tags(Tag::builder().key("Name").value(name).build())
+        .build()
+}
+
+/// Formats an SDK error with its whole source chain (the bare `Display` says "service error").
+fn sdk_error<E: std::error::Error>(operation: &str) -> impl FnOnce(E) -> anyhow::Error + '_ {
+    move |error| anyhow!("{operation}: {}", DisplayErrorContext(error))
+}
