@@ -42,7 +42,9 @@ impl HostName {
             return if policy.allow_ip_literals {
                 Ok(Self(name))
             } else {
-                Err(fail("IP literals are not accepted; use the database's DNS name"))
+                Err(fail(
+                    "IP literals are not accepted; use the database's DNS name",
+                ))
             };
         }
         if name.is_empty() {
@@ -188,12 +190,36 @@ mod tests {
     #[test]
     fn rds_instance_cluster_reader_custom_and_proxy_names_are_recognised() {
         let cases = [
-            ("mydb.c9akciq32.us-east-1.rds.amazonaws.com", "mydb", RdsEndpointKind::Instance),
-            ("aurora1.cluster-c9akciq32.eu-west-1.rds.amazonaws.com", "aurora1", RdsEndpointKind::ClusterWriter),
-            ("aurora1.cluster-ro-c9akciq32.eu-west-1.rds.amazonaws.com", "aurora1", RdsEndpointKind::ClusterReader),
-            ("analytics.cluster-custom-c9akciq32.eu-west-1.rds.amazonaws.com", "analytics", RdsEndpointKind::ClusterCustom),
-            ("myproxy.proxy-c9akciq32.us-east-2.rds.amazonaws.com", "myproxy", RdsEndpointKind::Proxy),
-            ("cn-db.abc.cn-north-1.rds.amazonaws.com.cn", "cn-db", RdsEndpointKind::Instance),
+            (
+                "mydb.c9akciq32.us-east-1.rds.amazonaws.com",
+                "mydb",
+                RdsEndpointKind::Instance,
+            ),
+            (
+                "aurora1.cluster-c9akciq32.eu-west-1.rds.amazonaws.com",
+                "aurora1",
+                RdsEndpointKind::ClusterWriter,
+            ),
+            (
+                "aurora1.cluster-ro-c9akciq32.eu-west-1.rds.amazonaws.com",
+                "aurora1",
+                RdsEndpointKind::ClusterReader,
+            ),
+            (
+                "analytics.cluster-custom-c9akciq32.eu-west-1.rds.amazonaws.com",
+                "analytics",
+                RdsEndpointKind::ClusterCustom,
+            ),
+            (
+                "myproxy.proxy-c9akciq32.us-east-2.rds.amazonaws.com",
+                "myproxy",
+                RdsEndpointKind::Proxy,
+            ),
+            (
+                "cn-db.abc.cn-north-1.rds.amazonaws.com.cn",
+                "cn-db",
+                RdsEndpointKind::Instance,
+            ),
         ];
         for (host, id, kind) in cases {
             let e = parse_rds_endpoint(host).unwrap_or_else(|| panic!("{host}"));
@@ -224,9 +250,14 @@ mod tests {
 
     #[test]
     fn host_names_follow_rfc_1123() {
-        assert_eq!(HostName::parse("Orders.DB.test.").unwrap().as_str(), "orders.db.test");
+        assert_eq!(
+            HostName::parse("Orders.DB.test.").unwrap().as_str(),
+            "orders.db.test"
+        );
         assert!(HostName::parse("3com.example").is_ok());
-        for bad in ["", "-a.test", "a-.test", "a..b", "a_b.test", "a b.test", "10.1.2.3", "::1", "x.123"] {
+        for bad in [
+            "", "-a.test", "a-.test", "a..b", "a_b.test", "a b.test", "10.1.2.3", "::1", "x.123",
+        ] {
             assert!(HostName::parse(bad).is_err(), "{bad:?}");
         }
         let long = format!("{}.test", vec!["a".repeat(63); 4].join("."));

@@ -6,8 +6,22 @@
 //! traits; [`apply`] is the only code that changes targets.
 #![warn(missing_docs)]
 
+pub mod apply;
+pub mod aws;
+pub mod config;
+pub mod context;
+pub mod dns;
+pub mod elb;
+pub mod events;
 pub mod host;
+pub mod metrics;
 pub mod net;
 pub mod plan;
+pub mod ports;
+pub mod provision;
+pub mod reconcile;
 pub mod route;
+pub mod router;
+pub mod service;
+pub mod store;
 pub mod window;

@@ -79,7 +79,10 @@ mod tests {
 
     fn policy() -> AddressPolicy {
         AddressPolicy {
-            subnets: vec!["10.0.1.0/24".parse().unwrap(), "10.0.2.0/24".parse().unwrap()],
+            subnets: vec![
+                "10.0.1.0/24".parse().unwrap(),
+                "10.0.2.0/24".parse().unwrap(),
+            ],
             vpc_cidrs: vec!["10.0.0.0/16".parse().unwrap()],
         }
     }
@@ -87,19 +90,48 @@ mod tests {
     #[test]
     fn in_subnet_ips_register_without_zone_and_others_with_all() {
         let p = policy();
-        assert_eq!(p.classify("10.0.1.7".parse().unwrap()), Ok(Placement::InSubnet));
-        assert_eq!(p.classify("10.0.9.5".parse().unwrap()), Ok(Placement::AllZones));
-        assert_eq!(p.classify("10.20.0.4".parse().unwrap()), Ok(Placement::AllZones));
-        assert_eq!(p.classify("100.64.3.4".parse().unwrap()), Ok(Placement::AllZones));
-        assert_eq!(p.classify("172.31.255.1".parse().unwrap()), Ok(Placement::AllZones));
-        assert_eq!(p.classify("192.168.0.1".parse().unwrap()), Ok(Placement::AllZones));
+        assert_eq!(
+            p.classify("10.0.1.7".parse().unwrap()),
+            Ok(Placement::InSubnet)
+        );
+        assert_eq!(
+            p.classify("10.0.9.5".parse().unwrap()),
+            Ok(Placement::AllZones)
+        );
+        assert_eq!(
+            p.classify("10.20.0.4".parse().unwrap()),
+            Ok(Placement::AllZones)
+        );
+        assert_eq!(
+            p.classify("100.64.3.4".parse().unwrap()),
+            Ok(Placement::AllZones)
+        );
+        assert_eq!(
+            p.classify("172.31.255.1".parse().unwrap()),
+            Ok(Placement::AllZones)
+        );
+        assert_eq!(
+            p.classify("192.168.0.1".parse().unwrap()),
+            Ok(Placement::AllZones)
+        );
     }
 
     #[test]
     fn public_and_special_addresses_are_refused() {
         let p = policy();
-        for ip in ["8.8.8.8", "172.32.0.1", "100.128.0.1", "127.0.0.1", "169.254.1.1", "0.0.0.0"] {
-            assert_eq!(p.classify(ip.parse().unwrap()), Err(Refusal::NotPrivate), "{ip}");
+        for ip in [
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "0.0.0.0",
+        ] {
+            assert_eq!(
+                p.classify(ip.parse().unwrap()),
+                Err(Refusal::NotPrivate),
+                "{ip}"
+            );
         }
         assert_eq!(p.classify("fd00::1".parse().unwrap()), Err(Refusal::Ipv6));
     }

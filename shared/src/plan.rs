@@ -251,8 +251,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             Some(Target {
                 ip,
                 port: input.port,
-                availability_zone: (placement == Placement::AllZones)
-                    .then(|| ALL_ZONES.to_owned()),
+                availability_zone: (placement == Placement::AllZones).then(|| ALL_ZONES.to_owned()),
             })
         })
         .collect();

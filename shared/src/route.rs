@@ -348,7 +348,10 @@ mod tests {
         let a = target_group_name("r", "analytics-warehouse-replica-number-one");
         let b = target_group_name("r", "analytics-warehouse-replica-number-two");
         assert_ne!(a, b);
-        assert_eq!(a, target_group_name("r", "analytics-warehouse-replica-number-one"));
+        assert_eq!(
+            a,
+            target_group_name("r", "analytics-warehouse-replica-number-one")
+        );
     }
 
     #[test]
@@ -374,7 +377,10 @@ mod tests {
         };
         assert!(matches!(
             bad.validate(),
-            Err(ValidationError::HealthCheck { field: "interval_seconds", .. })
+            Err(ValidationError::HealthCheck {
+                field: "interval_seconds",
+                ..
+            })
         ));
         let bad = HealthCheck {
             healthy_threshold: 11,

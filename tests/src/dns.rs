@@ -147,7 +147,11 @@ impl DnsServer {
     }
 
     fn table(&self) -> MutexGuard<'_, Table> {
-        self.inner.state.table.lock().expect("DNS table lock poisoned")
+        self.inner
+            .state
+            .table
+            .lock()
+            .expect("DNS table lock poisoned")
     }
 }
 
@@ -228,7 +232,12 @@ impl RequestHandler for Handler {
         mut response_handle: R,
     ) -> ResponseInfo {
         self.state.queries.fetch_add(1, Ordering::Relaxed);
-        let mode = self.state.table.lock().expect("DNS table lock poisoned").mode;
+        let mode = self
+            .state
+            .table
+            .lock()
+            .expect("DNS table lock poisoned")
+            .mode;
         let mut metadata = Metadata::response_from_request(&request.metadata);
         if mode == Mode::Drop {
             return header_only(metadata);

@@ -60,7 +60,9 @@ impl Moto {
 
     /// One attempt; `None` when another program took the port between our probe and moto's bind.
     async fn try_start() -> anyhow::Result<Option<Self>> {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port();
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+            .local_addr()?
+            .port();
         let dir = std::env::temp_dir().join("router-tests");
         fs::create_dir_all(&dir)?;
         let log_path = dir.join(format!("moto-{}-{port}.log", std::process::id()));
@@ -74,10 +76,12 @@ impl Moto {
             .stderr(log);
         // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
         unsafe {
-            command.pre_exec(|| match libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) {
-                0 => Ok(()),
-                _ => Err(io::Error::last_os_error()),
-            });
+            command.pre_exec(
+                || match libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) {
+                    0 => Ok(()),
+                    _ => Err(io::Error::last_os_error()),
+                },
+            );
         }
         let exited = Arc::new(AtomicBool::new(false));
         let (stop, keeper, pid) = spawn_keeper(command, exited.clone()).map_err(|e| match e {

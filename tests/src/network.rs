@@ -17,10 +17,8 @@ use ipnet::Ipv4Net;
 pub const VPC_CIDR: &str = "10.0.0.0/16";
 
 /// Subnet CIDRs and availability zones of every fixture network, in `Network::subnets` order.
-pub const SUBNETS: [(&str, &str); 2] = [
-    ("10.0.1.0/24", "us-east-1a"),
-    ("10.0.2.0/24", "us-east-1b"),
-];
+pub const SUBNETS: [(&str, &str); 2] =
+    [("10.0.1.0/24", "us-east-1a"), ("10.0.2.0/24", "us-east-1b")];
 
 /// One subnet of a fixture network.
 #[derive(Clone, Debug)]
@@ -97,7 +95,7 @@ impl Network {
             .r#type(LoadBalancerTypeEnum::Network)
             .scheme(LoadBalancerSchemeEnum::Internal)
             .set_subnets(Some(subnets.iter().map(|s| s.id.clone()).collect()))
-            .tags(ElbTag::builder().key("Name").value(&name).build()?)
+            .tags(ElbTag::builder().key("Name").value(&name).build())
             .send()
             .await
             .map_err(sdk_error("CreateLoadBalancer"))?;
@@ -106,7 +104,10 @@ impl Network {
             .first()
             .context("CreateLoadBalancer returned no load balancer")?;
         Ok(Self {
-            nlb_arn: nlb.load_balancer_arn().context("NLB without ARN")?.to_owned(),
+            nlb_arn: nlb
+                .load_balancer_arn()
+                .context("NLB without ARN")?
+                .to_owned(),
             nlb_dns_name: nlb.dns_name().context("NLB without DNS name")?.to_owned(),
             name,
             vpc_id,

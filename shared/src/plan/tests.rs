@@ -54,13 +54,21 @@ fn applied(current: &[Target], p: &Plan) -> Vec<Target> {
 
 #[test]
 fn first_answer_registers_its_ips_with_all_zones_outside_subnets() {
-    let p = run(Intent::Follow, &[answer(&["10.1.2.3", "10.0.1.7"])], &Sightings::default(), &[]);
+    let p = run(
+        Intent::Follow,
+        &[answer(&["10.1.2.3", "10.0.1.7"])],
+        &Sightings::default(),
+        &[],
+    );
     let regs: Vec<(IpAddr, Option<&str>)> = p
         .register
         .iter()
         .map(|c| (c.target.ip, c.target.availability_zone.as_deref()))
         .collect();
-    assert_eq!(regs, vec![(ip("10.0.1.7"), None), (ip("10.1.2.3"), Some("all"))]);
+    assert_eq!(
+        regs,
+        vec![(ip("10.0.1.7"), None), (ip("10.1.2.3"), Some("all"))]
+    );
     assert!(p.deregister.is_empty());
 }
 
@@ -74,7 +82,12 @@ fn failed_lookup_never_removes_targets() {
     ] {
         let mut s = Sightings::default();
         s.record(&[ip("10.1.2.3")].into(), 3);
-        let p = run(Intent::Follow, &[Lookup::Failed(failure)], &s, &[target("10.1.2.3", 5432)]);
+        let p = run(
+            Intent::Follow,
+            &[Lookup::Failed(failure)],
+            &s,
+            &[target("10.1.2.3", 5432)],
+        );
         assert!(p.is_noop());
         assert_eq!(p.notes, vec![Note::LookupFailed { failure }]);
         assert_eq!(p.sightings, s, "a failure is not a successful lookup");
@@ -90,10 +103,18 @@ fn flipped_record_registers_new_ip_and_keeps_old_until_window_passes() {
     assert_eq!(p.register.len(), 1);
     assert_eq!(p.register[0].target.ip, ip("10.1.9.9"));
     assert!(p.deregister.is_empty(), "old IP still in the window");
-    assert!(p.notes.iter().any(|n| matches!(n, Note::KeptInWindow { .. })));
+    assert!(p
+        .notes
+        .iter()
+        .any(|n| matches!(n, Note::KeptInWindow { .. })));
 
     let current = applied(&current, &p);
-    let p2 = run(Intent::Follow, &[answer(&["10.1.9.9"]), answer(&["10.1.9.9"])], &p.sightings, &current);
+    let p2 = run(
+        Intent::Follow,
+        &[answer(&["10.1.9.9"]), answer(&["10.1.9.9"])],
+        &p.sightings,
+        &current,
+    );
     assert!(p2.register.is_empty());
     assert_eq!(p2.deregister.len(), 1);
     assert_eq!(p2.deregister[0].target.ip, ip("10.1.2.3"));
@@ -105,9 +126,17 @@ fn source_deleted_removes_every_target_at_once() {
     let mut s = Sightings::default();
     s.record(&[ip("10.1.2.3")].into(), 3);
     let current = vec![target("10.1.2.3", 5432), target("10.1.2.4", 5432)];
-    let p = run(Intent::SourceDeleted, &[answer(&["10.1.2.3"])], &s, &current);
+    let p = run(
+        Intent::SourceDeleted,
+        &[answer(&["10.1.2.3"])],
+        &s,
+        &current,
+    );
     assert_eq!(p.deregister.len(), 2);
-    assert!(p.deregister.iter().all(|c| c.reason == Reason::SourceDeleted));
+    assert!(p
+        .deregister
+        .iter()
+        .all(|c| c.reason == Reason::SourceDeleted));
     assert!(p.register.is_empty());
     assert!(p.sightings.is_empty());
 }
@@ -143,14 +172,21 @@ fn target_on_the_wrong_port_is_replaced() {
     let p = run(Intent::Follow, &[answer(&["10.1.2.3"])], &s, &current);
     assert_eq!(p.register[0].target.port, 5432);
     assert_eq!(p.deregister[0].reason, Reason::WrongPort);
-    assert_eq!(p.deregister[0].target.port, 9999, "deregister exactly what is registered");
+    assert_eq!(
+        p.deregister[0].target.port, 9999,
+        "deregister exactly what is registered"
+    );
 }
 
 #[test]
 fn stranger_target_is_removed_when_dns_agrees_on_others() {
     let mut s = Sightings::default();
     s.record(&[ip("10.1.2.3")].into(), 3);
-    let current = vec![target("10.1.2.3", 5432), target("10.66.6.6", 5432), target("54.0.0.1", 5432)];
+    let current = vec![
+        target("10.1.2.3", 5432),
+        target("10.66.6.6", 5432),
+        target("54.0.0.1", 5432),
+    ];
     let p = run(Intent::Follow, &[answer(&["10.1.2.3"])], &s, &current);
     let reasons: Vec<Reason> = p.deregister.iter().map(|c| c.reason).collect();
     assert_eq!(reasons, vec![Reason::Stale, Reason::NotAllowed]);
@@ -179,8 +215,16 @@ fn arb_lookup() -> impl Strategy<Value = Lookup> {
 
 fn arb_targets() -> impl Strategy<Value = Vec<Target>> {
     proptest::collection::vec(
-        (arb_ip(), prop_oneof![Just(5432u16), Just(3306u16)], proptest::option::of(Just(ALL_ZONES.to_owned())))
-            .prop_map(|(ip, port, availability_zone)| Target { ip, port, availability_zone }),
+        (
+            arb_ip(),
+            prop_oneof![Just(5432u16), Just(3306u16)],
+            proptest::option::of(Just(ALL_ZONES.to_owned())),
+        )
+            .prop_map(|(ip, port, availability_zone)| Target {
+                ip,
+                port,
+                availability_zone,
+            }),
         0..5,
     )
     .prop_map(|mut v| {
@@ -191,14 +235,21 @@ fn arb_targets() -> impl Strategy<Value = Vec<Target>> {
 }
 
 fn arb_history() -> impl Strategy<Value = (Vec<Lookup>, Vec<Lookup>)> {
-    (proptest::collection::vec(arb_lookup(), 0..8), proptest::collection::vec(arb_lookup(), 0..3))
+    (
+        proptest::collection::vec(arb_lookup(), 0..8),
+        proptest::collection::vec(arb_lookup(), 0..3),
+    )
 }
 
 fn sightings_from(history: &[Lookup], k: u32) -> Sightings {
     let mut s = Sightings::default();
     for l in history {
         if let Lookup::Answer(ips) = l {
-            let ok = ips.iter().copied().filter(|i| policy().classify(*i).is_ok()).collect();
+            let ok = ips
+                .iter()
+                .copied()
+                .filter(|i| policy().classify(*i).is_ok())
+                .collect();
             s.record(&ok, k);
         }
     }

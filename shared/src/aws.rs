@@ -1,0 +1,121 @@
+//! AWS client construction: one place for retry/timeout policy and per-operation call counts.
+//!
+//! Policy (deliberate, see README "AWS retry and timeouts"): standard retry mode, 4 attempts
+//! with exponential backoff and jitter (SDK default base 1 s, max 20 s) — throttling storms are
+//! absorbed, a dead endpoint fails within the Lambda timeout; 2 s connect timeout; 5 s per
+//! attempt; 25 s per operation including retries.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Counts AWS calls by `Service.Operation` (attempts, not retries), for audit reports and
+/// benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl CallCounter {
+    /// Calls so far, by operation name.
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Calls since an earlier snapshot.
+    pub fn since(&self, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        self.snapshot()
+            .into_iter()
+            .map(|(k, v)| {
+                let d = v - before.get(&k).copied().unwrap_or(0);
+                (k, d)
+            })
+            .filter(|(_, v)| *v > 0)
+            .collect()
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(md) = cfg.load::<Metadata>() {
+            if let Ok(mut m) = self.0.lock() {
+                *m.entry(md.name().to_owned()).or_default() += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The SDK clients the router uses, sharing one config and one call counter.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// ELBv2.
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// EC2 (subnets, VPC CIDRs, NLB network interfaces).
+    pub ec2: aws_sdk_ec2::Client,
+    /// Calls made through these clients.
+    pub calls: CallCounter,
+}
+
+/// The router's retry policy.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(4)
+}
+
+/// The router's timeout policy.
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(25))
+        .build()
+}
+
+impl Clients {
+    /// Loads the SDK's own configuration chain (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`…).
+    pub async fn from_env() -> Self {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .retry_config(retry_config())
+            .timeout_config(timeout_config())
+            .load()
+            .await;
+        Self::from_sdk_config(&sdk)
+    }
+
+    /// Builds the clients from an SDK config (tests pass one pointing at moto).
+    pub fn from_sdk_config(sdk: &SdkConfig) -> Self {
+        let calls = CallCounter::default();
+        let elb = aws_sdk_elasticloadbalancingv2::config::Builder::from(sdk)
+            .interceptor(calls.clone())
+            .build();
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .interceptor(calls.clone())
+            .build();
+        let ec2 = aws_sdk_ec2::config::Builder::from(sdk)
+            .interceptor(calls.clone())
+            .build();
+        Self {
+            elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(elb),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            ec2: aws_sdk_ec2::Client::from_conf(ec2),
+            calls,
+        }
+    }
+}

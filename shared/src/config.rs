@@ -1,0 +1,247 @@
+//! Configuration: read once from the environment at cold start, validated.
+//!
+//! Every variable is listed in [`ENV_VARS`], documented in the README and set by Terraform
+//! (a test checks the three agree).
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::dns::parse_servers;
+use crate::host::HostPolicy;
+
+/// Every environment variable the router reads (besides the AWS SDK's own `AWS_*`).
+pub const ENV_VARS: &[&str] = &[
+    "ROUTER_TABLE",
+    "ROUTER_FLEET",
+    "ROUTER_DNS_SERVERS",
+    "ROUTER_PORT_RANGE",
+    "ROUTER_PORT_QUARANTINE_SECONDS",
+    "ROUTER_WINDOW",
+    "ROUTER_DEREGISTRATION_DELAY_SECONDS",
+    "ROUTER_ADMIN_PRINCIPALS",
+    "ROUTER_HOST_SUFFIXES",
+    "ROUTER_ALLOW_IP_LITERALS",
+    "ROUTER_EVENT_ACCOUNTS",
+    "ROUTER_DNS_POLL_DEADLINE_SECONDS",
+    "ROUTER_AUDIT_CONCURRENCY",
+    "ROUTER_AUDIT_BUDGET_SECONDS",
+    "ROUTER_ORPHAN_GRACE_SECONDS",
+    "ROUTER_DRY_RUN",
+    "ROUTER_METRICS_NAMESPACE",
+];
+
+/// A configuration value is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration {var}: {message}")]
+pub struct ConfigError {
+    /// The variable.
+    pub var: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// One router of the fleet: an NLB and the endpoint service in front of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    /// Short stable id (tags, table keys).
+    pub id: String,
+    /// The NLB's ARN.
+    pub nlb_arn: String,
+    /// The VPC endpoint service name consumers connect to.
+    pub endpoint_service_name: String,
+}
+
+/// The router's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// DynamoDB table.
+    pub table: String,
+    /// Routers (NLB + endpoint service), in the order new routes fill them.
+    pub fleet: Vec<RouterConfig>,
+    /// DNS servers; empty = system resolver.
+    pub dns_servers: Vec<SocketAddr>,
+    /// Listener ports handed out, inclusive.
+    pub port_range: (u16, u16),
+    /// How long a released port waits before reuse.
+    pub port_quarantine: Duration,
+    /// K: successful lookups an IP may be absent from before it is stale.
+    pub window: u32,
+    /// Target group deregistration delay.
+    pub deregistration_delay_secs: u32,
+    /// IAM principals (ARNs) allowed to see and change every route.
+    pub admin_principals: BTreeSet<String>,
+    /// Host name rules.
+    pub host_policy: HostPolicy,
+    /// Accounts whose RDS events are accepted; empty = only events whose account is in
+    /// `fleet` ARNs.
+    pub event_accounts: BTreeSet<String>,
+    /// How long an event handler polls DNS for the answer to change.
+    pub dns_poll_deadline: Duration,
+    /// Routes audited at once.
+    pub audit_concurrency: usize,
+    /// Time an audit run may take before it stops and leaves the rest for the next run.
+    pub audit_budget: Duration,
+    /// How long an orphan stays before the audit deletes it.
+    pub orphan_grace: Duration,
+    /// Report only, change nothing.
+    pub dry_run: bool,
+    /// CloudWatch namespace of the metrics.
+    pub metrics_namespace: String,
+}
+
+fn get(env: &dyn Fn(&str) -> Option<String>, var: &'static str) -> Option<String> {
+    env(var)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn num<T: std::str::FromStr>(
+    env: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(env, var) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ConfigError {
+            var,
+            message: format!("{v:?} is not a valid number"),
+        }),
+    }
+}
+
+fn list(env: &dyn Fn(&str) -> Option<String>, var: &'static str) -> Vec<String> {
+    get(env, var)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through a lookup function (the environment, or a map in tests).
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let table = get(env, "ROUTER_TABLE").ok_or(ConfigError {
+            var: "ROUTER_TABLE",
+            message: "required: the DynamoDB table name".into(),
+        })?;
+        let fleet_raw = get(env, "ROUTER_FLEET").ok_or(ConfigError {
+            var: "ROUTER_FLEET",
+            message: "required: JSON list of {id, nlb_arn, endpoint_service_name}".into(),
+        })?;
+        let fleet: Vec<RouterConfig> =
+            serde_json::from_str(&fleet_raw).map_err(|e| ConfigError {
+                var: "ROUTER_FLEET",
+                message: e.to_string(),
+            })?;
+        if fleet.is_empty() {
+            return Err(ConfigError {
+                var: "ROUTER_FLEET",
+                message: "at least one router is required".into(),
+            });
+        }
+        let dns_servers = parse_servers(&get(env, "ROUTER_DNS_SERVERS").unwrap_or_default())
+            .map_err(|e| ConfigError {
+                var: "ROUTER_DNS_SERVERS",
+                message: e.to_string(),
+            })?;
+        let port_range = match get(env, "ROUTER_PORT_RANGE") {
+            None => (10000, 10999),
+            Some(v) => {
+                let parsed = v
+                    .split_once('-')
+                    .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+                    .filter(|(a, b): &(u16, u16)| *a >= 1 && a <= b);
+                parsed.ok_or(ConfigError {
+                    var: "ROUTER_PORT_RANGE",
+                    message: format!("{v:?} is not FIRST-LAST within 1-65535"),
+                })?
+            }
+        };
+        let window: u32 = num(env, "ROUTER_WINDOW", 3)?;
+        if window == 0 {
+            return Err(ConfigError {
+                var: "ROUTER_WINDOW",
+                message: "must be at least 1".into(),
+            });
+        }
+        let secs = |var, default| num(env, var, default).map(Duration::from_secs);
+        Ok(Self {
+            table,
+            fleet,
+            dns_servers,
+            port_range,
+            port_quarantine: secs("ROUTER_PORT_QUARANTINE_SECONDS", 7 * 24 * 3600)?,
+            window,
+            deregistration_delay_secs: num(env, "ROUTER_DEREGISTRATION_DELAY_SECONDS", 30)?,
+            admin_principals: list(env, "ROUTER_ADMIN_PRINCIPALS").into_iter().collect(),
+            host_policy: HostPolicy {
+                allow_ip_literals: num(env, "ROUTER_ALLOW_IP_LITERALS", false)?,
+                allowed_suffixes: list(env, "ROUTER_HOST_SUFFIXES"),
+            },
+            event_accounts: list(env, "ROUTER_EVENT_ACCOUNTS").into_iter().collect(),
+            dns_poll_deadline: secs("ROUTER_DNS_POLL_DEADLINE_SECONDS", 60)?,
+            audit_concurrency: num(env, "ROUTER_AUDIT_CONCURRENCY", 8)?,
+            audit_budget: secs("ROUTER_AUDIT_BUDGET_SECONDS", 240)?,
+            orphan_grace: secs("ROUTER_ORPHAN_GRACE_SECONDS", 3600)?,
+            dry_run: num(env, "ROUTER_DRY_RUN", false)?,
+            metrics_namespace: get(env, "ROUTER_METRICS_NAMESPACE")
+                .unwrap_or_else(|| "PrivateLinkRouter".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    const FLEET: &str = r#"[{"id":"r1","nlb_arn":"arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/a/b","endpoint_service_name":"com.amazonaws.vpce.us-east-1.vpce-svc-1"}]"#;
+
+    #[test]
+    fn defaults_apply_when_only_required_variables_are_set() {
+        let c =
+            Config::from_lookup(&env(&[("ROUTER_TABLE", "t"), ("ROUTER_FLEET", FLEET)])).unwrap();
+        assert_eq!(c.port_range, (10000, 10999));
+        assert_eq!(c.window, 3);
+        assert_eq!(c.deregistration_delay_secs, 30);
+        assert_eq!(c.port_quarantine, Duration::from_secs(604800));
+        assert!(c.dns_servers.is_empty());
+    }
+
+    #[test]
+    fn missing_table_and_bad_values_name_the_variable() {
+        let e = Config::from_lookup(&env(&[("ROUTER_FLEET", FLEET)])).unwrap_err();
+        assert_eq!(e.var, "ROUTER_TABLE");
+        let e = Config::from_lookup(&env(&[
+            ("ROUTER_TABLE", "t"),
+            ("ROUTER_FLEET", FLEET),
+            ("ROUTER_PORT_RANGE", "9-1"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.var, "ROUTER_PORT_RANGE");
+        let e = Config::from_lookup(&env(&[("ROUTER_TABLE", "t"), ("ROUTER_FLEET", "[]")]))
+            .unwrap_err();
+        assert_eq!(e.var, "ROUTER_FLEET");
+    }
+}

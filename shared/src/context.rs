@@ -1,0 +1,90 @@
+//! Everything a handler needs, built once per cold start and reused by warm invocations.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::aws::Clients;
+use crate::config::{Config, ConfigError};
+use crate::dns::{DnsSetupError, HickoryResolver, Resolve};
+use crate::elb::Elb;
+use crate::router::{Fleet, Router, RouterError};
+use crate::store::DynamoStore;
+
+/// Building the context failed: the Lambda cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Bad DNS settings.
+    #[error(transparent)]
+    Dns(#[from] DnsSetupError),
+    /// A router's NLB/VPC could not be read.
+    #[error("router {router}: {source}")]
+    Router {
+        /// Router id.
+        router: String,
+        /// Cause.
+        source: RouterError,
+    },
+}
+
+/// Shared state of a router Lambda.
+#[derive(Clone)]
+pub struct Context {
+    /// Configuration.
+    pub config: Config,
+    /// Routers by id, with their address rules.
+    pub fleet: Fleet,
+    /// ELBv2 adapter.
+    pub elb: Elb,
+    /// Route store.
+    pub store: DynamoStore,
+    /// DNS resolver.
+    pub dns: Arc<dyn Resolve>,
+    /// Raw SDK clients and the call counter.
+    pub clients: Clients,
+}
+
+impl Context {
+    /// Cold start: environment → config, SDK clients, DNS resolver, router facts.
+    pub async fn from_env() -> Result<Self, InitError> {
+        let config = Config::from_env()?;
+        let clients = Clients::from_env().await;
+        Self::build(config, clients).await
+    }
+
+    /// Builds a context from explicit config and clients, with the hickory resolver.
+    pub async fn build(config: Config, clients: Clients) -> Result<Self, InitError> {
+        let dns = HickoryResolver::new(&config.dns_servers, Duration::from_secs(2), 2)?;
+        Self::with_resolver(config, clients, Arc::new(dns)).await
+    }
+
+    /// Builds a context with any resolver (tests inject fault-injecting ones).
+    pub async fn with_resolver(
+        config: Config,
+        clients: Clients,
+        dns: Arc<dyn Resolve>,
+    ) -> Result<Self, InitError> {
+        let elb = Elb::new(clients.elb.clone());
+        let mut fleet = Fleet::new();
+        for rc in &config.fleet {
+            let router = Router::load(rc.clone(), &elb, &clients.ec2)
+                .await
+                .map_err(|source| InitError::Router {
+                    router: rc.id.clone(),
+                    source,
+                })?;
+            fleet.insert(rc.id.clone(), router);
+        }
+        let store = DynamoStore::new(clients.dynamodb.clone(), config.table.clone());
+        Ok(Self {
+            config,
+            fleet,
+            elb,
+            store,
+            dns,
+            clients,
+        })
+    }
+}

@@ -1,0 +1,594 @@
+//! ELBv2 adapter: the only module that speaks to Elastic Load Balancing. Domain values in and out.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2 as elbv2;
+use aws_sdk_elasticloadbalancingv2::error::{DisplayErrorContext, ProvideErrorMetadata};
+use elbv2::types::{
+    Action, ActionTypeEnum, ProtocolEnum, Tag, TargetDescription, TargetGroupAttribute,
+    TargetTypeEnum,
+};
+use serde::Serialize;
+
+use crate::plan::Target;
+use crate::route::HealthCheck;
+
+/// Tag key marking resources the router created and may change or delete.
+pub const TAG_MANAGED_BY: &str = "privatelink-router:managed-by";
+/// Tag value of [`TAG_MANAGED_BY`].
+pub const MANAGED_BY: &str = "privatelink-router";
+/// Tag key naming the router (NLB) a resource belongs to.
+pub const TAG_ROUTER: &str = "privatelink-router:router";
+/// Tag key naming the route a resource serves.
+pub const TAG_ROUTE: &str = "privatelink-router:route";
+
+/// Most targets sent in one Register/DeregisterTargets call (the Load Balancer Controller's
+/// chunk size; AWS documents no per-call cap, but 1,000 targets per group).
+pub const TARGET_BATCH: usize = 200;
+/// Most ARNs DescribeTags accepts per call (ELBv2 API reference, DescribeTags).
+pub const DESCRIBE_TAGS_BATCH: usize = 20;
+
+/// An ELBv2 call failed.
+#[derive(Debug, thiserror::Error)]
+#[error("ELBv2 {operation} failed: {message}")]
+pub struct ElbError {
+    /// The API operation.
+    pub operation: &'static str,
+    /// The AWS error code, when AWS gave one (e.g. `DuplicateTargetGroupName`).
+    pub code: Option<String>,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+impl ElbError {
+    fn from_sdk<E, R>(operation: &'static str, err: elbv2::error::SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        Self {
+            operation,
+            code: err.code().map(str::to_owned),
+            message: DisplayErrorContext(&err).to_string(),
+        }
+    }
+
+    /// True for "not found" errors of target groups, listeners and load balancers.
+    pub fn is_not_found(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| c.ends_with("NotFound"))
+    }
+
+    /// An error of our own making (bad data from AWS, ownership conflicts).
+    pub fn invalid(operation: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            operation,
+            code: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// A registered target with its health as ELB reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetHealth {
+    /// The target exactly as registered.
+    #[serde(flatten)]
+    pub target: Target,
+    /// `initial`, `healthy`, `unhealthy`, `draining`, `unused`, `unavailable`.
+    pub state: String,
+    /// ELB's reason code, if any.
+    pub reason: Option<String>,
+}
+
+/// The small interface `apply` needs: read, add and remove targets of one target group.
+#[async_trait]
+pub trait Targets: Send + Sync {
+    /// Targets of a group, as DescribeTargetHealth reports them.
+    async fn describe_targets(&self, target_group_arn: &str)
+        -> Result<Vec<TargetHealth>, ElbError>;
+    /// Registers targets, batched.
+    async fn register(&self, target_group_arn: &str, targets: &[Target]) -> Result<(), ElbError>;
+    /// Deregisters targets exactly as given (Id, Port, AZ), batched.
+    async fn deregister(&self, target_group_arn: &str, targets: &[Target]) -> Result<(), ElbError>;
+}
+
+/// What a route's target group must look like.
+#[derive(Debug, Clone)]
+pub struct TargetGroupSpec {
+    /// Deterministic name ([`crate::route::target_group_name`]).
+    pub name: String,
+    /// The router VPC.
+    pub vpc_id: String,
+    /// Database port.
+    pub port: u16,
+    /// Health check.
+    pub health_check: HealthCheck,
+    /// Tags: ownership tags plus the route's own.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A target group as read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetGroupInfo {
+    /// ARN.
+    pub arn: String,
+    /// Name.
+    pub name: String,
+    /// Port.
+    pub port: u16,
+    /// Protocol (e.g. `TCP`).
+    pub protocol: String,
+    /// Health check as configured.
+    pub health_check: HealthCheck,
+    /// Load balancers using it.
+    pub load_balancer_arns: Vec<String>,
+}
+
+/// A listener as read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListenerInfo {
+    /// ARN.
+    pub arn: String,
+    /// Port.
+    pub port: u16,
+    /// Target group of its forward action.
+    pub forward_to: Option<String>,
+}
+
+/// Target group attributes the router sets for databases (ELBv2 API reference,
+/// TargetGroupAttribute): a short deregistration delay so a failed-over writer does not keep
+/// traffic for AWS's default 300 s, and connections closed when a target leaves.
+pub fn database_attributes(deregistration_delay_secs: u32) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "deregistration_delay.timeout_seconds".to_owned(),
+            deregistration_delay_secs.to_string(),
+        ),
+        (
+            "deregistration_delay.connection_termination.enabled".to_owned(),
+            "true".to_owned(),
+        ),
+    ])
+}
+
+/// ELBv2 through the AWS SDK.
+#[derive(Clone, Debug)]
+pub struct Elb {
+    client: elbv2::Client,
+}
+
+fn to_description(t: &Target) -> TargetDescription {
+    TargetDescription::builder()
+        .id(t.ip.to_string())
+        .port(i32::from(t.port))
+        .set_availability_zone(t.availability_zone.clone())
+        .build()
+}
+
+fn tags(map: &BTreeMap<String, String>) -> Vec<Tag> {
+    map.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn port_of(p: Option<i32>) -> u16 {
+    p.and_then(|p| u16::try_from(p).ok()).unwrap_or(0)
+}
+
+fn forward(target_group_arn: &str) -> Action {
+    Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .target_group_arn(target_group_arn)
+        .build()
+}
+
+fn clamp(v: Option<i32>) -> u32 {
+    v.and_then(|v| u32::try_from(v).ok()).unwrap_or(0)
+}
+
+impl Elb {
+    /// Wraps an SDK client (built once per cold start).
+    pub fn new(client: elbv2::Client) -> Self {
+        Self { client }
+    }
+
+    /// The VPC of a load balancer.
+    pub async fn load_balancer_vpc(&self, nlb_arn: &str) -> Result<String, ElbError> {
+        let out = self
+            .client
+            .describe_load_balancers()
+            .load_balancer_arns(nlb_arn)
+            .send()
+            .await
+            .map_err(|e| ElbError::from_sdk("DescribeLoadBalancers", e))?;
+        out.load_balancers()
+            .first()
+            .and_then(|lb| lb.vpc_id())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ElbError::invalid("DescribeLoadBalancers", format!("{nlb_arn} has no VPC"))
+            })
+    }
+
+    /// Creates the target group, or adopts an existing one with the same name if it carries
+    /// our ownership tags (AWS returns the existing group for identical settings; moto answers
+    /// `DuplicateTargetGroupName`: both end here). Sets the database attributes either way.
+    pub async fn ensure_target_group(
+        &self,
+        spec: &TargetGroupSpec,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<String, ElbError> {
+        let hc = spec.health_check;
+        let created = self
+            .client
+            .create_target_group()
+            .name(&spec.name)
+            .protocol(ProtocolEnum::Tcp)
+            .port(i32::from(spec.port))
+            .vpc_id(&spec.vpc_id)
+            .target_type(TargetTypeEnum::Ip)
+            .health_check_protocol(ProtocolEnum::Tcp)
+            .health_check_enabled(true)
+            .health_check_interval_seconds(hc.interval_seconds as i32)
+            .health_check_timeout_seconds(hc.timeout_seconds as i32)
+            .healthy_threshold_count(hc.healthy_threshold as i32)
+            .unhealthy_threshold_count(hc.unhealthy_threshold as i32)
+            .set_tags(Some(tags(&spec.tags)))
+            .send()
+            .await;
+        let arn = match created {
+            Ok(out) => out
+                .target_groups()
+                .first()
+                .and_then(|tg| tg.target_group_arn())
+                .map(str::to_owned)
+                .ok_or_else(|| ElbError::invalid("CreateTargetGroup", "no ARN returned"))?,
+            Err(e) if e.code() == Some("DuplicateTargetGroupName") => {
+                let existing = self
+                    .target_group_by_name(&spec.name)
+                    .await?
+                    .ok_or_else(|| {
+                        ElbError::invalid("DescribeTargetGroups", "duplicate name but no group")
+                    })?;
+                let owned = self.tags_of(std::slice::from_ref(&existing.arn)).await?;
+                let ours = owned.get(&existing.arn).is_some_and(|t| {
+                    t.get(TAG_MANAGED_BY).map(String::as_str) == Some(MANAGED_BY)
+                        && t.get(TAG_ROUTE) == spec.tags.get(TAG_ROUTE)
+                });
+                if !ours {
+                    return Err(ElbError {
+                        operation: "CreateTargetGroup",
+                        code: Some("TargetGroupNotOurs".into()),
+                        message: format!(
+                            "target group {} exists without our ownership tags",
+                            spec.name
+                        ),
+                    });
+                }
+                existing.arn
+            }
+            Err(e) => return Err(ElbError::from_sdk("CreateTargetGroup", e)),
+        };
+        self.set_attributes(&arn, attributes).await?;
+        Ok(arn)
+    }
+
+    /// Finds a target group by name.
+    pub async fn target_group_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<TargetGroupInfo>, ElbError> {
+        match self
+            .client
+            .describe_target_groups()
+            .names(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.target_groups().iter().map(Self::info).next()),
+            Err(e) if e.code() == Some("TargetGroupNotFound") => Ok(None),
+            Err(e) => Err(ElbError::from_sdk("DescribeTargetGroups", e)),
+        }
+    }
+
+    fn info(tg: &elbv2::types::TargetGroup) -> TargetGroupInfo {
+        TargetGroupInfo {
+            arn: tg.target_group_arn().unwrap_or_default().to_owned(),
+            name: tg.target_group_name().unwrap_or_default().to_owned(),
+            port: port_of(tg.port()),
+            protocol: tg
+                .protocol()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            health_check: HealthCheck {
+                interval_seconds: clamp(tg.health_check_interval_seconds()),
+                timeout_seconds: clamp(tg.health_check_timeout_seconds()),
+                healthy_threshold: clamp(tg.healthy_threshold_count()),
+                unhealthy_threshold: clamp(tg.unhealthy_threshold_count()),
+            },
+            load_balancer_arns: tg.load_balancer_arns().to_vec(),
+        }
+    }
+
+    /// Every target group in the account/region, paging with markers.
+    pub async fn all_target_groups(&self) -> Result<Vec<TargetGroupInfo>, ElbError> {
+        let mut out = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .client
+                .describe_target_groups()
+                .set_marker(marker)
+                .page_size(400)
+                .send()
+                .await
+                .map_err(|e| ElbError::from_sdk("DescribeTargetGroups", e))?;
+            out.extend(page.target_groups().iter().map(Self::info));
+            marker = page.next_marker().map(str::to_owned);
+            if marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Tags of resources, 20 ARNs per call.
+    pub async fn tags_of(
+        &self,
+        arns: &[String],
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, ElbError> {
+        let mut out = BTreeMap::new();
+        for chunk in arns.chunks(DESCRIBE_TAGS_BATCH) {
+            let page = self
+                .client
+                .describe_tags()
+                .set_resource_arns(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| ElbError::from_sdk("DescribeTags", e))?;
+            for d in page.tag_descriptions() {
+                let tags = d
+                    .tags()
+                    .iter()
+                    .filter_map(|t| {
+                        Some((
+                            t.key()?.to_owned(),
+                            t.value().unwrap_or_default().to_owned(),
+                        ))
+                    })
+                    .collect();
+                out.insert(d.resource_arn().unwrap_or_default().to_owned(), tags);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Current attributes of a target group.
+    pub async fn attributes(&self, arn: &str) -> Result<BTreeMap<String, String>, ElbError> {
+        let out = self
+            .client
+            .describe_target_group_attributes()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(|e| ElbError::from_sdk("DescribeTargetGroupAttributes", e))?;
+        Ok(out
+            .attributes()
+            .iter()
+            .filter_map(|a| Some((a.key()?.to_owned(), a.value()?.to_owned())))
+            .collect())
+    }
+
+    /// Sets target group attributes.
+    pub async fn set_attributes(
+        &self,
+        arn: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), ElbError> {
+        let attrs = attributes
+            .iter()
+            .map(|(k, v)| TargetGroupAttribute::builder().key(k).value(v).build())
+            .collect();
+        self.client
+            .modify_target_group_attributes()
+            .target_group_arn(arn)
+            .set_attributes(Some(attrs))
+            .send()
+            .await
+            .map_err(|e| ElbError::from_sdk("ModifyTargetGroupAttributes", e))?;
+        Ok(())
+    }
+
+    /// Restores a target group's health check.
+    pub async fn set_health_check(&self, arn: &str, hc: HealthCheck) -> Result<(), ElbError> {
+        self.client
+            .modify_target_group()
+            .target_group_arn(arn)
+            .health_check_protocol(ProtocolEnum::Tcp)
+            .health_check_interval_seconds(hc.interval_seconds as i32)
+            .health_check_timeout_seconds(hc.timeout_seconds as i32)
+            .healthy_threshold_count(hc.healthy_threshold as i32)
+            .unhealthy_threshold_count(hc.unhealthy_threshold as i32)
+            .send()
+            .await
+            .map_err(|e| ElbError::from_sdk("ModifyTargetGroup", e))?;
+        Ok(())
+    }
+
+    /// Listeners of a load balancer, paging with markers.
+    pub async fn listeners(&self, nlb_arn: &str) -> Result<Vec<ListenerInfo>, ElbError> {
+        let mut out = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .client
+                .describe_listeners()
+                .load_balancer_arn(nlb_arn)
+                .set_marker(marker)
+                .page_size(400)
+                .send()
+                .await
+                .map_err(|e| ElbError::from_sdk("DescribeListeners", e))?;
+            out.extend(page.listeners().iter().map(|l| {
+                ListenerInfo {
+                    arn: l.listener_arn().unwrap_or_default().to_owned(),
+                    port: port_of(l.port()),
+                    forward_to: l
+                        .default_actions()
+                        .iter()
+                        .find_map(|a| a.target_group_arn().map(str::to_owned)),
+                }
+            }));
+            marker = page.next_marker().map(str::to_owned);
+            if marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Creates a TCP listener forwarding to the target group.
+    pub async fn create_listener(
+        &self,
+        nlb_arn: &str,
+        port: u16,
+        target_group_arn: &str,
+        tag_map: &BTreeMap<String, String>,
+    ) -> Result<String, ElbError> {
+        let out = self
+            .client
+            .create_listener()
+            .load_balancer_arn(nlb_arn)
+            .protocol(ProtocolEnum::Tcp)
+            .port(i32::from(port))
+            .default_actions(forward(target_group_arn))
+            .set_tags(Some(tags(tag_map)))
+            .send()
+            .await
+            .map_err(|e| ElbError::from_sdk("CreateListener", e))?;
+        out.listeners()
+            .first()
+            .and_then(|l| l.listener_arn())
+            .map(str::to_owned)
+            .ok_or_else(|| ElbError::invalid("CreateListener", "no ARN returned"))
+    }
+
+    /// Points a listener's default action at the target group.
+    pub async fn set_listener_target(
+        &self,
+        listener_arn: &str,
+        target_group_arn: &str,
+    ) -> Result<(), ElbError> {
+        self.client
+            .modify_listener()
+            .listener_arn(listener_arn)
+            .default_actions(forward(target_group_arn))
+            .send()
+            .await
+            .map_err(|e| ElbError::from_sdk("ModifyListener", e))?;
+        Ok(())
+    }
+
+    /// Deletes a listener; a missing one counts as deleted.
+    pub async fn delete_listener(&self, listener_arn: &str) -> Result<(), ElbError> {
+        match self
+            .client
+            .delete_listener()
+            .listener_arn(listener_arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ListenerNotFound") => Ok(()),
+            Err(e) => Err(ElbError::from_sdk("DeleteListener", e)),
+        }
+    }
+
+    /// Deletes a target group; a missing one counts as deleted.
+    pub async fn delete_target_group(&self, arn: &str) -> Result<(), ElbError> {
+        match self
+            .client
+            .delete_target_group()
+            .target_group_arn(arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("TargetGroupNotFound") => Ok(()),
+            Err(e) => Err(ElbError::from_sdk("DeleteTargetGroup", e)),
+        }
+    }
+}
+
+#[async_trait]
+impl Targets for Elb {
+    async fn describe_targets(
+        &self,
+        target_group_arn: &str,
+    ) -> Result<Vec<TargetHealth>, ElbError> {
+        let out = self
+            .client
+            .describe_target_health()
+            .target_group_arn(target_group_arn)
+            .send()
+            .await
+            .map_err(|e| ElbError::from_sdk("DescribeTargetHealth", e))?;
+        out.target_health_descriptions()
+            .iter()
+            .map(|d| {
+                let t = d
+                    .target()
+                    .ok_or_else(|| ElbError::invalid("DescribeTargetHealth", "target missing"))?;
+                let ip: IpAddr = t.id().unwrap_or_default().parse().map_err(|_| {
+                    ElbError::invalid(
+                        "DescribeTargetHealth",
+                        format!("target id {:?} is not an IP", t.id()),
+                    )
+                })?;
+                let health = d.target_health();
+                Ok(TargetHealth {
+                    target: Target {
+                        ip,
+                        port: port_of(t.port()),
+                        availability_zone: t.availability_zone().map(str::to_owned),
+                    },
+                    state: health
+                        .and_then(|h| h.state())
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_else(|| "unknown".into()),
+                    reason: health
+                        .and_then(|h| h.reason())
+                        .map(|r| r.as_str().to_owned()),
+                })
+            })
+            .collect()
+    }
+
+    async fn register(&self, target_group_arn: &str, targets: &[Target]) -> Result<(), ElbError> {
+        for chunk in targets.chunks(TARGET_BATCH) {
+            self.client
+                .register_targets()
+                .target_group_arn(target_group_arn)
+                .set_targets(Some(chunk.iter().map(to_description).collect()))
+                .send()
+                .await
+                .map_err(|e| ElbError::from_sdk("RegisterTargets", e))?;
+        }
+        Ok(())
+    }
+
+    async fn deregister(&self, target_group_arn: &str, targets: &[Target]) -> Result<(), ElbError> {
+        for chunk in targets.chunks(TARGET_BATCH) {
+            self.client
+                .deregister_targets()
+                .target_group_arn(target_group_arn)
+                .set_targets(Some(chunk.iter().map(to_description).collect()))
+                .send()
+                .await
+                .map_err(|e| ElbError::from_sdk("DeregisterTargets", e))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1283 @@
+//! RDS events from EventBridge: which ones move an endpoint's IP, and how the router follows.
+//!
+//! The whole decision, in one place:
+//! 1. A malformed event is logged with its reason, counted, and dropped (no retry can fix it).
+//! 2. Only accounts in `ROUTER_EVENT_ACCOUNTS` are heard (when that list is empty: the accounts
+//!    of the fleet's NLB ARNs); others are refused, logged and counted.
+//! 3. The event ID decides the [`Action`] through [`EVENT_TABLE`]; unlisted IDs are ignored.
+//! 4. Routes are found by RDS identifier (`detail.SourceIdentifier`; for Blue/Green events the
+//!    database names in `detail.Message` and `resources`). Unrouted identifiers are counted.
+//! 5. Per route, an event not newer than `route.last_event_at` is a replay and is dropped, so
+//!    duplicated, retried and out-of-order events converge to the same state.
+//! 6. Events come before DNS (the 0015 note: "DNS propagation may take a few minutes"): the
+//!    handler polls DNS with backoff until the answer changes or the deadline passes, then
+//!    takes K (`ROUTER_WINDOW`) answers and reconciles once, make-before-break, so a writer's old
+//!    IP leaves within the same invocation and every IP of a round-robin name is seen.
+//! 7. Deletion marks the route `source_deleted` first, then deregisters every target (its IPs
+//!    may be handed to someone else); listener and port stay. Creation turns `source_deleted`
+//!    back into `pending`, and the reconcile makes it `active` once it has targets.
+//! 8. A failure to reach AWS is an error, so Lambda retries the event; `last_event_at` is
+//!    stored only with the change it vouches for, so a retry is never mistaken for a replay.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracing::{debug, info, warn};
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::dns::Resolve;
+use crate::host::{parse_rds_endpoint, RdsEndpointKind};
+use crate::metrics;
+use crate::plan::{Lookup, Note};
+use crate::reconcile::{reconcile, ReconcileError};
+use crate::route::{Route, RouteStatus};
+use crate::store::{RouteStore, StoreError};
+
+/// What the router does about one RDS event ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The endpoint's IP may have moved: poll DNS until it changes, then reconcile.
+    Reresolve,
+    /// The database (re)appeared: pending and source-deleted routes are reconciled into service.
+    Created,
+    /// The database is gone: mark the route source-deleted and deregister every target.
+    Deleted,
+    /// A Blue/Green switchover completed: the blue names now resolve to the former green
+    /// databases; poll DNS for the routes of the names in the event, then reconcile.
+    BlueGreenSwitchover,
+    /// A Blue/Green switchover was canceled: one ordinary re-resolve of the names in the event.
+    BlueGreenCanceled,
+    /// Worth a log line, nothing to change.
+    Logged,
+    /// Not an event that moves or ends an endpoint (counted, debug log).
+    Ignored,
+}
+
+/// Every RDS event ID the router acts on or logs; any other ID is [`Action::Ignored`].
+///
+/// Sources (checked against ../shared/AWS-FACTS.md, "Event IDs that move an endpoint's IP"):
+/// RDS User Guide and Aurora User Guide, "Amazon RDS event categories and event messages"
+/// (USER_Events.Messages: DB instance, DB cluster, RDS Proxy and Blue/Green deployment tables),
+/// and UserGuide/blue-green-deployments-switching.
+pub const EVENT_TABLE: &[(&str, Action, &str)] = &[
+    // DB instance events (detail-type "RDS DB Instance Event").
+    ("RDS-EVENT-0003", Action::Deleted, "DB instance deleted"),
+    ("RDS-EVENT-0004", Action::Reresolve, "DB instance shutdown"),
+    ("RDS-EVENT-0005", Action::Created, "DB instance created"),
+    ("RDS-EVENT-0006", Action::Reresolve, "DB instance restarted"),
+    ("RDS-EVENT-0013", Action::Reresolve, "Multi-AZ instance failover started"),
+    ("RDS-EVENT-0015", Action::Reresolve, "Multi-AZ failover to standby complete - DNS propagation may take a few minutes"),
+    ("RDS-EVENT-0020", Action::Reresolve, "Recovery of the DB instance has started"),
+    ("RDS-EVENT-0021", Action::Reresolve, "Recovery of the DB instance is complete"),
+    ("RDS-EVENT-0049", Action::Reresolve, "Multi-AZ instance failover completed"),
+    ("RDS-EVENT-0050", Action::Reresolve, "Multi-AZ instance activation started"),
+    ("RDS-EVENT-0051", Action::Reresolve, "Multi-AZ instance activation completed"),
+    ("RDS-EVENT-0052", Action::Reresolve, "Multi-AZ instance recovery started"),
+    ("RDS-EVENT-0053", Action::Reresolve, "Multi-AZ instance recovery completed"),
+    ("RDS-EVENT-0065", Action::Reresolve, "Recovered from partial failover"),
+    ("RDS-EVENT-0385", Action::Reresolve, "Cluster topology is updated (DNS changes)"),
+    // DB cluster events (detail-type "RDS DB Cluster Event"); Aurora reports failover only here.
+    ("RDS-EVENT-0069", Action::Reresolve, "Cluster failover failed"),
+    ("RDS-EVENT-0070", Action::Reresolve, "Promoting previous primary again"),
+    ("RDS-EVENT-0071", Action::Reresolve, "Completed failover to DB instance"),
+    ("RDS-EVENT-0072", Action::Reresolve, "Started same AZ failover to DB instance"),
+    ("RDS-EVENT-0073", Action::Reresolve, "Started cross AZ failover to DB instance"),
+    ("RDS-EVENT-0170", Action::Created, "DB cluster created"),
+    ("RDS-EVENT-0171", Action::Deleted, "DB cluster deleted"),
+    // RDS Proxy events (detail-type "RDS DB Proxy Event"); 0209-0212 do not exist.
+    ("RDS-EVENT-0203", Action::Created, "RDS created DB proxy"),
+    ("RDS-EVENT-0204", Action::Logged, "RDS modified DB proxy"),
+    ("RDS-EVENT-0205", Action::Deleted, "RDS deleted DB proxy"),
+    ("RDS-EVENT-0206", Action::Logged, "RDS created endpoint for DB proxy"),
+    ("RDS-EVENT-0207", Action::Logged, "RDS modified the endpoint of the DB proxy"),
+    ("RDS-EVENT-0208", Action::Logged, "RDS deleted endpoint for DB proxy"),
+    ("RDS-EVENT-0213", Action::Reresolve, "DB instance added to the target group of the DB proxy"),
+    ("RDS-EVENT-0214", Action::Reresolve, "DB instance removed from the target group of the DB proxy"),
+    ("RDS-EVENT-0215", Action::Reresolve, "DB cluster removed from the target group of the DB proxy"),
+    // Blue/Green deployment events (detail-type "RDS Blue Green Deployment Event").
+    ("RDS-EVENT-0247", Action::Logged, "Switchover from blue to green started"),
+    ("RDS-EVENT-0248", Action::BlueGreenSwitchover, "Switchover completed on blue/green deployment"),
+    ("RDS-EVENT-0249", Action::BlueGreenCanceled, "Switchover canceled on blue/green deployment"),
+    ("RDS-EVENT-0250", Action::Logged, "Switchover from primary/read replica blue to green started"),
+    ("RDS-EVENT-0251", Action::BlueGreenSwitchover, "Switchover from primary/read replica completed; renamed blue to blue-old and green to blue"),
+    ("RDS-EVENT-0252", Action::BlueGreenCanceled, "Switchover from primary/read replica canceled"),
+    ("RDS-EVENT-0259", Action::Logged, "Switchover from DB cluster blue to green started"),
+    ("RDS-EVENT-0260", Action::BlueGreenSwitchover, "Switchover from DB cluster completed; renamed blue to blue-old and green to blue"),
+    ("RDS-EVENT-0261", Action::BlueGreenCanceled, "Switchover from DB cluster canceled"),
+];
+
+/// The EventBridge detail-types the router subscribes to (source `aws.rds`).
+pub const DETAIL_TYPES: &[&str] = &[
+    "RDS DB Instance Event",
+    "RDS DB Cluster Event",
+    "RDS DB Proxy Event",
+    "RDS Blue Green Deployment Event",
+];
+
+/// The action for an event ID (case-insensitive); [`Action::Ignored`] when not in the table.
+pub fn classify(event_id: &str) -> Action {
+    EVENT_TABLE
+        .iter()
+        .find(|(id, _, _)| id.eq_ignore_ascii_case(event_id))
+        .map_or(Action::Ignored, |(_, action, _)| *action)
+}
+
+/// Why an event could not be read; it is dropped, since no retry can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed RDS event: {0}")]
+pub struct Malformed(pub String);
+
+/// Handling an event failed on the way to AWS; Lambda retries the invocation.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// The route store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reconciling a route failed (ELBv2 or store).
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    id: String,
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    source: String,
+    account: String,
+    time: DateTime<Utc>,
+    region: String,
+    #[serde(default)]
+    resources: Vec<String>,
+    detail: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Detail {
+    #[serde(rename = "EventID")]
+    event_id: String,
+    source_identifier: String,
+    #[serde(default)]
+    source_type: Option<String>,
+    #[serde(default)]
+    source_arn: Option<String>,
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    event_categories: Vec<String>,
+}
+
+/// An RDS event from EventBridge, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RdsEvent {
+    /// EventBridge event id (UUID).
+    pub id: String,
+    /// EventBridge detail-type, one of [`DETAIL_TYPES`] for events the router acts on.
+    pub detail_type: String,
+    /// Account the event comes from.
+    pub account: String,
+    /// Region of the event.
+    pub region: String,
+    /// When it happened: `detail.Date` (millisecond precision) or else the envelope `time`.
+    pub time: DateTime<Utc>,
+    /// ARNs of the resources concerned.
+    pub resources: Vec<String>,
+    /// RDS event ID, e.g. `RDS-EVENT-0049`.
+    pub event_id: String,
+    /// Instance, cluster, proxy or deployment identifier the event is about.
+    pub source_identifier: String,
+    /// `DB_INSTANCE`, `CLUSTER`, `DB_PROXY`, `BLUE_GREEN_DEPLOYMENT`…
+    pub source_type: Option<String>,
+    /// ARN of the source.
+    pub source_arn: Option<String>,
+    /// Human-readable message (carries the renamed names of Blue/Green events).
+    pub message: String,
+    /// Event categories (`failover`, `deletion`…).
+    pub categories: Vec<String>,
+}
+
+impl RdsEvent {
+    /// Reads an EventBridge RDS event, naming the missing or ill-typed field on failure.
+    pub fn parse(raw: &Value) -> Result<Self, Malformed> {
+        if !raw.is_object() {
+            return Err(Malformed(format!(
+                "expected a JSON object, got {}",
+                kind(raw)
+            )));
+        }
+        let env: Envelope =
+            serde_json::from_value(raw.clone()).map_err(|e| Malformed(format!("envelope: {e}")))?;
+        if env.source != "aws.rds" {
+            return Err(Malformed(format!(
+                "source is {:?}, not \"aws.rds\"",
+                env.source
+            )));
+        }
+        if !env.detail.is_object() {
+            return Err(Malformed(format!(
+                "detail: expected an object, got {}",
+                kind(&env.detail)
+            )));
+        }
+        let detail: Detail =
+            serde_json::from_value(env.detail).map_err(|e| Malformed(format!("detail: {e}")))?;
+        let well_formed_id = detail
+            .event_id
+            .strip_prefix("RDS-EVENT-")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !well_formed_id {
+            return Err(Malformed(format!(
+                "detail.EventID {:?} is not RDS-EVENT-<digits>",
+                detail.event_id
+            )));
+        }
+        let source_identifier = detail.source_identifier.trim().to_ascii_lowercase();
+        if source_identifier.is_empty() {
+            return Err(Malformed("detail.SourceIdentifier is empty".into()));
+        }
+        if env.account.is_empty() || !env.account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Malformed(format!(
+                "account {:?} is not an AWS account id",
+                env.account
+            )));
+        }
+        let time = detail
+            .date
+            .as_deref()
+            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+            .map_or(env.time, |d| d.with_timezone(&Utc));
+        Ok(Self {
+            id: env.id,
+            detail_type: env.detail_type,
+            account: env.account,
+            region: env.region,
+            time,
+            resources: env.resources,
+            event_id: detail.event_id,
+            source_identifier,
+            source_type: detail.source_type,
+            source_arn: detail.source_arn,
+            message: detail.message.unwrap_or_default(),
+            categories: detail.event_categories,
+        })
+    }
+
+    /// The action for this event: the table's, or [`Action::Ignored`] for other detail-types.
+    pub fn action(&self) -> Action {
+        if DETAIL_TYPES.contains(&self.detail_type.as_str()) {
+            classify(&self.event_id)
+        } else {
+            Action::Ignored
+        }
+    }
+
+    /// RDS identifiers (lowercase) whose routes the event concerns.
+    ///
+    /// Blue/Green events are about a deployment (`bgd-…`), so their databases are taken from the
+    /// message ("Switchover from … X to Y completed. Renamed X to X-old and Y to X.") and from
+    /// `db:`/`cluster:` ARNs in `resources`. Every other event names its source identifier.
+    pub fn identifiers(&self) -> BTreeSet<String> {
+        match self.action() {
+            Action::BlueGreenSwitchover | Action::BlueGreenCanceled => {
+                let mut names = names_in_message(&self.message);
+                names.extend(self.resources.iter().filter_map(|arn| database_in_arn(arn)));
+                names
+            }
+            _ => BTreeSet::from([self.source_identifier.clone()]),
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// RDS identifier rules: 1-63 letters, digits or hyphens, starting with a letter, no trailing
+/// hyphen and no two consecutive hyphens (CreateDBInstance / CreateDBCluster reference).
+fn is_rds_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+
+/// The database name in an `arn:aws:rds:<region>:<account>:db:<name>` (or `cluster:`) ARN.
+fn database_in_arn(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "rds", _, _, "db" | "cluster", name] if is_rds_identifier(name) => {
+            Some(name.to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
+/// One message token as an identifier: punctuation trimmed, ARNs reduced to their name.
+fn identifier_token(token: &str) -> Option<String> {
+    let t = token.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == ':'));
+    let t = if t.starts_with("arn:") {
+        return database_in_arn(t);
+    } else {
+        t.trim_matches(':')
+    };
+    is_rds_identifier(t).then(|| t.to_ascii_lowercase())
+}
+
+/// Byte offset just after `pattern` in `text`, ignoring ASCII case.
+fn after_ci(text: &str, pattern: &str) -> Option<usize> {
+    text.to_ascii_lowercase()
+        .find(&pattern.to_ascii_lowercase())
+        .map(|at| at + pattern.len())
+}
+
+/// Database names in a Blue/Green message: the "Switchover from [kind] X to Y" pair and every
+/// "Renamed A to B and C to D" pair (USER_Events.Messages, RDS-EVENT-0250..0252, 0259..0261).
+fn names_in_message(message: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    if let Some(at) = after_ci(message, "switchover from ") {
+        let mut rest = &message[at..];
+        for kind in [
+            "primary/read replica ",
+            "db cluster ",
+            "db instance ",
+            "cluster ",
+            "instance ",
+        ] {
+            if rest.len() >= kind.len() && rest[..kind.len()].eq_ignore_ascii_case(kind) {
+                rest = &rest[kind.len()..];
+                break;
+            }
+        }
+        let words: Vec<&str> = rest.split_whitespace().take(3).collect();
+        if let [from, to, into] = words.as_slice() {
+            if to.eq_ignore_ascii_case("to") {
+                names.extend(identifier_token(from));
+                names.extend(identifier_token(into));
+            }
+        }
+    }
+    if let Some(at) = after_ci(message, "renamed ") {
+        for pair in message[at..].split(" and ") {
+            if let Some((from, into)) = pair.split_once(" to ") {
+                let (from, into) = (from.trim(), into.trim());
+                if !from.contains(char::is_whitespace) {
+                    names.extend(identifier_token(from));
+                }
+                if let Some(first) = into.split_whitespace().next() {
+                    names.extend(identifier_token(first));
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The account in an ARN (`arn:partition:service:region:account:resource`).
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// Whether events from `account` are heard: in `event_accounts`, or — when that list is empty —
+/// the account of one of the fleet's NLBs.
+pub fn account_allowed(config: &Config, account: &str) -> bool {
+    if !config.event_accounts.is_empty() {
+        return config.event_accounts.contains(account);
+    }
+    config
+        .fleet
+        .iter()
+        .any(|r| arn_account(&r.nlb_arn) == Some(account))
+}
+
+/// What the handler decided about the event as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Routes were found and handled (see the per-route results).
+    Handled,
+    /// Unreadable: logged and dropped.
+    Malformed,
+    /// From an account not allowed: logged and dropped.
+    Refused,
+    /// An event ID the router does not act on.
+    Ignored,
+    /// Logged only (e.g. switchover started).
+    Logged,
+    /// No route uses the identifiers the event names.
+    Unrouted,
+}
+
+/// What happened to one route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteResult {
+    /// Planned and applied (possibly with nothing to change).
+    Reconciled,
+    /// Planned only (`ROUTER_DRY_RUN`).
+    DryRun,
+    /// Not newer than the route's last applied event: dropped.
+    Replay,
+    /// Not acted on; see the reason.
+    Skipped,
+}
+
+/// How the DNS poll went for one route.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DnsReport {
+    /// Whether the answer changed before the deadline.
+    pub changed: bool,
+    /// Lookups made while waiting for the change.
+    pub polls: u32,
+    /// Time spent waiting for the change.
+    pub waited_ms: u64,
+    /// Answers handed to the planner, oldest first (a failure as its kind).
+    pub answers: Vec<String>,
+}
+
+/// The outcome for one route.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteReport {
+    /// Route id.
+    pub route_id: String,
+    /// What happened.
+    pub result: RouteResult,
+    /// Why, for replays and skips.
+    pub reason: Option<String>,
+    /// Status before the event.
+    pub status_before: RouteStatus,
+    /// Status after the event.
+    pub status_after: RouteStatus,
+    /// DNS polling, when the action polls.
+    pub dns: Option<DnsReport>,
+    /// IPs registered.
+    pub registered: Vec<IpAddr>,
+    /// IPs deregistered.
+    pub deregistered: Vec<IpAddr>,
+    /// Planner notes (kept in window, refused addresses, failed lookups…).
+    pub notes: Vec<Note>,
+}
+
+/// The handler's JSON answer: classification, per-route outcome and elapsed time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// The decision about the event.
+    pub decision: Decision,
+    /// Why, when the event was not handled.
+    pub reason: Option<String>,
+    /// The action from the event table, when the event could be read.
+    pub action: Option<Action>,
+    /// The event, when it could be read.
+    pub event: Option<RdsEvent>,
+    /// RDS identifiers looked up.
+    pub identifiers: Vec<String>,
+    /// One entry per route found.
+    pub routes: Vec<RouteReport>,
+    /// Wall time of the invocation.
+    pub elapsed_ms: u64,
+}
+
+/// First DNS poll interval; doubles up to [`POLL_MAX`].
+pub const POLL_START: Duration = Duration::from_millis(100);
+/// Longest DNS poll interval.
+pub const POLL_MAX: Duration = Duration::from_secs(1);
+/// Pause between the K confirmatory lookups once the answer changed. Short, because the window
+/// (not the pause) is what protects targets: an old IP answered again is simply kept.
+pub const CONFIRM_SPACING: Duration = Duration::from_millis(50);
+
+/// Handles one EventBridge RDS event with the configured DNS poll deadline.
+pub async fn handle(ctx: &Context, raw: &Value) -> Result<Summary, EventError> {
+    handle_until(ctx, raw, None).await
+}
+
+/// Handles one event; DNS polling also stops at `hard_deadline` (the Lambda's own deadline,
+/// minus a margin) when that comes before the configured one.
+pub async fn handle_until(
+    ctx: &Context,
+    raw: &Value,
+    hard_deadline: Option<Instant>,
+) -> Result<Summary, EventError> {
+    let started = Instant::now();
+    let mut deadline = started + ctx.config.dns_poll_deadline;
+    if let Some(hard) = hard_deadline {
+        deadline = deadline.min(hard);
+    }
+    let result = handle_inner(ctx, raw, deadline).await;
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let ns = ctx.config.metrics_namespace.as_str();
+    match result {
+        Ok(mut summary) => {
+            summary.elapsed_ms = elapsed_ms;
+            let counter = match summary.decision {
+                Decision::Handled => "RdsEventHandled",
+                Decision::Malformed => "RdsEventMalformed",
+                Decision::Refused => "RdsEventRefused",
+                Decision::Ignored => "RdsEventIgnored",
+                Decision::Logged => "RdsEventLogged",
+                Decision::Unrouted => "RdsEventUnrouted",
+            };
+            let changed = summary
+                .routes
+                .iter()
+                .filter(|r| !r.registered.is_empty() || !r.deregistered.is_empty())
+                .count();
+            let mut values = vec![(counter, 1.0)];
+            if summary.decision == Decision::Handled {
+                values.push(("RoutesChangedByEvent", changed as f64));
+                values.push(("RdsEventHandlingMs", elapsed_ms as f64));
+            }
+            metrics::emit(ns, &values, &[("Function", "rds-events")]);
+            info!(
+                decision = ?summary.decision,
+                action = ?summary.action,
+                routes = summary.routes.len(),
+                routes_changed = changed,
+                elapsed_ms,
+                "rds event done"
+            );
+            Ok(summary)
+        }
+        Err(e) => {
+            metrics::emit(
+                ns,
+                &[("RdsEventFailed", 1.0)],
+                &[("Function", "rds-events")],
+            );
+            warn!(error = %e, elapsed_ms, "rds event failed; Lambda will retry");
+            Err(e)
+        }
+    }
+}
+
+fn summary(decision: Decision, reason: Option<String>, event: Option<&RdsEvent>) -> Summary {
+    Summary {
+        decision,
+        reason,
+        action: event.map(RdsEvent::action),
+        event: event.cloned(),
+        identifiers: vec![],
+        routes: vec![],
+        elapsed_ms: 0,
+    }
+}
+
+async fn handle_inner(
+    ctx: &Context,
+    raw: &Value,
+    deadline: Instant,
+) -> Result<Summary, EventError> {
+    let event = match RdsEvent::parse(raw) {
+        Ok(e) => e,
+        Err(Malformed(reason)) => {
+            warn!(reason = %reason, "malformed RDS event dropped");
+            return Ok(summary(Decision::Malformed, Some(reason), None));
+        }
+    };
+    let action = event.action();
+    if !account_allowed(&ctx.config, &event.account) {
+        let reason = format!("account {} is not allowed to send events", event.account);
+        warn!(account = %event.account, event_id = %event.event_id, source = %event.source_identifier, reason = %reason, "RDS event refused");
+        return Ok(summary(Decision::Refused, Some(reason), Some(&event)));
+    }
+    match action {
+        Action::Ignored => {
+            debug!(event_id = %event.event_id, detail_type = %event.detail_type, source = %event.source_identifier, "RDS event ignored");
+            return Ok(summary(
+                Decision::Ignored,
+                Some(format!(
+                    "{} is not an event the router acts on",
+                    event.event_id
+                )),
+                Some(&event),
+            ));
+        }
+        Action::Logged => {
+            info!(event_id = %event.event_id, source = %event.source_identifier, message = %event.message, "RDS event logged");
+            return Ok(summary(Decision::Logged, None, Some(&event)));
+        }
+        _ => {}
+    }
+    let identifiers = event.identifiers();
+    let mut routes: BTreeMap<String, Route> = BTreeMap::new();
+    for identifier in &identifiers {
+        for route in ctx.store.by_rds_identifier(identifier).await? {
+            routes.insert(route.id().to_string(), route);
+        }
+    }
+    if routes.is_empty() {
+        let reason = if identifiers.is_empty() {
+            format!(
+                "{} names no database (the per-resource events carry the names)",
+                event.event_id
+            )
+        } else {
+            "no route uses these identifiers".to_owned()
+        };
+        debug!(event_id = %event.event_id, identifiers = ?identifiers, reason = %reason, "RDS event unrouted");
+        let mut s = summary(Decision::Unrouted, Some(reason), Some(&event));
+        s.identifiers = identifiers.into_iter().collect();
+        return Ok(s);
+    }
+    info!(event_id = %event.event_id, action = ?action, identifiers = ?identifiers, routes = routes.len(), "RDS event matched routes");
+    let results = join_all(
+        routes
+            .into_values()
+            .map(|route| handle_route(ctx, &event, action, route, deadline)),
+    )
+    .await;
+    let mut reports = Vec::with_capacity(results.len());
+    for r in results {
+        reports.push(r?);
+    }
+    let mut s = summary(Decision::Handled, None, Some(&event));
+    s.identifiers = identifiers.into_iter().collect();
+    s.routes = reports;
+    Ok(s)
+}
+
+fn skipped(route: &Route, result: RouteResult, reason: String) -> RouteReport {
+    info!(route_id = %route.id(), result = ?result, reason = %reason, "route not changed by event");
+    RouteReport {
+        route_id: route.id().to_string(),
+        result,
+        reason: Some(reason),
+        status_before: route.status,
+        status_after: route.status,
+        dns: None,
+        registered: vec![],
+        deregistered: vec![],
+        notes: vec![],
+    }
+}
+
+async fn handle_route(
+    ctx: &Context,
+    event: &RdsEvent,
+    action: Action,
+    route: Route,
+    deadline: Instant,
+) -> Result<RouteReport, EventError> {
+    if let Some(last) = route.last_event_at {
+        if event.time <= last {
+            return Ok(skipped(
+                &route,
+                RouteResult::Replay,
+                format!(
+                    "event time {} is not after the last applied event {last}",
+                    event.time
+                ),
+            ));
+        }
+    }
+    if let Some(endpoint) = parse_rds_endpoint(route.spec.host.as_str()) {
+        if !endpoint.region.eq_ignore_ascii_case(&event.region) {
+            return Ok(skipped(
+                &route,
+                RouteResult::Skipped,
+                format!(
+                    "route host is in {}, event is from {}",
+                    endpoint.region, event.region
+                ),
+            ));
+        }
+    }
+    match (route.status, action) {
+        (RouteStatus::Provisioning | RouteStatus::Deleting, _) => {
+            return Ok(skipped(
+                &route,
+                RouteResult::Skipped,
+                format!(
+                    "route is {:?}; the API retry or the audit finishes it",
+                    route.status
+                ),
+            ));
+        }
+        (RouteStatus::SourceDeleted, a) if a != Action::Created && a != Action::Deleted => {
+            return Ok(skipped(
+                &route,
+                RouteResult::Skipped,
+                "the database was deleted; waiting for its creation event".into(),
+            ));
+        }
+        _ => {}
+    }
+    let dry_run = ctx.config.dry_run;
+    let status_before = route.status;
+    let mut working = route;
+    // The lifecycle change is stored before any target moves, so a concurrent scheduled
+    // reconcile plans with the new intent (and a retry after a failure sees it).
+    let target_status = match (action, working.status) {
+        (Action::Deleted, s) if s != RouteStatus::SourceDeleted => Some(RouteStatus::SourceDeleted),
+        (Action::Created, RouteStatus::SourceDeleted) => Some(RouteStatus::Pending),
+        _ => None,
+    };
+    if let Some(status) = target_status {
+        if dry_run {
+            working.status = status;
+        } else {
+            working = store_status(ctx, working, status).await?;
+        }
+    }
+    let (lookups, dns) = match action {
+        Action::Deleted => (vec![], None),
+        Action::BlueGreenCanceled => {
+            let lookups = confirm(
+                ctx.dns.as_ref(),
+                working.spec.host.as_str(),
+                None,
+                ctx.config.window,
+            )
+            .await;
+            let report = DnsReport {
+                answers: lookups.iter().map(describe).collect(),
+                ..DnsReport::default()
+            };
+            (lookups, Some(report))
+        }
+        _ => {
+            let host = working.spec.host.as_str();
+            let wait = wait_for_change(ctx.dns.as_ref(), host, &baseline(&working), deadline).await;
+            if !wait.changed {
+                info!(route_id = %working.id(), host, polls = wait.polls, waited_ms = wait.waited_ms, "DNS answer did not change before the deadline; reconciling anyway");
+            }
+            let lookups = confirm(ctx.dns.as_ref(), host, Some(wait.last), ctx.config.window).await;
+            let report = DnsReport {
+                changed: wait.changed,
+                polls: wait.polls,
+                waited_ms: wait.waited_ms,
+                answers: lookups.iter().map(describe).collect(),
+            };
+            (lookups, Some(report))
+        }
+    };
+    // The mark rides along with the reconcile's own write when there is one.
+    let passed_version = working.version;
+    let stored_mark = working.last_event_at;
+    let event_mark = Some(stored_mark.map_or(event.time, |t| t.max(event.time)));
+    working.last_event_at = event_mark;
+    let outcome = reconcile(ctx, working, &lookups, dry_run).await?;
+    let mut stored = outcome.route;
+    if !dry_run {
+        if stored.version == passed_version {
+            // Reconcile found nothing to store, so the mark is not stored either.
+            stored.last_event_at = stored_mark;
+        }
+        if stored.last_event_at < event_mark {
+            stored = store_mark(ctx, stored, event.time).await?;
+        }
+    }
+    let report = RouteReport {
+        route_id: outcome.route_id,
+        result: if dry_run {
+            RouteResult::DryRun
+        } else {
+            RouteResult::Reconciled
+        },
+        reason: None,
+        status_before,
+        status_after: stored.status,
+        dns,
+        registered: outcome.plan.register.iter().map(|c| c.target.ip).collect(),
+        deregistered: outcome
+            .plan
+            .deregister
+            .iter()
+            .map(|c| c.target.ip)
+            .collect(),
+        notes: outcome.plan.notes,
+    };
+    info!(
+        route_id = %report.route_id,
+        event_id = %event.event_id,
+        action = ?action,
+        status = ?report.status_after,
+        registered = report.registered.len(),
+        deregistered = report.deregistered.len(),
+        dns_changed = report.dns.as_ref().map(|d| d.changed),
+        "route reconciled after RDS event"
+    );
+    Ok(report)
+}
+
+/// Stores a lifecycle status, re-reading and retrying on a lost race (three attempts).
+async fn store_status(
+    ctx: &Context,
+    mut route: Route,
+    status: RouteStatus,
+) -> Result<Route, EventError> {
+    for attempt in 0..3 {
+        if route.status == status {
+            return Ok(route);
+        }
+        let mut next = route.clone();
+        next.status = status;
+        next.version += 1;
+        next.updated_at = Utc::now();
+        match ctx.store.save(&next).await {
+            Ok(()) => {
+                info!(route_id = %next.id(), from = ?route.status, to = ?status, "route status changed by RDS event");
+                return Ok(next);
+            }
+            Err(StoreError::Conflict(_)) if attempt < 2 => {
+                route = ctx
+                    .store
+                    .get(route.id())
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(route.id().to_string()))?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict(route.id().to_string()).into())
+}
+
+/// Stores `last_event_at = max(stored, time)` on the route as stored, re-reading and retrying
+/// on a lost race (three attempts).
+async fn store_mark(
+    ctx: &Context,
+    mut route: Route,
+    time: DateTime<Utc>,
+) -> Result<Route, EventError> {
+    for attempt in 0..3 {
+        if route.last_event_at.is_some_and(|t| t >= time) {
+            return Ok(route);
+        }
+        let mut next = route.clone();
+        next.last_event_at = Some(time);
+        next.version += 1;
+        next.updated_at = Utc::now();
+        match ctx.store.save(&next).await {
+            Ok(()) => return Ok(next),
+            Err(StoreError::Conflict(_)) if attempt < 2 => {
+                route = ctx
+                    .store
+                    .get(route.id())
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(route.id().to_string()))?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict(route.id().to_string()).into())
+}
+
+/// The answer a change is measured against. Single-answer names (instance, cluster writer,
+/// proxy) changed when the answer differs from the newest one seen; round-robin names (reader,
+/// custom, or unknown) only when an IP outside the whole window appears.
+fn baseline(route: &Route) -> Baseline {
+    let single = parse_rds_endpoint(route.spec.host.as_str()).is_some_and(|e| {
+        matches!(
+            e.kind,
+            RdsEndpointKind::Instance | RdsEndpointKind::ClusterWriter | RdsEndpointKind::Proxy
+        )
+    });
+    if single {
+        Baseline::Newest(
+            route
+                .sightings
+                .iter()
+                .filter(|(_, m)| *m == 0)
+                .map(|(ip, _)| ip)
+                .collect(),
+        )
+    } else {
+        Baseline::Window(route.sightings.ips())
+    }
+}
+
+/// What "the DNS answer changed" is measured against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Baseline {
+    /// The newest answer (single-answer names).
+    Newest(BTreeSet<IpAddr>),
+    /// Every IP in the window (round-robin names).
+    Window(BTreeSet<IpAddr>),
+}
+
+impl Baseline {
+    fn changed_by(&self, answer: &BTreeSet<IpAddr>) -> bool {
+        match self {
+            Baseline::Newest(newest) => answer != newest,
+            Baseline::Window(seen) => seen.is_empty() || !answer.is_subset(seen),
+        }
+    }
+}
+
+struct Wait {
+    changed: bool,
+    polls: u32,
+    waited_ms: u64,
+    last: Lookup,
+}
+
+/// Polls `host` (100 ms, doubling to 1 s) until a successful answer differs from `baseline`
+/// or `deadline` passes. Failed lookups never count as a change.
+async fn wait_for_change(
+    dns: &dyn Resolve,
+    host: &str,
+    baseline: &Baseline,
+    deadline: Instant,
+) -> Wait {
+    let started = Instant::now();
+    let mut pause = POLL_START;
+    let mut polls = 0;
+    loop {
+        let lookup = dns.lookup(host).await;
+        polls += 1;
+        let changed = matches!(&lookup, Lookup::Answer(ips) if baseline.changed_by(ips));
+        let now = Instant::now();
+        if changed || now >= deadline {
+            return Wait {
+                changed,
+                polls,
+                waited_ms: started.elapsed().as_millis() as u64,
+                last: lookup,
+            };
+        }
+        tokio::time::sleep(pause.min(deadline - now)).await;
+        pause = (pause * 2).min(POLL_MAX);
+    }
+}
+
+/// Collects `k` successful answers (starting with `first` when it is one), [`CONFIRM_SPACING`]
+/// apart, giving up after `2k + 1` lookups. When none succeeds, returns the last failure so the
+/// planner records it and changes nothing.
+async fn confirm(dns: &dyn Resolve, host: &str, first: Option<Lookup>, k: u32) -> Vec<Lookup> {
+    let k = k.max(1) as usize;
+    let mut answers = Vec::with_capacity(k);
+    let mut last_failure = None;
+    let mut attempts = 0;
+    let mut next = first;
+    loop {
+        let lookup = match next.take() {
+            Some(l) => l,
+            None => {
+                attempts += 1;
+                dns.lookup(host).await
+            }
+        };
+        match lookup {
+            Lookup::Answer(_) => answers.push(lookup),
+            failure => last_failure = Some(failure),
+        }
+        if answers.len() >= k || attempts > 2 * k {
+            break;
+        }
+        tokio::time::sleep(CONFIRM_SPACING).await;
+    }
+    if answers.is_empty() {
+        answers.extend(last_failure);
+    }
+    answers
+}
+
+fn describe(lookup: &Lookup) -> String {
+    match lookup {
+        Lookup::Answer(ips) => ips
+            .iter()
+            .map(IpAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        Lookup::Failed(f) => format!(
+            "failed:{}",
+            serde_json::to_value(f)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample(name: &str) -> Value {
+        let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn event(event_id: &str, detail_type: &str) -> Value {
+        json!({
+            "version": "0",
+            "id": "5f1c2d3e-0000-4000-8000-000000000001",
+            "detail-type": detail_type,
+            "source": "aws.rds",
+            "account": "123456789012",
+            "time": "2026-11-25T10:00:00Z",
+            "region": "us-east-1",
+            "resources": ["arn:aws:rds:us-east-1:123456789012:db:orders-db"],
+            "detail": {
+                "EventCategories": ["failover"],
+                "SourceType": "DB_INSTANCE",
+                "SourceArn": "arn:aws:rds:us-east-1:123456789012:db:orders-db",
+                "Date": "2026-11-25T10:00:00.123Z",
+                "Message": "Multi-AZ instance failover completed.",
+                "SourceIdentifier": "orders-db",
+                "EventID": event_id
+            }
+        })
+    }
+
+    #[test]
+    fn every_event_id_in_the_issue_maps_to_its_action() {
+        use Action::*;
+        let expected = [
+            (
+                &[
+                    "0013", "0015", "0049", "0050", "0051", "0004", "0006", "0020", "0021", "0052",
+                    "0053", "0065", "0385",
+                ][..],
+                Reresolve,
+            ),
+            (&["0069", "0070", "0071", "0072", "0073"][..], Reresolve),
+            (&["0213", "0214", "0215"][..], Reresolve),
+            (&["0005", "0170", "0203"][..], Created),
+            (&["0003", "0171", "0205"][..], Deleted),
+            (&["0248", "0251", "0260"][..], BlueGreenSwitchover),
+            (&["0249", "0252", "0261"][..], BlueGreenCanceled),
+            (
+                &["0247", "0250", "0259", "0204", "0206", "0207", "0208"][..],
+                Logged,
+            ),
+            (
+                &["0001", "0087", "0088", "0209", "0244", "0172"][..],
+                Ignored,
+            ),
+        ];
+        for (ids, action) in expected {
+            for id in ids {
+                assert_eq!(
+                    classify(&format!("RDS-EVENT-{id}")),
+                    action,
+                    "RDS-EVENT-{id}"
+                );
+            }
+        }
+        assert_eq!(classify("rds-event-0049"), Reresolve);
+    }
+
+    #[test]
+    fn event_table_has_no_duplicate_ids() {
+        let ids: BTreeSet<&str> = EVENT_TABLE.iter().map(|(id, _, _)| *id).collect();
+        assert_eq!(ids.len(), EVENT_TABLE.len());
+    }
+
+    #[test]
+    fn other_detail_types_are_ignored_even_with_a_known_id() {
+        let e = RdsEvent::parse(&event("RDS-EVENT-0003", "RDS DB Snapshot Event")).unwrap();
+        assert_eq!(e.action(), Action::Ignored);
+        let e = RdsEvent::parse(&event("RDS-EVENT-0003", "RDS DB Instance Event")).unwrap();
+        assert_eq!(e.action(), Action::Deleted);
+    }
+
+    #[test]
+    fn detail_date_gives_millisecond_event_time() {
+        let e = RdsEvent::parse(&event("RDS-EVENT-0049", "RDS DB Instance Event")).unwrap();
+        assert_eq!(e.time.to_rfc3339(), "2026-11-25T10:00:00.123+00:00");
+        let mut raw = event("RDS-EVENT-0049", "RDS DB Instance Event");
+        raw["detail"]["Date"] = json!("2026-11-25T10:00Z");
+        let e = RdsEvent::parse(&raw).unwrap();
+        assert_eq!(
+            e.time.to_rfc3339(),
+            "2026-11-25T10:00:00+00:00",
+            "unparsable Date falls back to time"
+        );
+    }
+
+    #[test]
+    fn malformed_events_name_the_problem() {
+        let cases: Vec<(Value, &str)> = vec![
+            (json!("text"), "expected a JSON object"),
+            (json!({"source": "aws.rds"}), "missing field"),
+            (
+                {
+                    let mut v = event("RDS-EVENT-0049", "RDS DB Instance Event");
+                    v["detail"].as_object_mut().unwrap().remove("EventID");
+                    v
+                },
+                "missing field `EventID`",
+            ),
+            (
+                {
+                    let mut v = event("RDS-EVENT-0049", "RDS DB Instance Event");
+                    v["detail"]["SourceIdentifier"] = json!(42);
+                    v
+                },
+                "detail: invalid type: integer `42`",
+            ),
+            (
+                {
+                    let mut v = event("RDS-EVENT-0049", "RDS DB Instance Event");
+                    v["detail"] = json!("x");
+                    v
+                },
+                "detail: expected an object",
+            ),
+            (
+                {
+                    let mut v = event("RDS-EVENT-0049", "RDS DB Instance Event");
+                    v["source"] = json!("aws.ec2");
+                    v
+                },
+                "not \"aws.rds\"",
+            ),
+            (
+                {
+                    let mut v = event("RDS-EVENT-0049", "RDS DB Instance Event");
+                    v["time"] = json!("yesterday");
+                    v
+                },
+                "envelope",
+            ),
+            (
+                {
+                    let mut v = event("EVENT-49", "RDS DB Instance Event");
+                    v["detail"]["EventID"] = json!("EVENT-49");
+                    v
+                },
+                "not RDS-EVENT-<digits>",
+            ),
+            (
+                {
+                    let mut v = event("RDS-EVENT-0049", "RDS DB Instance Event");
+                    v["detail"]["SourceIdentifier"] = json!(" ");
+                    v
+                },
+                "SourceIdentifier is empty",
+            ),
+        ];
+        for (raw, want) in cases {
+            let err = RdsEvent::parse(&raw).unwrap_err();
+            assert!(err.0.contains(want), "{:?} should contain {want:?}", err.0);
+        }
+    }
+
+    #[test]
+    fn blue_green_messages_yield_every_renamed_database() {
+        let m = "Switchover from primary/read replica orders-db to orders-db-green-4x7k2p completed. Renamed orders-db to orders-db-old1 and orders-db-green-4x7k2p to orders-db.";
+        assert_eq!(
+            names_in_message(m),
+            BTreeSet::from([
+                "orders-db".into(),
+                "orders-db-old1".into(),
+                "orders-db-green-4x7k2p".into()
+            ])
+        );
+        let m = "Switchover from DB cluster arn:aws:rds:us-east-1:123456789012:cluster:Billing-Aurora to arn:aws:rds:us-east-1:123456789012:cluster:billing-aurora-green-q1w2e3 was canceled due to replica lag.";
+        assert_eq!(
+            names_in_message(m),
+            BTreeSet::from([
+                "billing-aurora".into(),
+                "billing-aurora-green-q1w2e3".into()
+            ])
+        );
+        assert!(names_in_message("Switchover completed on blue/green deployment.").is_empty());
+    }
+
+    #[test]
+    fn blue_green_identifiers_come_from_message_and_database_arns_not_the_deployment() {
+        let mut raw = event("RDS-EVENT-0251", "RDS Blue Green Deployment Event");
+        raw["resources"] = json!([
+            "arn:aws:rds:us-east-1:123456789012:deployment:bgd-abc",
+            "arn:aws:rds:us-east-1:123456789012:db:ledger-db"
+        ]);
+        raw["detail"]["SourceIdentifier"] = json!("bgd-abc");
+        raw["detail"]["Message"] = json!("Switchover from primary/read replica orders-db to orders-db-green-1 completed. Renamed orders-db to orders-db-old1 and orders-db-green-1 to orders-db.");
+        let e = RdsEvent::parse(&raw).unwrap();
+        let ids = e.identifiers();
+        assert!(
+            ids.contains("orders-db") && ids.contains("ledger-db"),
+            "{ids:?}"
+        );
+        assert!(!ids.contains("bgd-abc"));
+    }
+
+    #[test]
+    fn account_allow_list_falls_back_to_fleet_accounts() {
+        let env = |extra: &'static str| {
+            move |k: &str| {
+                match k {
+                "ROUTER_TABLE" => Some("t".to_owned()),
+                "ROUTER_FLEET" => Some(r#"[{"id":"r1","nlb_arn":"arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a/b","endpoint_service_name":"s"}]"#.to_owned()),
+                "ROUTER_EVENT_ACCOUNTS" => Some(extra.to_owned()),
+                _ => None,
+            }
+            }
+        };
+        let c = Config::from_lookup(&env("")).unwrap();
+        assert!(account_allowed(&c, "123456789012"));
+        assert!(!account_allowed(&c, "210987654321"));
+        let c = Config::from_lookup(&env("210987654321, 111122223333")).unwrap();
+        assert!(account_allowed(&c, "210987654321"));
+        assert!(
+            !account_allowed(&c, "123456789012"),
+            "an explicit list replaces the fleet default"
+        );
+    }
+
+    #[test]
+    fn change_detection_differs_for_single_and_round_robin_names() {
+        let ips = |o: &[u8]| {
+            o.iter()
+                .map(|x| IpAddr::from([10, 0, 1, *x]))
+                .collect::<BTreeSet<_>>()
+        };
+        let single = Baseline::Newest(ips(&[5]));
+        assert!(!single.changed_by(&ips(&[5])));
+        assert!(single.changed_by(&ips(&[6])));
+        let rr = Baseline::Window(ips(&[5, 6, 7]));
+        assert!(
+            !rr.changed_by(&ips(&[6])),
+            "another reader of the window is not a change"
+        );
+        assert!(rr.changed_by(&ips(&[8])));
+        assert!(Baseline::Window(BTreeSet::new()).changed_by(&ips(&[1])));
+    }
+
+    #[test]
+    fn every_sample_in_events_dir_parses_or_is_the_malformed_one() {
+        let dir = format!("{}/../events", env!("CARGO_MANIFEST_DIR"));
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if !(name.starts_with("rds-") && name.ends_with(".json")) {
+                continue;
+            }
+            seen += 1;
+            let parsed = RdsEvent::parse(&sample(&name));
+            if name.contains("malformed") {
+                assert!(parsed.is_err(), "{name}");
+            } else {
+                let e = parsed.unwrap_or_else(|err| panic!("{name}: {err}"));
+                assert!(DETAIL_TYPES.contains(&e.detail_type.as_str()), "{name}");
+                let id = e.event_id.trim_start_matches("RDS-EVENT-");
+                assert!(
+                    name.contains(id),
+                    "{name} should carry its event number {id}"
+                );
+            }
+        }
+        assert!(seen >= 14, "only {seen} samples");
+    }
+}

@@ -1,0 +1,108 @@
+//! The AWS API actions each Lambda's code calls, as IAM action names.
+//!
+//! This is the single source the infrastructure test (`tests/tests/infra.rs`) checks the
+//! Terraform IAM policies against: each Lambda's policy must grant exactly these actions for
+//! the services the code talks to (ELBv2, EC2, DynamoDB) — nothing missing, nothing broader,
+//! no wildcards. When code starts calling a new operation, add it here first; the test then
+//! fails until `infra/modules/privatelink-router/iam.tf` grants it.
+//!
+//! Note for DynamoDB transactions: `TransactWriteItems` is authorised per contained operation,
+//! so a `ConditionCheck` inside a transaction needs `dynamodb:ConditionCheckItem` listed here too.
+
+/// Actions the routes API calls: create, list, inspect, sync and delete routes (target groups,
+/// listeners, targets, the NLB's network interfaces for its private IPs, and the route table).
+pub const ROUTES_API: &[&str] = &[
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:CreateTargetGroup",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:ModifyTargetGroupAttributes",
+    "elasticloadbalancing:CreateListener",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:RegisterTargets",
+    "elasticloadbalancing:DeregisterTargets",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:DeleteTargetGroup",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeNetworkInterfaces",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:TransactWriteItems",
+];
+
+/// Actions the RDS events handler calls: find the routes of a database, re-resolve them and
+/// move their targets (no structural changes: that is the API's and the audit's job).
+pub const RDS_EVENTS: &[&str] = &[
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:RegisterTargets",
+    "elasticloadbalancing:DeregisterTargets",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+];
+
+/// Actions the scheduled audit calls: everything the routes API does (it finishes and rolls
+/// back routes) plus repairing drifted target groups and listeners.
+pub const DNS_AUDIT: &[&str] = &[
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:CreateTargetGroup",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:ModifyTargetGroupAttributes",
+    "elasticloadbalancing:CreateListener",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:RegisterTargets",
+    "elasticloadbalancing:DeregisterTargets",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:DeleteTargetGroup",
+    "elasticloadbalancing:ModifyTargetGroup",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeNetworkInterfaces",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:TransactWriteItems",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_audit_may_do_everything_the_api_does() {
+        let audit: BTreeSet<_> = DNS_AUDIT.iter().collect();
+        let missing: Vec<_> = ROUTES_API.iter().filter(|a| !audit.contains(a)).collect();
+        assert!(missing.is_empty(), "dns-audit lacks {missing:?}");
+    }
+
+    #[test]
+    fn actions_are_exact_service_prefixed_names_without_wildcards() {
+        for action in ROUTES_API.iter().chain(RDS_EVENTS).chain(DNS_AUDIT) {
+            let (service, name) = action.split_once(':').expect("service:Action");
+            assert!(["elasticloadbalancing", "ec2", "dynamodb"].contains(&service), "{action}");
+            assert!(name.chars().all(|c| c.is_ascii_alphanumeric()), "{action}");
+            assert!(name.starts_with(|c: char| c.is_ascii_uppercase()), "{action}");
+        }
+        for list in [ROUTES_API, RDS_EVENTS, DNS_AUDIT] {
+            let unique: BTreeSet<_> = list.iter().collect();
+            assert_eq!(unique.len(), list.len(), "duplicate action in {list:?}");
+        }
+    }
+}

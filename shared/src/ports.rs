@@ -1,0 +1,292 @@
+//! Listener port allocation: stable for a route's life, race-free, quarantined after release.
+//!
+//! A route, its port and its router's listener count are written in one DynamoDB transaction
+//! with conditions: the route must be new, the port free (or out of quarantine), and the router
+//! below the NLB's hard limit of 50 listeners (NLB quotas page: "Listeners per load balancer:
+//! 50", not adjustable). Concurrent creates that collide retry with another port.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use chrono::Utc;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::route::Route;
+use crate::store::{n, route_item, s, DynamoStore, StoreError};
+
+/// Most listeners one NLB can have (AWS hard limit).
+pub const MAX_LISTENERS_PER_NLB: u32 = 50;
+
+/// A port's record on a router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortEntry {
+    /// Router id.
+    pub router: String,
+    /// Listener port.
+    pub port: u16,
+    /// Route holding (or last holding) it.
+    pub route_id: String,
+    /// `allocated` or `quarantined`.
+    pub state: String,
+    /// Epoch seconds when a quarantined port becomes free.
+    pub until: Option<i64>,
+}
+
+/// How an allocation attempt ended.
+#[derive(Debug)]
+pub enum Allocation {
+    /// The route was written with this router and port.
+    Done,
+    /// The route id exists already.
+    RouteExists,
+    /// The port was taken meanwhile: pick another.
+    PortTaken,
+    /// The router is at its listener limit.
+    RouterFull,
+    /// A concurrent transaction touched the same items: retry.
+    Contended,
+}
+
+fn router_pk(router: &str) -> AttributeValue {
+    s(format!("ROUTER#{router}"))
+}
+
+fn port_sk(port: u16) -> AttributeValue {
+    s(format!("PORT#{port:05}"))
+}
+
+fn get_s<'a>(item: &'a HashMap<String, AttributeValue>, k: &str) -> Option<&'a String> {
+    item.get(k).and_then(|v| v.as_s().ok())
+}
+
+fn get_n(item: &HashMap<String, AttributeValue>, k: &str) -> Option<i64> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+impl DynamoStore {
+    /// Every port record of a router, and its allocated-listener count.
+    pub async fn ports(&self, router: &str) -> Result<(Vec<PortEntry>, u32), StoreError> {
+        let mut entries = Vec::new();
+        let mut active = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :p")
+                .expression_attribute_values(":p", router_pk(router))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                match get_s(&item, "sk").map(String::as_str) {
+                    Some("META") => active = get_n(&item, "active").unwrap_or(0) as u32,
+                    Some(sk) if sk.starts_with("PORT#") => entries.push(PortEntry {
+                        router: router.to_owned(),
+                        port: sk[5..].parse().unwrap_or(0),
+                        route_id: get_s(&item, "route_id").cloned().unwrap_or_default(),
+                        state: get_s(&item, "state").cloned().unwrap_or_default(),
+                        until: get_n(&item, "until"),
+                    }),
+                    _ => {}
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok((entries, active));
+            }
+        }
+    }
+
+    /// Writes a new route with its port and the router's count, all or nothing.
+    pub async fn allocate(&self, route: &Route) -> Result<Allocation, StoreError> {
+        let now = Utc::now().timestamp();
+        let put_route = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(route_item(route)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Codec(e.to_string()))?;
+        let put_port = Put::builder()
+            .table_name(&self.table)
+            .item("pk", router_pk(&route.router))
+            .item("sk", port_sk(route.listener_port))
+            .item("route_id", s(route.id().as_str()))
+            .item("state", s("allocated"))
+            .condition_expression("attribute_not_exists(pk) OR (#st = :q AND #u < :now)")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_names("#u", "until")
+            .expression_attribute_values(":q", s("quarantined"))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(|e| StoreError::Codec(e.to_string()))?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key("pk", router_pk(&route.router))
+            .key("sk", s("META"))
+            .update_expression("SET active = if_not_exists(active, :zero) + :one")
+            .condition_expression("attribute_not_exists(active) OR active < :limit")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(MAX_LISTENERS_PER_NLB))
+            .build()
+            .map_err(|e| StoreError::Codec(e.to_string()))?;
+        let items = vec![
+            TransactWriteItem::builder().put(put_route).build(),
+            TransactWriteItem::builder().put(put_port).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ];
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Allocation::Done),
+            Err(e) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+                    e.as_service_error()
+                {
+                    let codes: Vec<&str> = c
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None"))
+                        .collect();
+                    let failed = |i: usize| codes.get(i) == Some(&"ConditionalCheckFailed");
+                    return Ok(if failed(0) {
+                        Allocation::RouteExists
+                    } else if failed(1) {
+                        Allocation::PortTaken
+                    } else if failed(2) {
+                        Allocation::RouterFull
+                    } else {
+                        Allocation::Contended
+                    });
+                }
+                if matches!(
+                    e.code(),
+                    Some("TransactionConflictException" | "TransactionInProgressException")
+                ) {
+                    return Ok(Allocation::Contended);
+                }
+                Err(StoreError::aws("TransactWriteItems", e))
+            }
+        }
+    }
+
+    /// Removes a route and puts its port in quarantine until `until` (epoch seconds), in one
+    /// transaction conditional on the route's version.
+    pub async fn release(&self, route: &Route, until: i64) -> Result<(), StoreError> {
+        let del = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(format!("ROUTE#{}", route.id())))
+            .key("sk", s("ROUTE"))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(route.version))
+            .build()
+            .map_err(|e| StoreError::Codec(e.to_string()))?;
+        let quarantine = Put::builder()
+            .table_name(&self.table)
+            .item("pk", router_pk(&route.router))
+            .item("sk", port_sk(route.listener_port))
+            .item("route_id", s(route.id().as_str()))
+            .item("state", s("quarantined"))
+            .item("until", n(until))
+            .build()
+            .map_err(|e| StoreError::Codec(e.to_string()))?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key("pk", router_pk(&route.router))
+            .key("sk", s("META"))
+            .update_expression("SET active = active - :one")
+            .condition_expression("active > :zero")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(|e| StoreError::Codec(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(del).build())
+            .transact_items(TransactWriteItem::builder().put(quarantine).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(_)) => {
+                    StoreError::Conflict(route.id().to_string())
+                }
+                _ => StoreError::aws("TransactWriteItems", e),
+            })?;
+        Ok(())
+    }
+}
+
+/// Free ports of a range given the router's records at `now` (epoch seconds).
+pub fn free_ports(range: (u16, u16), entries: &[PortEntry], now: i64) -> Vec<u16> {
+    let busy: BTreeMap<u16, &PortEntry> = entries.iter().map(|e| (e.port, e)).collect();
+    (range.0..=range.1)
+        .filter(|p| match busy.get(p) {
+            None => true,
+            Some(e) => e.state == "quarantined" && e.until.is_some_and(|u| u < now),
+        })
+        .collect()
+}
+
+/// Picks a candidate among free ports: spread by a hash of the route id and attempt, so
+/// concurrent creates rarely race for the same port, yet deterministic for a given input.
+pub fn pick(free: &[u16], route_id: &str, attempt: u32) -> Option<u16> {
+    if free.is_empty() {
+        return None;
+    }
+    let h = Sha256::digest(format!("{route_id}#{attempt}").as_bytes());
+    let x = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+    // Prefer low ports: choose among the first 64 free ones.
+    let window = free.len().min(64);
+    Some(free[(x % window as u64) as usize])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(port: u16, state: &str, until: Option<i64>) -> PortEntry {
+        PortEntry {
+            router: "r".into(),
+            port,
+            route_id: "x".into(),
+            state: state.into(),
+            until,
+        }
+    }
+
+    #[test]
+    fn allocated_and_quarantined_ports_are_not_free_until_quarantine_ends() {
+        let entries = [
+            entry(10000, "allocated", None),
+            entry(10001, "quarantined", Some(100)),
+        ];
+        assert_eq!(free_ports((10000, 10002), &entries, 50), vec![10002]);
+        assert_eq!(
+            free_ports((10000, 10002), &entries, 101),
+            vec![10001, 10002]
+        );
+    }
+
+    #[test]
+    fn pick_is_deterministic_and_within_free_ports() {
+        let free = vec![10003, 10007, 10010];
+        let a = pick(&free, "orders", 0).unwrap();
+        assert!(free.contains(&a));
+        assert_eq!(Some(a), pick(&free, "orders", 0));
+        assert_eq!(pick(&[], "orders", 0), None);
+    }
+}

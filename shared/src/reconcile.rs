@@ -1,0 +1,205 @@
+//! One route's reconcile loop: read targets, plan, apply, remember — retried on a lost race.
+
+use chrono::Utc;
+use serde::Serialize;
+use tracing::info;
+
+use crate::apply::apply;
+use crate::context::Context;
+use crate::elb::{ElbError, Targets};
+use crate::plan::{plan, Intent, Lookup, Plan, PlanInput};
+use crate::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
+use crate::store::{RouteStore, StoreError};
+
+/// Reconciling a route failed; nothing was lost (the next run retries).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// ELBv2 failed.
+    #[error(transparent)]
+    Elb(#[from] ElbError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The route's router is not configured here.
+    #[error("route {route} is on router {router}, which is not configured")]
+    UnknownRouter {
+        /// Route id.
+        route: String,
+        /// Router id.
+        router: String,
+    },
+}
+
+/// What one reconcile did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// Route id.
+    pub route_id: String,
+    /// The plan computed (and applied unless `dry_run`).
+    pub plan: Plan,
+    /// Whether the plan was applied.
+    pub applied: bool,
+    /// The route as stored afterwards.
+    #[serde(skip)]
+    pub route: Route,
+}
+
+/// The planner intent for a route's status.
+pub fn intent_for(status: RouteStatus) -> Intent {
+    match status {
+        RouteStatus::SourceDeleted => Intent::SourceDeleted,
+        RouteStatus::Deleting => Intent::RouteDeleted,
+        _ => Intent::Follow,
+    }
+}
+
+fn resolution_of(lookup: &Lookup) -> Resolution {
+    let (ips, error) = match lookup {
+        Lookup::Answer(ips) => (ips.iter().map(|i| i.to_string()).collect(), None),
+        Lookup::Failed(f) => (
+            vec![],
+            Some(
+                serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            ),
+        ),
+    };
+    Resolution {
+        at: Utc::now(),
+        ips,
+        error,
+    }
+}
+
+/// Folds plan results and lookups into the route; true when anything worth storing changed.
+fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: usize) -> bool {
+    let mut changed = false;
+    if route.sightings != plan.sightings {
+        route.sightings = plan.sightings.clone();
+        changed = true;
+    }
+    for lookup in lookups {
+        let r = resolution_of(lookup);
+        let same = route
+            .resolutions
+            .first()
+            .is_some_and(|last| last.ips == r.ips && last.error == r.error);
+        if !same {
+            route.resolutions.insert(0, r);
+            route.resolutions.truncate(RESOLUTIONS_KEPT);
+            changed = true;
+        }
+    }
+    if matches!(route.status, RouteStatus::Pending | RouteStatus::Active) {
+        let status = if targets_after > 0 {
+            RouteStatus::Active
+        } else {
+            RouteStatus::Pending
+        };
+        if status != route.status {
+            route.status = status;
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Reconciles one route against fresh lookups; stores the route only when something changed.
+/// A lost race (version conflict) re-reads the route and plans again, up to three times.
+pub async fn reconcile(
+    ctx: &Context,
+    mut route: Route,
+    lookups: &[Lookup],
+    dry_run: bool,
+) -> Result<Outcome, ReconcileError> {
+    for attempt in 0..3 {
+        let router = ctx
+            .fleet
+            .get(&route.router)
+            .ok_or_else(|| ReconcileError::UnknownRouter {
+                route: route.id().to_string(),
+                router: route.router.clone(),
+            })?;
+        let Some(tg) = route.target_group_arn.clone() else {
+            // Not provisioned yet: the API retry or the audit creates the target group first.
+            return Ok(Outcome {
+                route_id: route.id().to_string(),
+                plan: Plan::default(),
+                applied: false,
+                route,
+            });
+        };
+        let current: Vec<_> = ctx
+            .elb
+            .describe_targets(&tg)
+            .await?
+            .into_iter()
+            .map(|h| h.target)
+            .collect();
+        let p = plan(&PlanInput {
+            intent: intent_for(route.status),
+            lookups,
+            sightings: &route.sightings,
+            current: &current,
+            port: route.spec.port,
+            policy: &router.policy,
+            window: ctx.config.window,
+        });
+        log_plan(&route, &p, dry_run);
+        if dry_run {
+            return Ok(Outcome {
+                route_id: route.id().to_string(),
+                plan: p,
+                applied: false,
+                route,
+            });
+        }
+        apply(&ctx.elb, &tg, &p).await?;
+        let after = current.len() + p.register.len() - p.deregister.len();
+        let mut next = route.clone();
+        if !remember(&mut next, lookups, &p, after) {
+            return Ok(Outcome {
+                route_id: route.id().to_string(),
+                plan: p,
+                applied: true,
+                route,
+            });
+        }
+        next.version += 1;
+        next.updated_at = Utc::now();
+        match ctx.store.save(&next).await {
+            Ok(()) => {
+                return Ok(Outcome {
+                    route_id: next.id().to_string(),
+                    plan: p,
+                    applied: true,
+                    route: next,
+                })
+            }
+            Err(StoreError::Conflict(_)) if attempt < 2 => {
+                route = ctx
+                    .store
+                    .get(route.id())
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(route.id().to_string()))?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict(route.id().to_string()).into())
+}
+
+/// One log line per decision: route id, action, reason, counts.
+fn log_plan(route: &Route, p: &Plan, dry_run: bool) {
+    for c in &p.register {
+        info!(route_id = %route.id(), action = "register", ip = %c.target.ip, port = c.target.port, az = ?c.target.availability_zone, reason = ?c.reason, dry_run, "target change");
+    }
+    for c in &p.deregister {
+        info!(route_id = %route.id(), action = "deregister", ip = %c.target.ip, port = c.target.port, reason = ?c.reason, dry_run, "target change");
+    }
+    for n in &p.notes {
+        info!(route_id = %route.id(), note = ?n, "reconcile note");
+    }
+}

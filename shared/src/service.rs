@@ -1,0 +1,464 @@
+//! Route operations behind the API, CLI and demo: create, read, list, sync and delete, with
+//! ownership checks. Transport-free: callers map [`ServiceError`] to their own replies.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+use crate::context::Context;
+use crate::elb::{ElbError, TargetHealth, Targets};
+use crate::host::{parse_rds_endpoint, HostName};
+use crate::plan::Lookup;
+use crate::ports::{free_ports, pick, Allocation, PortEntry};
+use crate::provision::ensure_resources;
+use crate::reconcile::{reconcile, Outcome, ReconcileError};
+use crate::route::{
+    validate_port, validate_tags, HealthCheck, Protocol, Route, RouteId, RouteSpec, RouteStatus,
+    ValidationError,
+};
+use crate::store::{RouteStore, StoreError};
+use crate::window::Sightings;
+
+/// Why an operation was refused or failed, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request is invalid.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The host resolves to addresses that may not be targets.
+    #[error("host {host} resolves to {ips:?}, which may not be targets (only private addresses)")]
+    PublicAddress {
+        /// Host.
+        host: String,
+        /// Refused addresses.
+        ips: Vec<String>,
+    },
+    /// No such route (or not visible to the caller).
+    #[error("route {0} not found")]
+    NotFound(String),
+    /// The caller may not act on this route.
+    #[error("{principal} may not access route {route}")]
+    Forbidden {
+        /// Caller.
+        principal: String,
+        /// Route.
+        route: String,
+    },
+    /// A route with this name exists with a different definition.
+    #[error("route {0} exists with a different definition")]
+    Conflict(String),
+    /// Every router is full or every port is taken.
+    #[error("no capacity: {0}")]
+    CapacityExhausted(String),
+    /// The operation raced with another and should be retried.
+    #[error("route {0} is being changed concurrently, retry")]
+    Busy(String),
+    /// ELBv2 failed.
+    #[error(transparent)]
+    Elb(#[from] ElbError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(id) => ServiceError::Busy(id),
+            StoreError::NotFound(id) => ServiceError::NotFound(id),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+impl From<ReconcileError> for ServiceError {
+    fn from(e: ReconcileError) -> Self {
+        match e {
+            ReconcileError::Elb(e) => e.into(),
+            ReconcileError::Store(e) => e.into(),
+            ReconcileError::UnknownRouter { route, router } => {
+                ServiceError::Elb(ElbError::invalid(
+                    "reconcile",
+                    format!("route {route}: router {router} not configured"),
+                ))
+            }
+        }
+    }
+}
+
+/// The body of `POST /routes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    /// Route name (becomes its id).
+    pub name: String,
+    /// Database DNS name.
+    pub host: String,
+    /// Database port.
+    pub port: i64,
+    /// `TCP` (default).
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// Health check; NLB defaults when absent.
+    #[serde(default)]
+    pub health_check: Option<HealthCheck>,
+    /// Tags for the route's resources.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// RDS identifier; derived from RDS host names when absent.
+    #[serde(default)]
+    pub rds_identifier: Option<String>,
+}
+
+impl CreateRequest {
+    /// Validates the request into a route spec.
+    pub fn validate(&self, ctx: &Context) -> Result<RouteSpec, ValidationError> {
+        let id = RouteId::parse(&self.name)?;
+        let host = HostName::parse_with(&self.host, &ctx.config.host_policy)?;
+        let port = validate_port("port", self.port)?;
+        let protocol = self
+            .protocol
+            .as_deref()
+            .map(Protocol::parse)
+            .transpose()?
+            .unwrap_or_default();
+        let health_check = self.health_check.unwrap_or_default();
+        health_check.validate()?;
+        validate_tags(&self.tags)?;
+        let rds_identifier = match &self.rds_identifier {
+            Some(r) => Some(
+                HostName::parse(&format!("{r}.rds"))
+                    .map(|_| r.to_ascii_lowercase())
+                    .map_err(|_| ValidationError::Host {
+                        host: r.clone(),
+                        reason: "rds_identifier must be letters, digits and hyphens".into(),
+                    })?,
+            ),
+            None => parse_rds_endpoint(host.as_str()).map(|e| e.identifier),
+        };
+        Ok(RouteSpec {
+            id,
+            host,
+            port,
+            protocol,
+            health_check,
+            tags: self.tags.clone(),
+            rds_identifier,
+        })
+    }
+}
+
+/// Who is calling: an IAM principal ARN, and whether it is an admin.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Principal ARN from the request context.
+    pub principal: String,
+}
+
+impl Caller {
+    fn may_access(&self, ctx: &Context, route: &Route) -> bool {
+        ctx.config.admin_principals.contains(&self.principal) || route.owner == self.principal
+    }
+
+    /// True when the caller is a configured admin.
+    pub fn is_admin(&self, ctx: &Context) -> bool {
+        ctx.config.admin_principals.contains(&self.principal)
+    }
+}
+
+/// What consumers (a Databricks private endpoint rule) need to reach the database.
+#[derive(Debug, Clone, Serialize)]
+pub struct Connection {
+    /// VPC endpoint service name.
+    pub endpoint_service_name: String,
+    /// Listener port.
+    pub port: u16,
+}
+
+/// A route as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteView {
+    /// The stored route.
+    #[serde(flatten)]
+    pub route: Route,
+    /// Connection info for consumers.
+    pub connection: Option<Connection>,
+}
+
+/// Route detail: the route plus what ELB reports now.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteDetail {
+    /// The route and connection info.
+    #[serde(flatten)]
+    pub view: RouteView,
+    /// Targets and health as ELB reports them.
+    pub targets: Vec<TargetHealth>,
+    /// The NLB's private IPs: the database's security group must admit them (client IP
+    /// preservation is off for IP targets over TCP).
+    pub nlb_private_ips: Vec<String>,
+}
+
+/// Builds the API view of a route.
+pub fn view(ctx: &Context, route: Route) -> RouteView {
+    let connection = ctx.fleet.get(&route.router).map(|r| Connection {
+        endpoint_service_name: r.config.endpoint_service_name.clone(),
+        port: route.listener_port,
+    });
+    RouteView { route, connection }
+}
+
+/// Creates a route (allocate port → create target group and listener → first reconcile).
+/// Returns the route and whether it was created now (`false`: an identical replay).
+pub async fn create(
+    ctx: &Context,
+    caller: &Caller,
+    req: &CreateRequest,
+) -> Result<(Route, bool), ServiceError> {
+    let spec = req.validate(ctx)?;
+    let first = ctx.dns.lookup(spec.host.as_str()).await;
+    if let Lookup::Answer(ips) = &first {
+        let refused: Vec<String> = ips
+            .iter()
+            .filter(|ip| ctx.fleet.values().all(|r| r.policy.classify(**ip).is_err()))
+            .map(|ip| ip.to_string())
+            .collect();
+        if !refused.is_empty() && refused.len() == ips.len() {
+            return Err(ServiceError::PublicAddress {
+                host: spec.host.to_string(),
+                ips: refused,
+            });
+        }
+    }
+    let (route, created) = allocate(ctx, caller, spec).await?;
+    let route = finish(ctx, route, &[first]).await?;
+    Ok((route, created))
+}
+
+/// Finds or writes the route record with a port on a router with room.
+async fn allocate(
+    ctx: &Context,
+    caller: &Caller,
+    spec: RouteSpec,
+) -> Result<(Route, bool), ServiceError> {
+    for attempt in 0..200u32 {
+        if let Some(existing) = ctx.store.get(&spec.id).await? {
+            if existing.spec != spec || existing.owner != caller.principal && !caller.is_admin(ctx)
+            {
+                return Err(ServiceError::Conflict(spec.id.to_string()));
+            }
+            return Ok((existing, false));
+        }
+        let now = Utc::now();
+        let mut full = Vec::new();
+        let mut chosen = None;
+        for router in ctx.fleet.values() {
+            let (entries, active): (Vec<PortEntry>, u32) =
+                ctx.store.ports(&router.config.id).await?;
+            if active >= crate::ports::MAX_LISTENERS_PER_NLB {
+                full.push(router.config.id.clone());
+                continue;
+            }
+            match pick(
+                &free_ports(ctx.config.port_range, &entries, now.timestamp()),
+                spec.id.as_str(),
+                attempt,
+            ) {
+                Some(port) => {
+                    chosen = Some((router.config.id.clone(), port));
+                    break;
+                }
+                None => full.push(router.config.id.clone()),
+            }
+        }
+        let Some((router, port)) = chosen else {
+            return Err(ServiceError::CapacityExhausted(format!(
+                "every router is full (50 listeners per NLB, ports {}-{}): {}",
+                ctx.config.port_range.0,
+                ctx.config.port_range.1,
+                full.join(", ")
+            )));
+        };
+        let route = Route {
+            spec: spec.clone(),
+            owner: caller.principal.clone(),
+            router,
+            listener_port: port,
+            status: RouteStatus::Provisioning,
+            target_group_arn: None,
+            listener_arn: None,
+            sightings: Sightings::default(),
+            resolutions: vec![],
+            last_event_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        match ctx.store.allocate(&route).await? {
+            Allocation::Done => {
+                info!(route_id = %route.id(), router = %route.router, port, "port allocated");
+                return Ok((route, true));
+            }
+            Allocation::RouteExists | Allocation::PortTaken | Allocation::RouterFull => continue,
+            Allocation::Contended => {
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    10 + u64::from(attempt % 7) * 15,
+                ))
+                .await;
+            }
+        }
+    }
+    Err(ServiceError::Busy(spec.id.to_string()))
+}
+
+/// Completes a route in `Provisioning`: resources, then the first reconcile. Idempotent.
+pub async fn finish(
+    ctx: &Context,
+    route: Route,
+    lookups: &[Lookup],
+) -> Result<Route, ServiceError> {
+    let mut route = route;
+    if route.status == RouteStatus::Provisioning
+        || route.target_group_arn.is_none()
+        || route.listener_arn.is_none()
+    {
+        let (mut provisioned, _) = ensure_resources(ctx, &route, false).await?;
+        if provisioned.status == RouteStatus::Provisioning {
+            provisioned.status = RouteStatus::Pending;
+        }
+        provisioned.version += 1;
+        provisioned.updated_at = Utc::now();
+        ctx.store.save(&provisioned).await?;
+        route = provisioned;
+    }
+    Ok(reconcile(ctx, route, lookups, false).await?.route)
+}
+
+/// Reads a route the caller may see.
+pub async fn get(ctx: &Context, caller: &Caller, id: &str) -> Result<Route, ServiceError> {
+    let id = RouteId::parse(id)?;
+    let route = ctx
+        .store
+        .get(&id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(id.to_string()))?;
+    if !caller.may_access(ctx, &route) {
+        return Err(ServiceError::Forbidden {
+            principal: caller.principal.clone(),
+            route: id.to_string(),
+        });
+    }
+    Ok(route)
+}
+
+/// Route detail with ELB's view of targets and the NLB's private IPs.
+pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDetail, ServiceError> {
+    let route = get(ctx, caller, id).await?;
+    let targets = match &route.target_group_arn {
+        Some(tg) => ctx.elb.describe_targets(tg).await?,
+        None => vec![],
+    };
+    let nlb_private_ips = match ctx.fleet.get(&route.router) {
+        Some(r) => r.private_ips(&ctx.clients.ec2).await.unwrap_or_default(),
+        None => vec![],
+    };
+    Ok(RouteDetail {
+        view: view(ctx, route),
+        targets,
+        nlb_private_ips,
+    })
+}
+
+/// Filters for listing routes.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only routes of this owner.
+    pub owner: Option<String>,
+    /// Only routes with this tag key (and value, when given).
+    pub tag: Option<(String, Option<String>)>,
+    /// Page size (1-100).
+    pub limit: usize,
+    /// Continue after this route id.
+    pub next: Option<String>,
+}
+
+/// Lists routes the caller may see, filtered, paginated by route id.
+pub async fn list(
+    ctx: &Context,
+    caller: &Caller,
+    filter: &ListFilter,
+) -> Result<(Vec<Route>, Option<String>), ServiceError> {
+    let limit = filter.limit.clamp(1, 100);
+    let mut out = Vec::new();
+    let mut start = filter.next.clone();
+    loop {
+        let page = ctx.store.list(start.as_deref(), 100).await?;
+        for r in page.routes {
+            let visible = caller.may_access(ctx, &r)
+                && filter.owner.as_ref().is_none_or(|o| &r.owner == o)
+                && filter
+                    .tag
+                    .as_ref()
+                    .is_none_or(|(k, v)| match (r.spec.tags.get(k), v) {
+                        (Some(_), None) => true,
+                        (Some(have), Some(want)) => have == want,
+                        _ => false,
+                    });
+            if visible {
+                let id = r.id().to_string();
+                out.push(r);
+                if out.len() == limit {
+                    return Ok((out, Some(id)));
+                }
+            }
+        }
+        match page.next {
+            Some(n) => start = Some(n),
+            None => return Ok((out, None)),
+        }
+    }
+}
+
+/// Reconciles a route now (one fresh lookup) and returns what was done. Re-provisions
+/// missing resources first; a route whose source was deleted follows DNS again.
+pub async fn sync(ctx: &Context, caller: &Caller, id: &str) -> Result<Outcome, ServiceError> {
+    let mut route = get(ctx, caller, id).await?;
+    if route.status == RouteStatus::SourceDeleted {
+        route.status = RouteStatus::Pending;
+        route.version += 1;
+        ctx.store.save(&route).await?;
+    }
+    let (route, _) = ensure_resources(ctx, &route, false).await?;
+    let lookup = ctx.dns.lookup(route.spec.host.as_str()).await;
+    Ok(reconcile(ctx, route, &[lookup], false).await?)
+}
+
+/// Deletes a route: targets, listener, target group, then the record; the port is quarantined.
+/// Marks the route `Deleting` first, so a crash midway is finished by a retry or the audit.
+pub async fn delete(ctx: &Context, caller: &Caller, id: &str) -> Result<(), ServiceError> {
+    let route = get(ctx, caller, id).await?;
+    teardown(ctx, route).await
+}
+
+/// Removes a route's resources and record (used by delete and by the audit for `Deleting`).
+pub async fn teardown(ctx: &Context, mut route: Route) -> Result<(), ServiceError> {
+    if route.status != RouteStatus::Deleting {
+        route.status = RouteStatus::Deleting;
+        route.version += 1;
+        route.updated_at = Utc::now();
+        ctx.store.save(&route).await?;
+    }
+    if let Some(l) = &route.listener_arn {
+        ctx.elb.delete_listener(l).await?;
+    }
+    if let Some(tg) = route.target_group_arn.clone() {
+        let outcome = reconcile(ctx, route.clone(), &[], false).await?;
+        route = outcome.route;
+        ctx.elb.delete_target_group(&tg).await?;
+    }
+    let until = Utc::now().timestamp() + ctx.config.port_quarantine.as_secs() as i64;
+    ctx.store.release(&route, until).await?;
+    info!(route_id = %route.id(), port = route.listener_port, until, "route deleted, port quarantined");
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! `Bed`: one moto server per test binary, plus per test a loopback DNS server, a VPC with an
+//! internal NLB, a fresh route table and a router [`Context`] built from environment-shaped
+//! configuration — the same path the Lambdas take at cold start.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_config::SdkConfig;
+use privatelink_router::aws::{retry_config, timeout_config, Clients};
+use privatelink_router::config::Config;
+use privatelink_router::context::Context;
+use privatelink_router::elb::Targets;
+use privatelink_router::route::Route;
+use privatelink_router::service::{self, Caller, CreateRequest};
+use privatelink_router::store::DynamoStore;
+use tokio::sync::OnceCell;
+
+use crate::dns::DnsServer;
+use crate::moto::Moto;
+use crate::network::Network;
+
+static MOTO: OnceCell<Moto> = OnceCell::const_new();
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// The principal tests create routes as.
+pub const OWNER: &str = "arn:aws:iam::123456789012:role/pipeline";
+/// A principal configured as admin.
+pub const ADMIN: &str = "arn:aws:iam::123456789012:role/platform-admin";
+/// The AWS account of the fixture (moto's default).
+pub const ACCOUNT: &str = "123456789012";
+
+/// The moto server of this test binary, started on first use.
+pub async fn moto() -> &'static Moto {
+    MOTO.get_or_init(|| async { Moto::start().await.expect("moto_server starts") })
+        .await
+}
+
+/// SDK config for moto with the router's retry and timeout policy.
+pub async fn sdk_config() -> SdkConfig {
+    let base = moto().await.sdk_config().await;
+    base.into_builder()
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+        .build()
+}
+
+/// A test's world: moto, DNS, network, table and a router context.
+pub struct Bed {
+    /// Loopback DNS server the router resolves with.
+    pub dns: DnsServer,
+    /// VPC, subnets and NLB.
+    pub network: Network,
+    /// The router context (what a Lambda builds at cold start).
+    pub ctx: Context,
+    /// The environment the context was built from.
+    pub env: HashMap<String, String>,
+    /// Router id of the NLB.
+    pub router_id: String,
+    /// SDK config pointing at moto.
+    pub sdk: SdkConfig,
+}
+
+impl Bed {
+    /// Starts a bed with default configuration.
+    pub async fn start(name: &str) -> Bed {
+        Self::start_with(name, &[]).await
+    }
+
+    /// Starts a bed with extra `ROUTER_*` variables.
+    pub async fn start_with(name: &str, extra: &[(&str, &str)]) -> Bed {
+        let sdk = sdk_config().await;
+        let seq = SEQ.fetch_add(1, Ordering::SeqCst);
+        let unique = format!("{name}-{}-{seq}", std::process::id());
+        let dns = DnsServer::start().await.expect("dns server starts");
+        let network = Network::create(&sdk, name).await.expect("network created");
+        let router_id = format!("r{seq}p{}", std::process::id());
+        let table = format!("routes-{unique}");
+        let fleet = serde_json::json!([{
+            "id": router_id,
+            "nlb_arn": network.nlb_arn,
+            "endpoint_service_name": format!("com.amazonaws.vpce.us-east-1.vpce-svc-{seq:017}"),
+        }]);
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("ROUTER_TABLE".into(), table.clone()),
+            ("ROUTER_FLEET".into(), fleet.to_string()),
+            ("ROUTER_DNS_SERVERS".into(), dns.addr().to_string()),
+            ("ROUTER_ADMIN_PRINCIPALS".into(), ADMIN.into()),
+            ("ROUTER_DNS_POLL_DEADLINE_SECONDS".into(), "10".into()),
+            ("ROUTER_EVENT_ACCOUNTS".into(), ACCOUNT.into()),
+        ]);
+        for (k, v) in extra {
+            env.insert((*k).into(), (*v).into());
+        }
+        let config = Config::from_lookup(&|k| env.get(k).cloned()).expect("valid config");
+        let clients = Clients::from_sdk_config(&sdk);
+        DynamoStore::new(clients.dynamodb.clone(), table)
+            .create_table()
+            .await
+            .expect("table created");
+        let ctx = Context::build(config, clients)
+            .await
+            .expect("context builds");
+        Bed {
+            dns,
+            network,
+            ctx,
+            env,
+            router_id,
+            sdk,
+        }
+    }
+
+    /// The caller that owns test routes.
+    pub fn owner() -> Caller {
+        Caller {
+            principal: OWNER.into(),
+        }
+    }
+
+    /// Points `name` at one IPv4 address.
+    pub fn set_ip(&self, name: &str, ip: [u8; 4]) {
+        self.dns.set_a(name, &[Ipv4Addr::from(ip)]);
+    }
+
+    /// Creates a route through the real create path (allocation, resources, first reconcile).
+    pub async fn add_route(&self, name: &str, host: &str, port: i64) -> Route {
+        let req = CreateRequest {
+            name: name.into(),
+            host: host.into(),
+            port,
+            protocol: None,
+            health_check: None,
+            tags: Default::default(),
+            rds_identifier: None,
+        };
+        service::create(&self.ctx, &Self::owner(), &req)
+            .await
+            .expect("route created")
+            .0
+    }
+
+    /// Targets registered in a route's target group, as `(ip, port)` strings, sorted.
+    pub async fn targets(&self, route: &Route) -> Vec<String> {
+        let tg = route
+            .target_group_arn
+            .as_deref()
+            .expect("route has a target group");
+        let mut out: Vec<String> = self
+            .ctx
+            .elb
+            .describe_targets(tg)
+            .await
+            .expect("describe targets")
+            .into_iter()
+            .map(|t| format!("{}:{}", t.target.ip, t.target.port))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Reads a route back from the store.
+    pub async fn route(&self, name: &str) -> Route {
+        use privatelink_router::store::RouteStore;
+        let id = privatelink_router::route::RouteId::parse(name).expect("valid id");
+        self.ctx
+            .store
+            .get(&id)
+            .await
+            .expect("store read")
+            .expect("route exists")
+    }
+}
