@@ -25,3 +25,4 @@ pub mod router;
 pub mod service;
 pub mod store;
 pub mod window;
+pub mod permissions;

@@ -1,0 +1,440 @@
+//! `plr`: the operator CLI. Same library and configuration (`ROUTER_*` variables) as the
+//! Lambdas, the standard AWS credential chain, and `--endpoint-url` for emulators.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context as _};
+use clap::{Parser, Subcommand, ValueEnum};
+use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
+use privatelink_router::aws::{retry_config, timeout_config, Clients};
+use privatelink_router::config::Config;
+use privatelink_router::context::Context;
+use privatelink_router::elb::Targets;
+use privatelink_router::plan::{plan, Intent, PlanInput};
+use privatelink_router::ports::free_ports;
+use privatelink_router::route::RouteId;
+use privatelink_router::service::{self, Caller, CreateRequest, ListFilter};
+use privatelink_router::store::RouteStore;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(
+    name = "plr",
+    version,
+    about = "Operate a privatelink-router: routes, audit, plan, ports"
+)]
+struct Cli {
+    /// AWS endpoint override (e.g. a local emulator); default: the SDK's own resolution.
+    #[arg(long, global = true)]
+    endpoint_url: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value = "table")]
+    output: Output,
+    /// Principal recorded as owner of routes created here (the CLI acts as an admin).
+    #[arg(long, global = true, default_value = "plr-cli")]
+    principal: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Output {
+    Json,
+    Table,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Add, list, show, sync and remove routes.
+    Routes {
+        #[command(subcommand)]
+        command: RoutesCommand,
+    },
+    /// Show what the router would do for a seed `target_endpoints` file, changing nothing.
+    Plan {
+        /// JSON file: a list of {"id": "<db host>", "port": N, "name": "<route name>"}.
+        file: PathBuf,
+    },
+    /// Show the listener port allocation table of every router.
+    Ports,
+}
+
+#[derive(Subcommand)]
+enum RoutesCommand {
+    /// Create a route (idempotent for the same definition).
+    Add {
+        /// Route name (lowercase letters, digits, hyphens).
+        #[arg(long)]
+        name: String,
+        /// Database DNS name.
+        #[arg(long)]
+        host: String,
+        /// Database port.
+        #[arg(long)]
+        port: i64,
+        /// Tags, `key=value`, repeatable.
+        #[arg(long = "tag", value_parser = parse_tag)]
+        tags: Vec<(String, String)>,
+        /// RDS identifier, when the host name is not an RDS endpoint name.
+        #[arg(long)]
+        rds_identifier: Option<String>,
+    },
+    /// List routes.
+    List {
+        /// Only routes of this owner.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Show a route with its targets and their health.
+    Show {
+        /// Route id.
+        id: String,
+    },
+    /// Reconcile a route now.
+    Sync {
+        /// Route id.
+        id: String,
+    },
+    /// Remove a route (listener, target group; the port is quarantined).
+    Rm {
+        /// Route id.
+        id: String,
+    },
+}
+
+fn parse_tag(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{s:?} is not key=value"))
+}
+
+/// One entry of the seed module's `target_endpoints`.
+#[derive(Debug, Deserialize)]
+struct SeedEndpoint {
+    id: String,
+    port: i64,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct PlanRow {
+    route: String,
+    host: String,
+    listener_port: String,
+    resolved: Value,
+    register: Vec<String>,
+    deregister: Vec<String>,
+    notes: Vec<Value>,
+}
+
+async fn context(cli: &Cli) -> anyhow::Result<Context> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config());
+    if let Some(url) = &cli.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let sdk = loader.load().await;
+    let mut config = Config::from_env()?;
+    config.admin_principals.insert(cli.principal.clone());
+    Ok(Context::build(config, Clients::from_sdk_config(&sdk)).await?)
+}
+
+fn print(output: Output, value: &Value, headers: &[&str], rows: Vec<Vec<String>>) {
+    if output == Output::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
+        return;
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY)
+        .set_header(headers.to_vec());
+    for r in rows {
+        t.add_row(r);
+    }
+    println!("{t}");
+}
+
+fn route_row(v: &Value) -> Vec<String> {
+    let s = |k: &str| match &v[k] {
+        Value::Null => "-".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    vec![
+        s("id"),
+        s("host"),
+        s("port"),
+        s("router"),
+        s("listener_port"),
+        s("status"),
+    ]
+}
+
+const ROUTE_HEADERS: [&str; 6] = [
+    "route",
+    "host",
+    "db port",
+    "router",
+    "listener port",
+    "status",
+];
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = context(&cli).await?;
+    let caller = Caller {
+        principal: cli.principal.clone(),
+    };
+    match &cli.command {
+        Command::Routes { command } => match command {
+            RoutesCommand::Add {
+                name,
+                host,
+                port,
+                tags,
+                rds_identifier,
+            } => {
+                let req = CreateRequest {
+                    name: name.clone(),
+                    host: host.clone(),
+                    port: *port,
+                    protocol: None,
+                    health_check: None,
+                    tags: tags.iter().cloned().collect(),
+                    rds_identifier: rds_identifier.clone(),
+                };
+                let (route, created) = service::create(&ctx, &caller, &req).await?;
+                let v = json!({"created": created, "route": service::view(&ctx, route)});
+                print(cli.output, &v, &ROUTE_HEADERS, vec![route_row(&v["route"])]);
+            }
+            RoutesCommand::List { owner } => {
+                let mut all = Vec::new();
+                let mut next = None;
+                loop {
+                    let filter = ListFilter {
+                        owner: owner.clone(),
+                        tag: None,
+                        limit: 100,
+                        next,
+                    };
+                    let (page, n) = service::list(&ctx, &caller, &filter).await?;
+                    all.extend(page.into_iter().map(|r| service::view(&ctx, r)));
+                    match n {
+                        Some(n) => next = Some(n),
+                        None => break,
+                    }
+                }
+                let v = serde_json::to_value(&all)?;
+                let rows = v
+                    .as_array()
+                    .map(|a| a.iter().map(route_row).collect())
+                    .unwrap_or_default();
+                print(cli.output, &json!({"routes": v}), &ROUTE_HEADERS, rows);
+            }
+            RoutesCommand::Show { id } => {
+                let d = service::detail(&ctx, &caller, id).await?;
+                let v = serde_json::to_value(&d)?;
+                let rows = d
+                    .targets
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t.target.ip.to_string(),
+                            t.target.port.to_string(),
+                            t.state.clone(),
+                        ]
+                    })
+                    .collect();
+                if cli.output == Output::Table {
+                    print(cli.output, &v, &ROUTE_HEADERS, vec![route_row(&v)]);
+                }
+                print(cli.output, &v, &["target", "port", "health"], rows);
+            }
+            RoutesCommand::Sync { id } => {
+                let out = service::sync(&ctx, &caller, id).await?;
+                let v = serde_json::to_value(&out)?;
+                let mut rows: Vec<Vec<String>> = out
+                    .plan
+                    .register
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            "register".into(),
+                            c.target.ip.to_string(),
+                            format!("{:?}", c.reason),
+                        ]
+                    })
+                    .collect();
+                rows.extend(out.plan.deregister.iter().map(|c| {
+                    vec![
+                        "deregister".into(),
+                        c.target.ip.to_string(),
+                        format!("{:?}", c.reason),
+                    ]
+                }));
+                print(cli.output, &v, &["action", "target", "reason"], rows);
+            }
+            RoutesCommand::Rm { id } => {
+                service::delete(&ctx, &caller, id).await?;
+                print(
+                    cli.output,
+                    &json!({"deleted": id}),
+                    &["deleted"],
+                    vec![vec![id.clone()]],
+                );
+            }
+        },
+        Command::Plan { file } => {
+            let raw = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let seed: Vec<SeedEndpoint> = serde_json::from_str(&raw).with_context(|| {
+                format!("{} is not a list of {{id, port, name}}", file.display())
+            })?;
+            let router = ctx
+                .fleet
+                .values()
+                .next()
+                .ok_or_else(|| anyhow!("no router configured"))?;
+            let (entries, _) = ctx.store.ports(&router.config.id).await?;
+            let mut free = free_ports(
+                ctx.config.port_range,
+                &entries,
+                chrono::Utc::now().timestamp(),
+            )
+            .into_iter();
+            let mut rows = Vec::new();
+            for e in &seed {
+                let id = RouteId::parse(&e.name).map_err(|err| anyhow!("{}: {err}", e.name))?;
+                let existing = ctx.store.get(&id).await?;
+                let current = match existing.as_ref().and_then(|r| r.target_group_arn.clone()) {
+                    Some(tg) => ctx
+                        .elb
+                        .describe_targets(&tg)
+                        .await?
+                        .into_iter()
+                        .map(|t| t.target)
+                        .collect(),
+                    None => vec![],
+                };
+                let lookup = ctx.dns.lookup(&e.id).await;
+                let sightings = existing
+                    .as_ref()
+                    .map(|r| r.sightings.clone())
+                    .unwrap_or_default();
+                let p = plan(&PlanInput {
+                    intent: Intent::Follow,
+                    lookups: std::slice::from_ref(&lookup),
+                    sightings: &sightings,
+                    current: &current,
+                    port: u16::try_from(e.port)
+                        .map_err(|_| anyhow!("{}: bad port {}", e.name, e.port))?,
+                    policy: &router.policy,
+                    window: ctx.config.window,
+                });
+                let listener_port = match &existing {
+                    Some(r) => format!("{} (existing)", r.listener_port),
+                    None => free
+                        .next()
+                        .map(|p| format!("{p} (new)"))
+                        .unwrap_or_else(|| "none free".into()),
+                };
+                rows.push(PlanRow {
+                    route: e.name.clone(),
+                    host: e.id.clone(),
+                    listener_port,
+                    resolved: serde_json::to_value(&lookup)?,
+                    register: p
+                        .register
+                        .iter()
+                        .map(|c| format!("{}:{}", c.target.ip, c.target.port))
+                        .collect(),
+                    deregister: p
+                        .deregister
+                        .iter()
+                        .map(|c| format!("{}:{}", c.target.ip, c.target.port))
+                        .collect(),
+                    notes: p
+                        .notes
+                        .iter()
+                        .filter_map(|n| serde_json::to_value(n).ok())
+                        .collect(),
+                });
+            }
+            let table_rows = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.route.clone(),
+                        r.host.clone(),
+                        r.listener_port.clone(),
+                        r.register.join(" "),
+                        r.deregister.join(" "),
+                        r.notes
+                            .iter()
+                            .map(|n| n.to_string())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ]
+                })
+                .collect();
+            print(
+                cli.output,
+                &json!({"plan": rows}),
+                &[
+                    "route",
+                    "host",
+                    "listener port",
+                    "register",
+                    "deregister",
+                    "notes",
+                ],
+                table_rows,
+            );
+        }
+        Command::Ports => {
+            let mut all = BTreeMap::new();
+            let mut rows = Vec::new();
+            for router in ctx.fleet.values() {
+                let (entries, active) = ctx.store.ports(&router.config.id).await?;
+                for e in &entries {
+                    rows.push(vec![
+                        e.router.clone(),
+                        e.port.to_string(),
+                        e.route_id.clone(),
+                        e.state.clone(),
+                        e.until.map(|u| u.to_string()).unwrap_or_else(|| "-".into()),
+                    ]);
+                }
+                all.insert(
+                    router.config.id.clone(),
+                    json!({"active": active, "ports": entries}),
+                );
+            }
+            print(
+                cli.output,
+                &json!({"routers": all}),
+                &["router", "port", "route", "state", "until"],
+                rows,
+            );
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
