@@ -14,12 +14,13 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-/// Counts AWS calls by `Service.Operation` (attempts, not retries), for audit reports and
-/// benchmarks.
+/// Counts AWS calls by operation name (e.g. `DescribeTargetHealth`; operations, not retries),
+/// for audit reports and benchmarks.
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter(Arc<Mutex<BTreeMap<String, u64>>>);
 
@@ -47,9 +48,13 @@ impl Intercept for CallCounter {
         "CallCounter"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: client-level interceptors run that hook before the
+    // operation's runtime plugin has stored its `Metadata`, so nothing would be counted.
+    // `read_before_serialization` runs once per operation, after all configuration.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(md) = cfg.load::<Metadata>() {
@@ -101,16 +106,29 @@ impl Clients {
 
     /// Builds the clients from an SDK config (tests pass one pointing at moto).
     pub fn from_sdk_config(sdk: &SdkConfig) -> Self {
+        Self::build(sdk, None)
+    }
+
+    /// Like [`Clients::from_sdk_config`], with one more interceptor on every client (tests
+    /// use it to fail the n-th AWS call or to record the requests sent).
+    pub fn from_sdk_config_with(sdk: &SdkConfig, extra: impl Intercept + 'static) -> Self {
+        Self::build(sdk, Some(SharedInterceptor::new(extra)))
+    }
+
+    fn build(sdk: &SdkConfig, extra: Option<SharedInterceptor>) -> Self {
         let calls = CallCounter::default();
-        let elb = aws_sdk_elasticloadbalancingv2::config::Builder::from(sdk)
-            .interceptor(calls.clone())
-            .build();
-        let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk)
-            .interceptor(calls.clone())
-            .build();
-        let ec2 = aws_sdk_ec2::config::Builder::from(sdk)
-            .interceptor(calls.clone())
-            .build();
+        let mut elb = aws_sdk_elasticloadbalancingv2::config::Builder::from(sdk);
+        elb.push_interceptor(SharedInterceptor::new(calls.clone()));
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk);
+        dynamodb.push_interceptor(SharedInterceptor::new(calls.clone()));
+        let mut ec2 = aws_sdk_ec2::config::Builder::from(sdk);
+        ec2.push_interceptor(SharedInterceptor::new(calls.clone()));
+        if let Some(extra) = extra {
+            elb.push_interceptor(extra.clone());
+            dynamodb.push_interceptor(extra.clone());
+            ec2.push_interceptor(extra);
+        }
+        let (elb, dynamodb, ec2) = (elb.build(), dynamodb.build(), ec2.build());
         Self {
             elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(elb),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),

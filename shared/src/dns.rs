@@ -109,9 +109,7 @@ fn classify(e: &NetError) -> LookupFailure {
             LookupFailure::NxDomain
         }
         NetError::Dns(DnsError::NoRecordsFound(_)) => LookupFailure::Empty,
-        NetError::Dns(DnsError::ResponseCode(code))
-            if matches!(code, ResponseCode::ServFail | ResponseCode::Refused) =>
-        {
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail | ResponseCode::Refused)) => {
             LookupFailure::ServFail
         }
         NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)) => LookupFailure::NxDomain,

@@ -124,6 +124,8 @@ pub struct TargetGroupInfo {
     pub protocol: String,
     /// Health check as configured.
     pub health_check: HealthCheck,
+    /// Health check protocol (the router sets `TCP`).
+    pub health_check_protocol: String,
     /// Load balancers using it.
     pub load_balancer_arns: Vec<String>,
 }
@@ -310,6 +312,10 @@ impl Elb {
                 healthy_threshold: clamp(tg.healthy_threshold_count()),
                 unhealthy_threshold: clamp(tg.unhealthy_threshold_count()),
             },
+            health_check_protocol: tg
+                .health_check_protocol()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
             load_balancer_arns: tg.load_balancer_arns().to_vec(),
         }
     }

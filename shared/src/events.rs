@@ -334,11 +334,10 @@ fn database_in_arn(arn: &str) -> Option<String> {
 /// One message token as an identifier: punctuation trimmed, ARNs reduced to their name.
 fn identifier_token(token: &str) -> Option<String> {
     let t = token.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == ':'));
-    let t = if t.starts_with("arn:") {
+    if t.starts_with("arn:") {
         return database_in_arn(t);
-    } else {
-        t.trim_matches(':')
-    };
+    }
+    let t = t.trim_matches(':');
     is_rds_identifier(t).then(|| t.to_ascii_lowercase())
 }
 

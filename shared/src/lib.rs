@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod apply;
+pub mod audit;
 pub mod aws;
 pub mod config;
 pub mod context;
@@ -16,6 +17,7 @@ pub mod events;
 pub mod host;
 pub mod metrics;
 pub mod net;
+pub mod permissions;
 pub mod plan;
 pub mod ports;
 pub mod provision;
@@ -25,4 +27,3 @@ pub mod router;
 pub mod service;
 pub mod store;
 pub mod window;
-pub mod permissions;

@@ -5,6 +5,9 @@
 //! object naming the namespace, the dimension keys and the metric names, and the values as
 //! top-level members of the same object.
 
+use std::io::Write;
+use std::sync::Mutex;
+
 use serde_json::{json, Map, Value};
 
 /// Renders one EMF record: every metric in `metrics` under `namespace`, with `dimensions`
@@ -36,12 +39,28 @@ pub fn render(namespace: &str, metrics: &[(&str, f64)], dimensions: &[(&str, &st
     Value::Object(root).to_string()
 }
 
+/// Where EMF records go instead of stdout, when set (the local demo sends them to its log).
+static SINK: Mutex<Option<Box<dyn Write + Send>>> = Mutex::new(None);
+
+/// Sends EMF records to `writer` instead of stdout (stdout is what Lambda needs).
+pub fn redirect(writer: Box<dyn Write + Send>) {
+    if let Ok(mut sink) = SINK.lock() {
+        *sink = Some(writer);
+    }
+}
+
 /// Prints one EMF record to stdout (see [`render`]); nothing is printed for no metrics.
 pub fn emit(namespace: &str, metrics: &[(&str, f64)], dimensions: &[(&str, &str)]) {
     if metrics.is_empty() {
         return;
     }
-    println!("{}", render(namespace, metrics, dimensions));
+    let line = render(namespace, metrics, dimensions);
+    match SINK.lock().as_deref_mut() {
+        Ok(Some(w)) => {
+            let _ = writeln!(w, "{line}");
+        }
+        _ => println!("{line}"),
+    }
 }
 
 #[cfg(test)]

@@ -96,9 +96,15 @@ mod tests {
     fn actions_are_exact_service_prefixed_names_without_wildcards() {
         for action in ROUTES_API.iter().chain(RDS_EVENTS).chain(DNS_AUDIT) {
             let (service, name) = action.split_once(':').expect("service:Action");
-            assert!(["elasticloadbalancing", "ec2", "dynamodb"].contains(&service), "{action}");
+            assert!(
+                ["elasticloadbalancing", "ec2", "dynamodb"].contains(&service),
+                "{action}"
+            );
             assert!(name.chars().all(|c| c.is_ascii_alphanumeric()), "{action}");
-            assert!(name.starts_with(|c: char| c.is_ascii_uppercase()), "{action}");
+            assert!(
+                name.starts_with(|c: char| c.is_ascii_uppercase()),
+                "{action}"
+            );
         }
         for list in [ROUTES_API, RDS_EVENTS, DNS_AUDIT] {
             let unique: BTreeSet<_> = list.iter().collect();

@@ -241,11 +241,12 @@ pub fn free_ports(range: (u16, u16), entries: &[PortEntry], now: i64) -> Vec<u16
         .collect()
 }
 
-/// Picks a candidate among free ports: spread by a hash of the route id and attempt, so
-/// concurrent creates rarely race for the same port, yet deterministic for a given input.
+/// Picks a candidate among free ports: the lowest on a first attempt (ports read in order of
+/// creation), then spread by a hash of the route id and attempt, so concurrent creates that
+/// collided rarely race for the same port again.
 pub fn pick(free: &[u16], route_id: &str, attempt: u32) -> Option<u16> {
-    if free.is_empty() {
-        return None;
+    if attempt == 0 || free.is_empty() {
+        return free.first().copied();
     }
     let h = Sha256::digest(format!("{route_id}#{attempt}").as_bytes());
     let x = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
@@ -284,9 +285,11 @@ mod tests {
     #[test]
     fn pick_is_deterministic_and_within_free_ports() {
         let free = vec![10003, 10007, 10010];
-        let a = pick(&free, "orders", 0).unwrap();
+        assert_eq!(pick(&free, "orders", 0), Some(10003), "first attempt takes the lowest");
+        let a = pick(&free, "orders", 1).unwrap();
         assert!(free.contains(&a));
-        assert_eq!(Some(a), pick(&free, "orders", 0));
+        assert_eq!(Some(a), pick(&free, "orders", 1));
+        assert_eq!(pick(&[], "orders", 1), None);
         assert_eq!(pick(&[], "orders", 0), None);
     }
 }

@@ -9,10 +9,11 @@ use tracing::info;
 
 use crate::context::Context;
 use crate::elb::{
-    database_attributes, ElbError, TargetGroupSpec, MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE,
-    TAG_ROUTER,
+    database_attributes, ElbError, ListenerInfo, TargetGroupInfo, TargetGroupSpec, MANAGED_BY,
+    TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER,
 };
 use crate::route::{target_group_name, Route};
+use crate::router::Router;
 
 /// A structural repair made (or, in dry run, wanted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,6 +40,46 @@ pub fn ownership_tags(route: &Route) -> BTreeMap<String, String> {
     tags
 }
 
+/// ELBv2 state one audit run reads once and shares among all its routes, so a route in order
+/// costs no DescribeTargetGroups or DescribeListeners of its own: every target group (by
+/// name, DescribeTargetGroups pages) and every router's listeners (one DescribeListeners per
+/// router, all pages).
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Every target group of the account and region, by name.
+    pub target_groups: BTreeMap<String, TargetGroupInfo>,
+    /// Listeners of each router's NLB, by router id.
+    pub listeners: BTreeMap<String, Vec<ListenerInfo>>,
+}
+
+impl Snapshot {
+    /// Reads every target group and, concurrently, the listeners of every router in the fleet.
+    pub async fn read(ctx: &Context) -> Result<Self, ElbError> {
+        let listeners = futures::future::try_join_all(ctx.fleet.values().map(|router| async {
+            let found = ctx.elb.listeners(&router.config.nlb_arn).await?;
+            Ok::<_, ElbError>((router.config.id.clone(), found))
+        }));
+        let (target_groups, listeners) =
+            futures::future::try_join(ctx.elb.all_target_groups(), listeners).await?;
+        Ok(Self {
+            target_groups: target_groups
+                .into_iter()
+                .map(|tg| (tg.name.clone(), tg))
+                .collect(),
+            listeners: listeners.into_iter().collect(),
+        })
+    }
+}
+
+fn router_of<'a>(ctx: &'a Context, route: &Route) -> Result<&'a Router, ElbError> {
+    ctx.fleet.get(&route.router).ok_or_else(|| {
+        ElbError::invalid(
+            "provision",
+            format!("router {} is not configured", route.router),
+        )
+    })
+}
+
 /// Makes the route's target group and listener exist and match the route. Returns the route
 /// with ARNs filled in and the repairs made. Reads first, so a route whose resources are in
 /// order costs no write.
@@ -47,20 +88,83 @@ pub async fn ensure_resources(
     route: &Route,
     dry_run: bool,
 ) -> Result<(Route, Vec<Repair>), ElbError> {
-    let router = ctx.fleet.get(&route.router).ok_or_else(|| {
-        ElbError::invalid(
-            "provision",
-            format!("router {} is not configured", route.router),
-        )
-    })?;
+    let router = router_of(ctx, route)?;
+    let name = target_group_name(&route.router, route.id().as_str());
+    let found = ctx.elb.target_group_by_name(&name).await?;
     let mut route = route.clone();
     let mut repairs = Vec::new();
-    let name = target_group_name(&route.router, route.id().as_str());
-    let attributes = database_attributes(ctx.config.deregistration_delay_secs);
+    let Some(tg) = ensure_target_group(ctx, router, &route, found, &mut repairs, dry_run).await?
+    else {
+        return Ok((route, repairs));
+    };
+    route.target_group_arn = Some(tg.clone());
+    let listeners = ctx.elb.listeners(&router.config.nlb_arn).await?;
+    ensure_listener(
+        ctx,
+        router,
+        &mut route,
+        Some(&tg),
+        &listeners,
+        &mut repairs,
+        dry_run,
+    )
+    .await?;
+    log_repairs(&route, &repairs, dry_run);
+    Ok((route, repairs))
+}
 
-    let tg = match ctx.elb.target_group_by_name(&name).await? {
+/// [`ensure_resources`] against a [`Snapshot`] read once per audit run: the target group and
+/// listener are looked up in the snapshot, so a route in order costs one
+/// DescribeTargetGroupAttributes and nothing else. In a dry run, a missing target group is
+/// reported and the returned route has no target group ARN (there is nothing to reconcile).
+pub async fn ensure_resources_with(
+    ctx: &Context,
+    route: &Route,
+    snapshot: &Snapshot,
+    dry_run: bool,
+) -> Result<(Route, Vec<Repair>), ElbError> {
+    let router = router_of(ctx, route)?;
+    let name = target_group_name(&route.router, route.id().as_str());
+    let found = snapshot.target_groups.get(&name).cloned();
+    let mut route = route.clone();
+    let mut repairs = Vec::new();
+    let tg = ensure_target_group(ctx, router, &route, found, &mut repairs, dry_run).await?;
+    route.target_group_arn = tg.clone();
+    let listeners = snapshot
+        .listeners
+        .get(&route.router)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    ensure_listener(
+        ctx,
+        router,
+        &mut route,
+        tg.as_deref(),
+        listeners,
+        &mut repairs,
+        dry_run,
+    )
+    .await?;
+    log_repairs(&route, &repairs, dry_run);
+    Ok((route, repairs))
+}
+
+/// Restores an existing target group's health check and attributes, or creates it. Returns its
+/// ARN; `None` only in a dry run when it does not exist.
+async fn ensure_target_group(
+    ctx: &Context,
+    router: &Router,
+    route: &Route,
+    found: Option<TargetGroupInfo>,
+    repairs: &mut Vec<Repair>,
+    dry_run: bool,
+) -> Result<Option<String>, ElbError> {
+    let attributes = database_attributes(ctx.config.deregistration_delay_secs);
+    match found {
         Some(tg) => {
-            if tg.health_check != route.spec.health_check {
+            let protocol_drift =
+                !tg.health_check_protocol.is_empty() && tg.health_check_protocol != "TCP";
+            if tg.health_check != route.spec.health_check || protocol_drift {
                 repairs.push(Repair::HealthCheckRestored);
                 if !dry_run {
                     ctx.elb
@@ -75,28 +179,38 @@ pub async fn ensure_resources(
                     ctx.elb.set_attributes(&tg.arn, &attributes).await?;
                 }
             }
-            tg.arn
+            Ok(Some(tg.arn))
         }
         None => {
             repairs.push(Repair::TargetGroupCreated);
             if dry_run {
-                return Ok((route, repairs));
+                return Ok(None);
             }
             let spec = TargetGroupSpec {
-                name,
+                name: target_group_name(&route.router, route.id().as_str()),
                 vpc_id: router.vpc_id.clone(),
                 port: route.spec.port,
                 health_check: route.spec.health_check,
-                tags: ownership_tags(&route),
+                tags: ownership_tags(route),
             };
-            ctx.elb.ensure_target_group(&spec, &attributes).await?
+            Ok(Some(ctx.elb.ensure_target_group(&spec, &attributes).await?))
         }
-    };
-    route.target_group_arn = Some(tg.clone());
+    }
+}
 
-    let listeners = ctx.elb.listeners(&router.config.nlb_arn).await?;
+/// Makes the listener on the route's port exist and forward to `tg` (`None`: a dry run whose
+/// target group does not exist yet). A listener on that port without our route tag is an error.
+async fn ensure_listener(
+    ctx: &Context,
+    router: &Router,
+    route: &mut Route,
+    tg: Option<&str>,
+    listeners: &[ListenerInfo],
+    repairs: &mut Vec<Repair>,
+    dry_run: bool,
+) -> Result<(), ElbError> {
     match listeners.iter().find(|l| l.port == route.listener_port) {
-        Some(l) if l.forward_to.as_deref() == Some(tg.as_str()) => {
+        Some(l) if tg.is_some() && l.forward_to.as_deref() == tg => {
             route.listener_arn = Some(l.arn.clone());
         }
         Some(l) => {
@@ -116,29 +230,32 @@ pub async fn ensure_resources(
                 });
             }
             repairs.push(Repair::ListenerRetargeted);
-            if !dry_run {
-                ctx.elb.set_listener_target(&l.arn, &tg).await?;
+            if let (false, Some(tg)) = (dry_run, tg) {
+                ctx.elb.set_listener_target(&l.arn, tg).await?;
             }
             route.listener_arn = Some(l.arn.clone());
         }
         None => {
             repairs.push(Repair::ListenerCreated);
-            if !dry_run {
+            if let (false, Some(tg)) = (dry_run, tg) {
                 let arn = ctx
                     .elb
                     .create_listener(
                         &router.config.nlb_arn,
                         route.listener_port,
-                        &tg,
-                        &ownership_tags(&route),
+                        tg,
+                        &ownership_tags(route),
                     )
                     .await?;
                 route.listener_arn = Some(arn);
             }
         }
     }
-    for r in &repairs {
+    Ok(())
+}
+
+fn log_repairs(route: &Route, repairs: &[Repair], dry_run: bool) {
+    for r in repairs {
         info!(route_id = %route.id(), repair = ?r, dry_run, "structural repair");
     }
-    Ok((route, repairs))
 }

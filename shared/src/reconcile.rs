@@ -1,12 +1,14 @@
 //! One route's reconcile loop: read targets, plan, apply, remember — retried on a lost race.
 
+use std::net::IpAddr;
+
 use chrono::Utc;
 use serde::Serialize;
 use tracing::info;
 
 use crate::apply::apply;
 use crate::context::Context;
-use crate::elb::{ElbError, Targets};
+use crate::elb::{ElbError, TargetHealth, Targets};
 use crate::plan::{plan, Intent, Lookup, Plan, PlanInput};
 use crate::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
 use crate::store::{RouteStore, StoreError};
@@ -42,6 +44,10 @@ pub struct Outcome {
     /// The route as stored afterwards.
     #[serde(skip)]
     pub route: Route,
+    /// Targets and their health as DescribeTargetHealth reported them before the plan was
+    /// applied (empty when the route has no target group yet).
+    #[serde(skip)]
+    pub observed: Vec<TargetHealth>,
 }
 
 /// The planner intent for a route's status.
@@ -107,13 +113,21 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
 }
 
 /// Reconciles one route against fresh lookups; stores the route only when something changed.
-/// A lost race (version conflict) re-reads the route and plans again, up to three times.
+///
+/// Concurrency (an RDS event, a sync and the audit may reconcile one route at once): a plan that
+/// changes targets is applied only after the route it was planned from has been stored with a
+/// version condition, so targets never move on a plan made from an outdated route (which could
+/// deregister the IP another writer just registered, or register a deleted database's IP). A
+/// lost race re-reads the route and plans again, up to three times; lookups that would bring
+/// back an IP the other writer retired meanwhile are dropped as stale (the next pass looks
+/// again).
 pub async fn reconcile(
     ctx: &Context,
     mut route: Route,
     lookups: &[Lookup],
     dry_run: bool,
 ) -> Result<Outcome, ReconcileError> {
+    let mut lookups = lookups.to_vec();
     for attempt in 0..3 {
         let router = ctx
             .fleet
@@ -129,61 +143,76 @@ pub async fn reconcile(
                 plan: Plan::default(),
                 applied: false,
                 route,
+                observed: vec![],
             });
         };
-        let current: Vec<_> = ctx
-            .elb
-            .describe_targets(&tg)
-            .await?
-            .into_iter()
-            .map(|h| h.target)
-            .collect();
+        let observed = ctx.elb.describe_targets(&tg).await?;
+        let current: Vec<_> = observed.iter().map(|h| h.target.clone()).collect();
         let p = plan(&PlanInput {
             intent: intent_for(route.status),
-            lookups,
+            lookups: &lookups,
             sightings: &route.sightings,
             current: &current,
             port: route.spec.port,
             policy: &router.policy,
             window: ctx.config.window,
         });
-        log_plan(&route, &p, dry_run);
         if dry_run {
+            log_plan(&route, &p, dry_run);
             return Ok(Outcome {
                 route_id: route.id().to_string(),
                 plan: p,
                 applied: false,
                 route,
+                observed,
             });
         }
-        apply(&ctx.elb, &tg, &p).await?;
         let after = current.len() + p.register.len() - p.deregister.len();
         let mut next = route.clone();
-        if !remember(&mut next, lookups, &p, after) {
+        if !remember(&mut next, &lookups, &p, after) && p.is_noop() {
+            log_plan(&route, &p, dry_run);
             return Ok(Outcome {
                 route_id: route.id().to_string(),
                 plan: p,
                 applied: true,
                 route,
+                observed,
             });
         }
+        // The conditional write comes first: it proves `route` is still the latest version,
+        // so the plan may be applied (a plan that only changes targets is stored too, as that
+        // proof).
         next.version += 1;
         next.updated_at = Utc::now();
         match ctx.store.save(&next).await {
             Ok(()) => {
+                log_plan(&next, &p, dry_run);
+                apply(&ctx.elb, &tg, &p).await?;
                 return Ok(Outcome {
                     route_id: next.id().to_string(),
                     plan: p,
                     applied: true,
                     route: next,
-                })
+                    observed,
+                });
             }
             Err(StoreError::Conflict(_)) if attempt < 2 => {
-                route = ctx
+                let fresh = ctx
                     .store
                     .get(route.id())
                     .await?
                     .ok_or_else(|| StoreError::NotFound(route.id().to_string()))?;
+                let retired: Vec<IpAddr> = route
+                    .sightings
+                    .ips()
+                    .difference(&fresh.sightings.ips())
+                    .copied()
+                    .collect();
+                lookups.retain(|l| match l {
+                    Lookup::Answer(ips) => !ips.iter().any(|ip| retired.contains(ip)),
+                    Lookup::Failed(_) => true,
+                });
+                route = fresh;
             }
             Err(e) => return Err(e.into()),
         }

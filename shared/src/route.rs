@@ -49,7 +49,7 @@ pub enum ValidationError {
         value: u32,
     },
     /// A tag key or value breaks the ELB tag rules.
-    #[error("tag {0:?} is not valid: keys 1-128 and values 0-256 characters, no 'aws:' prefix, at most 40 tags")]
+    #[error("tag {0:?} is not valid: keys 1-128 and values 0-256 characters of letters, digits, spaces and _.:/=+-@, no 'aws:' or 'privatelink-router:' key prefix, at most 40 tags")]
     Tag(String),
 }
 
@@ -199,27 +199,46 @@ impl HealthCheck {
         };
         check("interval_seconds", 5, 300, self.interval_seconds)?;
         check("timeout_seconds", 2, 120, self.timeout_seconds)?;
+        // CreateTargetGroup refuses a timeout longer than the interval ("Health check timeout
+        // must be smaller than or equal to the interval"; moto enforces it too).
+        check(
+            "timeout_seconds",
+            2,
+            self.interval_seconds,
+            self.timeout_seconds,
+        )?;
         check("healthy_threshold", 2, 10, self.healthy_threshold)?;
         check("unhealthy_threshold", 2, 10, self.unhealthy_threshold)
     }
 }
 
 /// Checks route tags against the ELB tagging rules (ELBv2 API reference, `Tag`: key 1-128,
-/// value 0-256, `aws:` reserved) and our cap of 40, leaving room for the router's own tags.
+/// value 0-256, pattern `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`, `aws:` reserved), keeps the
+/// router's own `privatelink-router:` keys for the router, and caps user tags at 40, leaving
+/// room for the router's tags under ELB's 50 per resource.
 pub fn validate_tags(tags: &BTreeMap<String, String>) -> Result<(), ValidationError> {
     if tags.len() > 40 {
         return Err(ValidationError::Tag(format!("{} tags", tags.len())));
     }
     for (k, v) in tags {
+        let lower = k.to_ascii_lowercase();
         if k.is_empty()
             || k.chars().count() > 128
             || v.chars().count() > 256
-            || k.to_ascii_lowercase().starts_with("aws:")
+            || lower.starts_with("aws:")
+            || lower.starts_with("privatelink-router:")
+            || !k.chars().chain(v.chars()).all(tag_char)
         {
-            return Err(ValidationError::Tag(k.clone()));
+            return Err(ValidationError::Tag(k.chars().take(128).collect()));
         }
     }
     Ok(())
+}
+
+/// A character ELB accepts in tag keys and values: letters, numbers, spaces and `_.:/=+-@`.
+/// (`is_alphanumeric` approximates `\p{L}\p{N}`; control characters are refused.)
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || "_.:/=+-@".contains(c) || (c.is_whitespace() && !c.is_control())
 }
 
 /// Validates a port number from user input (1-65535).
@@ -401,6 +420,39 @@ mod tests {
     fn reserved_aws_tag_prefix_is_rejected() {
         let tags = BTreeMap::from([("aws:cloudformation".to_owned(), "x".to_owned())]);
         assert!(validate_tags(&tags).is_err());
+    }
+
+    #[test]
+    fn tags_outside_the_elb_character_set_or_with_router_keys_are_rejected() {
+        let one = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
+        assert!(validate_tags(&one("team", "payments-eu/prod@x=1 équipe")).is_ok());
+        for (k, v) in [("team", "a#b"), ("te!am", "x"), ("team", "line\nbreak")] {
+            assert!(validate_tags(&one(k, v)).is_err(), "{k:?}={v:?}");
+        }
+        assert!(validate_tags(&one("privatelink-router:route", "x")).is_err());
+    }
+
+    #[test]
+    fn health_check_timeout_may_not_exceed_the_interval() {
+        let hc = HealthCheck {
+            interval_seconds: 5,
+            timeout_seconds: 10,
+            ..HealthCheck::default()
+        };
+        assert!(matches!(
+            hc.validate(),
+            Err(ValidationError::HealthCheck {
+                field: "timeout_seconds",
+                max: 5,
+                ..
+            })
+        ));
+        let equal = HealthCheck {
+            interval_seconds: 10,
+            timeout_seconds: 10,
+            ..HealthCheck::default()
+        };
+        assert!(equal.validate().is_ok());
     }
 
     proptest! {

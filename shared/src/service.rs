@@ -8,15 +8,15 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::context::Context;
-use crate::elb::{ElbError, TargetHealth, Targets};
+use crate::elb::{ElbError, TargetHealth, Targets, TAG_ROUTE};
 use crate::host::{parse_rds_endpoint, HostName};
 use crate::plan::Lookup;
 use crate::ports::{free_ports, pick, Allocation, PortEntry};
 use crate::provision::ensure_resources;
 use crate::reconcile::{reconcile, Outcome, ReconcileError};
 use crate::route::{
-    validate_port, validate_tags, HealthCheck, Protocol, Route, RouteId, RouteSpec, RouteStatus,
-    ValidationError,
+    target_group_name, validate_port, validate_tags, HealthCheck, Protocol, Route, RouteId,
+    RouteSpec, RouteStatus, ValidationError,
 };
 use crate::store::{RouteStore, StoreError};
 use crate::window::Sightings;
@@ -158,6 +158,31 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller behind an IAM ARN as API Gateway reports it (`userArn`). An assumed-role
+    /// session (`arn:aws:sts::<account>:assumed-role/<role>/<session>`) becomes its role,
+    /// `arn:aws:iam::<account>:role/<role>`, so every session of a pipeline's role owns the
+    /// same routes (STS ARNs carry no role path: configure admin roles without one). Other
+    /// ARNs (IAM users, federated users) are kept as given.
+    pub fn from_user_arn(user_arn: &str) -> Self {
+        let arn = user_arn.trim();
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let principal = match parts.as_slice() {
+            ["arn", partition, "sts", "", account, resource] => {
+                match resource
+                    .strip_prefix("assumed-role/")
+                    .and_then(|r| r.split_once('/'))
+                {
+                    Some((role, _session)) if !role.is_empty() => {
+                        format!("arn:{partition}:iam::{account}:role/{role}")
+                    }
+                    _ => arn.to_owned(),
+                }
+            }
+            _ => arn.to_owned(),
+        };
+        Self { principal }
+    }
+
     fn may_access(&self, ctx: &Context, route: &Route) -> bool {
         ctx.config.admin_principals.contains(&self.principal) || route.owner == self.principal
     }
@@ -449,6 +474,7 @@ pub async fn teardown(ctx: &Context, mut route: Route) -> Result<(), ServiceErro
         route.updated_at = Utc::now();
         ctx.store.save(&route).await?;
     }
+    discover_resources(ctx, &mut route).await?;
     if let Some(l) = &route.listener_arn {
         ctx.elb.delete_listener(l).await?;
     }
@@ -461,4 +487,54 @@ pub async fn teardown(ctx: &Context, mut route: Route) -> Result<(), ServiceErro
     ctx.store.release(&route, until).await?;
     info!(route_id = %route.id(), port = route.listener_port, until, "route deleted, port quarantined");
     Ok(())
+}
+
+/// Fills in ARNs that a creation cut short never recorded — the target group by its
+/// deterministic name and our ownership tag, the listener by the route's port forwarding to
+/// it — so a teardown of a half-created route leaves nothing behind.
+async fn discover_resources(ctx: &Context, route: &mut Route) -> Result<(), ServiceError> {
+    if route.target_group_arn.is_none() {
+        let name = target_group_name(&route.router, route.id().as_str());
+        if let Some(tg) = ctx.elb.target_group_by_name(&name).await? {
+            let tags = ctx.elb.tags_of(std::slice::from_ref(&tg.arn)).await?;
+            let ours = tags
+                .get(&tg.arn)
+                .and_then(|t| t.get(TAG_ROUTE))
+                .is_some_and(|r| r == route.id().as_str());
+            if ours {
+                route.target_group_arn = Some(tg.arn);
+            }
+        }
+    }
+    if route.listener_arn.is_none() {
+        if let (Some(router), Some(tg)) = (ctx.fleet.get(&route.router), &route.target_group_arn) {
+            let listeners = ctx.elb.listeners(&router.config.nlb_arn).await?;
+            route.listener_arn = listeners
+                .into_iter()
+                .find(|l| l.port == route.listener_port && l.forward_to.as_deref() == Some(tg))
+                .map(|l| l.arn);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assumed_role_sessions_become_their_role_and_other_arns_stay() {
+        let c = Caller::from_user_arn("arn:aws:sts::123456789012:assumed-role/pipeline/run-4711");
+        assert_eq!(c.principal, "arn:aws:iam::123456789012:role/pipeline");
+        let gov = Caller::from_user_arn("arn:aws-us-gov:sts::1:assumed-role/r/s");
+        assert_eq!(gov.principal, "arn:aws-us-gov:iam::1:role/r");
+        for kept in [
+            "arn:aws:iam::123456789012:user/alice",
+            "arn:aws:sts::123456789012:federated-user/bob",
+            "arn:aws:sts::123456789012:assumed-role/no-session",
+            "not-an-arn",
+        ] {
+            assert_eq!(Caller::from_user_arn(kept).principal, kept);
+        }
+    }
 }

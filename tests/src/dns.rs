@@ -78,7 +78,7 @@ struct Inner {
     state: Arc<State>,
     addr: SocketAddr,
     // Dropping the server drops its JoinSet, which aborts the UDP and TCP tasks.
-    _server: Mutex<Server<Handler>>,
+    _server: Server<Handler>,
 }
 
 impl DnsServer {
@@ -96,7 +96,7 @@ impl DnsServer {
             inner: Arc::new(Inner {
                 state,
                 addr,
-                _server: Mutex::new(server),
+                _server: server,
             }),
         })
     }

@@ -8,3 +8,5 @@ pub mod fixtures;
 pub mod moto;
 /// VPC + subnets + internal NLB fixture, uniquely named so tests can share one moto.
 pub mod network;
+/// Fault-injecting HTTP proxy between the SDK clients and moto (throttling, 5xx, slow, drops).
+pub mod faults;

@@ -1,0 +1,354 @@
+//! Audit scale benchmark (not a test): N routes on moto + a loopback DNS server, then one
+//! no-drift audit and one audit with 10% of the routes drifted, each through the real handler.
+//! Prints wall time and AWS calls per operation.
+//!
+//! Run: `cargo bench -p dns-audit --bench audit_scale` (N = 100 and 1,000), or pass sizes:
+//! `cargo bench -p dns-audit --bench audit_scale -- 1000`. `ROUTER_AUDIT_CONCURRENCY` is read
+//! like in the Lambda (default 8).
+//!
+//! Layout: 50 routes per router (the NLB's hard listener limit, which moto does not enforce),
+//! so N = 1,000 runs on 20 routers (20 NLBs, each in its own VPC) — the shape of a real fleet.
+//! Setup writes routes through the library (target group, listener, route item, first
+//! reconcile), 16 at a time, skipping the API's port allocator.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context as _};
+use aws_sdk_elasticloadbalancingv2 as elbv2;
+use dns_audit::lambda_runtime::{Context as LambdaContext, LambdaEvent};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use privatelink_router::aws::{retry_config, timeout_config, Clients};
+use privatelink_router::config::Config;
+use privatelink_router::context::Context;
+use privatelink_router::elb::{database_attributes, TargetGroupSpec};
+use privatelink_router::plan::Lookup;
+use privatelink_router::provision::ownership_tags;
+use privatelink_router::reconcile::reconcile;
+use privatelink_router::route::{target_group_name, Route, RouteStatus};
+use privatelink_router::service::CreateRequest;
+use privatelink_router::store::{DynamoStore, RouteStore};
+use privatelink_router::window::Sightings;
+use router_tests::dns::DnsServer;
+use router_tests::fixtures::moto;
+use router_tests::network::Network;
+use serde_json::{json, Value};
+
+const ROUTES_PER_ROUTER: usize = 50;
+const FIRST_PORT: u16 = 10000;
+
+struct World {
+    ctx: Context,
+    dns: DnsServer,
+    routes: Vec<Route>,
+    elb: elbv2::Client,
+}
+
+/// The address route `i` resolves to (distinct per route: moto keys targets by IP).
+fn ip_of(i: usize, flipped: bool) -> Ipv4Addr {
+    let third = if flipped { 200 } else { 100 } + (i / 250) as u8;
+    Ipv4Addr::new(10, third, (i % 250) as u8, 10)
+}
+
+fn host_of(i: usize) -> String {
+    format!("db-{i:04}.bench.test")
+}
+
+async fn build(n: usize) -> anyhow::Result<World> {
+    let moto = moto().await;
+    moto.reset().await?;
+    let sdk = moto
+        .sdk_config()
+        .await
+        .into_builder()
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+        .build();
+    let routers = n.div_ceil(ROUTES_PER_ROUTER);
+    let networks: Vec<Network> = stream::iter(0..routers)
+        .map(|r| {
+            let sdk = &sdk;
+            async move { Network::create(sdk, &format!("bench{r}")).await }
+        })
+        .buffered(4)
+        .try_collect()
+        .await?;
+    let dns = DnsServer::start().await?;
+    let fleet: Vec<Value> = networks
+        .iter()
+        .enumerate()
+        .map(|(r, net)| {
+            json!({
+                "id": format!("router-{r:02}"),
+                "nlb_arn": net.nlb_arn,
+                "endpoint_service_name": format!("com.amazonaws.vpce.us-east-1.vpce-svc-{r:017}"),
+            })
+        })
+        .collect();
+    let table = format!("bench-routes-{n}");
+    let concurrency = std::env::var("ROUTER_AUDIT_CONCURRENCY").ok();
+    let env: BTreeMap<&str, String> = BTreeMap::from([
+        ("ROUTER_TABLE", table.clone()),
+        ("ROUTER_FLEET", Value::from(fleet).to_string()),
+        ("ROUTER_DNS_SERVERS", dns.addr().to_string()),
+    ]);
+    let config = Config::from_lookup(&|k| match k {
+        "ROUTER_AUDIT_CONCURRENCY" => concurrency.clone(),
+        _ => env.get(k).cloned(),
+    })?;
+    let clients = Clients::from_sdk_config(&sdk);
+    DynamoStore::new(clients.dynamodb.clone(), table)
+        .create_table()
+        .await?;
+    let ctx = Context::build(config, clients).await?;
+
+    for i in 0..n {
+        dns.set_a(&host_of(i), &[ip_of(i, false)]);
+    }
+    let routes: Vec<Route> = stream::iter(0..n)
+        .map(|i| seed(&ctx, i))
+        .buffer_unordered(16)
+        .try_collect()
+        .await?;
+    Ok(World {
+        ctx,
+        dns,
+        routes,
+        elb: elbv2::Client::new(&sdk),
+    })
+}
+
+/// One route written through the library: target group (with attributes), listener, route
+/// item, then the first reconcile (registers the target and records the lookup).
+async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
+    let router_id = format!("router-{:02}", i / ROUTES_PER_ROUTER);
+    let router = ctx.fleet.get(&router_id).context("router configured")?;
+    let spec = CreateRequest {
+        name: format!("db-{i:04}"),
+        host: host_of(i),
+        port: 5432,
+        protocol: None,
+        health_check: None,
+        tags: BTreeMap::new(),
+        rds_identifier: None,
+    }
+    .validate(ctx)?;
+    let now = chrono::Utc::now();
+    let mut route = Route {
+        spec,
+        owner: "arn:aws:iam::123456789012:role/bench".into(),
+        router: router_id.clone(),
+        listener_port: FIRST_PORT + (i % ROUTES_PER_ROUTER) as u16,
+        status: RouteStatus::Active,
+        target_group_arn: None,
+        listener_arn: None,
+        sightings: Sightings::default(),
+        resolutions: vec![],
+        last_event_at: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let tg = ctx
+        .elb
+        .ensure_target_group(
+            &TargetGroupSpec {
+                name: target_group_name(&router_id, route.id().as_str()),
+                vpc_id: router.vpc_id.clone(),
+                port: 5432,
+                health_check: route.spec.health_check,
+                tags: ownership_tags(&route),
+            },
+            &database_attributes(ctx.config.deregistration_delay_secs),
+        )
+        .await?;
+    let listener = ctx
+        .elb
+        .create_listener(
+            &router.config.nlb_arn,
+            route.listener_port,
+            &tg,
+            &ownership_tags(&route),
+        )
+        .await?;
+    route.target_group_arn = Some(tg);
+    route.listener_arn = Some(listener);
+    ctx.store.save(&route).await?;
+    let lookup = Lookup::from_ips([ip_of(i, false).into()]);
+    Ok(reconcile(ctx, route, &[lookup], false).await?.route)
+}
+
+/// Drifts every 10th route, cycling through five kinds of drift.
+async fn drift(w: &World) -> anyhow::Result<BTreeMap<&'static str, usize>> {
+    let mut kinds = BTreeMap::new();
+    let jobs: Vec<(usize, &'static str)> = (0..w.routes.len())
+        .step_by(10)
+        .enumerate()
+        .map(|(k, i)| {
+            let kind = ["dns_flip", "stranger", "health_check", "attributes", "listener"][k % 5];
+            (i, kind)
+        })
+        .collect();
+    for (_, kind) in &jobs {
+        *kinds.entry(*kind).or_default() += 1;
+    }
+    stream::iter(jobs)
+        .map(|(i, kind)| async move {
+            let route = &w.routes[i];
+            let tg = route.target_group_arn.as_deref().unwrap_or_default();
+            match kind {
+                "dns_flip" => w.dns.set_a(&host_of(i), &[ip_of(i, true)]),
+                "stranger" => {
+                    w.elb
+                        .register_targets()
+                        .target_group_arn(tg)
+                        .targets(
+                            elbv2::types::TargetDescription::builder()
+                                .id(Ipv4Addr::new(10, 250, (i % 250) as u8, 99).to_string())
+                                .port(5432)
+                                .availability_zone("all")
+                                .build(),
+                        )
+                        .send()
+                        .await?;
+                }
+                "health_check" => {
+                    w.elb
+                        .modify_target_group()
+                        .target_group_arn(tg)
+                        .health_check_interval_seconds(30)
+                        .send()
+                        .await?;
+                }
+                "attributes" => {
+                    w.elb
+                        .modify_target_group_attributes()
+                        .target_group_arn(tg)
+                        .attributes(
+                            elbv2::types::TargetGroupAttribute::builder()
+                                .key("deregistration_delay.timeout_seconds")
+                                .value("300")
+                                .build(),
+                        )
+                        .send()
+                        .await?;
+                }
+                _ => {
+                    w.elb
+                        .delete_listener()
+                        .listener_arn(route.listener_arn.as_deref().unwrap_or_default())
+                        .send()
+                        .await?;
+                }
+            }
+            anyhow::Ok(())
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(kinds)
+}
+
+struct Row {
+    n: usize,
+    routers: usize,
+    run: &'static str,
+    wall: Duration,
+    report: Value,
+}
+
+async fn audit(ctx: &Context) -> anyhow::Result<(Duration, Value)> {
+    let event = json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+    let started = Instant::now();
+    let report = dns_audit::handler(ctx, LambdaEvent::new(event, LambdaContext::default()))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok((started.elapsed(), report))
+}
+
+async fn bench(n: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let w = build(n).await?;
+    let routers = w.ctx.fleet.len();
+    eprintln!(
+        "N={n}: setup ({routers} routers, {n} routes) took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let (wall, report) = audit(&w.ctx).await?;
+    ensure!(report["errors"] == json!([]), "errors: {report:#}");
+    ensure!(report["repaired"] == json!({}), "drift found: {report:#}");
+    ensure!(report["routes_audited"] == n, "not all audited: {report:#}");
+    rows.push(Row {
+        n,
+        routers,
+        run: "no drift",
+        wall,
+        report,
+    });
+
+    let kinds = drift(&w).await?;
+    let (wall, report) = audit(&w.ctx).await?;
+    ensure!(report["errors"] == json!([]), "errors: {report:#}");
+    eprintln!(
+        "N={n}: drift made {kinds:?}; repaired {}",
+        report["repaired"]
+    );
+    rows.push(Row {
+        n,
+        routers,
+        run: "10% drift",
+        wall,
+        report,
+    });
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![100, 1000]
+    } else {
+        sizes
+    };
+    let mut rows = Vec::new();
+    for n in sizes {
+        bench(n, &mut rows).await?;
+    }
+    println!();
+    println!("| routes | routers | run | wall time | repairs | AWS calls | calls by operation |");
+    println!("|---:|---:|---|---:|---:|---:|---|");
+    for r in &rows {
+        let calls: BTreeMap<String, u64> =
+            serde_json::from_value(r.report["aws_calls"].clone()).unwrap_or_default();
+        let total: u64 = calls.values().sum();
+        let by_op: Vec<String> = calls.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let repairs: u64 = r.report["repaired"]
+            .as_object()
+            .map(|m| m.values().filter_map(Value::as_u64).sum())
+            .unwrap_or(0);
+        println!(
+            "| {} | {} | {} | {:.2} s | {} | {} | {} |",
+            r.n,
+            r.routers,
+            r.run,
+            r.wall.as_secs_f64(),
+            repairs,
+            total,
+            by_op.join(", ")
+        );
+    }
+    for r in rows.iter().filter(|r| r.run != "no drift") {
+        println!(
+            "\nN={} 10% drift repaired: {}",
+            r.n,
+            serde_json::to_string(&r.report["repaired"]).unwrap_or_default()
+        );
+    }
+    Ok(())
+}

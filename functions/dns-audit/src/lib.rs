@@ -1,0 +1,67 @@
+//! The `dns-audit` Lambda's handler: thin glue from an EventBridge scheduled event (or a
+//! `{"dry_run": true}` input) to [`privatelink_router::audit::audit`]. Every rule lives in the
+//! library.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use privatelink_router::audit::{audit, AuditRequest};
+use privatelink_router::context::Context;
+use serde_json::Value;
+
+/// The Lambda runtime, re-exported so tests and benchmarks build [`LambdaEvent`]s with the
+/// same version.
+pub use lambda_runtime;
+use lambda_runtime::LambdaEvent;
+
+/// Time kept back from the Lambda deadline for in-flight routes, orphans and the cursor.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
+
+/// Runs one audit and returns its report as JSON; an error (so Lambda retries) only when the
+/// payload is malformed or the run could not read the table or ELBv2.
+pub async fn handler(
+    ctx: &Context,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
+    let mut req = AuditRequest::from_event(&event.payload)?;
+    req.deadline = stop_before(event.context.deadline);
+    let report = audit(ctx, req).await?;
+    Ok(serde_json::to_value(report)?)
+}
+
+/// The instant the audit must stop starting routes: the invocation deadline (epoch ms; `0`
+/// when unknown) less [`DEADLINE_MARGIN`].
+pub fn stop_before(deadline_epoch_ms: u64) -> Option<Instant> {
+    if deadline_epoch_ms == 0 {
+        return None;
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    let left = Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms));
+    Some(Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_deadline_leaves_only_the_configured_budget() {
+        assert!(stop_before(0).is_none());
+    }
+
+    #[test]
+    fn deadline_keeps_a_margin_for_the_end_of_the_run() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let stop = stop_before(now_ms + 300_000).unwrap();
+        let left = stop.saturating_duration_since(Instant::now());
+        assert!(
+            left <= Duration::from_secs(280) && left > Duration::from_secs(278),
+            "{left:?}"
+        );
+    }
+}

@@ -1,0 +1,456 @@
+//! The `routes-api` Lambda's handler: thin glue from an API Gateway HTTP API request (payload
+//! format 2.0, IAM authorization) to [`privatelink_router::service`]. It parses the transport
+//! (method, path, query, body, caller) and maps every failure to an HTTP status and a stable
+//! machine code in one place, [`ApiError::status_and_code`]. No business rule lives here.
+//!
+//! Endpoints (documented in `openapi.yaml` next to this crate):
+//! `POST /routes`, `GET /routes`, `GET /routes/{id}`, `POST /routes/{id}/sync`,
+//! `DELETE /routes/{id}`.
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue, Method};
+use base64::Engine as _;
+use privatelink_router::context::Context;
+use privatelink_router::route::{RouteId, ValidationError};
+use privatelink_router::service::{self, Caller, CreateRequest, ListFilter, ServiceError};
+use serde_json::{json, Value};
+use tracing::{error, info, warn};
+
+/// The event and response types, re-exported so tests build requests with the same version.
+pub use aws_lambda_events;
+
+/// Largest request body accepted, in bytes (after base64 decoding; the encoded form may be
+/// at most 4/3 of it). A route definition is well under 2 KiB.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Default and largest page size of `GET /routes`.
+pub const DEFAULT_PAGE: usize = 50;
+/// Largest page size of `GET /routes`.
+pub const MAX_PAGE: usize = 100;
+
+/// Why a request was refused or failed: transport problems found here, or a [`ServiceError`].
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No IAM principal in the request context (the route is not behind IAM authorization).
+    #[error("no IAM caller identity in the request (requestContext.authorizer.iam.userArn)")]
+    Unauthenticated,
+    /// The body is larger than [`MAX_BODY_BYTES`].
+    #[error("request body is {size} bytes; the limit is {MAX_BODY_BYTES}")]
+    PayloadTooLarge {
+        /// Size seen (encoded size when base64-encoded).
+        size: usize,
+    },
+    /// The body is missing or cannot be decoded (bad base64).
+    #[error("{0}")]
+    InvalidBody(String),
+    /// The body is not JSON.
+    #[error("body is not valid JSON: {0}")]
+    InvalidJson(String),
+    /// The body has a field the endpoint does not know.
+    #[error("{0}")]
+    UnknownField(String),
+    /// The body is JSON of the wrong shape (missing field, wrong type).
+    #[error("{0}")]
+    InvalidShape(String),
+    /// A query parameter is unknown, repeated or malformed.
+    #[error("{0}")]
+    InvalidQuery(String),
+    /// The `{id}` path segment is not a valid route name.
+    #[error("{0:?} is not a route id: 1-64 characters of a-z, 0-9 and '-'")]
+    InvalidRouteId(String),
+    /// No endpoint has this path.
+    #[error("no endpoint at {0}")]
+    UnknownEndpoint(String),
+    /// The path exists but not with this method.
+    #[error("{method} is not allowed here; allowed: {allow}")]
+    MethodNotAllowed {
+        /// Method used.
+        method: String,
+        /// Methods the path accepts (also sent as the `Allow` header).
+        allow: &'static str,
+    },
+    /// The service refused or failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl ApiError {
+    /// The one mapping from an error to its HTTP status and stable machine-readable code.
+    /// Input problems are 4xx; only AWS failing (or our own stored data) gives a 5xx.
+    pub fn status_and_code(&self) -> (u16, &'static str) {
+        match self {
+            ApiError::Unauthenticated => (401, "unauthenticated"),
+            ApiError::PayloadTooLarge { .. } => (413, "payload_too_large"),
+            ApiError::InvalidBody(_) => (400, "invalid_body"),
+            ApiError::InvalidJson(_) => (400, "invalid_json"),
+            ApiError::UnknownField(_) => (422, "unknown_field"),
+            ApiError::InvalidShape(_) => (422, "validation_failed"),
+            ApiError::InvalidQuery(_) => (400, "invalid_query"),
+            ApiError::InvalidRouteId(_) => (400, "invalid_route_id"),
+            ApiError::UnknownEndpoint(_) => (404, "unknown_endpoint"),
+            ApiError::MethodNotAllowed { .. } => (405, "method_not_allowed"),
+            ApiError::Service(e) => match e {
+                ServiceError::Invalid(ValidationError::Protocol(_)) => {
+                    (422, "unsupported_protocol")
+                }
+                ServiceError::Invalid(_) => (422, "validation_failed"),
+                ServiceError::PublicAddress { .. } => (422, "public_address"),
+                ServiceError::NotFound(_) => (404, "not_found"),
+                ServiceError::Forbidden { .. } => (403, "forbidden"),
+                ServiceError::Conflict(_) => (409, "conflict"),
+                ServiceError::CapacityExhausted(_) => (409, "capacity_exhausted"),
+                ServiceError::Busy(_) => (409, "busy"),
+                ServiceError::Elb(e) => match e.code.as_deref() {
+                    Some("ListenerPortTaken") => (409, "port_in_use"),
+                    Some("TargetGroupNotOurs") => (409, "target_group_not_ours"),
+                    _ => (502, "upstream_error"),
+                },
+                ServiceError::Store(privatelink_router::store::StoreError::Codec(_)) => {
+                    (500, "internal_error")
+                }
+                ServiceError::Store(_) => (502, "upstream_error"),
+            },
+        }
+    }
+}
+
+/// A successful answer: status, JSON body, extra headers.
+struct Reply {
+    status: u16,
+    body: Value,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    fn ok(body: Value) -> Self {
+        Self::with(200, body)
+    }
+
+    fn with(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            body,
+            headers: vec![],
+        }
+    }
+}
+
+/// Which endpoint a path names.
+enum Endpoint {
+    Routes,
+    Route(RouteId),
+    Sync(RouteId),
+}
+
+/// Handles one API Gateway HTTP API request; never fails (every error becomes a JSON reply).
+pub async fn handle(ctx: &Context, req: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+    let method = req.request_context.http.method.clone();
+    let path = request_path(&req);
+    let caller = req
+        .request_context
+        .authorizer
+        .as_ref()
+        .and_then(|a| a.iam.as_ref())
+        .and_then(|iam| iam.user_arn.clone())
+        .filter(|arn| !arn.trim().is_empty());
+    let outcome = match &caller {
+        None => Err(ApiError::Unauthenticated),
+        Some(user_arn) => {
+            let caller = Caller::from_user_arn(user_arn);
+            dispatch(ctx, &caller, &method, &path, &req).await
+        }
+    };
+    let request_id = req.request_context.request_id.as_deref().unwrap_or("");
+    match outcome {
+        Ok(reply) => {
+            info!(%method, %path, status = reply.status, request_id, caller = caller.as_deref().unwrap_or(""), "request served");
+            response(reply.status, &reply.body, &reply.headers)
+        }
+        Err(e) => {
+            let (status, code) = e.status_and_code();
+            if status >= 500 {
+                error!(%method, %path, status, code, request_id, error = %e, "request failed");
+            } else {
+                warn!(%method, %path, status, code, request_id, error = %e, "request refused");
+            }
+            let mut headers = vec![];
+            if let ApiError::MethodNotAllowed { allow, .. } = &e {
+                headers.push(("allow", (*allow).to_owned()));
+            }
+            if matches!(e, ApiError::Service(ServiceError::Busy(_))) {
+                headers.push(("retry-after", "1".to_owned()));
+            }
+            let body = json!({"error": {"code": code, "message": e.to_string()}});
+            response(status, &body, &headers)
+        }
+    }
+}
+
+/// The request path without the stage prefix (absent for the `$default` stage).
+fn request_path(req: &ApiGatewayV2httpRequest) -> String {
+    let raw = req
+        .raw_path
+        .clone()
+        .or_else(|| req.request_context.http.path.clone())
+        .unwrap_or_default();
+    match req.request_context.stage.as_deref() {
+        Some(stage) if stage != "$default" && !stage.is_empty() => {
+            let prefix = format!("/{stage}");
+            match raw.strip_prefix(&prefix) {
+                Some(rest) if rest.is_empty() || rest.starts_with('/') => rest.to_owned(),
+                _ => raw,
+            }
+        }
+        _ => raw,
+    }
+}
+
+/// Routes a request to its service call by method and path.
+async fn dispatch(
+    ctx: &Context,
+    caller: &Caller,
+    method: &Method,
+    path: &str,
+    req: &ApiGatewayV2httpRequest,
+) -> Result<Reply, ApiError> {
+    let body = body_bytes(req)?;
+    let not_allowed = |allow| ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        allow,
+    };
+    match endpoint(path)? {
+        Endpoint::Routes => match *method {
+            Method::POST => create(ctx, caller, body.as_deref()).await,
+            Method::GET => list(ctx, caller, req).await,
+            _ => Err(not_allowed("GET, POST")),
+        },
+        Endpoint::Route(id) => match *method {
+            Method::GET => {
+                let detail = service::detail(ctx, caller, id.as_str()).await?;
+                Ok(Reply::ok(to_json(&detail)))
+            }
+            Method::DELETE => {
+                service::delete(ctx, caller, id.as_str()).await?;
+                Ok(Reply::ok(json!({"id": id, "deleted": true})))
+            }
+            _ => Err(not_allowed("GET, DELETE")),
+        },
+        Endpoint::Sync(id) => match *method {
+            Method::POST => {
+                let outcome = service::sync(ctx, caller, id.as_str()).await?;
+                let mut body = to_json(&outcome);
+                body["route"] = to_json(&service::view(ctx, outcome.route));
+                Ok(Reply::ok(body))
+            }
+            _ => Err(not_allowed("POST")),
+        },
+    }
+}
+
+/// Parses `/routes`, `/routes/{id}` and `/routes/{id}/sync` (one trailing slash tolerated).
+fn endpoint(path: &str) -> Result<Endpoint, ApiError> {
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    let segments: Vec<&str> = trimmed.split('/').collect();
+    let id = |raw: &str| RouteId::parse(raw).map_err(|_| ApiError::InvalidRouteId(raw.into()));
+    match segments.as_slice() {
+        ["", "routes"] => Ok(Endpoint::Routes),
+        ["", "routes", raw] => Ok(Endpoint::Route(id(raw)?)),
+        ["", "routes", raw, "sync"] => Ok(Endpoint::Sync(id(raw)?)),
+        _ => Err(ApiError::UnknownEndpoint(path.chars().take(200).collect())),
+    }
+}
+
+/// The request body as bytes (base64 decoded when flagged), within the size cap.
+fn body_bytes(req: &ApiGatewayV2httpRequest) -> Result<Option<Vec<u8>>, ApiError> {
+    let Some(raw) = req.body.as_deref() else {
+        return Ok(None);
+    };
+    if req.is_base64_encoded {
+        if raw.len() > MAX_BODY_BYTES.div_ceil(3) * 4 + 4 {
+            return Err(ApiError::PayloadTooLarge { size: raw.len() });
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(raw.trim())
+            .map_err(|e| ApiError::InvalidBody(format!("body is not valid base64: {e}")))?;
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge { size: bytes.len() });
+        }
+        Ok(Some(bytes))
+    } else if raw.len() > MAX_BODY_BYTES {
+        Err(ApiError::PayloadTooLarge { size: raw.len() })
+    } else {
+        Ok(Some(raw.as_bytes().to_vec()))
+    }
+}
+
+/// `POST /routes`: 201 when created now, 200 for an identical replay.
+async fn create(ctx: &Context, caller: &Caller, body: Option<&[u8]>) -> Result<Reply, ApiError> {
+    let body = body
+        .filter(|b| !b.iter().all(u8::is_ascii_whitespace))
+        .ok_or_else(|| ApiError::InvalidBody("a JSON body is required".into()))?;
+    let req: CreateRequest = serde_json::from_slice(body).map_err(parse_error)?;
+    let (route, created) = service::create(ctx, caller, &req).await?;
+    let location = format!("/routes/{}", route.id());
+    let mut reply = Reply::with(
+        if created { 201 } else { 200 },
+        to_json(&service::view(ctx, route)),
+    );
+    reply.headers.push(("location", location));
+    Ok(reply)
+}
+
+/// Sorts a JSON parse failure into syntax (400) versus shape (422).
+fn parse_error(e: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let msg = e.to_string();
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => ApiError::InvalidJson(msg),
+        Category::Data if msg.starts_with("unknown field") => ApiError::UnknownField(msg),
+        Category::Data => ApiError::InvalidShape(msg),
+    }
+}
+
+/// `GET /routes?owner=&tag=key[=value]&limit=&next=`.
+async fn list(
+    ctx: &Context,
+    caller: &Caller,
+    req: &ApiGatewayV2httpRequest,
+) -> Result<Reply, ApiError> {
+    let mut filter = ListFilter {
+        limit: DEFAULT_PAGE,
+        ..ListFilter::default()
+    };
+    let query = &req.query_string_parameters;
+    for (key, _) in query.iter() {
+        if query.all(key).is_some_and(|v| v.len() > 1) {
+            return Err(ApiError::InvalidQuery(format!(
+                "{key:?} is given more than once"
+            )));
+        }
+        let value = query.first(key).unwrap_or_default();
+        match key {
+            "owner" => filter.owner = Some(value.to_owned()),
+            "tag" => {
+                filter.tag = Some(match value.split_once('=') {
+                    Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+                    None => (value.to_owned(), None),
+                });
+                if filter.tag.as_ref().is_some_and(|(k, _)| k.is_empty()) {
+                    return Err(ApiError::InvalidQuery(
+                        "tag must be KEY or KEY=VALUE with a non-empty KEY".into(),
+                    ));
+                }
+            }
+            "limit" => {
+                filter.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::InvalidQuery(format!(
+                            "limit must be a number from 1 to {MAX_PAGE}, got {value:?}"
+                        ))
+                    })?;
+            }
+            "next" => {
+                let id = RouteId::parse(value).map_err(|_| {
+                    ApiError::InvalidQuery(format!("next {value:?} is not a route id"))
+                })?;
+                filter.next = Some(id.to_string());
+            }
+            other => {
+                return Err(ApiError::InvalidQuery(format!(
+                    "unknown query parameter {:?}; known: owner, tag, limit, next",
+                    other.chars().take(64).collect::<String>()
+                )))
+            }
+        }
+    }
+    let (routes, next) = service::list(ctx, caller, &filter).await?;
+    let routes: Vec<Value> = routes
+        .into_iter()
+        .map(|r| to_json(&service::view(ctx, r)))
+        .collect();
+    Ok(Reply::ok(json!({"routes": routes, "next": next})))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or_else(|e| json!({"serialization_error": e.to_string()}))
+}
+
+/// Builds the API Gateway response with a JSON body.
+fn response(
+    status: u16,
+    body: &Value,
+    extra: &[(&'static str, String)],
+) -> ApiGatewayV2httpResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    for (k, v) in extra {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            headers.insert(*k, v);
+        }
+    }
+    let mut resp = ApiGatewayV2httpResponse::default();
+    resp.status_code = i64::from(status);
+    resp.headers = headers;
+    resp.body = Some(Body::Text(body.to_string()));
+    resp.is_base64_encoded = false;
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_to_endpoints_and_bad_ids_are_refused() {
+        assert!(matches!(endpoint("/routes"), Ok(Endpoint::Routes)));
+        assert!(matches!(endpoint("/routes/"), Ok(Endpoint::Routes)));
+        assert!(matches!(
+            endpoint("/routes/orders-1"),
+            Ok(Endpoint::Route(_))
+        ));
+        assert!(matches!(
+            endpoint("/routes/orders/sync"),
+            Ok(Endpoint::Sync(_))
+        ));
+        for bad in [
+            "/routes/Orders",
+            "/routes/a%2Fb",
+            "/routes/-x",
+            "/routes//sync",
+        ] {
+            assert!(
+                matches!(endpoint(bad), Err(ApiError::InvalidRouteId(_))),
+                "{bad}"
+            );
+        }
+        for unknown in ["/", "", "/route", "/routes/a/b", "/routes/a/sync/x"] {
+            assert!(
+                matches!(endpoint(unknown), Err(ApiError::UnknownEndpoint(_))),
+                "{unknown}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_syntax_errors_are_400_and_shape_errors_422() {
+        let syntax = serde_json::from_str::<CreateRequest>("{").unwrap_err();
+        assert_eq!(parse_error(syntax).status_and_code(), (400, "invalid_json"));
+        let unknown = serde_json::from_str::<CreateRequest>(
+            r#"{"name":"a","host":"h.test","port":1,"extra":1}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            parse_error(unknown).status_and_code(),
+            (422, "unknown_field")
+        );
+        let shape = serde_json::from_str::<CreateRequest>(r#"{"name":"a"}"#).unwrap_err();
+        assert_eq!(
+            parse_error(shape).status_and_code(),
+            (422, "validation_failed")
+        );
+    }
+}

@@ -1,0 +1,337 @@
+############################################################################################
+# Least privilege. Each Lambda's policy grants exactly the actions its code calls, as listed
+# in shared/src/permissions.rs (ROUTES_API, RDS_EVENTS, DNS_AUDIT); tests/tests/infra.rs fails
+# when they differ or when an action is a wildcard. Besides those, a function may only write
+# its own logs and (event-driven functions) send to the DLQ.
+#
+# Scoping, from the Service Authorization Reference, "Actions, resources, and condition keys
+# for Elastic Load Balancing V2" (service-authorization/latest/reference/
+# list_awselasticloadbalancingv2.html):
+# - Describe* (LoadBalancers, TargetGroups, TargetGroupAttributes, Listeners, TargetHealth,
+#   Tags) have no resource types: Resource must be "*".
+# - CreateTargetGroup: resource targetgroup; condition keys aws:RequestTag, aws:TagKeys;
+#   tags in the request also need AddTags (dependent action).
+# - CreateListener: resource is the load balancer (loadbalancer/net/); aws:RequestTag,
+#   aws:ResourceTag (of the load balancer), aws:TagKeys, elasticloadbalancing:ListenerProtocol.
+# - AddTags: aws:RequestTag, aws:ResourceTag, aws:TagKeys, elasticloadbalancing:CreateAction
+#   (tag-on-create) on targetgroup and listener/net.
+# - RegisterTargets, DeregisterTargets, ModifyTargetGroup, ModifyTargetGroupAttributes,
+#   DeleteTargetGroup: resource targetgroup; aws:ResourceTag supported.
+# - ModifyListener, DeleteListener: resource listener/net; aws:ResourceTag supported.
+# So every ELBv2 mutation below carries a tag condition on the router's ownership tag
+# (shared/src/elb.rs TAG_MANAGED_BY = MANAGED_BY), set by the code on every target group and
+# listener it creates. EC2 Describe* have no resource-level permissions either ("*").
+############################################################################################
+
+locals {
+  managed_by_tag   = "privatelink-router:managed-by"
+  managed_by_value = "privatelink-router"
+
+  # Target group names all start with this (shared/src/route.rs target_group_name; the infra
+  # test checks the two agree).
+  target_group_name_prefix = "plr-"
+
+  # arn:<partition>:elasticloadbalancing:<region>:<account>, from the first NLB.
+  elb_arn_prefix    = regex("^arn:[^:]+:elasticloadbalancing:[^:]+:[0-9]+", aws_lb.router[var.routers[0]].arn)
+  target_group_arns = ["${local.elb_arn_prefix}:targetgroup/${local.target_group_name_prefix}*/*"]
+  nlb_arns          = [for r in var.routers : aws_lb.router[r].arn]
+  # Listeners of our NLBs only: listener/net/<nlb name>/<nlb id>/<listener id>.
+  listener_arns = [for r in var.routers : "${replace(aws_lb.router[r].arn, ":loadbalancer/", ":listener/")}/*"]
+  table_arns    = [aws_dynamodb_table.routes.arn, "${aws_dynamodb_table.routes.arn}/index/*"]
+}
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+# ------------------------------------------------------------------------------------------
+# routes-api (and, through source_policy_documents, dns-audit): create, inspect, sync, delete.
+# ------------------------------------------------------------------------------------------
+data "aws_iam_policy_document" "route_management" {
+  statement {
+    sid = "ElbRead"
+    actions = [
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeTargetHealth",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "NetworkRead"
+    actions = [
+      "ec2:DescribeSubnets",
+      "ec2:DescribeVpcs",
+      "ec2:DescribeNetworkInterfaces",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "CreateOwnedTargetGroups"
+    actions   = ["elasticloadbalancing:CreateTargetGroup"]
+    resources = local.target_group_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.managed_by_tag}"
+      values   = [local.managed_by_value]
+    }
+  }
+
+  statement {
+    sid       = "CreateOwnedListenersOnRouterNlbs"
+    actions   = ["elasticloadbalancing:CreateListener"]
+    resources = local.nlb_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.managed_by_tag}"
+      values   = [local.managed_by_value]
+    }
+  }
+
+  statement {
+    sid       = "TagOnCreate"
+    actions   = ["elasticloadbalancing:AddTags"]
+    resources = concat(local.target_group_arns, local.listener_arns)
+
+    condition {
+      test     = "StringEquals"
+      variable = "elasticloadbalancing:CreateAction"
+      values   = ["CreateTargetGroup", "CreateListener"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.managed_by_tag}"
+      values   = [local.managed_by_value]
+    }
+  }
+
+  statement {
+    sid = "ChangeOwnedTargetGroups"
+    actions = [
+      "elasticloadbalancing:AddTags",
+      "elasticloadbalancing:ModifyTargetGroupAttributes",
+      "elasticloadbalancing:RegisterTargets",
+      "elasticloadbalancing:DeregisterTargets",
+      "elasticloadbalancing:DeleteTargetGroup",
+    ]
+    resources = local.target_group_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.managed_by_tag}"
+      values   = [local.managed_by_value]
+    }
+  }
+
+  statement {
+    sid = "ChangeOwnedListeners"
+    actions = [
+      "elasticloadbalancing:AddTags",
+      "elasticloadbalancing:DeleteListener",
+    ]
+    resources = local.listener_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.managed_by_tag}"
+      values   = [local.managed_by_value]
+    }
+  }
+
+  statement {
+    sid = "RouteTable"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:Query",
+      "dynamodb:TransactWriteItems",
+    ]
+    resources = local.table_arns
+  }
+}
+
+data "aws_iam_policy_document" "routes_api" {
+  source_policy_documents = [data.aws_iam_policy_document.route_management.json]
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["routes_api"].arn}:*"]
+  }
+}
+
+# ------------------------------------------------------------------------------------------
+# rds-events: move the targets of routed databases; no structural change.
+# ------------------------------------------------------------------------------------------
+data "aws_iam_policy_document" "rds_events" {
+  statement {
+    sid = "ElbRead"
+    actions = [
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeTargetHealth",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "NetworkRead"
+    actions = [
+      "ec2:DescribeSubnets",
+      "ec2:DescribeVpcs",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "RetargetOwnedTargetGroups"
+    actions = [
+      "elasticloadbalancing:RegisterTargets",
+      "elasticloadbalancing:DeregisterTargets",
+    ]
+    resources = local.target_group_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.managed_by_tag}"
+      values   = [local.managed_by_value]
+    }
+  }
+
+  statement {
+    sid = "RouteTable"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+    ]
+    resources = local.table_arns
+  }
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["rds_events"].arn}:*"]
+  }
+
+  statement {
+    sid       = "FailedInvocationsToDlq"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+}
+
+# ------------------------------------------------------------------------------------------
+# dns-audit: everything route management does, plus repairing drifted groups and listeners.
+# ------------------------------------------------------------------------------------------
+data "aws_iam_policy_document" "dns_audit" {
+  source_policy_documents = [data.aws_iam_policy_document.route_management.json]
+
+  statement {
+    sid       = "AuditElbRead"
+    actions   = ["elasticloadbalancing:DescribeTargetGroupAttributes"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "RepairOwnedTargetGroups"
+    actions   = ["elasticloadbalancing:ModifyTargetGroup"]
+    resources = local.target_group_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.managed_by_tag}"
+      values   = [local.managed_by_value]
+    }
+  }
+
+  statement {
+    sid       = "RepairOwnedListeners"
+    actions   = ["elasticloadbalancing:ModifyListener"]
+    resources = local.listener_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.managed_by_tag}"
+      values   = [local.managed_by_value]
+    }
+  }
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["dns_audit"].arn}:*"]
+  }
+
+  statement {
+    sid       = "FailedInvocationsToDlq"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+}
+
+# ------------------------------------------------------------------------------------------
+# Roles: one per function, one inline policy each.
+# ------------------------------------------------------------------------------------------
+resource "aws_iam_role" "routes_api" {
+  name               = "${var.service_name}-routes-api"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy" "routes_api" {
+  name   = "routes-api"
+  role   = aws_iam_role.routes_api.id
+  policy = data.aws_iam_policy_document.routes_api.json
+}
+
+resource "aws_iam_role" "rds_events" {
+  name               = "${var.service_name}-rds-events"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy" "rds_events" {
+  name   = "rds-events"
+  role   = aws_iam_role.rds_events.id
+  policy = data.aws_iam_policy_document.rds_events.json
+}
+
+resource "aws_iam_role" "dns_audit" {
+  name               = "${var.service_name}-dns-audit"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy" "dns_audit" {
+  name   = "dns-audit"
+  role   = aws_iam_role.dns_audit.id
+  policy = data.aws_iam_policy_document.dns_audit.json
+}
+
+# Only when the Lambdas run in a VPC: Lambda needs to manage their network interfaces.
+resource "aws_iam_role_policy_attachment" "vpc_access" {
+  for_each = var.lambda_vpc_config == null ? {} : {
+    routes_api = aws_iam_role.routes_api.name
+    rds_events = aws_iam_role.rds_events.name
+    dns_audit  = aws_iam_role.dns_audit.name
+  }
+
+  role       = each.value
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}

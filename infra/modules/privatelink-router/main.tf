@@ -1,0 +1,55 @@
+data "aws_partition" "current" {}
+
+locals {
+  tags = merge(var.tags, { "privatelink-router:service" = var.service_name })
+
+  table_name = coalesce(var.table_name, "${var.service_name}-routes")
+
+  # The three Lambdas: resource key => function name and crate name (the directory under
+  # target/lambda that `cargo lambda build --release --output-format zip` writes).
+  functions = {
+    routes_api = { name = "${var.service_name}-routes-api", crate = "routes-api" }
+    rds_events = { name = "${var.service_name}-rds-events", crate = "rds-events" }
+    dns_audit  = { name = "${var.service_name}-dns-audit", crate = "dns-audit" }
+  }
+
+  package_dir = coalesce(var.lambda_package_dir, "${path.module}/../../../target/lambda")
+  packages    = { for k, f in local.functions : k => "${local.package_dir}/${f.crate}/bootstrap.zip" }
+
+  # Timeouts follow the work each handler may do: API Gateway waits at most 30 s; an event
+  # handler polls DNS up to its deadline and then reconciles; the audit stops at its budget.
+  timeouts = {
+    routes_api = 29
+    rds_events = var.dns_poll_deadline_seconds + 60
+    dns_audit  = var.audit_budget_seconds + 60
+  }
+
+  # Routers in fill order: the Lambdas' ROUTER_FLEET.
+  fleet = [for r in var.routers : {
+    id                    = r
+    nlb_arn               = aws_lb.router[r].arn
+    endpoint_service_name = aws_vpc_endpoint_service.router[r].service_name
+  }]
+
+  # Every variable the code reads (privatelink_router::config::ENV_VARS); all three functions
+  # get the same set. tests/tests/infra.rs checks each function sets every one of them.
+  lambda_environment = {
+    ROUTER_TABLE                        = aws_dynamodb_table.routes.name
+    ROUTER_FLEET                        = jsonencode(local.fleet)
+    ROUTER_DNS_SERVERS                  = join(",", var.dns_servers)
+    ROUTER_PORT_RANGE                   = "${var.port_range.from}-${var.port_range.to}"
+    ROUTER_PORT_QUARANTINE_SECONDS      = tostring(var.port_quarantine_seconds)
+    ROUTER_WINDOW                       = tostring(var.window)
+    ROUTER_DEREGISTRATION_DELAY_SECONDS = tostring(var.deregistration_delay_seconds)
+    ROUTER_ADMIN_PRINCIPALS             = join(",", var.admin_principals)
+    ROUTER_HOST_SUFFIXES                = join(",", var.host_suffixes)
+    ROUTER_ALLOW_IP_LITERALS            = tostring(var.allow_ip_literals)
+    ROUTER_EVENT_ACCOUNTS               = join(",", var.event_source_accounts)
+    ROUTER_DNS_POLL_DEADLINE_SECONDS    = tostring(var.dns_poll_deadline_seconds)
+    ROUTER_AUDIT_CONCURRENCY            = tostring(var.audit_concurrency)
+    ROUTER_AUDIT_BUDGET_SECONDS         = tostring(var.audit_budget_seconds)
+    ROUTER_ORPHAN_GRACE_SECONDS         = tostring(var.orphan_grace_seconds)
+    ROUTER_DRY_RUN                      = tostring(var.dry_run)
+    ROUTER_METRICS_NAMESPACE            = var.metrics_namespace
+  }
+}

@@ -1,0 +1,424 @@
+############################################################################################
+# Seed-compatible inputs: a user of the seed's NLB + endpoint-service module can switch by
+# changing the module source. Their meaning is the same, except that `target_endpoints` become
+# routes whose listener ports the router allocates (see README, "Seeded routes").
+############################################################################################
+
+variable "service_name" {
+  description = "Name prefix of every resource (NLBs are named <service_name>-<router id>, at most 32 characters)."
+  type        = string
+  default     = "privatelink-router"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$", var.service_name)) && !startswith(var.service_name, "internal-")
+    error_message = "service_name: 1-24 characters of a-z, 0-9 and '-', not starting or ending with '-', not starting with 'internal-' (NLB naming rules)."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC of the NLBs, their target groups and endpoint services."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Subnets of the internal NLBs: one per Availability Zone, all in vpc_id."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) > 0
+    error_message = "subnet_ids: at least one subnet."
+  }
+}
+
+variable "tags" {
+  description = "Tags applied to every resource (default_tags of your provider are merged by AWS)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "target_endpoints" {
+  description = <<-EOT
+    Databases to expose at deploy time (the seed's shape). Each becomes a route item in the table
+    with status "provisioning" and no port; the audit allocates the router and listener port and
+    creates the target group and listener. id: route name (a-z, 0-9, '-'); name: the database's
+    DNS name the targets follow (or set host); port: the database port. Ports are NOT base_port +
+    index: read them from the API or the table.
+  EOT
+  type = list(object({
+    id             = string
+    port           = number
+    name           = string
+    host           = optional(string)
+    rds_identifier = optional(string)
+    tags           = optional(map(string), {})
+  }))
+  default = []
+
+  validation {
+    condition = alltrue([
+      for e in var.target_endpoints : can(regex("^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", e.id))
+    ])
+    error_message = "target_endpoints[*].id: 1-64 characters of a-z, 0-9 and '-', not starting or ending with '-' (it is the route name)."
+  }
+
+  validation {
+    condition     = length(distinct([for e in var.target_endpoints : e.id])) == length(var.target_endpoints)
+    error_message = "target_endpoints[*].id must be unique."
+  }
+
+  validation {
+    condition     = alltrue([for e in var.target_endpoints : e.port >= 1 && e.port <= 65535 && floor(e.port) == e.port])
+    error_message = "target_endpoints[*].port must be an integer between 1 and 65535."
+  }
+
+  validation {
+    condition = alltrue([
+      for e in var.target_endpoints :
+      length(coalesce(e.host, e.name)) <= 253 && can(regex("^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\\.?$", coalesce(e.host, e.name)))
+    ])
+    error_message = "target_endpoints[*].name (or host) must be a DNS name (RFC 1123, at most 253 characters)."
+  }
+}
+
+variable "service_config" {
+  description = "VPC endpoint service settings, applied to every router's endpoint service."
+  type = object({
+    acceptance_required        = optional(bool, true)
+    allowed_principals         = optional(list(string), [])
+    private_dns_name           = optional(string)
+    supported_ip_address_types = optional(list(string), ["ipv4"])
+  })
+  default = {}
+}
+
+variable "health_check_config" {
+  description = "TCP health check of the seeded routes' target groups (NLB limits: interval 5-300 s, timeout 2-120 s, thresholds 2-10)."
+  type = object({
+    interval            = optional(number, 10)
+    timeout             = optional(number, 5)
+    healthy_threshold   = optional(number, 3)
+    unhealthy_threshold = optional(number, 3)
+  })
+  default = {}
+
+  validation {
+    condition = (
+      var.health_check_config.interval >= 5 && var.health_check_config.interval <= 300 &&
+      var.health_check_config.timeout >= 2 && var.health_check_config.timeout <= 120 &&
+      var.health_check_config.healthy_threshold >= 2 && var.health_check_config.healthy_threshold <= 10 &&
+      var.health_check_config.unhealthy_threshold >= 2 && var.health_check_config.unhealthy_threshold <= 10
+    )
+    error_message = "health_check_config: interval 5-300, timeout 2-120, healthy/unhealthy thresholds 2-10."
+  }
+}
+
+############################################################################################
+# Routers (NLB + endpoint service each) and their network
+############################################################################################
+
+variable "routers" {
+  description = "Router ids, one NLB + endpoint service each (an NLB has at most 50 listeners, so ~50 databases per router). New routes fill them in this order. Ids are stable keys: never rename one that has routes."
+  type        = list(string)
+  default     = ["r1"]
+
+  validation {
+    condition     = length(var.routers) > 0 && length(distinct(var.routers)) == length(var.routers)
+    error_message = "routers: at least one, all distinct."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.routers : can(regex("^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$", r))])
+    error_message = "routers[*]: 1-16 characters of a-z, 0-9 and '-'."
+  }
+}
+
+variable "port_range" {
+  description = "Listener ports the router allocates on every NLB (inclusive). The NLB security group admits this range."
+  type = object({
+    from = number
+    to   = number
+  })
+  default = { from = 10000, to = 10999 }
+
+  validation {
+    condition     = var.port_range.from >= 1 && var.port_range.from <= var.port_range.to && var.port_range.to <= 65535
+    error_message = "port_range: 1 <= from <= to <= 65535."
+  }
+}
+
+variable "ingress_cidrs" {
+  description = "CIDRs allowed to reach the listener port range directly (in-VPC or TGW clients). PrivateLink traffic is only filtered by these when enforce_privatelink_inbound_rules is \"on\"."
+  type        = list(string)
+  default     = []
+}
+
+variable "enforce_privatelink_inbound_rules" {
+  description = "\"on\": inbound security group rules also apply to PrivateLink traffic, whose source is the consumer's private IP (unknown for Databricks serverless). \"off\" (default): PrivateLink traffic is admitted and access is governed by the endpoint service's allowed principals and acceptance."
+  type        = string
+  default     = "off"
+
+  validation {
+    condition     = contains(["on", "off"], var.enforce_privatelink_inbound_rules)
+    error_message = "enforce_privatelink_inbound_rules: \"on\" or \"off\"."
+  }
+}
+
+variable "database_cidrs" {
+  description = "Where the NLBs may send traffic (targets and health checks). Default: the private ranges the router ever registers (RFC 1918 and RFC 6598)."
+  type        = list(string)
+  default     = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"]
+}
+
+variable "database_ports" {
+  description = "Database ports the NLBs may reach in database_cidrs (egress rules)."
+  type        = list(number)
+  default     = [3306, 5432]
+}
+
+variable "cross_zone_load_balancing" {
+  description = "Keep on: a database lives in one AZ, and an NLB node in another AZ (where a PrivateLink endpoint may land) must still reach it."
+  type        = bool
+  default     = true
+}
+
+variable "deletion_protection" {
+  description = "Deletion protection of the NLBs and the DynamoDB table."
+  type        = bool
+  default     = true
+}
+
+############################################################################################
+# Control plane: table, Lambdas, events, API
+############################################################################################
+
+variable "table_name" {
+  description = "DynamoDB table name (default <service_name>-routes)."
+  type        = string
+  default     = null
+}
+
+variable "lambda_package_dir" {
+  description = "Directory holding <function>/bootstrap.zip as built by `cargo lambda build --release --output-format zip` (default: the repository's target/lambda)."
+  type        = string
+  default     = null
+}
+
+variable "lambda_architecture" {
+  description = "Lambda architecture of the built artifacts."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture: x86_64 or arm64."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory of each Lambda in MB."
+  type        = number
+  default     = 256
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrency per function (keys routes_api, rds_events, dns_audit); absent = unreserved. Reserving needs account headroom (AWS keeps 100 unreserved)."
+  type        = map(number)
+  default     = {}
+}
+
+variable "lambda_vpc_config" {
+  description = "Put the Lambdas in a VPC (needed to resolve private hosted zones or reach ROUTER_DNS_SERVERS inside a VPC). The subnets need a NAT or interface endpoints for elasticloadbalancing, ec2 and logs, and a DynamoDB gateway endpoint."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+}
+
+variable "lambda_tracing_mode" {
+  description = "X-Ray tracing mode of the Lambdas (PassThrough: sampled only when the caller traces)."
+  type        = string
+  default     = "PassThrough"
+
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.lambda_tracing_mode)
+    error_message = "lambda_tracing_mode: PassThrough or Active."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "KMS key for the Lambda and API access log groups (its key policy must allow logs.<region>.amazonaws.com). Default: CloudWatch Logs' own encryption at rest."
+  type        = string
+  default     = null
+}
+
+variable "code_signing_config_arn" {
+  description = "Lambda code signing configuration (AWS Signer) the functions must satisfy. Default: none (cargo-lambda zips are unsigned)."
+  type        = string
+  default     = null
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda and API access log groups."
+  type        = number
+  default     = 365
+}
+
+variable "audit_schedule" {
+  description = "EventBridge schedule of the audit."
+  type        = string
+  default     = "rate(1 minute)"
+}
+
+variable "event_bus_name" {
+  description = "Bus the RDS events arrive on (events from other accounts are forwarded to it)."
+  type        = string
+  default     = "default"
+}
+
+variable "event_source_accounts" {
+  description = "Other AWS accounts whose RDS events are accepted: each gets events:PutEvents on the bus, and the Lambdas accept their events (ROUTER_EVENT_ACCOUNTS)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.event_source_accounts : can(regex("^[0-9]{12}$", a))])
+    error_message = "event_source_accounts: 12-digit account ids."
+  }
+}
+
+variable "api_throttling" {
+  description = "Default throttling of the HTTP API."
+  type = object({
+    burst_limit = optional(number, 50)
+    rate_limit  = optional(number, 20)
+  })
+  default = {}
+}
+
+variable "seed_route_owner" {
+  description = "Owner recorded on routes seeded from target_endpoints (admins see and change every route)."
+  type        = string
+  default     = "terraform"
+}
+
+############################################################################################
+# Router behaviour: each maps to one ROUTER_* environment variable (README, Configuration)
+############################################################################################
+
+variable "dns_servers" {
+  description = "ROUTER_DNS_SERVERS: DNS servers (ip or ip:port); empty = the Lambda's resolver."
+  type        = list(string)
+  default     = []
+}
+
+variable "port_quarantine_seconds" {
+  description = "ROUTER_PORT_QUARANTINE_SECONDS: how long a released listener port waits before reuse."
+  type        = number
+  default     = 604800
+}
+
+variable "window" {
+  description = "ROUTER_WINDOW: successful lookups an IP may be absent from before it is deregistered."
+  type        = number
+  default     = 3
+}
+
+variable "deregistration_delay_seconds" {
+  description = "ROUTER_DEREGISTRATION_DELAY_SECONDS: target group deregistration delay."
+  type        = number
+  default     = 30
+}
+
+variable "admin_principals" {
+  description = "ROUTER_ADMIN_PRINCIPALS: IAM principal ARNs that may see and change every route."
+  type        = list(string)
+  default     = []
+}
+
+variable "host_suffixes" {
+  description = "ROUTER_HOST_SUFFIXES: allowed database host name suffixes (empty = any)."
+  type        = list(string)
+  default     = []
+}
+
+variable "allow_ip_literals" {
+  description = "ROUTER_ALLOW_IP_LITERALS: accept IP addresses as route hosts."
+  type        = bool
+  default     = false
+}
+
+variable "dns_poll_deadline_seconds" {
+  description = "ROUTER_DNS_POLL_DEADLINE_SECONDS: how long an event handler polls DNS for the answer to change. The rds-events timeout is this plus 60 s."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.dns_poll_deadline_seconds >= 0 && var.dns_poll_deadline_seconds <= 840
+    error_message = "dns_poll_deadline_seconds: 0-840 (the Lambda timeout, this plus 60 s, is at most 900 s)."
+  }
+}
+
+variable "audit_concurrency" {
+  description = "ROUTER_AUDIT_CONCURRENCY: routes audited at once."
+  type        = number
+  default     = 8
+}
+
+variable "audit_budget_seconds" {
+  description = "ROUTER_AUDIT_BUDGET_SECONDS: time an audit run may take before it stops and leaves the rest for the next run. The dns-audit timeout is this plus 60 s."
+  type        = number
+  default     = 240
+
+  validation {
+    condition     = var.audit_budget_seconds >= 10 && var.audit_budget_seconds <= 840
+    error_message = "audit_budget_seconds: 10-840 (the Lambda timeout, this plus 60 s, is at most 900 s)."
+  }
+}
+
+variable "orphan_grace_seconds" {
+  description = "ROUTER_ORPHAN_GRACE_SECONDS: how long an orphaned (tagged, route-less) target group or listener stays before the audit deletes it."
+  type        = number
+  default     = 3600
+}
+
+variable "dry_run" {
+  description = "ROUTER_DRY_RUN: report only, change nothing."
+  type        = bool
+  default     = false
+}
+
+variable "metrics_namespace" {
+  description = "ROUTER_METRICS_NAMESPACE: CloudWatch namespace of the audit's EMF metrics (the alarms read it)."
+  type        = string
+  default     = "PrivateLinkRouter"
+}
+
+############################################################################################
+# Alarms
+############################################################################################
+
+variable "alarm_actions" {
+  description = "SNS topic ARNs notified when an alarm fires or recovers."
+  type        = list(string)
+  default     = []
+}
+
+variable "audit_metric_names" {
+  description = "The audit's EMF metrics the alarms watch, and the Sum over 5 minutes above which each alarm fires. The names are the contract with the dns-audit code (README, Alarms)."
+  type = map(object({
+    metric    = string
+    threshold = number
+  }))
+  default = {
+    dns_failures = { metric = "DnsFailures", threshold = 10 }
+    repairs      = { metric = "Repairs", threshold = 0 }
+    errors       = { metric = "Errors", threshold = 0 }
+  }
+}
+
+variable "audit_metric_dimensions" {
+  description = "Dimension set of the audit's EMF records (shared/src/metrics.rs: the emitting function's name under \"Function\")."
+  type        = map(string)
+  default     = { Function = "dns-audit" }
+}

@@ -1,0 +1,1254 @@
+//! The scheduled audit: the backstop that keeps every route right even when events are lost or
+//! someone edits the NLB by hand. One run, in order:
+//!
+//! 1. reads its own state (one Query: the resume cursor and orphan first-seen records), the
+//!    ELBv2 [`Snapshot`] (DescribeTargetGroups pages, one DescribeListeners per router) and every
+//!    route (Query pages of the route index);
+//! 2. audits the routes in id order starting after the cursor (wrapping around), at most
+//!    `audit_concurrency` at a time, until the time budget is spent:
+//!    - `provisioning` (stuck for [`STUCK_AFTER`]) → [`service::finish`]; a route seeded by
+//!      Terraform (no router, no port) first gets a router and port from the allocator;
+//!    - `deleting` (stuck for [`STUCK_AFTER`]) → [`service::teardown`];
+//!    - otherwise structural drift ([`ensure_resources_with`]: target group, health check,
+//!      attributes, listener on the **same** port) and one fresh DNS lookup → [`reconcile`]
+//!      (DNS drift and stranger targets; a failed lookup changes nothing);
+//! 3. reports unhealthy targets (never removes them: health is AWS's call);
+//! 4. finds orphans — target groups and listeners carrying our managed-by tag and one of the
+//!    fleet's router ids whose route does not exist — records when each was first seen, and
+//!    deletes those older than `orphan_grace`; nothing without our tags is ever touched;
+//! 5. stores the cursor when the budget stopped it early (the next run resumes after the last
+//!    route audited, so no route starves), logs one summary line and prints EMF counters.
+//!
+//! Cost of a run with no drift: the Query for the audit state, the route Query pages,
+//! DescribeTargetGroups pages, one DescribeListeners per router, and per target group one
+//! DescribeTargetHealth and one DescribeTargetGroupAttributes (ELBv2 has no batch read of
+//! attributes). No write: the cursor is written only when it changes, routes only when
+//! something changed.
+//!
+//! Items of its own in the route table (same `pk`/`sk` keys, never in an index):
+//!
+//! | item          | pk      | sk                  | attributes                                   |
+//! |---------------|---------|---------------------|----------------------------------------------|
+//! | resume cursor | `AUDIT` | `CURSOR`            | `after` (route id), `at` (RFC 3339)          |
+//! | orphan        | `AUDIT` | `ORPHAN#<arn>`      | `arn`, `kind`, `router`, `route_id`, `first_seen` (epoch s) |
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::context::Context;
+use crate::elb::{ElbError, TargetHealth, MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
+use crate::metrics;
+use crate::plan::{Change, Lookup, LookupFailure};
+use crate::ports::{free_ports, pick, MAX_LISTENERS_PER_NLB};
+use crate::provision::{ensure_resources_with, Snapshot};
+use crate::reconcile::reconcile;
+use crate::route::{target_group_name, HealthCheck, Route, RouteStatus};
+use crate::service::{self, CreateRequest, ServiceError};
+use crate::store::{n, route_item, s, RouteStore, StoreError, GSI_ROUTES};
+use crate::window::Sightings;
+
+/// A route left in `provisioning` or `deleting` this long is stuck: its API call died, so the
+/// audit finishes it. Younger ones are left to the call still working on them (the API's
+/// Lambda timeout is 29 s).
+pub const STUCK_AFTER: Duration = Duration::from_secs(120);
+
+/// Partition key of the audit's own items.
+pub const AUDIT_PK: &str = "AUDIT";
+/// Sort key of the resume cursor.
+const CURSOR_SK: &str = "CURSOR";
+/// Sort key prefix of orphan first-seen records.
+const ORPHAN_SK: &str = "ORPHAN#";
+
+/// An audit run could not start or read what it audits; nothing was changed. Per-route
+/// failures are not errors of the run: they are listed in [`AuditReport::errors`].
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The invocation payload is not a scheduled event or `{"dry_run": bool}`.
+    #[error("audit request is malformed: {0}")]
+    BadRequest(String),
+    /// ELBv2 could not be read.
+    #[error(transparent)]
+    Elb(#[from] ElbError),
+    /// The route table could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What to audit and how.
+#[derive(Debug, Clone, Default)]
+pub struct AuditRequest {
+    /// Report the plan, change nothing (also forced by `ROUTER_DRY_RUN`).
+    pub dry_run: bool,
+    /// Stop starting routes at this instant at the latest (the Lambda deadline less a margin);
+    /// the configured budget applies as well.
+    pub deadline: Option<Instant>,
+}
+
+impl AuditRequest {
+    /// Reads an invocation payload: an EventBridge "Scheduled Event" (nothing of ours in it)
+    /// or a custom target input such as `{"dry_run": true}` (also accepted under `detail`).
+    pub fn from_event(payload: &Value) -> Result<Self, AuditError> {
+        let flag = payload
+            .get("dry_run")
+            .or_else(|| payload.get("detail").and_then(|d| d.get("dry_run")));
+        let dry_run = match flag {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                return Err(AuditError::BadRequest(format!(
+                    "dry_run must be true or false, got {other}"
+                )))
+            }
+        };
+        Ok(Self {
+            dry_run,
+            deadline: None,
+        })
+    }
+}
+
+/// A DNS lookup that failed during the audit (targets left as they were).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DnsFailure {
+    /// Route id.
+    pub route_id: String,
+    /// The host looked up.
+    pub host: String,
+    /// Failure kind.
+    pub failure: LookupFailure,
+    /// Route status: failures of `pending` routes (database not created yet) are expected and
+    /// not counted in the `DnsFailures` metric.
+    pub status: RouteStatus,
+}
+
+/// A target ELB reports unhealthy: reported, never removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnhealthyTarget {
+    /// Route id.
+    pub route_id: String,
+    /// Target address.
+    pub ip: String,
+    /// Target port.
+    pub port: u16,
+    /// ELB state (`unhealthy`, `unhealthy.draining`).
+    pub state: String,
+    /// ELB reason code.
+    pub reason: Option<String>,
+}
+
+/// What the audit did (or, in a dry run, would do) to one route.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RouteFinding {
+    /// Route id.
+    pub route_id: String,
+    /// Repair kinds (see [`AuditReport::repaired`]).
+    pub repairs: Vec<String>,
+    /// Targets registered.
+    pub register: Vec<Change>,
+    /// Targets deregistered.
+    pub deregister: Vec<Change>,
+}
+
+/// A route the audit could not finish; the next run retries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteFailure {
+    /// Route id (or the item key, for an item that is not a route).
+    pub route_id: String,
+    /// What failed.
+    pub error: String,
+}
+
+/// A resource carrying our ownership tags whose route does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Orphan {
+    /// `target_group` or `listener`.
+    pub kind: String,
+    /// Its ARN.
+    pub arn: String,
+    /// Router id from its tag.
+    pub router: String,
+    /// Route id from its tag.
+    pub route_id: String,
+    /// When an audit first saw it (`None` in a dry run that saw it first).
+    pub first_seen: Option<DateTime<Utc>>,
+    /// Whether this run deleted it.
+    pub deleted: bool,
+}
+
+/// Orphans found and deleted.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OrphanReport {
+    /// Every orphan seen this run.
+    pub found: Vec<Orphan>,
+    /// How many were deleted (older than the grace period).
+    pub deleted: usize,
+}
+
+/// One run's summary: the Lambda's result and the source of the log line and metrics.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuditReport {
+    /// Nothing was changed; counts are what a real run would do.
+    pub dry_run: bool,
+    /// Routes in the table.
+    pub routes_seen: usize,
+    /// Routes audited this run.
+    pub routes_audited: usize,
+    /// Routes in `provisioning`/`deleting` younger than [`STUCK_AFTER`], left alone.
+    pub routes_in_progress: usize,
+    /// Every route was audited (the budget did not stop the run).
+    pub complete: bool,
+    /// The cursor the run started after (the previous run stopped there).
+    pub resumed_from: Option<String>,
+    /// The last route audited when the budget stopped the run (the next run resumes after it).
+    pub stopped_at: Option<String>,
+    /// Repairs by kind: `target_group_created`, `listener_created`, `listener_retargeted`,
+    /// `health_check_restored`, `attributes_restored`, `route_record_updated`,
+    /// `targets_registered`, `targets_deregistered` (targets, not routes),
+    /// `provisioning_finished`, `seeded_route_allocated`, `deletion_finished`.
+    pub repaired: BTreeMap<String, u64>,
+    /// Failed DNS lookups.
+    pub dns_failures: Vec<DnsFailure>,
+    /// Targets ELB reports unhealthy.
+    pub unhealthy_targets: Vec<UnhealthyTarget>,
+    /// Orphans found and deleted.
+    pub orphans: OrphanReport,
+    /// Routes that changed (or would change), with what.
+    pub routes: Vec<RouteFinding>,
+    /// Routes and resources the run could not handle.
+    pub errors: Vec<RouteFailure>,
+    /// Wall time of the run.
+    pub duration_ms: u64,
+    /// AWS calls made by the run, by operation.
+    pub aws_calls: BTreeMap<String, u64>,
+}
+
+impl AuditReport {
+    /// Total repairs of every kind.
+    pub fn repairs(&self) -> u64 {
+        self.repaired.values().sum()
+    }
+
+    /// DNS failures of routes expected to resolve (not `pending`).
+    pub fn counted_dns_failures(&self) -> usize {
+        self.dns_failures
+            .iter()
+            .filter(|f| f.status != RouteStatus::Pending)
+            .count()
+    }
+
+    /// The run's counters as EMF metric values (the alarm contract: `DnsFailures`, `Repairs`,
+    /// `Errors`).
+    pub fn metrics(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("RoutesSeen", self.routes_seen as f64),
+            ("RoutesAudited", self.routes_audited as f64),
+            ("Repairs", self.repairs() as f64),
+            ("DnsFailures", self.counted_dns_failures() as f64),
+            ("UnhealthyTargets", self.unhealthy_targets.len() as f64),
+            ("OrphansFound", self.orphans.found.len() as f64),
+            ("OrphansDeleted", self.orphans.deleted as f64),
+            ("Errors", self.errors.len() as f64),
+            ("AuditIncomplete", if self.complete { 0.0 } else { 1.0 }),
+            ("AuditDurationMs", self.duration_ms as f64),
+        ]
+    }
+}
+
+/// Audits every route (see the module docs) and returns the report. Fails only when the run
+/// cannot read what it audits; everything else is in the report.
+pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, AuditError> {
+    let started = Instant::now();
+    let calls_before = ctx.clients.calls.snapshot();
+    let dry_run = req.dry_run || ctx.config.dry_run;
+    let mut stop = started + ctx.config.audit_budget;
+    if let Some(deadline) = req.deadline {
+        stop = stop.min(deadline);
+    }
+
+    let state = read_state(ctx).await?;
+    // Snapshot before the routes: a target group in the snapshot was created after its route
+    // record, so the listing that follows sees that route (orphans cannot be misread).
+    let snapshot = Snapshot::read(ctx).await?;
+    let items = list_items(ctx).await?;
+
+    let mut report = AuditReport {
+        dry_run,
+        routes_seen: items.len(),
+        resumed_from: state.cursor.clone(),
+        ..AuditReport::default()
+    };
+    let start = resume_index(&items, state.cursor.as_deref());
+    let order: Vec<&Item> = items[start..].iter().chain(&items[..start]).collect();
+    let concurrency = ctx.config.audit_concurrency.max(1);
+    let results: Vec<ItemAudit> = stream::iter(order.iter().enumerate())
+        .take_while(|(i, _)| futures::future::ready(*i == 0 || Instant::now() < stop))
+        .map(|(_, item)| audit_item(ctx, &snapshot, item, dry_run))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    report.routes_audited = results.len();
+    report.complete = results.len() == order.len();
+    if !report.complete {
+        report.stopped_at = results
+            .len()
+            .checked_sub(1)
+            .map(|i| order[i].id().to_owned());
+    }
+    for r in results {
+        fold(&mut report, r);
+    }
+
+    let known = Known::of(&items);
+    match find_orphans(ctx, &snapshot, &known).await {
+        Ok(found) => {
+            settle_orphans(ctx, &state, found, dry_run, report.complete, &mut report).await
+        }
+        Err(e) => report.errors.push(RouteFailure {
+            route_id: "orphans".into(),
+            error: e.to_string(),
+        }),
+    }
+
+    let cursor = report.stopped_at.clone();
+    if !dry_run && cursor != state.cursor {
+        if let Err(e) = write_cursor(ctx, cursor.as_deref()).await {
+            report.errors.push(RouteFailure {
+                route_id: "cursor".into(),
+                error: e.to_string(),
+            });
+        }
+    }
+
+    report.routes.sort_by(|a, b| a.route_id.cmp(&b.route_id));
+    report.errors.sort_by(|a, b| a.route_id.cmp(&b.route_id));
+    report
+        .dns_failures
+        .sort_by(|a, b| a.route_id.cmp(&b.route_id));
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.aws_calls = ctx.clients.calls.since(&calls_before);
+    publish(&report, &ctx.config.metrics_namespace);
+    Ok(report)
+}
+
+/// Logs the summary line and prints the EMF records: the counters under dimension
+/// `Function=dns-audit`, and `Repairs` per kind under `Function, RepairKind`.
+fn publish(report: &AuditReport, namespace: &str) {
+    let calls = serde_json::to_string(&report.aws_calls).unwrap_or_default();
+    info!(
+        dry_run = report.dry_run,
+        routes_seen = report.routes_seen,
+        routes_audited = report.routes_audited,
+        complete = report.complete,
+        resumed_from = report.resumed_from.as_deref(),
+        stopped_at = report.stopped_at.as_deref(),
+        repairs = report.repairs(),
+        repaired = %serde_json::to_string(&report.repaired).unwrap_or_default(),
+        dns_failures = report.dns_failures.len(),
+        unhealthy_targets = report.unhealthy_targets.len(),
+        orphans_found = report.orphans.found.len(),
+        orphans_deleted = report.orphans.deleted,
+        errors = report.errors.len(),
+        duration_ms = report.duration_ms,
+        aws_calls = %calls,
+        "audit done"
+    );
+    let function = [("Function", "dns-audit")];
+    metrics::emit(namespace, &report.metrics(), &function);
+    for (kind, count) in &report.repaired {
+        metrics::emit(
+            namespace,
+            &[("Repairs", *count as f64)],
+            &[("Function", "dns-audit"), ("RepairKind", kind)],
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading the table
+// ---------------------------------------------------------------------------------------
+
+/// An item of the route index, as the audit understands it.
+#[derive(Debug, Clone)]
+enum Item {
+    /// A route.
+    Route(Box<Route>),
+    /// A route written by Terraform (`target_endpoints`): no router, no port yet.
+    Seeded(Box<SeededItem>),
+    /// An item that is neither: reported, never touched, its id never orphaned.
+    Malformed { id: String, error: String },
+}
+
+impl Item {
+    fn id(&self) -> &str {
+        match self {
+            Item::Route(r) => r.id().as_str(),
+            Item::Seeded(s) => &s.id,
+            Item::Malformed { id, .. } => id,
+        }
+    }
+}
+
+/// The seeded route item's shape (infra README, "Seeded routes").
+#[derive(Debug, Clone, Deserialize)]
+struct SeededItem {
+    id: String,
+    host: String,
+    port: i64,
+    #[serde(default)]
+    protocol: Option<String>,
+    #[serde(default)]
+    health_check: Option<HealthCheck>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    rds_identifier: Option<String>,
+    owner: String,
+}
+
+fn decode_item(mut item: HashMap<String, AttributeValue>) -> Item {
+    let id = item
+        .get("gsi1sk")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    for k in ["pk", "sk", "gsi1pk", "gsi1sk", "rds_key"] {
+        item.remove(k);
+    }
+    let seeded = !item.contains_key("listener_port")
+        && item
+            .get("status")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+            == Some("provisioning");
+    if seeded {
+        return match serde_dynamo::from_item::<_, SeededItem>(item) {
+            Ok(s) => Item::Seeded(Box::new(s)),
+            Err(e) => Item::Malformed {
+                id,
+                error: format!("seeded route item is malformed: {e}"),
+            },
+        };
+    }
+    match serde_dynamo::from_item::<_, Route>(item) {
+        Ok(r) => Item::Route(Box::new(r)),
+        Err(e) => Item::Malformed {
+            id,
+            error: format!("route item is malformed: {e}"),
+        },
+    }
+}
+
+/// Every item of the route index, in id order, one Query page at a time (each up to 1 MB).
+/// An item that does not decode is kept as [`Item::Malformed`] rather than failing the run.
+async fn list_items(ctx: &Context) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = ctx
+            .store
+            .client
+            .query()
+            .table_name(&ctx.store.table)
+            .index_name(GSI_ROUTES)
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", s("ROUTES"))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", e))?;
+        items.extend(out.items.unwrap_or_default().into_iter().map(decode_item));
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            items.sort_by(|a, b| a.id().cmp(b.id()));
+            return Ok(items);
+        }
+    }
+}
+
+/// The audit's own items: resume cursor and orphan first-seen times (epoch seconds by ARN).
+#[derive(Debug, Clone, Default)]
+struct AuditState {
+    cursor: Option<String>,
+    orphans: BTreeMap<String, i64>,
+}
+
+async fn read_state(ctx: &Context) -> Result<AuditState, StoreError> {
+    let mut state = AuditState::default();
+    let mut start = None;
+    loop {
+        let out = ctx
+            .store
+            .client
+            .query()
+            .table_name(&ctx.store.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(AUDIT_PK))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("Query", e))?;
+        for item in out.items.unwrap_or_default() {
+            let get_s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            match get_s("sk").as_deref() {
+                Some(CURSOR_SK) => state.cursor = get_s("after"),
+                Some(sk) if sk.starts_with(ORPHAN_SK) => {
+                    let first = item
+                        .get("first_seen")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| Utc::now().timestamp());
+                    state
+                        .orphans
+                        .insert(sk[ORPHAN_SK.len()..].to_owned(), first);
+                }
+                _ => {}
+            }
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(state);
+        }
+    }
+}
+
+fn audit_key(sk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), s(AUDIT_PK)), ("sk".to_owned(), s(sk))])
+}
+
+async fn write_cursor(ctx: &Context, after: Option<&str>) -> Result<(), StoreError> {
+    let client = &ctx.store.client;
+    match after {
+        Some(after) => {
+            let mut item = audit_key(CURSOR_SK.to_owned());
+            item.insert("after".into(), s(after));
+            item.insert("at".into(), s(Utc::now().to_rfc3339()));
+            client
+                .put_item()
+                .table_name(&ctx.store.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("PutItem", e))?;
+        }
+        None => {
+            client
+                .delete_item()
+                .table_name(&ctx.store.table)
+                .set_key(Some(audit_key(CURSOR_SK.to_owned())))
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("DeleteItem", e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Index of the first item to audit: the first whose id sorts after the cursor (0 when there
+/// is no cursor or the cursor was the last id: the run wraps around to the start).
+fn resume_index(items: &[Item], cursor: Option<&str>) -> usize {
+    match cursor {
+        None => 0,
+        Some(c) => {
+            let i = items.partition_point(|it| it.id() <= c);
+            if i == items.len() {
+                0
+            } else {
+                i
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// One route
+// ---------------------------------------------------------------------------------------
+
+/// What auditing one item found and did.
+#[derive(Debug, Default)]
+struct ItemAudit {
+    finding: RouteFinding,
+    dns_failure: Option<DnsFailure>,
+    unhealthy: Vec<UnhealthyTarget>,
+    error: Option<String>,
+    in_progress: bool,
+}
+
+fn fold(report: &mut AuditReport, r: ItemAudit) {
+    let f = r.finding;
+    for kind in &f.repairs {
+        *report.repaired.entry(kind.clone()).or_default() += 1;
+    }
+    if !f.register.is_empty() {
+        *report
+            .repaired
+            .entry("targets_registered".into())
+            .or_default() += f.register.len() as u64;
+    }
+    if !f.deregister.is_empty() {
+        *report
+            .repaired
+            .entry("targets_deregistered".into())
+            .or_default() += f.deregister.len() as u64;
+    }
+    if let Some(error) = r.error {
+        report.errors.push(RouteFailure {
+            route_id: f.route_id.clone(),
+            error,
+        });
+    }
+    if !f.repairs.is_empty() || !f.register.is_empty() || !f.deregister.is_empty() {
+        report.routes.push(f);
+    }
+    report.dns_failures.extend(r.dns_failure);
+    report.unhealthy_targets.extend(r.unhealthy);
+    report.routes_in_progress += usize::from(r.in_progress);
+}
+
+/// Targets ELB reports unhealthy (`unhealthy`, `unhealthy.draining`).
+pub fn unhealthy_targets(route_id: &str, observed: &[TargetHealth]) -> Vec<UnhealthyTarget> {
+    observed
+        .iter()
+        .filter(|h| h.state.starts_with("unhealthy"))
+        .map(|h| UnhealthyTarget {
+            route_id: route_id.to_owned(),
+            ip: h.target.ip.to_string(),
+            port: h.target.port,
+            state: h.state.clone(),
+            reason: h.reason.clone(),
+        })
+        .collect()
+}
+
+fn stuck(route: &Route) -> bool {
+    let age = Utc::now().signed_duration_since(route.updated_at);
+    age.to_std().is_ok_and(|a| a >= STUCK_AFTER)
+}
+
+async fn audit_item(ctx: &Context, snapshot: &Snapshot, item: &Item, dry_run: bool) -> ItemAudit {
+    let mut out = ItemAudit {
+        finding: RouteFinding {
+            route_id: item.id().to_owned(),
+            ..RouteFinding::default()
+        },
+        ..ItemAudit::default()
+    };
+    let result = match item {
+        Item::Malformed { error, .. } => Err(error.clone()),
+        Item::Seeded(seeded) => audit_seeded(ctx, seeded, dry_run, &mut out).await,
+        Item::Route(route) => match route.status {
+            RouteStatus::Provisioning | RouteStatus::Deleting if !stuck(route) => {
+                out.in_progress = true;
+                Ok(())
+            }
+            RouteStatus::Provisioning => {
+                out.finding.repairs.push("provisioning_finished".into());
+                if dry_run {
+                    Ok(())
+                } else {
+                    let lookup = lookup(ctx, route, &mut out).await;
+                    service::finish(ctx, (**route).clone(), &[lookup])
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                }
+            }
+            RouteStatus::Deleting => {
+                out.finding.repairs.push("deletion_finished".into());
+                if dry_run {
+                    Ok(())
+                } else {
+                    service::teardown(ctx, (**route).clone())
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            }
+            _ => audit_route(ctx, snapshot, route, dry_run, &mut out).await,
+        },
+    };
+    if let Err(e) = result {
+        warn!(route_id = item.id(), error = %e, "audit of route failed");
+        out.error = Some(e);
+    }
+    out
+}
+
+async fn lookup(ctx: &Context, route: &Route, out: &mut ItemAudit) -> Lookup {
+    let lookup = ctx.dns.lookup(route.spec.host.as_str()).await;
+    if let Lookup::Failed(failure) = &lookup {
+        out.dns_failure = Some(DnsFailure {
+            route_id: route.id().to_string(),
+            host: route.spec.host.to_string(),
+            failure: *failure,
+            status: route.status,
+        });
+    }
+    lookup
+}
+
+/// Structural drift, then DNS drift, of a route in `pending`, `active` or `source_deleted`.
+async fn audit_route(
+    ctx: &Context,
+    snapshot: &Snapshot,
+    route: &Route,
+    dry_run: bool,
+    out: &mut ItemAudit,
+) -> Result<(), String> {
+    let (mut ensured, repairs) = ensure_resources_with(ctx, route, snapshot, dry_run)
+        .await
+        .map_err(|e| e.to_string())?;
+    out.finding.repairs.extend(repairs.iter().map(repair_kind));
+    let arns_moved = ensured.target_group_arn.is_some()
+        && (ensured.target_group_arn != route.target_group_arn
+            || ensured.listener_arn != route.listener_arn);
+    if arns_moved && !dry_run {
+        // Recreated resources have new ARNs: store them even if no target changes.
+        ensured.version += 1;
+        ensured.updated_at = Utc::now();
+        ctx.store.save(&ensured).await.map_err(|e| e.to_string())?;
+        out.finding.repairs.push("route_record_updated".into());
+    }
+    // A deleted database's name is not looked up: its targets all go whatever it answers.
+    let lookups = if route.status == RouteStatus::SourceDeleted {
+        vec![]
+    } else {
+        vec![lookup(ctx, route, out).await]
+    };
+    let outcome = reconcile(ctx, ensured, &lookups, dry_run)
+        .await
+        .map_err(|e| e.to_string())?;
+    out.unhealthy = unhealthy_targets(route.id().as_str(), &outcome.observed);
+    out.finding.register = outcome.plan.register;
+    out.finding.deregister = outcome.plan.deregister;
+    Ok(())
+}
+
+fn repair_kind(r: &crate::provision::Repair) -> String {
+    serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{r:?}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Seeded routes (Terraform `target_endpoints`)
+// ---------------------------------------------------------------------------------------
+
+/// Gives a seeded route a router and port (the API's allocator rules: routers in fleet order,
+/// 50 listeners each, free ports spread by a hash of the id), then finishes it like an
+/// interrupted create. The route item is replaced only while it is still the seeded version 0.
+async fn audit_seeded(
+    ctx: &Context,
+    seeded: &SeededItem,
+    dry_run: bool,
+    out: &mut ItemAudit,
+) -> Result<(), String> {
+    let req = CreateRequest {
+        name: seeded.id.clone(),
+        host: seeded.host.clone(),
+        port: seeded.port,
+        protocol: seeded.protocol.clone(),
+        health_check: seeded.health_check,
+        tags: seeded.tags.clone(),
+        rds_identifier: seeded.rds_identifier.clone(),
+    };
+    let spec = req
+        .validate(ctx)
+        .map_err(|e| format!("seeded route is invalid: {e}"))?;
+    out.finding.repairs.push("seeded_route_allocated".into());
+    if dry_run {
+        return Ok(());
+    }
+    for attempt in 0..50u32 {
+        let now = Utc::now();
+        let mut chosen = None;
+        for router in ctx.fleet.values() {
+            let (entries, active) = ctx
+                .store
+                .ports(&router.config.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            if active >= MAX_LISTENERS_PER_NLB {
+                continue;
+            }
+            let free = free_ports(ctx.config.port_range, &entries, now.timestamp());
+            if let Some(port) = pick(&free, spec.id.as_str(), attempt) {
+                chosen = Some((router.config.id.clone(), port));
+                break;
+            }
+        }
+        let Some((router, port)) = chosen else {
+            return Err("no capacity: every router is full".into());
+        };
+        let route = Route {
+            spec: spec.clone(),
+            owner: seeded.owner.clone(),
+            router,
+            listener_port: port,
+            status: RouteStatus::Provisioning,
+            target_group_arn: None,
+            listener_arn: None,
+            sightings: Sightings::default(),
+            resolutions: vec![],
+            last_event_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        match claim_seeded(ctx, &route).await.map_err(|e| e.to_string())? {
+            Claim::Done => {
+                info!(route_id = %route.id(), router = %route.router, port, "seeded route allocated");
+                let lookup = lookup(ctx, &route, out).await;
+                return service::finish(ctx, route, &[lookup])
+                    .await
+                    .map(drop)
+                    .map_err(|e: ServiceError| e.to_string());
+            }
+            // Another run (or the API) took the item first: nothing left to do here.
+            Claim::Gone => {
+                out.finding.repairs.clear();
+                return Ok(());
+            }
+            Claim::Retry => {
+                tokio::time::sleep(Duration::from_millis(10 + u64::from(attempt % 7) * 15)).await
+            }
+        }
+    }
+    Err("port allocation kept colliding; next run retries".into())
+}
+
+enum Claim {
+    Done,
+    Gone,
+    Retry,
+}
+
+/// One transaction: the seeded item (still version 0, no port) becomes the allocated route,
+/// the port is taken and the router's listener count goes up — the same items and conditions
+/// as [`crate::store::DynamoStore::allocate`], except that the route item must be the seed.
+async fn claim_seeded(ctx: &Context, route: &Route) -> Result<Claim, StoreError> {
+    let table = &ctx.store.table;
+    let now = Utc::now().timestamp();
+    let codec = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Codec(e.to_string());
+    let put_route = Put::builder()
+        .table_name(table)
+        .set_item(Some(route_item(route)?))
+        .condition_expression("#v = :zero AND attribute_not_exists(listener_port)")
+        .expression_attribute_names("#v", "version")
+        .expression_attribute_values(":zero", n(0))
+        .build()
+        .map_err(codec)?;
+    let put_port = Put::builder()
+        .table_name(table)
+        .item("pk", s(format!("ROUTER#{}", route.router)))
+        .item("sk", s(format!("PORT#{:05}", route.listener_port)))
+        .item("route_id", s(route.id().as_str()))
+        .item("state", s("allocated"))
+        .condition_expression("attribute_not_exists(pk) OR (#st = :q AND #u < :now)")
+        .expression_attribute_names("#st", "state")
+        .expression_attribute_names("#u", "until")
+        .expression_attribute_values(":q", s("quarantined"))
+        .expression_attribute_values(":now", n(now))
+        .build()
+        .map_err(codec)?;
+    let count = Update::builder()
+        .table_name(table)
+        .key("pk", s(format!("ROUTER#{}", route.router)))
+        .key("sk", s("META"))
+        .update_expression("SET active = if_not_exists(active, :zero) + :one")
+        .condition_expression("attribute_not_exists(active) OR active < :limit")
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":limit", n(MAX_LISTENERS_PER_NLB))
+        .build()
+        .map_err(codec)?;
+    let sent = ctx
+        .store
+        .client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().put(put_route).build())
+        .transact_items(TransactWriteItem::builder().put(put_port).build())
+        .transact_items(TransactWriteItem::builder().update(count).build())
+        .send()
+        .await;
+    match sent {
+        Ok(_) => Ok(Claim::Done),
+        Err(e) => {
+            if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+                e.as_service_error()
+            {
+                let first = c.cancellation_reasons().first().and_then(|r| r.code());
+                return Ok(if first == Some("ConditionalCheckFailed") {
+                    Claim::Gone
+                } else {
+                    Claim::Retry
+                });
+            }
+            if matches!(
+                e.code(),
+                Some("TransactionConflictException" | "TransactionInProgressException")
+            ) {
+                return Ok(Claim::Retry);
+            }
+            Err(StoreError::aws("TransactWriteItems", e))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Orphans
+// ---------------------------------------------------------------------------------------
+
+/// Which route ids exist, for telling orphans: `(router, route)` of routes, plus ids of seeded
+/// and malformed items, whose resources are never called orphans.
+#[derive(Debug, Default)]
+struct Known {
+    routes: BTreeSet<(String, String)>,
+    any_router: BTreeSet<String>,
+    target_groups: BTreeSet<String>,
+    ports: BTreeSet<(String, u16)>,
+}
+
+impl Known {
+    fn of(items: &[Item]) -> Self {
+        let mut k = Known::default();
+        for item in items {
+            match item {
+                Item::Route(r) => {
+                    k.routes.insert((r.router.clone(), r.id().to_string()));
+                    k.target_groups
+                        .insert(target_group_name(&r.router, r.id().as_str()));
+                    k.ports.insert((r.router.clone(), r.listener_port));
+                }
+                other => {
+                    k.any_router.insert(other.id().to_owned());
+                }
+            }
+        }
+        k
+    }
+
+    fn has(&self, router: &str, route: &str) -> bool {
+        self.any_router.contains(route) || self.routes.contains(&(router.into(), route.into()))
+    }
+}
+
+/// Decides from a resource's tags whether it is an orphan: our managed-by tag, a router of
+/// this fleet, a route tag — and no such route. Returns `(router, route)` for an orphan.
+pub fn orphan_of(
+    tags: &BTreeMap<String, String>,
+    fleet: &BTreeSet<String>,
+    route_exists: impl Fn(&str, &str) -> bool,
+) -> Option<(String, String)> {
+    if tags.get(TAG_MANAGED_BY).map(String::as_str) != Some(MANAGED_BY) {
+        return None;
+    }
+    let router = tags.get(TAG_ROUTER).filter(|r| fleet.contains(*r))?;
+    let route = tags.get(TAG_ROUTE)?;
+    (!route_exists(router, route)).then(|| (router.clone(), route.clone()))
+}
+
+/// The name prefix every router target group has (from [`target_group_name`]).
+fn tg_prefix() -> String {
+    let sample = target_group_name("r", "x");
+    let head = sample.split('-').next().unwrap_or_default();
+    format!("{head}-")
+}
+
+/// Orphan candidates are resources no route explains (a target group name no route would
+/// give, a listener port no route of that router holds); only those are asked for their tags
+/// (DescribeTags, 20 ARNs per call), so a run without orphans makes no DescribeTags call.
+async fn find_orphans(
+    ctx: &Context,
+    snapshot: &Snapshot,
+    known: &Known,
+) -> Result<Vec<Orphan>, ElbError> {
+    let prefix = tg_prefix();
+    let mut candidates: Vec<(String, String)> = snapshot
+        .target_groups
+        .values()
+        .filter(|tg| tg.name.starts_with(&prefix) && !known.target_groups.contains(&tg.name))
+        .map(|tg| ("target_group".to_owned(), tg.arn.clone()))
+        .collect();
+    for (router, listeners) in &snapshot.listeners {
+        candidates.extend(
+            listeners
+                .iter()
+                .filter(|l| !known.ports.contains(&(router.clone(), l.port)))
+                .map(|l| ("listener".to_owned(), l.arn.clone())),
+        );
+    }
+    if candidates.is_empty() {
+        return Ok(vec![]);
+    }
+    let arns: Vec<String> = candidates.iter().map(|(_, a)| a.clone()).collect();
+    let tags = ctx.elb.tags_of(&arns).await?;
+    let fleet: BTreeSet<String> = ctx.fleet.keys().cloned().collect();
+    Ok(candidates
+        .into_iter()
+        .filter_map(|(kind, arn)| {
+            let (router, route_id) = orphan_of(tags.get(&arn)?, &fleet, |r, id| known.has(r, id))?;
+            Some(Orphan {
+                kind,
+                arn,
+                router,
+                route_id,
+                first_seen: None,
+                deleted: false,
+            })
+        })
+        .collect())
+}
+
+/// Records first-seen times, deletes orphans past the grace period (listeners before target
+/// groups; only in a complete, real run) and forgets records of resources no longer orphaned.
+async fn settle_orphans(
+    ctx: &Context,
+    state: &AuditState,
+    mut found: Vec<Orphan>,
+    dry_run: bool,
+    complete: bool,
+    report: &mut AuditReport,
+) {
+    let now = Utc::now().timestamp();
+    let grace = ctx.config.orphan_grace.as_secs() as i64;
+    found.sort_by_key(|o| (o.kind != "listener", o.arn.clone()));
+    for o in &mut found {
+        let first = state.orphans.get(&o.arn).copied();
+        if first.is_none() && !dry_run {
+            if let Err(e) = put_orphan(ctx, o, now).await {
+                report.errors.push(RouteFailure {
+                    route_id: o.route_id.clone(),
+                    error: e.to_string(),
+                });
+                continue;
+            }
+        }
+        let first = first.or((!dry_run).then_some(now));
+        o.first_seen = first.and_then(|t| DateTime::from_timestamp(t, 0));
+        let due = first.is_some_and(|t| now - t >= grace);
+        info!(kind = %o.kind, arn = %o.arn, router = %o.router, route_id = %o.route_id, first_seen = ?o.first_seen, due, dry_run, "orphan");
+        if !(due && complete && !dry_run) {
+            continue;
+        }
+        let deleted = if o.kind == "listener" {
+            ctx.elb.delete_listener(&o.arn).await
+        } else {
+            ctx.elb.delete_target_group(&o.arn).await
+        };
+        match deleted {
+            Ok(()) => {
+                o.deleted = true;
+                report.orphans.deleted += 1;
+                info!(kind = %o.kind, arn = %o.arn, route_id = %o.route_id, "orphan deleted");
+            }
+            Err(e) => report.errors.push(RouteFailure {
+                route_id: o.route_id.clone(),
+                error: e.to_string(),
+            }),
+        }
+    }
+    if !dry_run {
+        let keep: BTreeSet<&str> = found
+            .iter()
+            .filter(|o| !o.deleted)
+            .map(|o| o.arn.as_str())
+            .collect();
+        for arn in state.orphans.keys().filter(|a| !keep.contains(a.as_str())) {
+            if let Err(e) = forget_orphan(ctx, arn).await {
+                report.errors.push(RouteFailure {
+                    route_id: "orphans".into(),
+                    error: e.to_string(),
+                });
+            }
+        }
+        for o in found
+            .iter()
+            .filter(|o| o.deleted && !state.orphans.contains_key(&o.arn))
+        {
+            let _ = forget_orphan(ctx, &o.arn).await;
+        }
+    }
+    report.orphans.found = found;
+}
+
+async fn put_orphan(ctx: &Context, o: &Orphan, now: i64) -> Result<(), StoreError> {
+    let mut item = audit_key(format!("{ORPHAN_SK}{}", o.arn));
+    item.insert("arn".into(), s(&o.arn));
+    item.insert("kind".into(), s(&o.kind));
+    item.insert("router".into(), s(&o.router));
+    item.insert("route_id".into(), s(&o.route_id));
+    item.insert("first_seen".into(), n(now));
+    ctx.store
+        .client
+        .put_item()
+        .table_name(&ctx.store.table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+        .map_err(|e| StoreError::aws("PutItem", e))?;
+    Ok(())
+}
+
+async fn forget_orphan(ctx: &Context, arn: &str) -> Result<(), StoreError> {
+    ctx.store
+        .client
+        .delete_item()
+        .table_name(&ctx.store.table)
+        .set_key(Some(audit_key(format!("{ORPHAN_SK}{arn}"))))
+        .send()
+        .await
+        .map_err(|e| StoreError::aws("DeleteItem", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Target;
+    use serde_json::json;
+
+    fn malformed(id: &str) -> Item {
+        Item::Malformed {
+            id: id.into(),
+            error: String::new(),
+        }
+    }
+
+    #[test]
+    fn scheduled_event_is_a_real_run_and_dry_run_flag_is_honoured() {
+        let scheduled = json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+        assert!(!AuditRequest::from_event(&scheduled).unwrap().dry_run);
+        assert!(
+            AuditRequest::from_event(&json!({"dry_run": true}))
+                .unwrap()
+                .dry_run
+        );
+        assert!(
+            AuditRequest::from_event(&json!({"detail": {"dry_run": true}}))
+                .unwrap()
+                .dry_run
+        );
+        assert!(matches!(
+            AuditRequest::from_event(&json!({"dry_run": "yes"})),
+            Err(AuditError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn run_resumes_after_the_cursor_and_wraps_around() {
+        let items: Vec<Item> = ["a", "b", "c"].into_iter().map(malformed).collect();
+        assert_eq!(resume_index(&items, None), 0);
+        assert_eq!(resume_index(&items, Some("a")), 1);
+        assert_eq!(resume_index(&items, Some("bb")), 2);
+        assert_eq!(
+            resume_index(&items, Some("c")),
+            0,
+            "last id wraps to the start"
+        );
+        assert_eq!(resume_index(&items, Some("0")), 0);
+    }
+
+    #[test]
+    fn unhealthy_targets_are_reported_with_elb_state_and_reason() {
+        let t = |ip: &str, state: &str| TargetHealth {
+            target: Target {
+                ip: ip.parse().unwrap(),
+                port: 5432,
+                availability_zone: None,
+            },
+            state: state.into(),
+            reason: Some("Target.FailedHealthChecks".into()),
+        };
+        let found = unhealthy_targets(
+            "orders",
+            &[
+                t("10.0.0.1", "healthy"),
+                t("10.0.0.2", "unhealthy"),
+                t("10.0.0.3", "initial"),
+                t("10.0.0.4", "unhealthy.draining"),
+            ],
+        );
+        let ips: Vec<&str> = found.iter().map(|u| u.ip.as_str()).collect();
+        assert_eq!(ips, ["10.0.0.2", "10.0.0.4"]);
+        assert_eq!(
+            found[0].reason.as_deref(),
+            Some("Target.FailedHealthChecks")
+        );
+    }
+
+    #[test]
+    fn only_resources_with_our_tags_and_a_fleet_router_and_no_route_are_orphans() {
+        let fleet: BTreeSet<String> = ["r1".to_owned()].into();
+        let tags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let ours = tags(&[
+            (TAG_MANAGED_BY, MANAGED_BY),
+            (TAG_ROUTER, "r1"),
+            (TAG_ROUTE, "gone"),
+        ]);
+        assert_eq!(
+            orphan_of(&ours, &fleet, |_, _| false),
+            Some(("r1".into(), "gone".into()))
+        );
+        assert_eq!(orphan_of(&ours, &fleet, |_, _| true), None, "route exists");
+        let no_owner = tags(&[(TAG_ROUTER, "r1"), (TAG_ROUTE, "gone")]);
+        assert_eq!(orphan_of(&no_owner, &fleet, |_, _| false), None);
+        let other_fleet = tags(&[
+            (TAG_MANAGED_BY, MANAGED_BY),
+            (TAG_ROUTER, "r9"),
+            (TAG_ROUTE, "gone"),
+        ]);
+        assert_eq!(orphan_of(&other_fleet, &fleet, |_, _| false), None);
+        assert_eq!(orphan_of(&BTreeMap::new(), &fleet, |_, _| false), None);
+    }
+
+    #[test]
+    fn seeded_and_malformed_items_are_told_apart_from_routes() {
+        let item =
+            |v: Value| -> HashMap<String, AttributeValue> { serde_dynamo::to_item(v).unwrap() };
+        let seeded = item(json!({
+            "pk": "ROUTE#orders", "sk": "ROUTE", "gsi1pk": "ROUTES", "gsi1sk": "orders",
+            "id": "orders", "host": "orders.db.test", "port": 5432, "protocol": "TCP",
+            "health_check": {"interval_seconds": 10, "timeout_seconds": 5, "healthy_threshold": 3, "unhealthy_threshold": 3},
+            "tags": {}, "owner": "terraform", "status": "provisioning", "seeded_by": "terraform", "version": 0
+        }));
+        assert!(matches!(decode_item(seeded), Item::Seeded(s) if s.port == 5432));
+        let junk = item(json!({"gsi1sk": "weird", "status": "active"}));
+        assert!(matches!(decode_item(junk), Item::Malformed { id, .. } if id == "weird"));
+    }
+
+    #[test]
+    fn target_group_prefix_matches_generated_names() {
+        assert_eq!(tg_prefix(), "plr-");
+        assert!(target_group_name("router", "orders").starts_with(&tg_prefix()));
+    }
+
+    #[test]
+    fn metrics_carry_the_alarm_contract_names() {
+        let report = AuditReport {
+            complete: true,
+            repaired: BTreeMap::from([("listener_created".into(), 2)]),
+            ..AuditReport::default()
+        };
+        let m: BTreeMap<&str, f64> = report.metrics().into_iter().collect();
+        assert_eq!(m["Repairs"], 2.0);
+        assert_eq!(m["DnsFailures"], 0.0);
+        assert_eq!(m["Errors"], 0.0);
+        assert_eq!(m["AuditIncomplete"], 0.0);
+    }
+}
