@@ -1,13 +1,13 @@
 //! The scheduled audit: the backstop that keeps every route right even when events are lost or
 //! someone edits the NLB by hand. One run, in order:
 //!
-//! 1. reads its own state (one Query: the resume cursor and orphan first-seen records), the
+//! 1. turns Terraform's seeds into routes ([`seeds::provision_seeds`], one Query when there
+//!    are none), then reads its own state (one Query: the resume cursor and orphan first-seen records), the
 //!    ELBv2 [`Snapshot`] (DescribeTargetGroups pages, one DescribeListeners per router) and every
 //!    route (Query pages of the route index);
 //! 2. audits the routes in id order starting after the cursor (wrapping around), at most
 //!    `audit_concurrency` at a time, until the time budget is spent:
-//!    - `provisioning` (stuck for [`STUCK_AFTER`]) → [`service::finish`]; a route seeded by
-//!      Terraform (no router, no port) first gets a router and port from the allocator;
+//!    - `provisioning` (stuck for [`STUCK_AFTER`]) → [`service::finish`];
 //!    - `deleting` (stuck for [`STUCK_AFTER`]) → [`service::teardown`];
 //!    - otherwise structural drift ([`ensure_resources_with`]: target group, health check,
 //!      attributes, listener on the **same** port) and one fresh DNS lookup → [`reconcile`]
@@ -19,10 +19,12 @@
 //! 5. stores the cursor when the budget stopped it early (the next run resumes after the last
 //!    route audited, so no route starves), logs one summary line and prints EMF counters.
 //!
-//! Cost of a run with no drift: the Query for the audit state, the route Query pages,
-//! DescribeTargetGroups pages, one DescribeListeners per router, and per target group one
-//! DescribeTargetHealth and one DescribeTargetGroupAttributes (ELBv2 has no batch read of
-//! attributes). No write: the cursor is written only when it changes, routes only when
+//! Cost of a run with no drift: the Query for seeds, the Query for the audit state, the route
+//! Query pages,
+//! DescribeTargetGroups pages, one DescribeListeners per router, one DescribeTargetHealth per
+//! target group, and DescribeTargetGroupAttributes for at most about
+//! [`ATTRIBUTE_READS_PER_RUN`] groups (all of them in smaller fleets; ELBv2 has no batch read
+//! of attributes). No write: the cursor is written only when it changes, routes only when
 //! something changed.
 //!
 //! Items of its own in the route table (same `pk`/`sk` keys, never in an index):
@@ -35,12 +37,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use tracing::{info, warn};
 
@@ -48,18 +48,25 @@ use crate::context::Context;
 use crate::elb::{ElbError, TargetHealth, MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
 use crate::metrics;
 use crate::plan::{Change, Lookup, LookupFailure};
-use crate::ports::{free_ports, pick, MAX_LISTENERS_PER_NLB};
 use crate::provision::{ensure_resources_with, Snapshot};
 use crate::reconcile::reconcile;
-use crate::route::{target_group_name, HealthCheck, Route, RouteStatus};
-use crate::service::{self, CreateRequest, ServiceError};
-use crate::store::{n, route_item, s, RouteStore, StoreError, GSI_ROUTES};
-use crate::window::Sightings;
+use crate::route::{target_group_name, Route, RouteStatus};
+use crate::seeds::{self, SeedResult};
+use crate::service;
+use crate::store::{n, s, RouteStore, StoreError, GSI_ROUTES};
 
 /// A route left in `provisioning` or `deleting` this long is stuck: its API call died, so the
 /// audit finishes it. Younger ones are left to the call still working on them (the API's
 /// Lambda timeout is 29 s).
 pub const STUCK_AFTER: Duration = Duration::from_secs(120);
+
+/// Most DescribeTargetGroupAttributes calls a run aims at. ELBv2 reads attributes one target
+/// group per call, and every Describe* call of the account and region draws on one token
+/// bucket (the ELB API throttling page's example: 40 tokens, refilled at 10 per second) that
+/// the event handler and the API share. With more groups than this, each run reads the
+/// attributes of one pseudo-random share of them (about this many), so attribute drift is
+/// found after about `groups / 100` runs on average; everything else is checked every run.
+pub const ATTRIBUTE_READS_PER_RUN: usize = 100;
 
 /// Partition key of the audit's own items.
 pub const AUDIT_PK: &str = "AUDIT";
@@ -213,7 +220,7 @@ pub struct AuditReport {
     /// Repairs by kind: `target_group_created`, `listener_created`, `listener_retargeted`,
     /// `health_check_restored`, `attributes_restored`, `route_record_updated`,
     /// `targets_registered`, `targets_deregistered` (targets, not routes),
-    /// `provisioning_finished`, `seeded_route_allocated`, `deletion_finished`.
+    /// `provisioning_finished`, `deletion_finished`.
     pub repaired: BTreeMap<String, u64>,
     /// Failed DNS lookups.
     pub dns_failures: Vec<DnsFailure>,
@@ -221,6 +228,8 @@ pub struct AuditReport {
     pub unhealthy_targets: Vec<UnhealthyTarget>,
     /// Orphans found and deleted.
     pub orphans: OrphanReport,
+    /// Terraform seeds turned into routes (or, in a dry run, waiting).
+    pub seeds: Vec<SeedResult>,
     /// Routes that changed (or would change), with what.
     pub routes: Vec<RouteFinding>,
     /// Routes and resources the run could not handle.
@@ -274,11 +283,25 @@ pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, Audi
         stop = stop.min(deadline);
     }
 
+    // Seeds first (Terraform's target_endpoints): the routes they create are then audited
+    // like any other, and their resources are in the snapshot below.
+    let (seeds, seed_error) = match seeds::provision_seeds(ctx, dry_run).await {
+        Ok(results) => (results, None),
+        Err(e) => (vec![], Some(e.to_string())),
+    };
     let state = read_state(ctx).await?;
     // Snapshot before the routes: a target group in the snapshot was created after its route
     // record, so the listing that follows sees that route (orphans cannot be misread).
-    let snapshot = Snapshot::read(ctx).await?;
+    let mut snapshot = Snapshot::read(ctx).await?;
     let items = list_items(ctx).await?;
+    let names: Vec<String> = items
+        .iter()
+        .filter_map(|it| match it {
+            Item::Route(r) => Some(target_group_name(&r.router, r.id().as_str())),
+            Item::Malformed { .. } => None,
+        })
+        .collect();
+    snapshot.attributes_of = attribute_share(&names, Utc::now().timestamp_millis());
 
     let mut report = AuditReport {
         dry_run,
@@ -286,6 +309,17 @@ pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, Audi
         resumed_from: state.cursor.clone(),
         ..AuditReport::default()
     };
+    report.errors.extend(seed_error.map(|error| RouteFailure {
+        route_id: "seeds".into(),
+        error,
+    }));
+    report.errors.extend(seeds.iter().filter_map(|s| {
+        Some(RouteFailure {
+            route_id: s.route_id.clone(),
+            error: format!("seed: {}", s.error.clone()?),
+        })
+    }));
+    report.seeds = seeds;
     let start = resume_index(&items, state.cursor.as_deref());
     let order: Vec<&Item> = items[start..].iter().chain(&items[..start]).collect();
     let concurrency = ctx.config.audit_concurrency.max(1);
@@ -381,9 +415,8 @@ fn publish(report: &AuditReport, namespace: &str) {
 enum Item {
     /// A route.
     Route(Box<Route>),
-    /// A route written by Terraform (`target_endpoints`): no router, no port yet.
-    Seeded(Box<SeededItem>),
-    /// An item that is neither: reported, never touched, its id never orphaned.
+    /// An item that does not decode as a route: reported, never touched, its id never
+    /// orphaned.
     Malformed { id: String, error: String },
 }
 
@@ -391,27 +424,9 @@ impl Item {
     fn id(&self) -> &str {
         match self {
             Item::Route(r) => r.id().as_str(),
-            Item::Seeded(s) => &s.id,
             Item::Malformed { id, .. } => id,
         }
     }
-}
-
-/// The seeded route item's shape (infra README, "Seeded routes").
-#[derive(Debug, Clone, Deserialize)]
-struct SeededItem {
-    id: String,
-    host: String,
-    port: i64,
-    #[serde(default)]
-    protocol: Option<String>,
-    #[serde(default)]
-    health_check: Option<HealthCheck>,
-    #[serde(default)]
-    tags: BTreeMap<String, String>,
-    #[serde(default)]
-    rds_identifier: Option<String>,
-    owner: String,
 }
 
 fn decode_item(mut item: HashMap<String, AttributeValue>) -> Item {
@@ -422,21 +437,6 @@ fn decode_item(mut item: HashMap<String, AttributeValue>) -> Item {
         .unwrap_or_default();
     for k in ["pk", "sk", "gsi1pk", "gsi1sk", "rds_key"] {
         item.remove(k);
-    }
-    let seeded = !item.contains_key("listener_port")
-        && item
-            .get("status")
-            .and_then(|v| v.as_s().ok())
-            .map(String::as_str)
-            == Some("provisioning");
-    if seeded {
-        return match serde_dynamo::from_item::<_, SeededItem>(item) {
-            Ok(s) => Item::Seeded(Box::new(s)),
-            Err(e) => Item::Malformed {
-                id,
-                error: format!("seeded route item is malformed: {e}"),
-            },
-        };
     }
     match serde_dynamo::from_item::<_, Route>(item) {
         Ok(r) => Item::Route(Box::new(r)),
@@ -553,6 +553,40 @@ async fn write_cursor(ctx: &Context, after: Option<&str>) -> Result<(), StoreErr
     Ok(())
 }
 
+/// The target groups whose attributes this run reads: all (`None`) up to
+/// [`ATTRIBUTE_READS_PER_RUN`], else the share picked by `seed` (the run's start time in ms).
+/// Shares are disjoint and cover every group; the share of a run is pseudo-random (not
+/// `seed % shares`), so no schedule period keeps landing on the same share.
+pub fn attribute_share(names: &[String], seed: i64) -> Option<BTreeSet<String>> {
+    let shares = names.len().div_ceil(ATTRIBUTE_READS_PER_RUN) as u64;
+    if shares <= 1 {
+        return None;
+    }
+    let slot = mix(seed as u64) % shares;
+    Some(
+        names
+            .iter()
+            .filter(|n| mix(fnv(n.as_bytes())) % shares == slot)
+            .cloned()
+            .collect(),
+    )
+}
+
+/// FNV-1a: a stable 64-bit hash of bytes (std's hasher is not stable across releases).
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// SplitMix64 finaliser: spreads nearby inputs (consecutive start times) over all outputs.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
 /// Index of the first item to audit: the first whose id sorts after the cursor (0 when there
 /// is no cursor or the cursor was the last id: the run wraps around to the start).
 fn resume_index(items: &[Item], cursor: Option<&str>) -> usize {
@@ -644,7 +678,6 @@ async fn audit_item(ctx: &Context, snapshot: &Snapshot, item: &Item, dry_run: bo
     };
     let result = match item {
         Item::Malformed { error, .. } => Err(error.clone()),
-        Item::Seeded(seeded) => audit_seeded(ctx, seeded, dry_run, &mut out).await,
         Item::Route(route) => match route.status {
             RouteStatus::Provisioning | RouteStatus::Deleting if !stuck(route) => {
                 out.in_progress = true;
@@ -740,176 +773,11 @@ fn repair_kind(r: &crate::provision::Repair) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
-// Seeded routes (Terraform `target_endpoints`)
-// ---------------------------------------------------------------------------------------
-
-/// Gives a seeded route a router and port (the API's allocator rules: routers in fleet order,
-/// 50 listeners each, free ports spread by a hash of the id), then finishes it like an
-/// interrupted create. The route item is replaced only while it is still the seeded version 0.
-async fn audit_seeded(
-    ctx: &Context,
-    seeded: &SeededItem,
-    dry_run: bool,
-    out: &mut ItemAudit,
-) -> Result<(), String> {
-    let req = CreateRequest {
-        name: seeded.id.clone(),
-        host: seeded.host.clone(),
-        port: seeded.port,
-        protocol: seeded.protocol.clone(),
-        health_check: seeded.health_check,
-        tags: seeded.tags.clone(),
-        rds_identifier: seeded.rds_identifier.clone(),
-    };
-    let spec = req
-        .validate(ctx)
-        .map_err(|e| format!("seeded route is invalid: {e}"))?;
-    out.finding.repairs.push("seeded_route_allocated".into());
-    if dry_run {
-        return Ok(());
-    }
-    for attempt in 0..50u32 {
-        let now = Utc::now();
-        let mut chosen = None;
-        for router in ctx.fleet.values() {
-            let (entries, active) = ctx
-                .store
-                .ports(&router.config.id)
-                .await
-                .map_err(|e| e.to_string())?;
-            if active >= MAX_LISTENERS_PER_NLB {
-                continue;
-            }
-            let free = free_ports(ctx.config.port_range, &entries, now.timestamp());
-            if let Some(port) = pick(&free, spec.id.as_str(), attempt) {
-                chosen = Some((router.config.id.clone(), port));
-                break;
-            }
-        }
-        let Some((router, port)) = chosen else {
-            return Err("no capacity: every router is full".into());
-        };
-        let route = Route {
-            spec: spec.clone(),
-            owner: seeded.owner.clone(),
-            router,
-            listener_port: port,
-            status: RouteStatus::Provisioning,
-            target_group_arn: None,
-            listener_arn: None,
-            sightings: Sightings::default(),
-            resolutions: vec![],
-            last_event_at: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
-        match claim_seeded(ctx, &route).await.map_err(|e| e.to_string())? {
-            Claim::Done => {
-                info!(route_id = %route.id(), router = %route.router, port, "seeded route allocated");
-                let lookup = lookup(ctx, &route, out).await;
-                return service::finish(ctx, route, &[lookup])
-                    .await
-                    .map(drop)
-                    .map_err(|e: ServiceError| e.to_string());
-            }
-            // Another run (or the API) took the item first: nothing left to do here.
-            Claim::Gone => {
-                out.finding.repairs.clear();
-                return Ok(());
-            }
-            Claim::Retry => {
-                tokio::time::sleep(Duration::from_millis(10 + u64::from(attempt % 7) * 15)).await
-            }
-        }
-    }
-    Err("port allocation kept colliding; next run retries".into())
-}
-
-enum Claim {
-    Done,
-    Gone,
-    Retry,
-}
-
-/// One transaction: the seeded item (still version 0, no port) becomes the allocated route,
-/// the port is taken and the router's listener count goes up — the same items and conditions
-/// as [`crate::store::DynamoStore::allocate`], except that the route item must be the seed.
-async fn claim_seeded(ctx: &Context, route: &Route) -> Result<Claim, StoreError> {
-    let table = &ctx.store.table;
-    let now = Utc::now().timestamp();
-    let codec = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Codec(e.to_string());
-    let put_route = Put::builder()
-        .table_name(table)
-        .set_item(Some(route_item(route)?))
-        .condition_expression("#v = :zero AND attribute_not_exists(listener_port)")
-        .expression_attribute_names("#v", "version")
-        .expression_attribute_values(":zero", n(0))
-        .build()
-        .map_err(codec)?;
-    let put_port = Put::builder()
-        .table_name(table)
-        .item("pk", s(format!("ROUTER#{}", route.router)))
-        .item("sk", s(format!("PORT#{:05}", route.listener_port)))
-        .item("route_id", s(route.id().as_str()))
-        .item("state", s("allocated"))
-        .condition_expression("attribute_not_exists(pk) OR (#st = :q AND #u < :now)")
-        .expression_attribute_names("#st", "state")
-        .expression_attribute_names("#u", "until")
-        .expression_attribute_values(":q", s("quarantined"))
-        .expression_attribute_values(":now", n(now))
-        .build()
-        .map_err(codec)?;
-    let count = Update::builder()
-        .table_name(table)
-        .key("pk", s(format!("ROUTER#{}", route.router)))
-        .key("sk", s("META"))
-        .update_expression("SET active = if_not_exists(active, :zero) + :one")
-        .condition_expression("attribute_not_exists(active) OR active < :limit")
-        .expression_attribute_values(":zero", n(0))
-        .expression_attribute_values(":one", n(1))
-        .expression_attribute_values(":limit", n(MAX_LISTENERS_PER_NLB))
-        .build()
-        .map_err(codec)?;
-    let sent = ctx
-        .store
-        .client
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().put(put_route).build())
-        .transact_items(TransactWriteItem::builder().put(put_port).build())
-        .transact_items(TransactWriteItem::builder().update(count).build())
-        .send()
-        .await;
-    match sent {
-        Ok(_) => Ok(Claim::Done),
-        Err(e) => {
-            if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
-                e.as_service_error()
-            {
-                let first = c.cancellation_reasons().first().and_then(|r| r.code());
-                return Ok(if first == Some("ConditionalCheckFailed") {
-                    Claim::Gone
-                } else {
-                    Claim::Retry
-                });
-            }
-            if matches!(
-                e.code(),
-                Some("TransactionConflictException" | "TransactionInProgressException")
-            ) {
-                return Ok(Claim::Retry);
-            }
-            Err(StoreError::aws("TransactWriteItems", e))
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Orphans
 // ---------------------------------------------------------------------------------------
 
-/// Which route ids exist, for telling orphans: `(router, route)` of routes, plus ids of seeded
-/// and malformed items, whose resources are never called orphans.
+/// Which route ids exist, for telling orphans: `(router, route)` of routes, plus ids of
+/// malformed items, whose resources are never called orphans.
 #[derive(Debug, Default)]
 struct Known {
     routes: BTreeSet<(String, String)>,
@@ -964,8 +832,9 @@ fn tg_prefix() -> String {
     format!("{head}-")
 }
 
-/// Orphan candidates are resources no route explains (a target group name no route would
-/// give, a listener port no route of that router holds); only those are asked for their tags
+/// Orphan candidates are resources no route explains (a router-named target group no route
+/// would give, serving a fleet NLB or none; a listener port no route of that router holds);
+/// only those are asked for their tags
 /// (DescribeTags, 20 ARNs per call), so a run without orphans makes no DescribeTags call.
 async fn find_orphans(
     ctx: &Context,
@@ -973,10 +842,23 @@ async fn find_orphans(
     known: &Known,
 ) -> Result<Vec<Orphan>, ElbError> {
     let prefix = tg_prefix();
+    let nlbs: BTreeSet<&str> = ctx
+        .fleet
+        .values()
+        .map(|r| r.config.nlb_arn.as_str())
+        .collect();
+    // A group serving another load balancer is not one of ours (ours only ever serve the
+    // fleet's NLBs): another deployment's groups cost no DescribeTags.
+    let ours_or_loose =
+        |lbs: &[String]| lbs.is_empty() || lbs.iter().any(|l| nlbs.contains(l.as_str()));
     let mut candidates: Vec<(String, String)> = snapshot
         .target_groups
         .values()
-        .filter(|tg| tg.name.starts_with(&prefix) && !known.target_groups.contains(&tg.name))
+        .filter(|tg| {
+            tg.name.starts_with(&prefix)
+                && !known.target_groups.contains(&tg.name)
+                && ours_or_loose(&tg.load_balancer_arns)
+        })
         .map(|tg| ("target_group".to_owned(), tg.arn.clone()))
         .collect();
     for (router, listeners) in &snapshot.listeners {
@@ -1218,18 +1100,36 @@ mod tests {
     }
 
     #[test]
-    fn seeded_and_malformed_items_are_told_apart_from_routes() {
-        let item =
-            |v: Value| -> HashMap<String, AttributeValue> { serde_dynamo::to_item(v).unwrap() };
-        let seeded = item(json!({
-            "pk": "ROUTE#orders", "sk": "ROUTE", "gsi1pk": "ROUTES", "gsi1sk": "orders",
-            "id": "orders", "host": "orders.db.test", "port": 5432, "protocol": "TCP",
-            "health_check": {"interval_seconds": 10, "timeout_seconds": 5, "healthy_threshold": 3, "unhealthy_threshold": 3},
-            "tags": {}, "owner": "terraform", "status": "provisioning", "seeded_by": "terraform", "version": 0
-        }));
-        assert!(matches!(decode_item(seeded), Item::Seeded(s) if s.port == 5432));
-        let junk = item(json!({"gsi1sk": "weird", "status": "active"}));
-        assert!(matches!(decode_item(junk), Item::Malformed { id, .. } if id == "weird"));
+    fn an_item_that_is_not_a_route_is_kept_as_malformed_with_its_id() {
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(json!({"gsi1sk": "weird", "status": "active"})).unwrap();
+        assert!(matches!(decode_item(item), Item::Malformed { id, .. } if id == "weird"));
+    }
+
+    #[test]
+    fn attribute_reads_are_capped_per_run_and_shares_cover_every_group() {
+        let small: Vec<String> = (0..100).map(|i| format!("g{i}")).collect();
+        assert_eq!(attribute_share(&small, 7), None, "all groups, every run");
+        let names: Vec<String> = (0..1000).map(|i| format!("plr-db-{i}")).collect();
+        let mut seen = BTreeSet::new();
+        let mut sizes = Vec::new();
+        for seed in 0..200 {
+            let share = attribute_share(&names, seed).unwrap();
+            sizes.push(share.len());
+            seen.extend(share);
+        }
+        assert_eq!(seen.len(), 1000, "every group is checked sooner or later");
+        let mean = sizes.iter().sum::<usize>() / sizes.len();
+        assert!(
+            (60..=140).contains(&mean),
+            "about 100 reads per run, got {mean}"
+        );
+        // Runs started exactly 10 minutes apart still visit every share.
+        let mut every_tenth = BTreeSet::new();
+        for seed in (0..200).map(|i| 1_700_000_000_000 + i * 600_000) {
+            every_tenth.extend(attribute_share(&names, seed).unwrap());
+        }
+        assert_eq!(every_tenth.len(), 1000);
     }
 
     #[test]

@@ -361,7 +361,11 @@ fn names_in_message(message: &str) -> BTreeSet<String> {
             "cluster ",
             "instance ",
         ] {
-            if rest.len() >= kind.len() && rest[..kind.len()].eq_ignore_ascii_case(kind) {
+            // `get`: the message is free text, and a byte index may fall inside a character.
+            if rest
+                .get(..kind.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(kind))
+            {
                 rest = &rest[kind.len()..];
                 break;
             }

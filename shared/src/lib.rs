@@ -24,6 +24,7 @@ pub mod provision;
 pub mod reconcile;
 pub mod route;
 pub mod router;
+pub mod seeds;
 pub mod service;
 pub mod store;
 pub mod window;

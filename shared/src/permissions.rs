@@ -34,6 +34,9 @@ pub const ROUTES_API: &[&str] = &[
     "dynamodb:UpdateItem",
     "dynamodb:Query",
     "dynamodb:TransactWriteItems",
+    "elasticloadbalancing:ModifyTargetGroup",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
 ];
 
 /// Actions the RDS events handler calls: find the routes of a database, re-resolve them and

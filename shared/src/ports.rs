@@ -285,7 +285,11 @@ mod tests {
     #[test]
     fn pick_is_deterministic_and_within_free_ports() {
         let free = vec![10003, 10007, 10010];
-        assert_eq!(pick(&free, "orders", 0), Some(10003), "first attempt takes the lowest");
+        assert_eq!(
+            pick(&free, "orders", 0),
+            Some(10003),
+            "first attempt takes the lowest"
+        );
         let a = pick(&free, "orders", 1).unwrap();
         assert!(free.contains(&a));
         assert_eq!(Some(a), pick(&free, "orders", 1));

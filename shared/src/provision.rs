@@ -2,7 +2,7 @@
 //! the route's fixed port. Every step is idempotent, so a retry or the audit finishes a
 //! half-done creation, and a missing or altered resource is rebuilt the same way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use tracing::info;
@@ -50,6 +50,10 @@ pub struct Snapshot {
     pub target_groups: BTreeMap<String, TargetGroupInfo>,
     /// Listeners of each router's NLB, by router id.
     pub listeners: BTreeMap<String, Vec<ListenerInfo>>,
+    /// Names of the target groups whose attributes are read (and restored) this run; `None`:
+    /// all of them. ELBv2 reads attributes one group per call, so a large fleet checks a
+    /// share per run.
+    pub attributes_of: Option<BTreeSet<String>>,
 }
 
 impl Snapshot {
@@ -67,6 +71,7 @@ impl Snapshot {
                 .map(|tg| (tg.name.clone(), tg))
                 .collect(),
             listeners: listeners.into_iter().collect(),
+            attributes_of: None,
         })
     }
 }
@@ -93,7 +98,8 @@ pub async fn ensure_resources(
     let found = ctx.elb.target_group_by_name(&name).await?;
     let mut route = route.clone();
     let mut repairs = Vec::new();
-    let Some(tg) = ensure_target_group(ctx, router, &route, found, &mut repairs, dry_run).await?
+    let Some(tg) =
+        ensure_target_group(ctx, router, &route, found, true, &mut repairs, dry_run).await?
     else {
         return Ok((route, repairs));
     };
@@ -114,8 +120,8 @@ pub async fn ensure_resources(
 }
 
 /// [`ensure_resources`] against a [`Snapshot`] read once per audit run: the target group and
-/// listener are looked up in the snapshot, so a route in order costs one
-/// DescribeTargetGroupAttributes and nothing else. In a dry run, a missing target group is
+/// listener are looked up in the snapshot, so a route in order costs nothing, or one
+/// DescribeTargetGroupAttributes when its group is in [`Snapshot::attributes_of`]. In a dry run, a missing target group is
 /// reported and the returned route has no target group ARN (there is nothing to reconcile).
 pub async fn ensure_resources_with(
     ctx: &Context,
@@ -126,9 +132,22 @@ pub async fn ensure_resources_with(
     let router = router_of(ctx, route)?;
     let name = target_group_name(&route.router, route.id().as_str());
     let found = snapshot.target_groups.get(&name).cloned();
+    let check_attributes = snapshot
+        .attributes_of
+        .as_ref()
+        .is_none_or(|due| due.contains(&name));
     let mut route = route.clone();
     let mut repairs = Vec::new();
-    let tg = ensure_target_group(ctx, router, &route, found, &mut repairs, dry_run).await?;
+    let tg = ensure_target_group(
+        ctx,
+        router,
+        &route,
+        found,
+        check_attributes,
+        &mut repairs,
+        dry_run,
+    )
+    .await?;
     route.target_group_arn = tg.clone();
     let listeners = snapshot
         .listeners
@@ -156,6 +175,7 @@ async fn ensure_target_group(
     router: &Router,
     route: &Route,
     found: Option<TargetGroupInfo>,
+    check_attributes: bool,
     repairs: &mut Vec<Repair>,
     dry_run: bool,
 ) -> Result<Option<String>, ElbError> {
@@ -172,7 +192,11 @@ async fn ensure_target_group(
                         .await?;
                 }
             }
-            let current = ctx.elb.attributes(&tg.arn).await?;
+            let current = if check_attributes {
+                ctx.elb.attributes(&tg.arn).await?
+            } else {
+                attributes.clone()
+            };
             if attributes.iter().any(|(k, v)| current.get(k) != Some(v)) {
                 repairs.push(Repair::AttributesRestored);
                 if !dry_run {

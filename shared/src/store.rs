@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb as ddb;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use ddb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, ScalarAttributeType,
@@ -238,11 +239,29 @@ impl RouteStore for DynamoStore {
             req.condition_expression("version = :prev")
                 .expression_attribute_values(":prev", n(route.version - 1))
         };
-        req.send().await.map_err(|e| match e.code() {
-            Some("ConditionalCheckFailedException") => StoreError::Conflict(route.id().to_string()),
-            _ => StoreError::aws("PutItem", e),
-        })?;
-        Ok(())
+        // A write whose answer was lost (timeout, dropped connection) is retried by the SDK
+        // and then fails its own condition: the stored item, returned with the failure, is
+        // then exactly this route, and the write succeeded.
+        let req = req.return_values_on_condition_check_failure(
+            ddb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+        );
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                let stored = match e.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(c)) => c.item.clone(),
+                    _ => None,
+                };
+                if stored
+                    .map(decode)
+                    .is_some_and(|r| r.is_ok_and(|r| r == *route))
+                {
+                    return Ok(());
+                }
+                Err(StoreError::Conflict(route.id().to_string()))
+            }
+            Err(e) => Err(StoreError::aws("PutItem", e)),
+        }
     }
 
     async fn list(&self, start: Option<&str>, limit: i32) -> Result<RoutePage, StoreError> {

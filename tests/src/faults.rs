@@ -211,7 +211,7 @@ impl Rule {
 
     fn matches(&self, call: &Call) -> bool {
         self.service.is_none_or(|s| s == call.service)
-            && (self.operations.is_empty() || self.operations.iter().any(|o| *o == call.operation))
+            && (self.operations.is_empty() || self.operations.contains(&call.operation))
     }
 
     /// Counts the call and says whether the rule fires on it.
@@ -226,7 +226,7 @@ impl Rule {
         let n = self.matched;
         let fire = match self.trigger {
             Trigger::Always => true,
-            Trigger::Every(k) => n % k == 0,
+            Trigger::Every(k) => n.is_multiple_of(k),
             Trigger::Nth(k) => n == k,
             Trigger::First(k) => n <= k,
             Trigger::Window { from, until } => now >= from && now < until,
@@ -268,6 +268,27 @@ impl Stats {
         self.injected.values().sum()
     }
 
+    /// What happened after `before` (an earlier snapshot of the same proxy).
+    pub fn since(&self, before: &Stats) -> Stats {
+        fn minus<K: Ord + Clone>(a: &BTreeMap<K, u64>, b: &BTreeMap<K, u64>) -> BTreeMap<K, u64> {
+            a.iter()
+                .map(|(k, v)| (k.clone(), v - b.get(k).copied().unwrap_or(0)))
+                .filter(|(_, v)| *v > 0)
+                .collect()
+        }
+        Stats {
+            requests: self.requests - before.requests,
+            forwarded: self.forwarded - before.forwarded,
+            injected: minus(&self.injected, &before.injected),
+            injected_by_operation: minus(
+                &self.injected_by_operation,
+                &before.injected_by_operation,
+            ),
+            calls: minus(&self.calls, &before.calls),
+            upstream_errors: minus(&self.upstream_errors, &before.upstream_errors),
+        }
+    }
+
     /// `throttle=12 5xx=3`-style summary of the injected faults.
     pub fn summary(&self) -> String {
         if self.injected.is_empty() {
@@ -284,6 +305,8 @@ impl Stats {
 struct Shared {
     upstream: String,
     rules: Mutex<Vec<Rule>>,
+    serialized: Mutex<Vec<Service>>,
+    one_at_a_time: tokio::sync::Mutex<()>,
     stats: Mutex<Stats>,
     client: Client<HttpConnector, Full<Bytes>>,
 }
@@ -323,6 +346,8 @@ impl FaultProxy {
         let shared = Arc::new(Shared {
             upstream,
             rules: Mutex::new(Vec::new()),
+            serialized: Mutex::new(Vec::new()),
+            one_at_a_time: tokio::sync::Mutex::new(()),
             stats: Mutex::new(Stats::default()),
             client,
         });
@@ -354,6 +379,23 @@ impl FaultProxy {
     /// Adds a rule after the existing ones.
     pub fn add(&self, rule: Rule) {
         self.shared.rules().push(rule);
+    }
+
+    /// Forwards the calls to `service` one at a time. moto's DynamoDB transactions are not
+    /// isolated: a cancelled TransactWriteItems restores a copy of the whole table taken when
+    /// it started, undoing writes other requests made meanwhile (moto 5.2.1,
+    /// `dynamodb/models/__init__.py`, `transact_write_items`). DynamoDB itself serializes
+    /// conflicting transactions, so tests racing many writers serialize DynamoDB here to
+    /// measure the router rather than moto.
+    pub fn serialize(&self, service: Service) {
+        let mut s = self
+            .shared
+            .serialized
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if !s.contains(&service) {
+            s.push(service);
+        }
     }
 
     /// Removes every rule: from now on every call is forwarded unchanged.
@@ -506,15 +548,30 @@ async fn handle(
         *stats.calls.entry(op.clone()).or_default() += 1;
         if let Some(f) = fault {
             *stats.injected.entry(f.kind()).or_default() += 1;
-            *stats.injected_by_operation.entry((op, f.kind())).or_default() += 1;
+            *stats
+                .injected_by_operation
+                .entry((op, f.kind()))
+                .or_default() += 1;
         }
     }
     match fault {
-        Some(f @ (Fault::Throttle | Fault::ServerError)) => return Ok(error_response(call.service, f)),
+        Some(f @ (Fault::Throttle | Fault::ServerError)) => {
+            return Ok(error_response(call.service, f))
+        }
         Some(Fault::Drop) => return Err(Hangup("dropped before forwarding")),
         _ => {}
     }
-    let response = forward(&shared, parts, body).await;
+    let serialized = shared
+        .serialized
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(&call.service);
+    let response = if serialized {
+        let _one = shared.one_at_a_time.lock().await;
+        forward(&shared, parts, body).await
+    } else {
+        forward(&shared, parts, body).await
+    };
     match fault {
         Some(Fault::LostResponse) => Err(Hangup("response lost after forwarding")),
         Some(Fault::Slow(delay)) => {
@@ -606,15 +663,24 @@ mod tests {
             &headers(&[("x-amz-target", "DynamoDB_20120810.TransactWriteItems")]),
             b"{}",
         );
-        assert_eq!((c.service, c.operation.as_str()), (Service::Dynamo, "TransactWriteItems"));
+        assert_eq!(
+            (c.service, c.operation.as_str()),
+            (Service::Dynamo, "TransactWriteItems")
+        );
         let auth = "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/elasticloadbalancing/aws4_request, SignedHeaders=host, Signature=0";
         let c = classify(
             &headers(&[("authorization", auth)]),
             b"Action=RegisterTargets&Version=2015-12-01&TargetGroupArn=x",
         );
-        assert_eq!((c.service, c.operation.as_str()), (Service::Elb, "RegisterTargets"));
+        assert_eq!(
+            (c.service, c.operation.as_str()),
+            (Service::Elb, "RegisterTargets")
+        );
         let c = classify(&headers(&[]), b"Action=DescribeSubnets&Version=2016-11-15");
-        assert_eq!((c.service, c.operation.as_str()), (Service::Ec2, "DescribeSubnets"));
+        assert_eq!(
+            (c.service, c.operation.as_str()),
+            (Service::Ec2, "DescribeSubnets")
+        );
     }
 
     #[test]

@@ -34,6 +34,31 @@ use tokio::{
     net::TcpStream,
 };
 
+/// Loaded by every `moto_server` through `PYTHONPATH`. moto 5.2.1 serves requests on threads,
+/// and a cancelled TransactWriteItems "rolls back" by restoring a deep copy of the whole table
+/// taken when it began — erasing whatever other requests wrote meanwhile (routes, port records,
+/// counts). DynamoDB isolates transactions; to test our allocation rather than that race, every
+/// DynamoDB backend call runs under one lock (ELBv2 and EC2 stay concurrent).
+pub const SITECUSTOMIZE: &str = r#"
+import functools, inspect, sys, threading
+try:
+    from moto.dynamodb.models import DynamoDBBackend
+except Exception as e:  # moto missing: the fixture reports it
+    DynamoDBBackend = None
+if DynamoDBBackend is not None:
+    _lock = threading.RLock()
+    def _locked(f):
+        @functools.wraps(f)
+        def call(*args, **kwargs):
+            with _lock:
+                return f(*args, **kwargs)
+        return call
+    for _name, _f in list(vars(DynamoDBBackend).items()):
+        if inspect.isfunction(_f) and not _name.startswith("_"):
+            setattr(DynamoDBBackend, _name, _locked(_f))
+    print("router-tests: moto DynamoDB backend calls serialized", file=sys.stderr)
+"#;
+
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const INSTALL_HINT: &str = "pip install 'moto[server]==5.2.1'";
 
@@ -68,9 +93,19 @@ impl Moto {
         let log_path = dir.join(format!("moto-{}-{port}.log", std::process::id()));
         let log = File::create(&log_path)?;
 
+        let patch = dir.join(format!("moto-python-{}", std::process::id()));
+        fs::create_dir_all(&patch)?;
+        fs::write(patch.join("sitecustomize.py"), SITECUSTOMIZE)?;
+        let mut python_path = patch.into_os_string();
+        if let Some(old) = std::env::var_os("PYTHONPATH") {
+            python_path.push(":");
+            python_path.push(old);
+        }
+
         let mut command = Command::new("moto_server");
         command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("PYTHONPATH", python_path)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);

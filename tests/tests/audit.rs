@@ -10,11 +10,18 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_elasticloadbalancingv2 as elbv2;
 use dns_audit::lambda_runtime::{Context as LambdaContext, LambdaEvent};
 use elbv2::types::{Action, ActionTypeEnum, ProtocolEnum, Tag, TargetDescription, TargetTypeEnum};
+use privatelink_router::aws::{retry_config, timeout_config, Clients};
+use privatelink_router::config::Config;
 use privatelink_router::context::Context;
 use privatelink_router::elb::{MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
 use privatelink_router::route::{target_group_name, Route, RouteStatus};
+use privatelink_router::service::{self, CreateRequest};
+use privatelink_router::store::DynamoStore;
 use privatelink_router::store::RouteStore;
+use router_tests::dns::DnsServer;
 use router_tests::fixtures::Bed;
+use router_tests::moto::Moto;
+use router_tests::network::Network;
 use serde_json::{json, Value};
 
 fn sample(name: &str) -> Value {
@@ -72,7 +79,9 @@ async fn listeners(bed: &Bed) -> BTreeMap<i32, String> {
     out.listeners()
         .iter()
         .map(|l| {
-            let tg = l.default_actions()[0].target_group_arn().unwrap_or_default();
+            let tg = l.default_actions()[0]
+                .target_group_arn()
+                .unwrap_or_default();
             (l.port().unwrap(), tg.to_owned())
         })
         .collect()
@@ -471,7 +480,9 @@ async fn tagged_orphans_are_reported_then_deleted_after_the_grace_period_and_unt
         left.keys().copied().collect::<Vec<_>>(),
         vec![i32::from(kept.listener_port)]
     );
-    assert!(!left.values().any(|tg| Some(tg.as_str()) == gone_listener.as_deref()));
+    assert!(!left
+        .values()
+        .any(|tg| Some(tg.as_str()) == gone_listener.as_deref()));
     assert!(
         target_group_exists(&bed, &foreign_tg).await,
         "no managed-by tag: never touched"
@@ -533,10 +544,7 @@ async fn a_run_out_of_budget_stops_cleanly_and_the_next_run_resumes_after_it() {
     assert_eq!(bed.targets(&charlie).await, vec!["10.0.1.43:5432"]);
 
     let full = scheduled(&bed.ctx).await;
-    assert_eq!(
-        full["resumed_from"], "charlie",
-        "wraps around to the start"
-    );
+    assert_eq!(full["resumed_from"], "charlie", "wraps around to the start");
     assert_eq!(full["complete"], true);
     assert_eq!(full["routes_audited"], 3);
     assert_eq!(full["stopped_at"], Value::Null);
@@ -548,30 +556,70 @@ async fn a_run_out_of_budget_stops_cleanly_and_the_next_run_resumes_after_it() {
     );
 }
 
+/// A two-router context on a moto server of its own, so that no other test's resources show up
+/// in its call counts.
+async fn isolated(name: &str) -> (Moto, DnsServer, Context) {
+    let moto = Moto::start().await.expect("moto starts");
+    let sdk = moto
+        .sdk_config()
+        .await
+        .into_builder()
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+        .build();
+    let dns = DnsServer::start().await.expect("dns starts");
+    let mut fleet = Vec::new();
+    for r in 0..2 {
+        let net = Network::create(&sdk, &format!("{name}{r}")).await.unwrap();
+        fleet.push(json!({"id": format!("r{r}"), "nlb_arn": net.nlb_arn, "endpoint_service_name": format!("svc-{r}")}));
+    }
+    let env = BTreeMap::from([
+        ("ROUTER_TABLE", name.to_owned()),
+        ("ROUTER_FLEET", Value::from(fleet).to_string()),
+        ("ROUTER_DNS_SERVERS", dns.addr().to_string()),
+    ]);
+    let config = Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
+    let clients = Clients::from_sdk_config(&sdk);
+    DynamoStore::new(clients.dynamodb.clone(), name)
+        .create_table()
+        .await
+        .unwrap();
+    let ctx = Context::build(config, clients).await.unwrap();
+    (moto, dns, ctx)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_without_drift_reads_each_group_once_and_writes_nothing() {
-    let bed = Bed::start("audit-floor").await;
+    let (_moto, dns, ctx) = isolated("audit-floor").await;
     for (name, ip) in [("one", 51), ("two", 52), ("three", 53), ("four", 54)] {
         let host = format!("{name}.db.test");
-        bed.set_ip(&host, [10, 0, 1, ip]);
-        bed.add_route(name, &host, 5432).await;
+        dns.set_a(&host, &[Ipv4Addr::new(10, 0, 1, ip)]);
+        let req = CreateRequest {
+            name: name.into(),
+            host,
+            port: 5432,
+            protocol: None,
+            health_check: None,
+            tags: BTreeMap::new(),
+            rds_identifier: None,
+        };
+        service::create(&ctx, &Bed::owner(), &req).await.unwrap();
     }
-    bed.dns
-        .set_a("four.db.test", &ips(&[[10, 0, 1, 54], [10, 20, 0, 54]]));
-    let settle = scheduled(&bed.ctx).await;
-    assert_eq!(repaired(&settle, "targets_registered"), 1);
+    dns.set_a("four.db.test", &ips(&[[10, 0, 1, 54], [10, 20, 0, 54]]));
+    let settle = scheduled(&ctx).await;
+    assert_eq!(repaired(&settle, "targets_registered"), 1, "{settle:#}");
 
-    let report = scheduled(&bed.ctx).await;
+    let report = scheduled(&ctx).await;
     assert_eq!(report["repaired"], json!({}), "{report:#}");
     let calls: BTreeMap<String, u64> = serde_json::from_value(report["aws_calls"].clone()).unwrap();
     assert_eq!(
         calls,
         BTreeMap::from([
-            ("Query".to_owned(), 2), // the audit's own state + one page of routes
+            ("Query".to_owned(), 3), // seeds, the audit's own state, one page of routes
             ("DescribeTargetGroups".to_owned(), 1),
-            ("DescribeListeners".to_owned(), 1), // one router
-            ("DescribeTargetHealth".to_owned(), 4),
-            ("DescribeTargetGroupAttributes".to_owned(), 4),
+            ("DescribeListeners".to_owned(), 2), // one per router (the second has no routes)
+            ("DescribeTargetHealth".to_owned(), 4), // one per target group
+            ("DescribeTargetGroupAttributes".to_owned(), 4), // no batch read exists
         ]),
         "{report:#}"
     );
@@ -641,10 +689,10 @@ async fn stuck_routes_are_finished_and_routes_in_progress_are_left_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_route_seeded_by_terraform_gets_a_port_and_its_resources() {
+async fn a_terraform_seed_becomes_a_route_with_a_port_and_its_resources_in_one_run() {
     let bed = Bed::start("audit-seeded").await;
     bed.set_ip("seeded.db.test", [10, 0, 1, 71]);
-    // The item exactly as infra/modules/privatelink-router/table.tf writes it.
+    // The seed exactly as infra/modules/privatelink-router/table.tf writes it.
     let s = |v: &str| AttributeValue::S(v.into());
     let n = |v: &str| AttributeValue::N(v.into());
     let hc = AttributeValue::M(
@@ -663,27 +711,29 @@ async fn a_route_seeded_by_terraform_gets_a_port_and_its_resources() {
         .dynamodb
         .put_item()
         .table_name(&bed.ctx.config.table)
-        .item("pk", s("ROUTE#seeded"))
-        .item("sk", s("ROUTE"))
-        .item("gsi1pk", s("ROUTES"))
-        .item("gsi1sk", s("seeded"))
-        .item("id", s("seeded"))
+        .item("pk", s("SEEDS"))
+        .item("sk", s("seeded"))
+        .item("name", s("seeded"))
         .item("host", s("seeded.db.test"))
         .item("port", n("5432"))
-        .item("protocol", s("TCP"))
         .item("health_check", hc)
         .item("tags", AttributeValue::M(Default::default()))
         .item("owner", s("terraform"))
-        .item("status", s("provisioning"))
         .item("seeded_by", s("terraform"))
-        .item("version", n("0"))
         .send()
         .await
         .unwrap();
 
     let report = scheduled(&bed.ctx).await;
     assert_eq!(report["errors"], json!([]), "{report:#}");
-    assert_eq!(repaired(&report, "seeded_route_allocated"), 1);
+    assert_eq!(
+        report["seeds"],
+        json!([{"route_id": "seeded", "outcome": "created", "error": null}])
+    );
+    assert_eq!(
+        report["routes_audited"], 1,
+        "the new route is audited in the same run"
+    );
     let route = bed.route("seeded").await;
     assert_eq!(route.status, RouteStatus::Active);
     assert_eq!(route.router, bed.router_id);
@@ -695,6 +745,7 @@ async fn a_route_seeded_by_terraform_gets_a_port_and_its_resources() {
     );
 
     let again = scheduled(&bed.ctx).await;
+    assert_eq!(again["seeds"], json!([]), "the seed was consumed");
     assert_eq!(again["repaired"], json!({}), "{again:#}");
     assert_eq!(again["errors"], json!([]));
 }

@@ -316,12 +316,25 @@ async fn assert_converged(bed: &Bed, ctx: &Context, name: &str, ip: &str, port: 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Beds
+// ---------------------------------------------------------------------------------------------
+
+/// A bed (its moto serializes DynamoDB calls: see `router_tests::moto::SITECUSTOMIZE`).
+async fn bed_with(name: &str, extra: &[(&str, &str)]) -> Bed {
+    Bed::start_with(name, extra).await
+}
+
+async fn bed(name: &str) -> Bed {
+    bed_with(name, &[]).await
+}
+
+// ---------------------------------------------------------------------------------------------
 // Endpoints
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_works_through_the_handler_and_moto_shows_the_result() {
-    let bed = Bed::start("api-all").await;
+    let bed = bed("api-all").await;
     let host = "orders.cluster-c9akciq32abc.us-east-1.rds.amazonaws.com";
     bed.set_ip(host, [10, 0, 1, 10]);
 
@@ -362,7 +375,12 @@ async fn every_endpoint_works_through_the_handler_and_moto_shows_the_result() {
         tgs,
         vec![(target_group_name(&bed.router_id, "orders"), tg_arn.clone())]
     );
-    let tags = bed.ctx.elb.tags_of(&[tg_arn.clone()]).await.unwrap();
+    let tags = bed
+        .ctx
+        .elb
+        .tags_of(std::slice::from_ref(&tg_arn))
+        .await
+        .unwrap();
     assert_eq!(tags[&tg_arn]["team"], "payments");
     let tg = bed
         .ctx
@@ -404,7 +422,7 @@ async fn every_endpoint_works_through_the_handler_and_moto_shows_the_result() {
     let (status, synced, _) = send(&bed.ctx, template("apigw-sync-route.json")).await;
     assert_eq!(status, 200, "{synced}");
     assert_eq!(synced["applied"], true);
-    assert_eq!(synced["plan"]["register"][0]["target"]["ip"], "10.0.2.20");
+    assert_eq!(synced["plan"]["register"][0]["ip"], "10.0.2.20");
     assert_eq!(
         synced["route"]["listener_port"], port,
         "a sync never moves the port"
@@ -437,7 +455,7 @@ async fn every_endpoint_works_through_the_handler_and_moto_shows_the_result() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn base64_encoded_bodies_are_decoded() {
-    let bed = Bed::start("api-b64").await;
+    let bed = bed("api-b64").await;
     bed.set_ip("b64.db.test", [10, 0, 1, 11]);
     let mut ev = create_event(&create_body("b64", "b64.db.test"));
     let raw = ev["body"].as_str().unwrap().to_owned();
@@ -453,7 +471,7 @@ async fn base64_encoded_bodies_are_decoded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identical_create_replays_with_200_and_a_different_body_conflicts_with_409() {
-    let bed = Bed::start("api-idem").await;
+    let bed = bed("api-idem").await;
     bed.set_ip("idem.db.test", [10, 0, 1, 12]);
     let body = create_body("idem", "idem.db.test");
     let (s1, first, _) = send(&bed.ctx, create_event(&body)).await;
@@ -500,7 +518,7 @@ async fn identical_create_replays_with_200_and_a_different_body_conflicts_with_4
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ports_stay_put_when_another_route_is_deleted_and_its_port_stays_quarantined() {
-    let bed = Bed::start_with("api-ports", &[("ROUTER_PORT_RANGE", "10000-10002")]).await;
+    let bed = bed_with("api-ports", &[("ROUTER_PORT_RANGE", "10000-10002")]).await;
     let mut ports = BTreeMap::new();
     for (i, name) in ["alpha", "bravo", "charlie"].into_iter().enumerate() {
         let host = format!("{name}.db.test");
@@ -562,7 +580,7 @@ async fn ports_stay_put_when_another_route_is_deleted_and_its_port_stays_quarant
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_freed_port_is_reused_once_its_quarantine_is_over() {
-    let bed = Bed::start_with(
+    let bed = bed_with(
         "api-quarantine",
         &[
             ("ROUTER_PORT_RANGE", "10000-10000"),
@@ -586,7 +604,7 @@ async fn a_freed_port_is_reused_once_its_quarantine_is_over() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_creates_get_fifty_distinct_ports_and_fill_one_nlb_exactly() {
     // Default range 10000-10999; the NLB's hard limit of 50 listeners is what fills up.
-    let bed = Bed::start("api-fifty").await;
+    let bed = bed("api-fifty").await;
     bed.set_ip("fifty.db.test", [10, 0, 1, 50]);
     let started = Instant::now();
     let tasks: Vec<_> = (0..50)
@@ -635,7 +653,7 @@ async fn fifty_concurrent_creates_get_fifty_distinct_ports_and_fill_one_nlb_exac
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_fills_the_second_router_when_the_first_is_full_and_routes_never_move() {
-    let bed = Bed::start_with("api-fleet", &[("ROUTER_PORT_RANGE", "10000-10001")]).await;
+    let bed = bed_with("api-fleet", &[("ROUTER_PORT_RANGE", "10000-10001")]).await;
     let second = Network::create(&bed.sdk, "api-fleet-b").await.unwrap();
     let second_id = format!("{}b", bed.router_id);
     let mut env = bed.env.clone();
@@ -725,7 +743,7 @@ async fn a_fleet_fills_the_second_router_when_the_first_is_full_and_routes_never
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callers_see_and_change_only_their_own_routes_and_admins_everything() {
-    let bed = Bed::start("api-authz").await;
+    let bed = bed("api-authz").await;
     bed.set_ip("authz.db.test", [10, 0, 1, 70]);
     let (status, _, _) = send(
         &bed.ctx,
@@ -785,7 +803,7 @@ async fn callers_see_and_change_only_their_own_routes_and_admins_everything() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_pages_through_every_route_and_filters_by_owner_and_tag() {
-    let bed = Bed::start("api-list").await;
+    let bed = bed("api-list").await;
     bed.set_ip("list.db.test", [10, 0, 1, 80]);
     for (name, team) in [
         ("l1", "a"),
@@ -849,7 +867,7 @@ async fn list_pages_through_every_route_and_filters_by_owner_and_tag() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_the_right_4xx_json_error_and_writes_nothing() {
-    let bed = Bed::start("api-bad").await;
+    let bed = bed("api-bad").await;
     bed.set_ip("ok.db.test", [10, 0, 1, 90]);
     bed.set_ip("public.db.test", [8, 8, 8, 8]);
     let before = world(&bed.ctx, &bed.router_id, &bed.network.nlb_arn).await;
@@ -1163,8 +1181,14 @@ fn arb_id() -> BoxedStrategy<String> {
     .boxed()
 }
 
+/// A required field: usually present.
 fn opt(s: BoxedStrategy<Value>) -> BoxedStrategy<Option<Value>> {
-    prop_oneof![1 => Just(None), 3 => s.prop_map(Some)].boxed()
+    prop_oneof![1 => Just(None), 9 => s.prop_map(Some)].boxed()
+}
+
+/// An optional field: usually absent (its default is valid).
+fn rarely(s: BoxedStrategy<Value>) -> BoxedStrategy<Option<Value>> {
+    prop_oneof![2 => Just(None), 1 => s.prop_map(Some)].boxed()
 }
 
 fn arb_create_json() -> BoxedStrategy<Value> {
@@ -1175,17 +1199,18 @@ fn arb_create_json() -> BoxedStrategy<Value> {
     ]
     .boxed();
     let host = prop_oneof![
-        4 => prop::sample::select(vec![
-            "ok.db.test", "public.db.test", "nx.db.test", "10.1.2.3", "bad_host",
-            "-x.test", "a..b", "orders.cluster-c9akciq32abc.us-east-1.rds.amazonaws.com",
+        6 => prop::sample::select(vec![
+            "ok.db.test", "nx.db.test", "orders.cluster-c9akciq32abc.us-east-1.rds.amazonaws.com",
         ])
         .prop_map(Value::from),
+        2 => prop::sample::select(vec!["public.db.test", "10.1.2.3", "bad_host", "-x.test", "a..b"])
+            .prop_map(Value::from),
         1 => "[a-z0-9.-]{0,40}".prop_map(Value::from),
         1 => any::<u8>().prop_map(Value::from),
     ]
     .boxed();
     let port = prop_oneof![
-        3 => (1i64..=65535).prop_map(Value::from),
+        8 => (1i64..=65535).prop_map(Value::from),
         1 => any::<i64>().prop_map(Value::from),
         1 => Just(json!("5432")),
         1 => Just(json!(5432.5)),
@@ -1194,7 +1219,11 @@ fn arb_create_json() -> BoxedStrategy<Value> {
     let protocol = prop::sample::select(vec!["TCP", "tcp", "UDP", "TLS", ""])
         .prop_map(Value::from)
         .boxed();
-    let hc_value = prop_oneof![3 => (0i64..400).prop_map(Value::from), 1 => any::<i64>().prop_map(Value::from)];
+    let hc_value = prop_oneof![
+        4 => (2i64..=30).prop_map(Value::from),
+        1 => (0i64..400).prop_map(Value::from),
+        1 => any::<i64>().prop_map(Value::from),
+    ];
     let health_check = prop_oneof![
         4 => (
             prop::option::of(hc_value.clone()),
@@ -1224,20 +1253,26 @@ fn arb_create_json() -> BoxedStrategy<Value> {
     ]
     .boxed();
     let tags = prop_oneof![
-        4 => prop::collection::btree_map("\\PC{0,8}", "\\PC{0,8}", 0..4)
+        3 => prop::collection::btree_map("[a-z]{1,6}", "[a-z0-9 ]{0,6}", 0..4)
+            .prop_map(|m| json!(m)),
+        2 => prop::collection::btree_map("\\PC{0,8}", "\\PC{0,8}", 0..4)
             .prop_map(|m| json!(m)),
         1 => Just(json!(["team"])),
     ]
     .boxed();
-    let rds = "[a-z0-9.-]{0,20}".prop_map(Value::from).boxed();
+    let rds = prop_oneof![
+        3 => "[a-z][a-z0-9-]{0,11}".prop_map(Value::from),
+        1 => "[a-z0-9.-]{0,20}".prop_map(Value::from),
+    ]
+    .boxed();
     (
         opt(name),
         opt(host),
         opt(port),
-        opt(protocol),
-        opt(health_check),
-        opt(tags),
-        opt(rds),
+        rarely(protocol),
+        rarely(health_check),
+        rarely(tags),
+        rarely(rds),
         prop::bool::weighted(0.1),
     )
         .prop_map(|(name, host, port, protocol, hc, tags, rds, extra)| {
@@ -1263,7 +1298,96 @@ fn arb_create_json() -> BoxedStrategy<Value> {
         .boxed()
 }
 
+/// Mostly `POST /routes` with route-shaped JSON (reaching validation, DNS, allocation and
+/// AWS), the rest anything at all.
 fn arb_request() -> impl Strategy<Value = RandomRequest> {
+    prop_oneof![3 => arb_create_request(), 2 => arb_any_request()]
+}
+
+/// Any JSON leaf or small container.
+fn arb_json_value() -> BoxedStrategy<Value> {
+    prop_oneof![
+        any::<i64>().prop_map(Value::from),
+        (0u32..200).prop_map(Value::from),
+        "\\PC{0,20}".prop_map(Value::from),
+        any::<bool>().prop_map(Value::from),
+        Just(Value::Null),
+        Just(json!({"interval_seconds": 30})),
+        Just(json!({"a": "b"})),
+        Just(json!([1, "x"])),
+    ]
+    .boxed()
+}
+
+/// A valid create body, then (mostly) one field replaced, removed or added.
+fn arb_mutated_create_json() -> BoxedStrategy<Value> {
+    const FIELDS: [&str; 8] = [
+        "name",
+        "host",
+        "port",
+        "protocol",
+        "health_check",
+        "tags",
+        "rds_identifier",
+        "extra",
+    ];
+    (
+        prop::sample::select(NAMES.to_vec()),
+        prop::sample::select(vec![
+            "ok.db.test",
+            "nx.db.test",
+            "orders.cluster-c9akciq32abc.us-east-1.rds.amazonaws.com",
+        ]),
+        1i64..=65535,
+        prop::option::weighted(0.7, (prop::sample::select(FIELDS.to_vec()), any::<bool>())),
+        arb_json_value(),
+    )
+        .prop_map(|(name, host, port, mutation, value)| {
+            let mut body = json!({"name": name, "host": host, "port": port});
+            if let Some((field, remove)) = mutation {
+                if remove {
+                    body.as_object_mut().unwrap().remove(field);
+                } else {
+                    body[field] = value;
+                }
+            }
+            body
+        })
+        .boxed()
+}
+
+fn arb_create_request() -> BoxedStrategy<RandomRequest> {
+    let body = prop_oneof![
+        5 => arb_mutated_create_json().prop_map(|v| Some(v.to_string())),
+        4 => arb_create_json().prop_map(|v| Some(v.to_string())),
+        1 => "\\PC{0,200}".prop_map(Some),
+    ];
+    let caller = prop::sample::select(vec![
+        Some(OWNER_SESSION),
+        Some(OWNER_SESSION),
+        Some(OWNER_SESSION),
+        Some(ADMIN_SESSION),
+        Some(OTHER_SESSION),
+    ]);
+    (
+        body,
+        prop::bool::weighted(0.15),
+        prop::bool::weighted(0.03),
+        caller,
+    )
+        .prop_map(|(body, base64, pad, caller)| RandomRequest {
+            method: "POST",
+            path: "/routes".to_owned(),
+            body,
+            base64,
+            pad,
+            caller,
+            query: vec![],
+        })
+        .boxed()
+}
+
+fn arb_any_request() -> BoxedStrategy<RandomRequest> {
     let method = prop::sample::select(vec![
         "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS",
     ]);
@@ -1314,6 +1438,7 @@ fn arb_request() -> impl Strategy<Value = RandomRequest> {
                 query,
             },
         )
+        .boxed()
 }
 
 fn random_event(r: &RandomRequest) -> Value {
@@ -1354,7 +1479,7 @@ fn random_requests_never_get_a_5xx_nor_leave_a_partial_write() {
         .enable_all()
         .build()
         .unwrap();
-    let bed = rt.block_on(Bed::start("api-fuzz"));
+    let bed = rt.block_on(bed("api-fuzz"));
     bed.set_ip("ok.db.test", [10, 0, 1, 100]);
     bed.set_ip("public.db.test", [8, 8, 8, 8]);
     bed.set_ip(
@@ -1370,13 +1495,17 @@ fn random_requests_never_get_a_5xx_nor_leave_a_partial_write() {
         failure_persistence: None,
         ..ProptestConfig::default()
     });
-    let statuses = Mutex::new(BTreeMap::<u16, u32>::new());
+    let statuses = Mutex::new(BTreeMap::<String, u32>::new());
     runner
         .run(&arb_request(), |r| {
             rt.block_on(async {
                 let before = world(&bed.ctx, &bed.router_id, &bed.network.nlb_arn).await;
                 let (status, body, _) = send(&bed.ctx, random_event(&r)).await;
-                *statuses.lock().unwrap().entry(status).or_default() += 1;
+                let key = format!("{status} {}", body["error"]["code"].as_str().unwrap_or(""));
+                if std::env::var_os("FUZZ_VERBOSE").is_some() && status == 422 {
+                    eprintln!("422: {}", body["error"]["message"]);
+                }
+                *statuses.lock().unwrap().entry(key).or_default() += 1;
                 prop_assert!(status < 500, "{r:?} -> {status} {body}");
                 if status >= 400 {
                     prop_assert!(body["error"]["code"].is_string(), "{body}");
@@ -1391,7 +1520,7 @@ fn random_requests_never_get_a_5xx_nor_leave_a_partial_write() {
         })
         .unwrap();
     println!(
-        "fuzz: {cases} random requests, statuses {:?}",
+        "fuzz: {cases} random requests, by status and code: {:?}",
         statuses.lock().unwrap()
     );
 }
@@ -1492,7 +1621,7 @@ async fn faulty_context(bed: &Bed, faults: &Faults) -> Context {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_cut_at_any_aws_call_converges_when_retried() {
-    let bed = Bed::start("api-crash").await;
+    let bed = bed("api-crash").await;
     bed.set_ip("crash.db.test", [10, 0, 1, 110]);
     let faults = Faults::default();
     let ctx = faulty_context(&bed, &faults).await;
@@ -1548,7 +1677,7 @@ async fn a_create_cut_at_any_aws_call_converges_when_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_half_created_route_removes_what_was_created() {
-    let bed = Bed::start("api-halfdel").await;
+    let bed = bed("api-halfdel").await;
     bed.set_ip("half.db.test", [10, 0, 1, 120]);
     let faults = Faults::default();
     let ctx = faulty_context(&bed, &faults).await;

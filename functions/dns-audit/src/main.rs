@@ -21,7 +21,9 @@ async fn main() -> anyhow::Result<()> {
         .with_target(false)
         .with_current_span(false)
         .init();
-    let ctx = Context::from_env().await.context("dns-audit cannot start")?;
+    let ctx = Context::from_env()
+        .await
+        .context("dns-audit cannot start")?;
     let ctx = &ctx;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         dns_audit::handler(ctx, event).await

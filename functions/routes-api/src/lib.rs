@@ -436,6 +436,98 @@ mod tests {
     }
 
     #[test]
+    fn every_error_code_is_documented_in_the_openapi_file() {
+        use privatelink_router::elb::ElbError;
+        use privatelink_router::store::StoreError;
+        let spec = include_str!("../openapi.yaml");
+        let elb = |code: &str| ElbError {
+            operation: "X",
+            code: Some(code.into()),
+            message: String::new(),
+        };
+        let errors = vec![
+            ApiError::Unauthenticated,
+            ApiError::PayloadTooLarge { size: 1 },
+            ApiError::InvalidBody(String::new()),
+            ApiError::InvalidJson(String::new()),
+            ApiError::UnknownField(String::new()),
+            ApiError::InvalidShape(String::new()),
+            ApiError::InvalidQuery(String::new()),
+            ApiError::InvalidRouteId(String::new()),
+            ApiError::UnknownEndpoint(String::new()),
+            ApiError::MethodNotAllowed {
+                method: "PUT".into(),
+                allow: "GET",
+            },
+            ServiceError::Invalid(ValidationError::Protocol("UDP".into())).into(),
+            ServiceError::Invalid(ValidationError::RouteName("X".into())).into(),
+            ServiceError::PublicAddress {
+                host: "h".into(),
+                ips: vec![],
+            }
+            .into(),
+            ServiceError::NotFound("x".into()).into(),
+            ServiceError::Forbidden {
+                principal: "p".into(),
+                route: "r".into(),
+            }
+            .into(),
+            ServiceError::Conflict("x".into()).into(),
+            ServiceError::CapacityExhausted("x".into()).into(),
+            ServiceError::Busy("x".into()).into(),
+            ServiceError::Elb(elb("ListenerPortTaken")).into(),
+            ServiceError::Elb(elb("TargetGroupNotOurs")).into(),
+            ServiceError::Elb(elb("Throttling")).into(),
+            ServiceError::Store(StoreError::Codec("x".into())).into(),
+            ServiceError::Store(StoreError::Aws {
+                operation: "Query",
+                code: None,
+                message: String::new(),
+            })
+            .into(),
+        ];
+        for e in errors {
+            let (status, code) = e.status_and_code();
+            assert!(
+                spec.contains(&format!("- {code}\n")),
+                "{code} not in openapi.yaml"
+            );
+            assert!(
+                (400..500).contains(&status)
+                    || code == "upstream_error"
+                    || code == "internal_error",
+                "{code}: only AWS failures are 5xx"
+            );
+        }
+    }
+
+    #[test]
+    fn every_sample_event_parses_with_method_path_and_caller() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.starts_with("apigw-") {
+                continue;
+            }
+            let req: ApiGatewayV2httpRequest =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert!(endpoint(&request_path(&req)).is_ok(), "{name}");
+            let arn = req
+                .request_context
+                .authorizer
+                .unwrap()
+                .iam
+                .unwrap()
+                .user_arn;
+            assert!(arn.is_some(), "{name}");
+            seen += 1;
+        }
+        assert_eq!(seen, 5, "one sample per endpoint");
+    }
+
+    #[test]
     fn json_syntax_errors_are_400_and_shape_errors_422() {
         let syntax = serde_json::from_str::<CreateRequest>("{").unwrap_err();
         assert_eq!(parse_error(syntax).status_and_code(), (400, "invalid_json"));

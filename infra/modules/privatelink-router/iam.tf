@@ -63,6 +63,7 @@ data "aws_iam_policy_document" "route_management" {
       "elasticloadbalancing:DescribeTags",
       "elasticloadbalancing:DescribeListeners",
       "elasticloadbalancing:DescribeTargetHealth",
+      "elasticloadbalancing:DescribeTargetGroupAttributes",
     ]
     resources = ["*"]
   }
@@ -123,6 +124,7 @@ data "aws_iam_policy_document" "route_management" {
     sid = "ChangeOwnedTargetGroups"
     actions = [
       "elasticloadbalancing:AddTags",
+      "elasticloadbalancing:ModifyTargetGroup",
       "elasticloadbalancing:ModifyTargetGroupAttributes",
       "elasticloadbalancing:RegisterTargets",
       "elasticloadbalancing:DeregisterTargets",
@@ -141,6 +143,7 @@ data "aws_iam_policy_document" "route_management" {
     sid = "ChangeOwnedListeners"
     actions = [
       "elasticloadbalancing:AddTags",
+      "elasticloadbalancing:ModifyListener",
       "elasticloadbalancing:DeleteListener",
     ]
     resources = local.listener_arns
@@ -241,36 +244,6 @@ data "aws_iam_policy_document" "rds_events" {
 # ------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "dns_audit" {
   source_policy_documents = [data.aws_iam_policy_document.route_management.json]
-
-  statement {
-    sid       = "AuditElbRead"
-    actions   = ["elasticloadbalancing:DescribeTargetGroupAttributes"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "RepairOwnedTargetGroups"
-    actions   = ["elasticloadbalancing:ModifyTargetGroup"]
-    resources = local.target_group_arns
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/${local.managed_by_tag}"
-      values   = [local.managed_by_value]
-    }
-  }
-
-  statement {
-    sid       = "RepairOwnedListeners"
-    actions   = ["elasticloadbalancing:ModifyListener"]
-    resources = local.listener_arns
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/${local.managed_by_tag}"
-      values   = [local.managed_by_value]
-    }
-  }
 
   statement {
     sid       = "OwnLogs"

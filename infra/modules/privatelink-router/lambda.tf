@@ -61,6 +61,12 @@ resource "aws_lambda_function" "routes_api" {
   memory_size      = var.lambda_memory_mb
   timeout          = local.timeouts.routes_api
 
+  # JSON logs: lambda_runtime's subscriber reads AWS_LAMBDA_LOG_FORMAT, which this sets.
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.lambda["routes_api"].name
+  }
+
   code_signing_config_arn        = var.code_signing_config_arn
   reserved_concurrent_executions = lookup(var.lambda_reserved_concurrency, "routes_api", -1)
 
@@ -98,6 +104,12 @@ resource "aws_lambda_function" "rds_events" {
   source_code_hash = filebase64sha256(local.packages.rds_events)
   memory_size      = var.lambda_memory_mb
   timeout          = local.timeouts.rds_events
+
+  # JSON logs: lambda_runtime's subscriber reads AWS_LAMBDA_LOG_FORMAT, which this sets.
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.lambda["rds_events"].name
+  }
 
   code_signing_config_arn        = var.code_signing_config_arn
   reserved_concurrent_executions = lookup(var.lambda_reserved_concurrency, "rds_events", -1)
@@ -140,6 +152,12 @@ resource "aws_lambda_function" "dns_audit" {
   source_code_hash = filebase64sha256(local.packages.dns_audit)
   memory_size      = var.lambda_memory_mb
   timeout          = local.timeouts.dns_audit
+
+  # JSON logs: lambda_runtime's subscriber reads AWS_LAMBDA_LOG_FORMAT, which this sets.
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.lambda["dns_audit"].name
+  }
 
   code_signing_config_arn        = var.code_signing_config_arn
   reserved_concurrent_executions = lookup(var.lambda_reserved_concurrency, "dns_audit", -1)

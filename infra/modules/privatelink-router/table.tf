@@ -62,14 +62,12 @@ resource "aws_dynamodb_table" "routes" {
 }
 
 ############################################################################################
-# Seeded routes: the seed's target_endpoints, written once as "provisioning" route items with
-# no router and no listener port. The audit (dns-audit) allocates both from the router's
-# allocator — never from list position — and creates the target group and listener, exactly
-# as it finishes a route whose API creation was interrupted. Terraform creates an item only if
-# no route of that id exists (the provider's PutItem is conditional) and then never rewrites
-# it: the router owns the item from then on (ignore_changes). Removing an entry deletes the
-# item; the audit then treats its target group and listener as orphans and deletes them after
-# ROUTER_ORPHAN_GRACE_SECONDS. Prefer DELETE /routes/{id} to remove a route.
+# Seeded routes: the seed's target_endpoints, written as seed items (pk "SEEDS", sk = route
+# id). Each audit run turns every seed into a route through the same create path as the API —
+# port from the allocator (never list position), target group, listener — and deletes the seed
+# item (shared/src/seeds.rs). Terraform re-creating a deleted seed item on a later apply is
+# harmless: the route exists with the same definition, so the seed is simply consumed again.
+# Removing an entry does not delete its route: use DELETE /routes/{id}.
 ############################################################################################
 
 resource "aws_dynamodb_table_item" "seeded_route" {
@@ -79,16 +77,16 @@ resource "aws_dynamodb_table_item" "seeded_route" {
   hash_key   = aws_dynamodb_table.routes.hash_key
   range_key  = aws_dynamodb_table.routes.range_key
 
+  # A seed, not a route: the audit turns each seed into a route through the same create path
+  # as the API (port from the allocator, target group, listener), then deletes the seed item.
+  # Layout: `shared/src/seeds.rs`.
   item = jsonencode(merge(
     {
-      pk       = { S = "ROUTE#${each.key}" }
-      sk       = { S = "ROUTE" }
-      gsi1pk   = { S = "ROUTES" }
-      gsi1sk   = { S = each.key }
-      id       = { S = each.key }
-      host     = { S = lower(coalesce(each.value.host, each.value.name)) }
-      port     = { N = tostring(each.value.port) }
-      protocol = { S = "TCP" }
+      pk   = { S = "SEEDS" }
+      sk   = { S = each.key }
+      name = { S = each.key }
+      host = { S = lower(coalesce(each.value.host, each.value.name)) }
+      port = { N = tostring(each.value.port) }
       health_check = { M = {
         interval_seconds    = { N = tostring(var.health_check_config.interval) }
         timeout_seconds     = { N = tostring(var.health_check_config.timeout) }
@@ -97,9 +95,7 @@ resource "aws_dynamodb_table_item" "seeded_route" {
       } }
       tags      = { M = { for k, v in each.value.tags : k => { S = v } } }
       owner     = { S = var.seed_route_owner }
-      status    = { S = "provisioning" }
       seeded_by = { S = "terraform" }
-      version   = { N = "0" }
     },
     each.value.rds_identifier == null ? {} : { rds_identifier = { S = each.value.rds_identifier } },
   ))

@@ -1,0 +1,128 @@
+//! Seeds: routes declared in Terraform (`target_endpoints`), written as items in the `SEEDS`
+//! partition. The audit turns each into a route through the API's create path — so ports come
+//! from the allocator — and then deletes the seed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use crate::context::Context;
+use crate::route::HealthCheck;
+use crate::service::{self, Caller, CreateRequest};
+use crate::store::{s, StoreError};
+
+/// Partition key of seed items.
+pub const SEEDS_PK: &str = "SEEDS";
+
+/// A seed item as Terraform writes it.
+#[derive(Debug, Clone, Deserialize)]
+struct Seed {
+    name: String,
+    host: String,
+    port: i64,
+    #[serde(default)]
+    health_check: Option<HealthCheck>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    rds_identifier: Option<String>,
+    owner: String,
+}
+
+/// What became of one seed.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedResult {
+    /// Route name.
+    pub route_id: String,
+    /// `created`, `existing` (already a route) or `failed`.
+    pub outcome: String,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Creates a route for every seed and deletes the seeds consumed. One Query when there are none.
+pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedResult>, StoreError> {
+    let out = ctx
+        .store
+        .client
+        .query()
+        .table_name(&ctx.store.table)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s(SEEDS_PK))
+        .send()
+        .await
+        .map_err(|e| StoreError::aws("Query", e))?;
+    let mut results = Vec::new();
+    for item in out.items.unwrap_or_default() {
+        let sk = item
+            .get("sk")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let seed: Result<Seed, _> =
+            serde_dynamo::from_item::<HashMap<String, AttributeValue>, Seed>(item);
+        let result = match seed {
+            Err(e) => SeedResult {
+                route_id: sk.clone(),
+                outcome: "failed".into(),
+                error: Some(format!("malformed seed: {e}")),
+            },
+            Ok(_) if dry_run => SeedResult {
+                route_id: sk.clone(),
+                outcome: "pending".into(),
+                error: None,
+            },
+            Ok(seed) => {
+                let req = CreateRequest {
+                    name: seed.name.clone(),
+                    host: seed.host,
+                    port: seed.port,
+                    protocol: None,
+                    health_check: seed.health_check,
+                    tags: seed.tags,
+                    rds_identifier: seed.rds_identifier,
+                };
+                match service::create(
+                    ctx,
+                    &Caller {
+                        principal: seed.owner,
+                    },
+                    &req,
+                )
+                .await
+                {
+                    Ok((_, created)) => {
+                        ctx.store
+                            .client
+                            .delete_item()
+                            .table_name(&ctx.store.table)
+                            .key("pk", s(SEEDS_PK))
+                            .key("sk", s(sk.clone()))
+                            .send()
+                            .await
+                            .map_err(|e| StoreError::aws("DeleteItem", e))?;
+                        let outcome = if created { "created" } else { "existing" };
+                        info!(route_id = %seed.name, outcome, "seed consumed");
+                        SeedResult {
+                            route_id: seed.name,
+                            outcome: outcome.into(),
+                            error: None,
+                        }
+                    }
+                    Err(e) => {
+                        warn!(route_id = %seed.name, error = %e, "seed not provisioned");
+                        SeedResult {
+                            route_id: seed.name,
+                            outcome: "failed".into(),
+                            error: Some(e.to_string()),
+                        }
+                    }
+                }
+            }
+        };
+        results.push(result);
+    }
+    Ok(results)
+}
