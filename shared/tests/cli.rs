@@ -75,6 +75,12 @@ async fn cli_adds_lists_shows_syncs_and_removes_a_route() {
     assert_eq!(ports[0]["port"].as_u64(), Some(port));
     assert_eq!(ports[0]["state"], "allocated");
 
+    let (ok, v, err) = plr(&bed, &["audit", "--dry-run"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["routes_seen"], 1);
+    assert_eq!(v["complete"], true);
+
     let (ok, _, err) = plr(&bed, &["routes", "rm", "orders"]).await;
     assert!(ok, "{err}");
     let (ok, v, _) = plr(&bed, &["ports"]).await;

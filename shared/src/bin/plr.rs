@@ -60,6 +60,12 @@ enum Command {
     },
     /// Show the listener port allocation table of every router.
     Ports,
+    /// Audit every route now: repair drift (or, with --dry-run, only report it).
+    Audit {
+        /// Report what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -396,6 +402,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 table_rows,
             );
         }
+        Command::Audit { dry_run } => {
+            eprintln!("auditing every route (this may take a while)…");
+            let req = privatelink_router::audit::AuditRequest {
+                dry_run: *dry_run,
+                deadline: None,
+            };
+            let report = privatelink_router::audit::audit(&ctx, req).await?;
+            let v = serde_json::to_value(&report)?;
+            let rows = v
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter(|(k, _)| k.as_str() != "routes")
+                        .map(|(k, v)| vec![k.clone(), v.to_string()])
+                        .collect()
+                })
+                .unwrap_or_default();
+            print(cli.output, &v, &["audit", "value"], rows);
+        }
         Command::Ports => {
             let mut all = BTreeMap::new();
             let mut rows = Vec::new();
@@ -429,6 +454,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // CloudWatch EMF lines are for Lambda's log pipeline; on a terminal they would garble
+    // the output (and break --output json).
+    privatelink_router::metrics::redirect(Box::new(std::io::sink()));
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
