@@ -45,11 +45,13 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::context::Context;
-use crate::elb::{ElbError, TargetHealth, MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
+use crate::elb::{ElbError, Targets, MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
+use crate::health::{refused_in, summarize, Health, RefusedAddress, RouteHealth, TargetProblem};
 use crate::metrics;
+use crate::observe::observe;
 use crate::plan::{Change, Lookup, LookupFailure};
 use crate::provision::{ensure_resources_with, Snapshot};
-use crate::reconcile::reconcile;
+use crate::reconcile::reconcile_with;
 use crate::route::{target_group_name, Route, RouteStatus};
 use crate::seeds::{self, SeedResult};
 use crate::service;
@@ -137,19 +139,35 @@ pub struct DnsFailure {
     pub status: RouteStatus,
 }
 
-/// A target ELB reports unhealthy: reported, never removed.
+/// A registered target that cannot take connections: reported, never removed for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnhealthyTarget {
+pub struct TargetNotServing {
     /// Route id.
     pub route_id: String,
-    /// Target address.
-    pub ip: String,
-    /// Target port.
-    pub port: u16,
-    /// ELB state (`unhealthy`, `unhealthy.draining`).
-    pub state: String,
-    /// ELB reason code.
+    /// The target, its ELB state and reason, and what it means.
+    #[serde(flatten)]
+    pub target: TargetProblem,
+}
+
+/// A route that does not serve fully (only routes expected to: `active` ones).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteNotServing {
+    /// Route id.
+    pub route_id: String,
+    /// `degraded` or `not_serving`.
+    pub health: Health,
+    /// Why, in one line.
     pub reason: Option<String>,
+}
+
+/// An address a route's DNS answered that the router refused to register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressRefused {
+    /// Route id.
+    pub route_id: String,
+    /// The address and why.
+    #[serde(flatten)]
+    pub address: RefusedAddress,
 }
 
 /// What the audit did (or, in a dry run, would do) to one route.
@@ -224,8 +242,13 @@ pub struct AuditReport {
     pub repaired: BTreeMap<String, u64>,
     /// Failed DNS lookups.
     pub dns_failures: Vec<DnsFailure>,
-    /// Targets ELB reports unhealthy.
-    pub unhealthy_targets: Vec<UnhealthyTarget>,
+    /// Active routes that do not serve fully, with the reason.
+    pub routes_not_serving: Vec<RouteNotServing>,
+    /// Targets that cannot take connections (`unhealthy`, `unused`, `unavailable`; draining
+    /// ones when nothing else serves the route). `initial` is normal and not listed.
+    pub targets_not_serving: Vec<TargetNotServing>,
+    /// Addresses DNS answered that may not be targets (public, outside the allowed ranges).
+    pub refused_addresses: Vec<AddressRefused>,
     /// Orphans found and deleted.
     pub orphans: OrphanReport,
     /// Terraform seeds turned into routes (or, in a dry run, waiting).
@@ -254,15 +277,29 @@ impl AuditReport {
             .count()
     }
 
+    /// Active routes whose health is `not_serving`.
+    pub fn routes_not_serving_count(&self) -> usize {
+        self.routes_not_serving
+            .iter()
+            .filter(|r| r.health == Health::NotServing)
+            .count()
+    }
+
     /// The run's counters as EMF metric values (the alarm contract: `DnsFailures`, `Repairs`,
-    /// `Errors`).
+    /// `Errors`, `RoutesNotServing`, `AddressesRefused`).
     pub fn metrics(&self) -> Vec<(&'static str, f64)> {
         vec![
             ("RoutesSeen", self.routes_seen as f64),
             ("RoutesAudited", self.routes_audited as f64),
             ("Repairs", self.repairs() as f64),
             ("DnsFailures", self.counted_dns_failures() as f64),
-            ("UnhealthyTargets", self.unhealthy_targets.len() as f64),
+            ("RoutesNotServing", self.routes_not_serving_count() as f64),
+            (
+                "RoutesDegraded",
+                (self.routes_not_serving.len() - self.routes_not_serving_count()) as f64,
+            ),
+            ("TargetsNotServing", self.targets_not_serving.len() as f64),
+            ("AddressesRefused", self.refused_addresses.len() as f64),
             ("OrphansFound", self.orphans.found.len() as f64),
             ("OrphansDeleted", self.orphans.deleted as f64),
             ("Errors", self.errors.len() as f64),
@@ -387,7 +424,9 @@ fn publish(report: &AuditReport, namespace: &str) {
         repairs = report.repairs(),
         repaired = %serde_json::to_string(&report.repaired).unwrap_or_default(),
         dns_failures = report.dns_failures.len(),
-        unhealthy_targets = report.unhealthy_targets.len(),
+        routes_not_serving = report.routes_not_serving_count(),
+        targets_not_serving = report.targets_not_serving.len(),
+        addresses_refused = report.refused_addresses.len(),
         orphans_found = report.orphans.found.len(),
         orphans_deleted = report.orphans.deleted,
         errors = report.errors.len(),
@@ -612,13 +651,14 @@ fn resume_index(items: &[Item], cursor: Option<&str>) -> usize {
 struct ItemAudit {
     finding: RouteFinding,
     dns_failure: Option<DnsFailure>,
-    unhealthy: Vec<UnhealthyTarget>,
+    health: Option<(RouteStatus, RouteHealth)>,
     error: Option<String>,
     in_progress: bool,
 }
 
 fn fold(report: &mut AuditReport, r: ItemAudit) {
     let f = r.finding;
+    let f_id = f.route_id.clone();
     for kind in &f.repairs {
         *report.repaired.entry(kind.clone()).or_default() += 1;
     }
@@ -644,23 +684,40 @@ fn fold(report: &mut AuditReport, r: ItemAudit) {
         report.routes.push(f);
     }
     report.dns_failures.extend(r.dns_failure);
-    report.unhealthy_targets.extend(r.unhealthy);
+    if let Some((status, health)) = r.health {
+        report_health(report, &f_id, status, health);
+    }
     report.routes_in_progress += usize::from(r.in_progress);
 }
 
-/// Targets ELB reports unhealthy (`unhealthy`, `unhealthy.draining`).
-pub fn unhealthy_targets(route_id: &str, observed: &[TargetHealth]) -> Vec<UnhealthyTarget> {
-    observed
-        .iter()
-        .filter(|h| h.state.starts_with("unhealthy"))
-        .map(|h| UnhealthyTarget {
+/// Adds one route's health to the report: refused addresses always; targets that cannot
+/// serve (draining ones only when nothing else serves); the route itself when it is `active`
+/// and not fully serving (a `pending` or `source_deleted` route is expected to have no
+/// targets).
+fn report_health(report: &mut AuditReport, route_id: &str, status: RouteStatus, h: RouteHealth) {
+    report
+        .refused_addresses
+        .extend(h.refused.into_iter().map(|address| AddressRefused {
             route_id: route_id.to_owned(),
-            ip: h.target.ip.to_string(),
-            port: h.target.port,
-            state: h.state.clone(),
-            reason: h.reason.clone(),
-        })
-        .collect()
+            address,
+        }));
+    let only_draining = h.health == Health::NotServing;
+    report.targets_not_serving.extend(
+        h.targets_not_serving
+            .into_iter()
+            .filter(|t| only_draining || !t.state.ends_with("draining"))
+            .map(|target| TargetNotServing {
+                route_id: route_id.to_owned(),
+                target,
+            }),
+    );
+    if status == RouteStatus::Active && h.health != Health::Serving {
+        report.routes_not_serving.push(RouteNotServing {
+            route_id: route_id.to_owned(),
+            health: h.health,
+            reason: h.reason,
+        });
+    }
 }
 
 fn stuck(route: &Route) -> bool {
@@ -717,7 +774,12 @@ async fn audit_item(ctx: &Context, snapshot: &Snapshot, item: &Item, dry_run: bo
 
 async fn lookup(ctx: &Context, route: &Route, out: &mut ItemAudit) -> Lookup {
     let lookup = ctx.dns.lookup(route.spec.host.as_str()).await;
-    if let Lookup::Failed(failure) = &lookup {
+    note_failure(route, &lookup, out);
+    lookup
+}
+
+fn note_failure(route: &Route, lookup: &Lookup, out: &mut ItemAudit) {
+    if let Lookup::Failed(failure) = lookup {
         out.dns_failure = Some(DnsFailure {
             route_id: route.id().to_string(),
             host: route.spec.host.to_string(),
@@ -725,7 +787,6 @@ async fn lookup(ctx: &Context, route: &Route, out: &mut ItemAudit) -> Lookup {
             status: route.status,
         });
     }
-    lookup
 }
 
 /// Structural drift, then DNS drift, of a route in `pending`, `active` or `source_deleted`.
@@ -751,15 +812,30 @@ async fn audit_route(
         out.finding.repairs.push("route_record_updated".into());
     }
     // A deleted database's name is not looked up: its targets all go whatever it answers.
-    let lookups = if route.status == RouteStatus::SourceDeleted {
-        vec![]
+    let (lookups, retention) = if route.status == RouteStatus::SourceDeleted {
+        (vec![], None)
     } else {
-        vec![lookup(ctx, route, out).await]
+        let seen = observe(ctx, route).await;
+        note_failure(route, &seen.lookup, out);
+        (vec![seen.lookup], Some(seen.retention))
     };
-    let outcome = reconcile(ctx, ensured, &lookups, dry_run)
+    let outcome = reconcile_with(ctx, ensured, &lookups, retention, dry_run)
         .await
         .map_err(|e| e.to_string())?;
-    out.unhealthy = unhealthy_targets(route.id().as_str(), &outcome.observed);
+    // Health as the route stands after the plan: read again only when targets changed.
+    let observed = match &outcome.route.target_group_arn {
+        Some(tg) if outcome.applied && !outcome.plan.is_noop() => ctx
+            .elb
+            .describe_targets(tg)
+            .await
+            .map_err(|e| e.to_string())?,
+        _ => outcome.observed.clone(),
+    };
+    let refused = match lookups.last() {
+        Some(Lookup::Answer(_)) => refused_in(&outcome.plan.notes),
+        _ => outcome.route.refused.clone(),
+    };
+    out.health = Some((outcome.route.status, summarize(&observed, &refused)));
     out.finding.register = outcome.plan.register;
     out.finding.deregister = outcome.plan.deregister;
     Ok(())
@@ -1042,30 +1118,61 @@ mod tests {
     }
 
     #[test]
-    fn unhealthy_targets_are_reported_with_elb_state_and_reason() {
-        let t = |ip: &str, state: &str| TargetHealth {
+    fn health_lists_broken_targets_refusals_and_active_routes_not_serving() {
+        use crate::elb::TargetHealth;
+        let t = |ip: &str, state: &str, reason: &str| TargetHealth {
             target: Target {
                 ip: ip.parse().unwrap(),
                 port: 5432,
                 availability_zone: None,
             },
             state: state.into(),
-            reason: Some("Target.FailedHealthChecks".into()),
+            reason: Some(reason.into()),
         };
-        let found = unhealthy_targets(
+        let mut report = AuditReport::default();
+        let observed = [
+            t("10.0.0.1", "healthy", "x"),
+            t("10.0.0.2", "unhealthy", "Target.FailedHealthChecks"),
+            t("10.0.0.3", "initial", "Elb.RegistrationInProgress"),
+            t("10.0.0.4", "draining", "Target.DeregistrationInProgress"),
+        ];
+        report_health(
+            &mut report,
             "orders",
-            &[
-                t("10.0.0.1", "healthy"),
-                t("10.0.0.2", "unhealthy"),
-                t("10.0.0.3", "initial"),
-                t("10.0.0.4", "unhealthy.draining"),
-            ],
+            RouteStatus::Active,
+            summarize(&observed, &[]),
         );
-        let ips: Vec<&str> = found.iter().map(|u| u.ip.as_str()).collect();
-        assert_eq!(ips, ["10.0.0.2", "10.0.0.4"]);
+        let ips: Vec<String> = report
+            .targets_not_serving
+            .iter()
+            .map(|u| u.target.ip.to_string())
+            .collect();
         assert_eq!(
-            found[0].reason.as_deref(),
-            Some("Target.FailedHealthChecks")
+            ips,
+            ["10.0.0.2"],
+            "initial is normal; draining while others serve"
+        );
+        assert_eq!(report.routes_not_serving[0].health, Health::Degraded);
+        assert_eq!(report.routes_not_serving_count(), 0);
+
+        let only = [t("10.0.3.5", "unused", "Target.NotInUse")];
+        report_health(
+            &mut report,
+            "billing",
+            RouteStatus::Active,
+            summarize(&only, &[]),
+        );
+        assert_eq!(report.routes_not_serving_count(), 1);
+        report_health(
+            &mut report,
+            "later",
+            RouteStatus::Pending,
+            summarize(&[], &[]),
+        );
+        assert_eq!(
+            report.routes_not_serving.len(),
+            2,
+            "pending routes are expected empty"
         );
     }
 

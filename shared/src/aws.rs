@@ -75,6 +75,10 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// EC2 (subnets, VPC CIDRs, NLB network interfaces).
     pub ec2: aws_sdk_ec2::Client,
+    /// RDS in the router's own account (cluster members of reader and custom endpoints).
+    pub rds: aws_sdk_rds::Client,
+    /// The SDK configuration the clients were built from (for clients of assumed roles).
+    pub sdk: SdkConfig,
     /// Calls made through these clients.
     pub calls: CallCounter,
 }
@@ -123,17 +127,44 @@ impl Clients {
         dynamodb.push_interceptor(SharedInterceptor::new(calls.clone()));
         let mut ec2 = aws_sdk_ec2::config::Builder::from(sdk);
         ec2.push_interceptor(SharedInterceptor::new(calls.clone()));
-        if let Some(extra) = extra {
+        if let Some(extra) = &extra {
             elb.push_interceptor(extra.clone());
             dynamodb.push_interceptor(extra.clone());
-            ec2.push_interceptor(extra);
+            ec2.push_interceptor(extra.clone());
         }
         let (elb, dynamodb, ec2) = (elb.build(), dynamodb.build(), ec2.build());
-        Self {
+        let mut clients = Self {
             elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(elb),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
+            rds: aws_sdk_rds::Client::new(sdk),
+            sdk: sdk.clone(),
             calls,
+        };
+        let mut rds = aws_sdk_rds::config::Builder::from(sdk);
+        if let Some(extra) = extra {
+            rds.push_interceptor(extra);
         }
+        clients.rds = clients.rds_client(rds);
+        clients
+    }
+
+    fn rds_client(&self, mut rds: aws_sdk_rds::config::Builder) -> aws_sdk_rds::Client {
+        rds.push_interceptor(SharedInterceptor::new(self.calls.clone()));
+        aws_sdk_rds::Client::from_conf(rds.build())
+    }
+
+    /// An RDS client acting as `role_arn` (another account's read-only role), with the same
+    /// retry, timeout and call counting. Credentials are fetched on first use and refreshed
+    /// by the SDK (STS AssumeRole).
+    pub async fn rds_as(&self, role_arn: &str) -> aws_sdk_rds::Client {
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+            .session_name("privatelink-router")
+            .configure(&self.sdk)
+            .build()
+            .await;
+        self.rds_client(
+            aws_sdk_rds::config::Builder::from(&self.sdk).credentials_provider(provider),
+        )
     }
 }

@@ -20,6 +20,9 @@ pub const ENV_VARS: &[&str] = &[
     "ROUTER_PORT_RANGE",
     "ROUTER_PORT_QUARANTINE_SECONDS",
     "ROUTER_WINDOW",
+    "ROUTER_READER_RETENTION_SECONDS",
+    "ROUTER_RDS_MEMBERSHIP",
+    "ROUTER_RDS_ROLE_ARNS",
     "ROUTER_DEREGISTRATION_DELAY_SECONDS",
     "ROUTER_ADMIN_PRINCIPALS",
     "ROUTER_HOST_SUFFIXES",
@@ -70,6 +73,14 @@ pub struct Config {
     pub port_quarantine: Duration,
     /// K: successful lookups an IP may be absent from before it is stale.
     pub window: u32,
+    /// How long an IP a reader or custom endpoint stopped answering stays a target (seconds;
+    /// see [`crate::window`] for why the default is 2 hours).
+    pub reader_retention_secs: i64,
+    /// Read the members of Aurora reader and custom endpoints from the RDS API.
+    pub rds_membership: bool,
+    /// IAM roles in other accounts the router assumes to read their RDS API
+    /// (`arn:aws:iam::<account>:role/<name>`).
+    pub rds_role_arns: Vec<String>,
     /// Target group deregistration delay.
     pub deregistration_delay_secs: u32,
     /// IAM principals (ARNs) allowed to see and change every route.
@@ -125,7 +136,49 @@ fn list(env: &dyn Fn(&str) -> Option<String>, var: &'static str) -> Vec<String> 
         .unwrap_or_default()
 }
 
+/// `ROUTER_RDS_ROLE_ARNS`: comma-separated IAM role ARNs, one per account.
+fn role_arns(env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
+    let roles = list(env, "ROUTER_RDS_ROLE_ARNS");
+    for role in &roles {
+        if account_of_role(role).is_none() {
+            return Err(ConfigError {
+                var: "ROUTER_RDS_ROLE_ARNS",
+                message: format!(
+                    "{role:?} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+                ),
+            });
+        }
+    }
+    Ok(roles)
+}
+
+/// The 12-digit account of an IAM role ARN `arn:<partition>:iam::<account>:role/<name>`.
+pub fn account_of_role(arn: &str) -> Option<&str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "iam", "", account, resource]
+            if account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && resource.starts_with("role/")
+                && resource.len() > 5 =>
+        {
+            Some(account)
+        }
+        _ => None,
+    }
+}
+
 impl Config {
+    /// The router's own AWS account: the account of its first NLB's ARN
+    /// (`arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/...`).
+    pub fn own_account(&self) -> String {
+        self.fleet
+            .first()
+            .and_then(|r| r.nlb_arn.split(':').nth(4))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(&|k| std::env::var(k).ok())
@@ -185,6 +238,14 @@ impl Config {
             port_range,
             port_quarantine: secs("ROUTER_PORT_QUARANTINE_SECONDS", 7 * 24 * 3600)?,
             window,
+            reader_retention_secs: num(
+                env,
+                "ROUTER_READER_RETENTION_SECONDS",
+                crate::window::DEFAULT_READER_RETENTION_SECS,
+            )?
+            .max(0),
+            rds_membership: num(env, "ROUTER_RDS_MEMBERSHIP", true)?,
+            rds_role_arns: role_arns(env)?,
             deregistration_delay_secs: num(env, "ROUTER_DEREGISTRATION_DELAY_SECONDS", 30)?,
             admin_principals: list(env, "ROUTER_ADMIN_PRINCIPALS").into_iter().collect(),
             host_policy: HostPolicy {
@@ -243,5 +304,28 @@ mod tests {
         let e = Config::from_lookup(&env(&[("ROUTER_TABLE", "t"), ("ROUTER_FLEET", "[]")]))
             .unwrap_err();
         assert_eq!(e.var, "ROUTER_FLEET");
+    }
+
+    #[test]
+    fn rds_roles_must_be_role_arns_and_name_their_account() {
+        let c = Config::from_lookup(&env(&[
+            ("ROUTER_TABLE", "t"),
+            ("ROUTER_FLEET", FLEET),
+            (
+                "ROUTER_RDS_ROLE_ARNS",
+                "arn:aws:iam::210987654321:role/plr-rds-read",
+            ),
+        ]))
+        .unwrap();
+        assert!(c.rds_membership);
+        assert_eq!(account_of_role(&c.rds_role_arns[0]), Some("210987654321"));
+        assert_eq!(c.own_account(), "1");
+        let e = Config::from_lookup(&env(&[
+            ("ROUTER_TABLE", "t"),
+            ("ROUTER_FLEET", FLEET),
+            ("ROUTER_RDS_ROLE_ARNS", "arn:aws:iam::2109:user/x"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.var, "ROUTER_RDS_ROLE_ARNS");
     }
 }

@@ -7,8 +7,28 @@ use crate::aws::Clients;
 use crate::config::{Config, ConfigError};
 use crate::dns::{DnsSetupError, HickoryResolver, Resolve};
 use crate::elb::Elb;
+use crate::rds::Rds;
 use crate::router::{Fleet, Router, RouterError};
 use crate::store::DynamoStore;
+
+/// RDS API access: the own account with the Lambda's credentials, other accounts through their
+/// roles (`ROUTER_RDS_ROLE_ARNS`); none when `ROUTER_RDS_MEMBERSHIP=false` or no region is set.
+async fn rds_access(config: &Config, clients: &Clients) -> Rds {
+    let Some(region) = clients.sdk.region() else {
+        return Rds::disabled();
+    };
+    if !config.rds_membership {
+        return Rds::disabled();
+    }
+    let mut rds =
+        Rds::in_region(region.as_ref()).with_account(config.own_account(), clients.rds.clone());
+    for role in &config.rds_role_arns {
+        if let Some(account) = crate::config::account_of_role(role) {
+            rds = rds.with_account(account, clients.rds_as(role).await);
+        }
+    }
+    rds
+}
 
 /// Building the context failed: the Lambda cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +62,8 @@ pub struct Context {
     pub store: DynamoStore,
     /// DNS resolver.
     pub dns: Arc<dyn Resolve>,
+    /// RDS API per account (members of reader and custom endpoints).
+    pub rds: Rds,
     /// Raw SDK clients and the call counter.
     pub clients: Clients,
 }
@@ -78,12 +100,14 @@ impl Context {
             fleet.insert(rc.id.clone(), router);
         }
         let store = DynamoStore::new(clients.dynamodb.clone(), config.table.clone());
+        let rds = rds_access(&config, &clients).await;
         Ok(Self {
             config,
             fleet,
             elb,
             store,
             dns,
+            rds,
             clients,
         })
     }

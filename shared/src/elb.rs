@@ -84,6 +84,15 @@ pub struct TargetHealth {
     pub reason: Option<String>,
 }
 
+impl TargetHealth {
+    /// True while deregistration is in progress (`draining`, `unhealthy.draining`): the target
+    /// takes no new connections and is not registered for planning (ELBv2 API reference,
+    /// TargetHealth; the Load Balancer Controller registers such a target again when wanted).
+    pub fn is_draining(&self) -> bool {
+        self.state.ends_with("draining")
+    }
+}
+
 /// The small interface `apply` needs: read, add and remove targets of one target group.
 #[async_trait]
 pub trait Targets: Send + Sync {

@@ -34,10 +34,12 @@ use crate::context::Context;
 use crate::dns::Resolve;
 use crate::host::{parse_rds_endpoint, RdsEndpointKind};
 use crate::metrics;
+use crate::observe::members_lookup;
 use crate::plan::{Lookup, Note};
-use crate::reconcile::{reconcile, ReconcileError};
+use crate::reconcile::{reconcile_with, ReconcileError};
 use crate::route::{Route, RouteStatus};
 use crate::store::{RouteStore, StoreError};
+use crate::window::Retention;
 
 /// What the router does about one RDS event ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -739,9 +741,32 @@ async fn handle_route(
             working = store_status(ctx, working, status).await?;
         }
     }
-    let (lookups, dns) = match action {
-        Action::Deleted => (vec![], None),
-        Action::BlueGreenCanceled => {
+    // Reader and custom endpoints whose members the RDS API gives: the members are the answer
+    // (the API shows a failover's new topology at once; no DNS polling needed).
+    let members = match action {
+        Action::Deleted => None,
+        _ => members_lookup(ctx, working.spec.host.as_str(), &ctx.config.own_account())
+            .await
+            .ok(),
+    };
+    let mut retention = None;
+    let (lookups, dns) = match (action, members) {
+        (Action::Deleted, _) => (vec![], None),
+        (_, Some((ips, ids))) => {
+            retention = Some(Retention::Lookups(1));
+            info!(route_id = %working.id(), members = ?ids, "members read from the RDS API");
+            let lookups = vec![Lookup::Answer(ips)];
+            let report = DnsReport {
+                changed: baseline(&working).changed_by(match &lookups[0] {
+                    Lookup::Answer(ips) => ips,
+                    Lookup::Failed(_) => unreachable!("built from an answer"),
+                }),
+                answers: lookups.iter().map(describe).collect(),
+                ..DnsReport::default()
+            };
+            (lookups, Some(report))
+        }
+        (Action::BlueGreenCanceled, None) => {
             let lookups = confirm(
                 ctx.dns.as_ref(),
                 working.spec.host.as_str(),
@@ -755,7 +780,7 @@ async fn handle_route(
             };
             (lookups, Some(report))
         }
-        _ => {
+        (_, None) => {
             let host = working.spec.host.as_str();
             let wait = wait_for_change(ctx.dns.as_ref(), host, &baseline(&working), deadline).await;
             if !wait.changed {
@@ -776,7 +801,7 @@ async fn handle_route(
     let stored_mark = working.last_event_at;
     let event_mark = Some(stored_mark.map_or(event.time, |t| t.max(event.time)));
     working.last_event_at = event_mark;
-    let outcome = reconcile(ctx, working, &lookups, dry_run).await?;
+    let outcome = reconcile_with(ctx, working, &lookups, retention, dry_run).await?;
     let mut stored = outcome.route;
     if !dry_run {
         if stored.version == passed_version {

@@ -2,9 +2,13 @@
 //!
 //! This is the single source the infrastructure test (`tests/tests/infra.rs`) checks the
 //! Terraform IAM policies against: each Lambda's policy must grant exactly these actions for
-//! the services the code talks to (ELBv2, EC2, DynamoDB) — nothing missing, nothing broader,
+//! the services the code talks to (ELBv2, EC2, DynamoDB, RDS, STS) — nothing missing, nothing broader,
 //! no wildcards. When code starts calling a new operation, add it here first; the test then
 //! fails until `infra/modules/privatelink-router/iam.tf` grants it.
+//!
+//! RDS (read-only) reads the members of Aurora reader and custom endpoints; `sts:AssumeRole`
+//! reaches other accounts' RDS API through `ROUTER_RDS_ROLE_ARNS` (granted only on those
+//! roles, and only when there are any).
 //!
 //! Note for DynamoDB transactions: `TransactWriteItems` is authorised per contained operation,
 //! so a `ConditionCheck` inside a transaction needs `dynamodb:ConditionCheckItem` listed here too.
@@ -37,6 +41,10 @@ pub const ROUTES_API: &[&str] = &[
     "elasticloadbalancing:ModifyTargetGroup",
     "elasticloadbalancing:ModifyListener",
     "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBClusterEndpoints",
+    "sts:AssumeRole",
 ];
 
 /// Actions the RDS events handler calls: find the routes of a database, re-resolve them and
@@ -51,6 +59,10 @@ pub const RDS_EVENTS: &[&str] = &[
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:Query",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBClusterEndpoints",
+    "sts:AssumeRole",
 ];
 
 /// Actions the scheduled audit calls: everything the routes API does (it finishes and rolls
@@ -81,6 +93,10 @@ pub const DNS_AUDIT: &[&str] = &[
     "dynamodb:UpdateItem",
     "dynamodb:Query",
     "dynamodb:TransactWriteItems",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBClusterEndpoints",
+    "sts:AssumeRole",
 ];
 
 #[cfg(test)]
@@ -100,7 +116,7 @@ mod tests {
         for action in ROUTES_API.iter().chain(RDS_EVENTS).chain(DNS_AUDIT) {
             let (service, name) = action.split_once(':').expect("service:Action");
             assert!(
-                ["elasticloadbalancing", "ec2", "dynamodb"].contains(&service),
+                ["elasticloadbalancing", "ec2", "dynamodb", "rds", "sts"].contains(&service),
                 "{action}"
             );
             assert!(name.chars().all(|c| c.is_ascii_alphanumeric()), "{action}");

@@ -4,12 +4,16 @@
 //! The rules, in one place:
 //! 1. A failed lookup (timeout, SERVFAIL, NXDOMAIN, empty answer) changes no target.
 //! 2. New IPs are registered in the same plan that removes stale ones; `apply` registers first.
-//! 3. An IP is stale only when absent from the last K successful lookups ([`Sightings`]).
+//! 3. An IP is stale only when the window lets it go ([`Sightings`], [`Retention`]): after K
+//!    successful lookups without it, and for reader/custom endpoints also a retention time.
 //! 4. "Source deleted" and "route deleted" override the window: every target goes.
 //! 5. Otherwise the last target(s) of a route are never all removed.
-//! 6. Only private addresses become targets; others are refused and reported.
-//! 7. Targets inside a router subnet register without AZ, others with AZ `all`.
-//! 8. Planning again over the applied result gives an empty plan.
+//! 6. A `draining` target is not registered: it takes no new connections (NLB user guide,
+//!    "Target health status"). Answered by DNS → registered again (that cancels the drain);
+//!    not answered → nothing to do. Draining targets never count as the route's last target.
+//! 7. Only private addresses become targets; others are refused and reported.
+//! 8. Targets inside a router subnet register without AZ, others with AZ `all`.
+//! 9. Planning again over the applied result gives an empty plan.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -17,7 +21,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::net::{AddressPolicy, Placement, Refusal};
-use crate::window::Sightings;
+use crate::window::{Retention, Sightings};
 
 /// The AvailabilityZone value for targets outside the router VPC's subnets.
 pub const ALL_ZONES: &str = "all";
@@ -156,14 +160,18 @@ pub struct PlanInput<'a> {
     pub lookups: &'a [Lookup],
     /// The window as stored before these lookups.
     pub sightings: &'a Sightings,
-    /// Targets registered now, as DescribeTargetHealth reports them.
+    /// Targets registered now and not draining, as DescribeTargetHealth reports them.
     pub current: &'a [Target],
+    /// Targets DescribeTargetHealth reports `draining` (deregistration in progress).
+    pub draining: &'a [Target],
     /// The route's database port.
     pub port: u16,
     /// The router's address rules.
     pub policy: &'a AddressPolicy,
-    /// K: successful lookups an IP may be absent from before it is stale.
-    pub window: u32,
+    /// How long an IP the name stopped answering stays a target.
+    pub retention: Retention,
+    /// When the lookups were made (epoch seconds).
+    pub now: i64,
 }
 
 /// The planner's decision.
@@ -230,7 +238,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                     }
                 })
                 .collect();
-            out.sightings.record(&allowed, input.window);
+            out.sightings.record(&allowed, input.now, input.retention);
         }
     }
     out.notes.extend(

@@ -7,11 +7,15 @@ use serde::Serialize;
 use tracing::info;
 
 use crate::apply::apply;
+use crate::config::Config;
 use crate::context::Context;
 use crate::elb::{ElbError, TargetHealth, Targets};
+use crate::health::refused_in;
+use crate::host::{parse_rds_endpoint, RdsEndpointKind};
 use crate::plan::{plan, Intent, Lookup, Plan, PlanInput};
 use crate::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
 use crate::store::{RouteStore, StoreError};
+use crate::window::{Retention, RDS_RECORD_TTL_SECS};
 
 /// Reconciling a route failed; nothing was lost (the next run retries).
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +54,27 @@ pub struct Outcome {
     pub observed: Vec<TargetHealth>,
 }
 
+/// How long a route keeps an IP its name stopped answering: reader and custom endpoints answer
+/// one member per query, so they keep IPs for the reader retention time as well as K lookups
+/// ([`crate::window`]); every other name (instance, writer, proxy, other) follows K lookups.
+pub fn retention_for(route: &Route, config: &Config) -> Retention {
+    let round_robin = parse_rds_endpoint(route.spec.host.as_str()).is_some_and(|e| {
+        matches!(
+            e.kind,
+            RdsEndpointKind::ClusterReader | RdsEndpointKind::ClusterCustom
+        )
+    });
+    if round_robin {
+        Retention::Time {
+            lookups: config.window,
+            absent_secs: config.reader_retention_secs,
+            ttl_secs: RDS_RECORD_TTL_SECS,
+        }
+    } else {
+        Retention::Lookups(config.window)
+    }
+}
+
 /// The planner intent for a route's status.
 pub fn intent_for(status: RouteStatus) -> Intent {
     match status {
@@ -82,6 +107,13 @@ fn resolution_of(lookup: &Lookup) -> Resolution {
 /// Folds plan results and lookups into the route; true when anything worth storing changed.
 fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: usize) -> bool {
     let mut changed = false;
+    if matches!(lookups.last(), Some(Lookup::Answer(_))) {
+        let refused = refused_in(&plan.notes);
+        if route.refused != refused {
+            route.refused = refused;
+            changed = true;
+        }
+    }
     if route.sightings != plan.sightings {
         route.sightings = plan.sightings.clone();
         changed = true;
@@ -123,8 +155,20 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
 /// again).
 pub async fn reconcile(
     ctx: &Context,
+    route: Route,
+    lookups: &[Lookup],
+    dry_run: bool,
+) -> Result<Outcome, ReconcileError> {
+    reconcile_with(ctx, route, lookups, None, dry_run).await
+}
+
+/// [`reconcile`] with the window rule of an observation ([`crate::observe::Observation`]):
+/// `None` uses the route's own ([`retention_for`]).
+pub async fn reconcile_with(
+    ctx: &Context,
     mut route: Route,
     lookups: &[Lookup],
+    retention: Option<Retention>,
     dry_run: bool,
 ) -> Result<Outcome, ReconcileError> {
     let mut lookups = lookups.to_vec();
@@ -147,15 +191,19 @@ pub async fn reconcile(
             });
         };
         let observed = ctx.elb.describe_targets(&tg).await?;
-        let current: Vec<_> = observed.iter().map(|h| h.target.clone()).collect();
+        let (draining, current): (Vec<_>, Vec<_>) = observed.iter().partition(|h| h.is_draining());
+        let current: Vec<_> = current.into_iter().map(|h| h.target.clone()).collect();
+        let draining: Vec<_> = draining.into_iter().map(|h| h.target.clone()).collect();
         let p = plan(&PlanInput {
             intent: intent_for(route.status),
             lookups: &lookups,
             sightings: &route.sightings,
             current: &current,
+            draining: &draining,
             port: route.spec.port,
             policy: &router.policy,
-            window: ctx.config.window,
+            retention: retention.unwrap_or_else(|| retention_for(&route, &ctx.config)),
+            now: Utc::now().timestamp(),
         });
         if dry_run {
             log_plan(&route, &p, dry_run);

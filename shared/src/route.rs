@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::health::RefusedAddress;
 use crate::host::HostName;
 use crate::window::Sightings;
 
@@ -308,6 +309,10 @@ pub struct Route {
     /// Recent distinct resolutions (newest first, bounded), for people.
     #[serde(default)]
     pub resolutions: Vec<Resolution>,
+    /// Addresses the newest successful lookup answered that may not be targets (public or
+    /// outside the allowed ranges): never registered, always reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedAddress>,
     /// Event time of the newest RDS event applied, to drop older replays.
     pub last_event_at: Option<DateTime<Utc>>,
     /// Creation time.

@@ -9,16 +9,19 @@ use tracing::info;
 
 use crate::context::Context;
 use crate::elb::{ElbError, TargetHealth, Targets, TAG_ROUTE};
+use crate::health::{summarize, RouteHealth};
 use crate::host::{parse_rds_endpoint, HostName};
+use crate::observe::{observe, observe_host};
 use crate::plan::Lookup;
 use crate::ports::{free_ports, pick, Allocation, PortEntry};
 use crate::provision::ensure_resources;
-use crate::reconcile::{reconcile, Outcome, ReconcileError};
+use crate::reconcile::{reconcile, reconcile_with, Outcome, ReconcileError};
 use crate::route::{
     target_group_name, validate_port, validate_tags, HealthCheck, Protocol, Route, RouteId,
     RouteSpec, RouteStatus, ValidationError,
 };
 use crate::store::{RouteStore, StoreError};
+use crate::window::Retention;
 use crate::window::Sightings;
 
 /// Why an operation was refused or failed, in terms a caller can act on.
@@ -218,8 +221,10 @@ pub struct RouteDetail {
     /// The route and connection info.
     #[serde(flatten)]
     pub view: RouteView,
-    /// Targets and health as ELB reports them.
+    /// Targets and health as ELB reports them (state and reason code per target).
     pub targets: Vec<TargetHealth>,
+    /// Whether the route serves (`serving` / `degraded` / `not_serving`), and why not.
+    pub health: RouteHealth,
     /// The NLB's private IPs: the database's security group must admit them (client IP
     /// preservation is off for IP targets over TCP).
     pub nlb_private_ips: Vec<String>,
@@ -242,7 +247,13 @@ pub async fn create(
     req: &CreateRequest,
 ) -> Result<(Route, bool), ServiceError> {
     let spec = req.validate(ctx)?;
-    let first = ctx.dns.lookup(spec.host.as_str()).await;
+    let first = observe_host(
+        ctx,
+        spec.host.as_str(),
+        Retention::Lookups(ctx.config.window),
+    )
+    .await
+    .lookup;
     if let Lookup::Answer(ips) = &first {
         let refused: Vec<String> = ips
             .iter()
@@ -315,6 +326,7 @@ async fn allocate(
             listener_arn: None,
             sightings: Sightings::default(),
             resolutions: vec![],
+            refused: vec![],
             last_event_at: None,
             created_at: now,
             updated_at: now,
@@ -388,9 +400,11 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         Some(r) => r.private_ips(&ctx.clients.ec2).await.unwrap_or_default(),
         None => vec![],
     };
+    let health = summarize(&targets, &route.refused);
     Ok(RouteDetail {
         view: view(ctx, route),
         targets,
+        health,
         nlb_private_ips,
     })
 }
@@ -455,8 +469,8 @@ pub async fn sync(ctx: &Context, caller: &Caller, id: &str) -> Result<Outcome, S
         ctx.store.save(&route).await?;
     }
     let (route, _) = ensure_resources(ctx, &route, false).await?;
-    let lookup = ctx.dns.lookup(route.spec.host.as_str()).await;
-    Ok(reconcile(ctx, route, &[lookup], false).await?)
+    let seen = observe(ctx, &route).await;
+    Ok(reconcile_with(ctx, route, &[seen.lookup], Some(seen.retention), false).await?)
 }
 
 /// Deletes a route: targets, listener, target group, then the record; the port is quarantined.

@@ -2,7 +2,8 @@
 //!
 //! It implements hickory-server's `RequestHandler` over a shared table instead of using the
 //! in-memory zone, because tests need behaviours a zone cannot give: one rotating answer per
-//! query (Aurora reader endpoints), SERVFAIL, silence, and a query counter.
+//! query (Aurora reader endpoints, rotating or at random), SERVFAIL, silence, a query counter,
+//! and a caching mode that repeats an answer for its TTL like Lambda's VPC resolver.
 
 use std::{
     collections::HashMap,
@@ -11,7 +12,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex, MutexGuard,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use hickory_proto::{
@@ -53,13 +54,43 @@ enum Entry {
     A(Vec<Ipv4Addr>),
     Cname(Name),
     RoundRobin { ips: Vec<Ipv4Addr>, next: usize },
+    Random { ips: Vec<Ipv4Addr> },
     Empty,
 }
 
-#[derive(Debug, Default)]
+/// One answer kept by the caching mode: when it was made, its code and records.
+type Cached = (Instant, ResponseCode, Vec<Record>);
+
+#[derive(Debug)]
 struct Table {
     entries: HashMap<String, Entry>,
     mode: Mode,
+    /// `Some(ttl)`: repeat each answer for `ttl` (the resolver cache); `None`: answer afresh.
+    cache_ttl: Option<Duration>,
+    cache: HashMap<(String, RecordType), Cached>,
+    /// xorshift64 state for [`Entry::Random`].
+    rng: u64,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            mode: Mode::default(),
+            cache_ttl: None,
+            cache: HashMap::new(),
+            rng: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+}
+
+impl Table {
+    fn below(&mut self, n: usize) -> usize {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng % n as u64) as usize
+    }
 }
 
 #[derive(Debug, Default)]
@@ -120,6 +151,26 @@ impl DnsServer {
     pub fn set_round_robin(&self, name: &str, ips: &[Ipv4Addr]) {
         let ips = ips.to_vec();
         self.insert(name, Entry::RoundRobin { ips, next: 0 });
+    }
+
+    /// Makes `name` answer one of `ips` chosen at random per query, as Aurora's reader endpoint
+    /// does ("Amazon Aurora endpoints": a reader per resolution, among the available readers).
+    pub fn set_random(&self, name: &str, ips: &[Ipv4Addr]) {
+        self.insert(name, Entry::Random { ips: ips.to_vec() });
+    }
+
+    /// Seeds the random choice of [`DnsServer::set_random`] names (a fixed default otherwise).
+    pub fn seed(&self, seed: u64) {
+        self.table().rng = seed.max(1);
+    }
+
+    /// `Some(ttl)`: from now on every answer is repeated for `ttl` after it was first made, as
+    /// a caching resolver does (Lambda's VPC resolver keeps an answer for its TTL); record
+    /// changes show only once the cached answer expires. `None`: answer every query afresh.
+    pub fn set_cache_ttl(&self, ttl: Option<Duration>) {
+        let mut table = self.table();
+        table.cache_ttl = ttl;
+        table.cache.clear();
     }
 
     /// Makes `name` exist with no records: NOERROR and an empty answer.
@@ -183,41 +234,67 @@ fn key(name: &Name) -> String {
 impl State {
     /// Answers `qname`/`qtype` from the table, following CNAMEs like a recursive resolver.
     fn resolve(&self, qname: &Name, qtype: RecordType) -> (ResponseCode, Vec<Record>) {
-        let wants_a = matches!(qtype, RecordType::A | RecordType::ANY);
         let mut table = self.table.lock().expect("DNS table lock poisoned");
-        let mut records = Vec::new();
-        let mut owner = qname.clone();
-        for _ in 0..MAX_CHAIN {
-            let Some(entry) = table.entries.get_mut(&key(&owner)) else {
-                return (ResponseCode::NXDomain, records);
-            };
-            let a = |ip: &Ipv4Addr| Record::from_rdata(owner.clone(), TTL, RData::A(A(*ip)));
-            match entry {
-                Entry::Cname(target) => {
-                    let cname = RData::CNAME(CNAME(target.clone()));
-                    records.push(Record::from_rdata(owner.clone(), TTL, cname));
-                    if qtype == RecordType::CNAME {
-                        return (ResponseCode::NoError, records);
-                    }
-                    owner = target.clone();
-                }
-                Entry::A(ips) if wants_a => {
-                    records.extend(ips.iter().map(a));
-                    return (ResponseCode::NoError, records);
-                }
-                Entry::RoundRobin { ips, next } if wants_a => {
-                    if !ips.is_empty() {
-                        records.push(a(&ips[*next % ips.len()]));
-                        *next = (*next + 1) % ips.len();
-                    }
-                    return (ResponseCode::NoError, records);
-                }
-                // Empty names, and A data asked for another type: NOERROR without data.
-                _ => return (ResponseCode::NoError, records),
+        let Some(ttl) = table.cache_ttl else {
+            return resolve_in(&mut table, qname, qtype);
+        };
+        let cache_key = (key(qname), qtype);
+        if let Some((at, code, records)) = table.cache.get(&cache_key) {
+            if at.elapsed() < ttl {
+                return (*code, records.clone());
             }
         }
-        (ResponseCode::ServFail, Vec::new())
+        let (code, records) = resolve_in(&mut table, qname, qtype);
+        table
+            .cache
+            .insert(cache_key, (Instant::now(), code, records.clone()));
+        (code, records)
     }
+}
+
+/// Answers from the table itself (no cache), following CNAMEs.
+fn resolve_in(table: &mut Table, qname: &Name, qtype: RecordType) -> (ResponseCode, Vec<Record>) {
+    let wants_a = matches!(qtype, RecordType::A | RecordType::ANY);
+    let mut records = Vec::new();
+    let mut owner = qname.clone();
+    for _ in 0..MAX_CHAIN {
+        if let Some(Entry::Random { ips }) = table.entries.get(&key(&owner)) {
+            if wants_a && !ips.is_empty() {
+                let ips = ips.clone();
+                let ip = ips[table.below(ips.len())];
+                records.push(Record::from_rdata(owner.clone(), TTL, RData::A(A(ip))));
+                return (ResponseCode::NoError, records);
+            }
+        }
+        let Some(entry) = table.entries.get_mut(&key(&owner)) else {
+            return (ResponseCode::NXDomain, records);
+        };
+        let a = |ip: &Ipv4Addr| Record::from_rdata(owner.clone(), TTL, RData::A(A(*ip)));
+        match entry {
+            Entry::Cname(target) => {
+                let cname = RData::CNAME(CNAME(target.clone()));
+                records.push(Record::from_rdata(owner.clone(), TTL, cname));
+                if qtype == RecordType::CNAME {
+                    return (ResponseCode::NoError, records);
+                }
+                owner = target.clone();
+            }
+            Entry::A(ips) if wants_a => {
+                records.extend(ips.iter().map(a));
+                return (ResponseCode::NoError, records);
+            }
+            Entry::RoundRobin { ips, next } if wants_a => {
+                if !ips.is_empty() {
+                    records.push(a(&ips[*next % ips.len()]));
+                    *next = (*next + 1) % ips.len();
+                }
+                return (ResponseCode::NoError, records);
+            }
+            // Empty names, and A data asked for another type: NOERROR without data.
+            _ => return (ResponseCode::NoError, records),
+        }
+    }
+    (ResponseCode::ServFail, Vec::new())
 }
 
 struct Handler {

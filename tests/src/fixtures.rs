@@ -140,20 +140,35 @@ impl Bed {
             .0
     }
 
-    /// Targets registered in a route's target group, as `(ip, port)` strings, sorted.
+    /// Targets registered in a route's target group and not draining, as `ip:port` strings,
+    /// sorted.
     pub async fn targets(&self, route: &Route) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .target_states(route)
+            .await
+            .into_iter()
+            .filter(|(_, state)| !state.ends_with("draining"))
+            .map(|(target, _)| target)
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Every target DescribeTargetHealth reports for a route, draining ones included, as
+    /// `(ip:port, state)`, sorted.
+    pub async fn target_states(&self, route: &Route) -> Vec<(String, String)> {
         let tg = route
             .target_group_arn
             .as_deref()
             .expect("route has a target group");
-        let mut out: Vec<String> = self
+        let mut out: Vec<(String, String)> = self
             .ctx
             .elb
             .describe_targets(tg)
             .await
             .expect("describe targets")
             .into_iter()
-            .map(|t| format!("{}:{}", t.target.ip, t.target.port))
+            .map(|t| (format!("{}:{}", t.target.ip, t.target.port), t.state))
             .collect();
         out.sort();
         out

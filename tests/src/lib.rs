@@ -6,6 +6,8 @@ pub mod dns;
 pub mod faults;
 /// `Bed`: moto + DNS + network + table + router context, and helpers to add routes.
 pub mod fixtures;
+/// The real Lambda handlers fed with the samples in `events/`.
+pub mod handlers;
 /// `moto_server` child process (emulated AWS) and an SDK config pointing at it.
 pub mod moto;
 /// VPC + subnets + internal NLB fixture, uniquely named so tests can share one moto.

@@ -34,30 +34,22 @@ use tokio::{
     net::TcpStream,
 };
 
-/// Loaded by every `moto_server` through `PYTHONPATH`. moto 5.2.1 serves requests on threads,
-/// and a cancelled TransactWriteItems "rolls back" by restoring a deep copy of the whole table
-/// taken when it began — erasing whatever other requests wrote meanwhile (routes, port records,
-/// counts). DynamoDB isolates transactions; to test our allocation rather than that race, every
-/// DynamoDB backend call runs under one lock (ELBv2 and EC2 stay concurrent).
-pub const SITECUSTOMIZE: &str = r#"
-import functools, inspect, sys, threading
-try:
-    from moto.dynamodb.models import DynamoDBBackend
-except Exception as e:  # moto missing: the fixture reports it
-    DynamoDBBackend = None
-if DynamoDBBackend is not None:
-    _lock = threading.RLock()
-    def _locked(f):
-        @functools.wraps(f)
-        def call(*args, **kwargs):
-            with _lock:
-                return f(*args, **kwargs)
-        return call
-    for _name, _f in list(vars(DynamoDBBackend).items()):
-        if inspect.isfunction(_f) and not _name.startswith("_"):
-            setattr(DynamoDBBackend, _name, _locked(_f))
-    print("router-tests: moto DynamoDB backend calls serialized", file=sys.stderr)
-"#;
+/// The Python files loaded into every `moto_server` through `PYTHONPATH` (see
+/// `tests/moto/sitecustomize.py`): DynamoDB transactions isolated, ELBv2 target states and
+/// matching as AWS documents them, Aurora custom cluster endpoints.
+pub const MOTO_PATCHES: &[(&str, &str)] = &[
+    ("sitecustomize.py", include_str!("../moto/sitecustomize.py")),
+    ("strict_elbv2.py", include_str!("../moto/strict_elbv2.py")),
+    (
+        "rds_cluster_endpoints.py",
+        include_str!("../moto/rds_cluster_endpoints.py"),
+    ),
+];
+
+/// Time scale of the emulated ELBv2 clock (`MOTO_STRICT_TIME_SCALE`): deregistration delays
+/// and `initial` periods run at a tenth of AWS's time, so 30 s of draining takes 3 s. A test
+/// run may override it through the same environment variable.
+pub const TIME_SCALE: &str = "0.1";
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const INSTALL_HINT: &str = "pip install 'moto[server]==5.2.1'";
@@ -95,7 +87,9 @@ impl Moto {
 
         let patch = dir.join(format!("moto-python-{}", std::process::id()));
         fs::create_dir_all(&patch)?;
-        fs::write(patch.join("sitecustomize.py"), SITECUSTOMIZE)?;
+        for (name, text) in MOTO_PATCHES {
+            fs::write(patch.join(name), text)?;
+        }
         let mut python_path = patch.into_os_string();
         if let Some(old) = std::env::var_os("PYTHONPATH") {
             python_path.push(":");
@@ -106,6 +100,10 @@ impl Moto {
         command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("PYTHONPATH", python_path)
+            .env(
+                "MOTO_STRICT_TIME_SCALE",
+                std::env::var("MOTO_STRICT_TIME_SCALE").unwrap_or_else(|_| TIME_SCALE.into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);

@@ -20,6 +20,10 @@ pub const VPC_CIDR: &str = "10.0.0.0/16";
 pub const SUBNETS: [(&str, &str); 2] =
     [("10.0.1.0/24", "us-east-1a"), ("10.0.2.0/24", "us-east-1b")];
 
+/// A third subnet of the VPC, in an Availability Zone the NLB is not enabled in: a target
+/// there is `unused` (`Target.NotInUse`) and takes no traffic.
+pub const SPARE_SUBNET: (&str, &str) = ("10.0.3.0/24", "us-east-1c");
+
 /// One subnet of a fixture network.
 #[derive(Clone, Debug)]
 pub struct Subnet {
@@ -38,8 +42,10 @@ pub struct Network {
     pub name: String,
     /// VPC id (`vpc-...`).
     pub vpc_id: String,
-    /// The two subnets, in `SUBNETS` order.
+    /// The two subnets of the NLB, in `SUBNETS` order.
     pub subnets: Vec<Subnet>,
+    /// [`SPARE_SUBNET`]: in the VPC, not on the NLB.
+    pub spare_subnet: Subnet,
     /// ARN of the internal NLB.
     pub nlb_arn: String,
     /// DNS name of the internal NLB.
@@ -68,7 +74,7 @@ impl Network {
             .to_owned();
 
         let mut subnets = Vec::new();
-        for (cidr, zone) in SUBNETS {
+        for (cidr, zone) in SUBNETS.into_iter().chain([SPARE_SUBNET]) {
             let subnet = ec2
                 .create_subnet()
                 .vpc_id(&vpc_id)
@@ -89,6 +95,7 @@ impl Network {
             });
         }
 
+        let spare_subnet = subnets.pop().context("spare subnet created")?;
         let created = elb
             .create_load_balancer()
             .name(&name)
@@ -112,6 +119,7 @@ impl Network {
             name,
             vpc_id,
             subnets,
+            spare_subnet,
         })
     }
 }

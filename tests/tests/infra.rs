@@ -230,7 +230,7 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
 ];
 
 /// Services the code talks to: for these the policy must equal the code's list exactly.
-const CODE_SERVICES: &[&str] = &["elasticloadbalancing", "ec2", "dynamodb"];
+const CODE_SERVICES: &[&str] = &["elasticloadbalancing", "ec2", "dynamodb", "rds", "sts"];
 
 /// What the Lambda platform needs on the function's behalf, nothing the code calls: writing
 /// its own log streams and (event-driven functions) sending failed invocations to the DLQ.

@@ -243,6 +243,8 @@ fn clients(base: &SdkConfig, endpoint: &str, partition: &str, recorder: &Recorde
         elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(elb.build()),
         dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
         ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
+        rds: aws_sdk_rds::Client::new(&sdk),
+        sdk,
         calls,
     }
 }
@@ -380,6 +382,7 @@ impl World {
     }
 
     /// IPs registered in a target group, read directly.
+    /// Registered targets of a group, draining ones excluded (they take no new connections).
     async fn targets_of(&self, tg: &str) -> BTreeSet<IpAddr> {
         self.bed
             .ctx
@@ -388,6 +391,7 @@ impl World {
             .await
             .expect("describe targets")
             .into_iter()
+            .filter(|t| !t.is_draining())
             .map(|t| t.target.ip)
             .collect()
     }

@@ -313,3 +313,182 @@ async fn network_fixture_creates_vpc_subnets_and_internal_nlb() {
     expected.sort();
     assert_eq!(subnet_ids, expected);
 }
+
+#[tokio::test]
+async fn random_name_answers_every_ip_over_many_queries_and_the_cache_repeats_one() {
+    let dns = DnsServer::start().await.unwrap();
+    let resolver = resolver(&dns, Transport::Udp);
+    let name = "billing.cluster-ro-abc.us-east-1.rds.amazonaws.com";
+    let readers = [ip("10.2.0.21"), ip("10.2.0.22"), ip("10.2.0.23")];
+    dns.set_random(name, &readers);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..60 {
+        let (ips, ..) = lookup(&resolver, name).await.unwrap();
+        assert_eq!(ips.len(), 1, "one reader per query");
+        seen.insert(ips[0]);
+    }
+    assert_eq!(seen.len(), 3, "every reader answered in 60 queries");
+
+    // The caching mode repeats one answer for the TTL, then asks again.
+    dns.set_cache_ttl(Some(Duration::from_millis(300)));
+    let first = lookup(&resolver, name).await.unwrap().0;
+    for _ in 0..10 {
+        assert_eq!(lookup(&resolver, name).await.unwrap().0, first);
+    }
+    dns.set_a(name, &[ip("10.9.9.9")]);
+    assert_eq!(lookup(&resolver, name).await.unwrap().0, first, "cached");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(lookup(&resolver, name).await.unwrap().0, [ip("10.9.9.9")]);
+}
+
+/// The strict ELBv2 of `tests/moto/strict_elbv2.py`, through the SDK: the behaviours the
+/// router's rules depend on (ELBv2 API reference: RegisterTargets, DeregisterTargets,
+/// TargetHealth; NLB user guide "Target health status").
+#[tokio::test]
+async fn strict_moto_drains_matches_id_and_port_echoes_the_zone_and_reports_unused() {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ProtocolEnum, TargetDescription, TargetTypeEnum,
+    };
+    let config = moto().await.sdk_config().await;
+    let net = Network::create(&config, "strict").await.unwrap();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let tg = elb
+        .create_target_group()
+        .name(format!("strict-{}", &net.name[net.name.len() - 8..]).trim_matches('-'))
+        .protocol(ProtocolEnum::Tcp)
+        .port(5432)
+        .vpc_id(&net.vpc_id)
+        .target_type(TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_owned();
+    elb.modify_target_group_attributes()
+        .target_group_arn(&tg)
+        .attributes(
+            aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value("20")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    elb.create_listener()
+        .load_balancer_arn(&net.nlb_arn)
+        .protocol(ProtocolEnum::Tcp)
+        .port(10000)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&tg)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let target = |ip: &str, port: i32, az: Option<&str>| {
+        TargetDescription::builder()
+            .id(ip)
+            .port(port)
+            .set_availability_zone(az.map(str::to_owned))
+            .build()
+    };
+    let health = || async {
+        let out = elb
+            .describe_target_health()
+            .target_group_arn(&tg)
+            .send()
+            .await
+            .unwrap();
+        let mut v: Vec<(String, i32, String, String, String)> = out
+            .target_health_descriptions()
+            .iter()
+            .map(|d| {
+                let t = d.target().unwrap();
+                let h = d.target_health().unwrap();
+                (
+                    t.id().unwrap().to_owned(),
+                    t.port().unwrap(),
+                    t.availability_zone().unwrap_or("").to_owned(),
+                    h.state().unwrap().as_str().to_owned(),
+                    h.reason()
+                        .map(|r| r.as_str().to_owned())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    elb.register_targets()
+        .target_group_arn(&tg)
+        .targets(target("10.0.1.7", 5432, None))
+        .targets(target("10.0.1.7", 6543, None))
+        .targets(target("10.0.3.5", 5432, None))
+        .targets(target("10.20.0.4", 5432, Some("all")))
+        .send()
+        .await
+        .unwrap();
+    let h = health().await;
+    assert_eq!(h.len(), 4, "the same IP on two ports is two targets: {h:?}");
+    assert_eq!(
+        (h[0].2.as_str(), h[0].3.as_str(), h[0].4.as_str()),
+        ("us-east-1a", "initial", "Elb.RegistrationInProgress")
+    );
+    assert_eq!(
+        (
+            h[2].0.as_str(),
+            h[2].2.as_str(),
+            h[2].3.as_str(),
+            h[2].4.as_str()
+        ),
+        ("10.0.3.5", "us-east-1c", "unused", "Target.NotInUse"),
+        "a zone the NLB is not enabled in"
+    );
+    assert_eq!(h[3].2, "all");
+
+    // `all` for an address inside a subnet is refused, as AWS does.
+    let err = elb
+        .register_targets()
+        .target_group_arn(&tg)
+        .targets(target("10.0.2.9", 5432, Some("all")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code(&err),
+        Some("ValidationError")
+    );
+
+    // A wrong port deregisters nothing and succeeds; the right one starts draining.
+    elb.deregister_targets()
+        .target_group_arn(&tg)
+        .targets(target("10.20.0.4", 3306, None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health().await[3].3, "initial");
+    elb.deregister_targets()
+        .target_group_arn(&tg)
+        .targets(target("10.20.0.4", 5432, Some("all")))
+        .send()
+        .await
+        .unwrap();
+    let h = health().await;
+    assert_eq!(
+        (h[3].3.as_str(), h[3].4.as_str()),
+        ("draining", "Target.DeregistrationInProgress")
+    );
+    // Registering it again cancels the drain.
+    elb.register_targets()
+        .target_group_arn(&tg)
+        .targets(target("10.20.0.4", 5432, Some("all")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health().await[3].3, "initial");
+}

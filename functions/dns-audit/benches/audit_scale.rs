@@ -146,6 +146,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         listener_arn: None,
         sightings: Sightings::default(),
         resolutions: vec![],
+        refused: vec![],
         last_event_at: None,
         created_at: now,
         updated_at: now,

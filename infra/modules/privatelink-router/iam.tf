@@ -38,6 +38,38 @@ locals {
   # Listeners of our NLBs only: listener/net/<nlb name>/<nlb id>/<listener id>.
   listener_arns = [for r in var.routers : "${replace(aws_lb.router[r].arn, ":loadbalancer/", ":listener/")}/*"]
   table_arns    = [aws_dynamodb_table.routes.arn, "${aws_dynamodb_table.routes.arn}/index/*"]
+
+  # RDS in the router's own account (members of Aurora reader and custom endpoints):
+  # DescribeDBClusters/DBInstances/DBClusterEndpoints take cluster, db and cluster-endpoint
+  # resources ("Actions, resources, and condition keys for Amazon RDS").
+  rds_arn_prefix = replace(local.elb_arn_prefix, ":elasticloadbalancing:", ":rds:")
+  rds_read_arns = [
+    "${local.rds_arn_prefix}:cluster:*",
+    "${local.rds_arn_prefix}:db:*",
+    "${local.rds_arn_prefix}:cluster-endpoint:*",
+  ]
+}
+
+data "aws_iam_policy_document" "rds_read" {
+  statement {
+    sid = "RdsMembersRead"
+    actions = [
+      "rds:DescribeDBClusters",
+      "rds:DescribeDBInstances",
+      "rds:DescribeDBClusterEndpoints",
+    ]
+    resources = local.rds_read_arns
+  }
+}
+
+# Other accounts' RDS API, through the read-only roles given in rds_role_arns (attached only
+# when there are any: a statement needs at least one resource).
+data "aws_iam_policy_document" "assume_rds_roles" {
+  statement {
+    sid       = "AssumeRdsReadRoles"
+    actions   = ["sts:AssumeRole"]
+    resources = var.rds_role_arns
+  }
 }
 
 data "aws_iam_policy_document" "lambda_assume" {
@@ -55,6 +87,8 @@ data "aws_iam_policy_document" "lambda_assume" {
 # routes-api (and, through source_policy_documents, dns-audit): create, inspect, sync, delete.
 # ------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "route_management" {
+  source_policy_documents = [data.aws_iam_policy_document.rds_read.json]
+
   statement {
     sid = "ElbRead"
     actions = [
@@ -183,6 +217,8 @@ data "aws_iam_policy_document" "routes_api" {
 # rds-events: move the targets of routed databases; no structural change.
 # ------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "rds_events" {
+  source_policy_documents = [data.aws_iam_policy_document.rds_read.json]
+
   statement {
     sid = "ElbRead"
     actions = [
@@ -273,6 +309,13 @@ resource "aws_iam_role_policy" "routes_api" {
   policy = data.aws_iam_policy_document.routes_api.json
 }
 
+resource "aws_iam_role_policy" "routes_api_assume_rds_roles" {
+  count  = length(var.rds_role_arns) > 0 ? 1 : 0
+  name   = "assume-rds-roles"
+  role   = aws_iam_role.routes_api.id
+  policy = data.aws_iam_policy_document.assume_rds_roles.json
+}
+
 resource "aws_iam_role" "rds_events" {
   name               = "${var.service_name}-rds-events"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
@@ -285,6 +328,13 @@ resource "aws_iam_role_policy" "rds_events" {
   policy = data.aws_iam_policy_document.rds_events.json
 }
 
+resource "aws_iam_role_policy" "rds_events_assume_rds_roles" {
+  count  = length(var.rds_role_arns) > 0 ? 1 : 0
+  name   = "assume-rds-roles"
+  role   = aws_iam_role.rds_events.id
+  policy = data.aws_iam_policy_document.assume_rds_roles.json
+}
+
 resource "aws_iam_role" "dns_audit" {
   name               = "${var.service_name}-dns-audit"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
@@ -295,6 +345,13 @@ resource "aws_iam_role_policy" "dns_audit" {
   name   = "dns-audit"
   role   = aws_iam_role.dns_audit.id
   policy = data.aws_iam_policy_document.dns_audit.json
+}
+
+resource "aws_iam_role_policy" "dns_audit_assume_rds_roles" {
+  count  = length(var.rds_role_arns) > 0 ? 1 : 0
+  name   = "assume-rds-roles"
+  role   = aws_iam_role.dns_audit.id
+  policy = data.aws_iam_policy_document.assume_rds_roles.json
 }
 
 # Only when the Lambdas run in a VPC: Lambda needs to manage their network interfaces.

@@ -40,6 +40,9 @@ locals {
     ROUTER_PORT_RANGE                   = "${var.port_range.from}-${var.port_range.to}"
     ROUTER_PORT_QUARANTINE_SECONDS      = tostring(var.port_quarantine_seconds)
     ROUTER_WINDOW                       = tostring(var.window)
+    ROUTER_READER_RETENTION_SECONDS     = tostring(var.reader_retention_seconds)
+    ROUTER_RDS_MEMBERSHIP               = tostring(var.rds_membership)
+    ROUTER_RDS_ROLE_ARNS                = join(",", var.rds_role_arns)
     ROUTER_DEREGISTRATION_DELAY_SECONDS = tostring(var.deregistration_delay_seconds)
     ROUTER_ADMIN_PRINCIPALS             = join(",", var.admin_principals)
     ROUTER_HOST_SUFFIXES                = join(",", var.host_suffixes)

@@ -324,6 +324,32 @@ variable "window" {
   default     = 3
 }
 
+variable "reader_retention_seconds" {
+  description = "ROUTER_READER_RETENTION_SECONDS: how long an IP an Aurora reader or custom endpoint stopped answering stays a target (its members cannot be read from the RDS API). 2 h keeps a live reader of 8 picked at random for more than 10 years on average at one lookup a minute."
+  type        = number
+  default     = 7200
+  validation {
+    condition     = var.reader_retention_seconds >= 0
+    error_message = "reader_retention_seconds must be 0 or more."
+  }
+}
+
+variable "rds_membership" {
+  description = "ROUTER_RDS_MEMBERSHIP: read the members of Aurora reader and custom endpoints from the RDS API (DescribeDBClusters, DescribeDBClusterEndpoints, DescribeDBInstances) instead of inferring them from DNS answers; a reader that leaves the cluster then leaves its target group within one audit."
+  type        = bool
+  default     = true
+}
+
+variable "rds_role_arns" {
+  description = "ROUTER_RDS_ROLE_ARNS: read-only IAM roles in other accounts (arn:aws:iam::<account>:role/<name>, one per account) the router assumes to read their RDS API; each must trust the router's Lambda roles and allow rds:DescribeDBClusters, rds:DescribeDBInstances and rds:DescribeDBClusterEndpoints."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for r in var.rds_role_arns : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/.+$", r))])
+    error_message = "rds_role_arns must be IAM role ARNs: arn:aws:iam::<12-digit account>:role/<name>."
+  }
+}
+
 variable "deregistration_delay_seconds" {
   description = "ROUTER_DEREGISTRATION_DELAY_SECONDS: target group deregistration delay."
   type        = number
@@ -411,9 +437,11 @@ variable "audit_metric_names" {
     threshold = number
   }))
   default = {
-    dns_failures = { metric = "DnsFailures", threshold = 10 }
-    repairs      = { metric = "Repairs", threshold = 0 }
-    errors       = { metric = "Errors", threshold = 0 }
+    dns_failures       = { metric = "DnsFailures", threshold = 10 }
+    repairs            = { metric = "Repairs", threshold = 0 }
+    errors             = { metric = "Errors", threshold = 0 }
+    routes_not_serving = { metric = "RoutesNotServing", threshold = 0 }
+    addresses_refused  = { metric = "AddressesRefused", threshold = 0 }
   }
 }
 

@@ -14,9 +14,11 @@ use privatelink_router::context::Context;
 use privatelink_router::elb::Targets;
 use privatelink_router::plan::{plan, Intent, PlanInput};
 use privatelink_router::ports::free_ports;
+use privatelink_router::reconcile::retention_for;
 use privatelink_router::route::RouteId;
 use privatelink_router::service::{self, Caller, CreateRequest, ListFilter};
 use privatelink_router::store::RouteStore;
+use privatelink_router::window::Retention;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -317,16 +319,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for e in &seed {
                 let id = RouteId::parse(&e.name).map_err(|err| anyhow!("{}: {err}", e.name))?;
                 let existing = ctx.store.get(&id).await?;
-                let current = match existing.as_ref().and_then(|r| r.target_group_arn.clone()) {
-                    Some(tg) => ctx
-                        .elb
-                        .describe_targets(&tg)
-                        .await?
-                        .into_iter()
-                        .map(|t| t.target)
-                        .collect(),
-                    None => vec![],
-                };
+                let current: Vec<_> =
+                    match existing.as_ref().and_then(|r| r.target_group_arn.clone()) {
+                        Some(tg) => ctx
+                            .elb
+                            .describe_targets(&tg)
+                            .await?
+                            .into_iter()
+                            .filter(|t| !t.is_draining())
+                            .map(|t| t.target)
+                            .collect(),
+                        None => vec![],
+                    };
                 let lookup = ctx.dns.lookup(&e.id).await;
                 let sightings = existing
                     .as_ref()
@@ -340,7 +344,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     port: u16::try_from(e.port)
                         .map_err(|_| anyhow!("{}: bad port {}", e.name, e.port))?,
                     policy: &router.policy,
-                    window: ctx.config.window,
+                    draining: &[],
+                    retention: existing
+                        .as_ref()
+                        .map_or(Retention::Lookups(ctx.config.window), |r| {
+                            retention_for(r, &ctx.config)
+                        }),
+                    now: chrono::Utc::now().timestamp(),
                 });
                 let listener_port = match &existing {
                     Some(r) => format!("{} (existing)", r.listener_port),

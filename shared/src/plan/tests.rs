@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use proptest::prelude::*;
 
 use super::*;
+use crate::window::Retention;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -36,7 +37,9 @@ fn run(intent: Intent, lookups: &[Lookup], sightings: &Sightings, current: &[Tar
         current,
         port: 5432,
         policy: &policy(),
-        window: 3,
+        draining: &[],
+        retention: Retention::Lookups(3),
+        now: 0,
     })
 }
 
@@ -81,7 +84,7 @@ fn failed_lookup_never_removes_targets() {
         LookupFailure::Empty,
     ] {
         let mut s = Sightings::default();
-        s.record(&[ip("10.1.2.3")].into(), 3);
+        s.record(&[ip("10.1.2.3")].into(), 0, Retention::Lookups(3));
         let p = run(
             Intent::Follow,
             &[Lookup::Failed(failure)],
@@ -97,7 +100,7 @@ fn failed_lookup_never_removes_targets() {
 #[test]
 fn flipped_record_registers_new_ip_and_keeps_old_until_window_passes() {
     let mut s = Sightings::default();
-    s.record(&[ip("10.1.2.3")].into(), 3);
+    s.record(&[ip("10.1.2.3")].into(), 0, Retention::Lookups(3));
     let current = vec![target("10.1.2.3", 5432)];
     let p = run(Intent::Follow, &[answer(&["10.1.9.9"])], &s, &current);
     assert_eq!(p.register.len(), 1);
@@ -124,7 +127,7 @@ fn flipped_record_registers_new_ip_and_keeps_old_until_window_passes() {
 #[test]
 fn source_deleted_removes_every_target_at_once() {
     let mut s = Sightings::default();
-    s.record(&[ip("10.1.2.3")].into(), 3);
+    s.record(&[ip("10.1.2.3")].into(), 0, Retention::Lookups(3));
     let current = vec![target("10.1.2.3", 5432), target("10.1.2.4", 5432)];
     let p = run(
         Intent::SourceDeleted,
@@ -144,7 +147,7 @@ fn source_deleted_removes_every_target_at_once() {
 #[test]
 fn public_answer_is_refused_and_last_targets_are_kept() {
     let mut s = Sightings::default();
-    s.record(&[ip("10.1.2.3")].into(), 1);
+    s.record(&[ip("10.1.2.3")].into(), 0, Retention::Lookups(1));
     let current = vec![target("10.1.2.3", 5432)];
     let p = plan(&PlanInput {
         intent: Intent::Follow,
@@ -153,7 +156,9 @@ fn public_answer_is_refused_and_last_targets_are_kept() {
         current: &current,
         port: 5432,
         policy: &policy(),
-        window: 1,
+        draining: &[],
+        retention: Retention::Lookups(1),
+        now: 0,
     });
     assert!(p.register.is_empty());
     assert!(p.deregister.is_empty());
@@ -167,7 +172,7 @@ fn public_answer_is_refused_and_last_targets_are_kept() {
 #[test]
 fn target_on_the_wrong_port_is_replaced() {
     let mut s = Sightings::default();
-    s.record(&[ip("10.1.2.3")].into(), 3);
+    s.record(&[ip("10.1.2.3")].into(), 0, Retention::Lookups(3));
     let current = vec![target("10.1.2.3", 9999)];
     let p = run(Intent::Follow, &[answer(&["10.1.2.3"])], &s, &current);
     assert_eq!(p.register[0].target.port, 5432);
@@ -181,7 +186,7 @@ fn target_on_the_wrong_port_is_replaced() {
 #[test]
 fn stranger_target_is_removed_when_dns_agrees_on_others() {
     let mut s = Sightings::default();
-    s.record(&[ip("10.1.2.3")].into(), 3);
+    s.record(&[ip("10.1.2.3")].into(), 0, Retention::Lookups(3));
     let current = vec![
         target("10.1.2.3", 5432),
         target("10.66.6.6", 5432),
@@ -250,7 +255,7 @@ fn sightings_from(history: &[Lookup], k: u32) -> Sightings {
                 .copied()
                 .filter(|i| policy().classify(*i).is_ok())
                 .collect();
-            s.record(&ok, k);
+            s.record(&ok, 0, Retention::Lookups(k));
         }
     }
     s
@@ -264,7 +269,7 @@ proptest! {
         prop_assume!(matches!(failure, Lookup::Failed(_)));
         new.push(failure);
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
         prop_assert!(p.is_noop());
         let is_failure_note = |n: &Note| matches!(n, Note::LookupFailed { .. });
         prop_assert!(p.notes.iter().any(is_failure_note));
@@ -275,7 +280,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
         if !current.is_empty() {
             prop_assert!(!applied(&current, &p).is_empty());
         }
@@ -286,7 +291,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
         let successes: Vec<&BTreeSet<IpAddr>> = history.iter().chain(new.iter())
             .filter_map(|l| match l { Lookup::Answer(ips) => Some(ips), _ => None }).collect();
         let recent: BTreeSet<IpAddr> = successes.iter().rev().take(k as usize).flat_map(|s| s.iter().copied()).collect();
@@ -302,7 +307,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
         if !matches!(new.last(), Some(Lookup::Failed(_))) {
             // Every allowed IP of the window ends up registered on the database port.
             let after: BTreeSet<(IpAddr, u16)> = applied(&current, &p).iter().map(Target::key).collect();
@@ -318,7 +323,7 @@ proptest! {
     ) {
         let s = sightings_from(&history, k);
         let intent = if route_deleted { Intent::RouteDeleted } else { Intent::SourceDeleted };
-        let p = plan(&PlanInput { intent, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        let p = plan(&PlanInput { intent, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
         prop_assert!(p.register.is_empty());
         let removed: Vec<Target> = p.deregister.iter().map(|c| c.target.clone()).collect();
         prop_assert_eq!(removed, current);
@@ -329,7 +334,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
         for c in &p.register {
             let placement = policy().classify(c.target.ip);
             prop_assert!(placement.is_ok());
@@ -344,7 +349,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
         for c in &p.deregister {
             prop_assert!(current.contains(&c.target));
         }
@@ -356,10 +361,126 @@ proptest! {
     ) {
         prop_assume!(!matches!(new.last(), Some(Lookup::Failed(_))));
         let s = sightings_from(&history, k);
-        let input = PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), window: k };
+        let input = PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 };
         let p = plan(&input);
         let after = applied(&current, &p);
         let again = plan(&PlanInput { lookups: &[], sightings: &p.sightings, current: &after, ..input });
         prop_assert!(again.is_noop(), "{:?}", again);
+    }
+}
+
+#[test]
+fn failback_registers_the_draining_ip_again_and_lets_the_other_drain() {
+    // 10.1.2.3 → 10.1.7.7 (first 0049), then back to 10.1.2.3 while it still drains.
+    let mut s = Sightings::default();
+    s.record(&[ip("10.1.7.7")].into(), 0, Retention::Lookups(3));
+    let p = plan(&PlanInput {
+        intent: Intent::Follow,
+        lookups: &[
+            answer(&["10.1.2.3"]),
+            answer(&["10.1.2.3"]),
+            answer(&["10.1.2.3"]),
+        ],
+        sightings: &s,
+        current: &[target("10.1.7.7", 5432)],
+        draining: &[target("10.1.2.3", 5432)],
+        port: 5432,
+        policy: &policy(),
+        retention: Retention::Lookups(3),
+        now: 2,
+    });
+    let regs: Vec<IpAddr> = p.register.iter().map(|c| c.target.ip).collect();
+    let deregs: Vec<IpAddr> = p.deregister.iter().map(|c| c.target.ip).collect();
+    assert_eq!(regs, vec![ip("10.1.2.3")], "draining is not registered");
+    assert_eq!(deregs, vec![ip("10.1.7.7")]);
+}
+
+#[test]
+fn draining_targets_never_count_as_the_last_target() {
+    let mut s = Sightings::default();
+    s.record(&[ip("10.1.7.7")].into(), 0, Retention::Lookups(1));
+    // DNS answers only a public address: nothing may be registered, so the serving target stays
+    // even though another one is draining.
+    let p = plan(&PlanInput {
+        intent: Intent::Follow,
+        lookups: &[answer(&["54.0.0.1"])],
+        sightings: &s,
+        current: &[target("10.1.7.7", 5432)],
+        draining: &[target("10.1.2.3", 5432)],
+        port: 5432,
+        policy: &policy(),
+        retention: Retention::Lookups(1),
+        now: 0,
+    });
+    assert!(p.deregister.is_empty(), "{p:?}");
+}
+
+/// A target group as ELBv2 keeps it: serving targets, and draining ones until their delay ends.
+#[derive(Default, Debug)]
+struct SimulatedGroup {
+    serving: Vec<Target>,
+    draining: Vec<Target>,
+}
+
+impl SimulatedGroup {
+    fn apply(&mut self, p: &Plan) {
+        for c in &p.register {
+            self.draining.retain(|t| t.key() != c.target.key());
+            if !self.serving.iter().any(|t| t.key() == c.target.key()) {
+                self.serving.push(c.target.clone());
+            }
+        }
+        for c in &p.deregister {
+            self.serving.retain(|t| t.key() != c.target.key());
+            self.draining.push(c.target.clone());
+        }
+    }
+}
+
+proptest! {
+    /// After any sequence of answers, applies and drain expiries, whenever DNS has answered, every
+    /// address of the newest successful answer is registered and not draining.
+    #[test]
+    fn prop_answered_ips_are_served_whatever_drains(
+        steps in proptest::collection::vec((
+            proptest::collection::vec(prop_oneof![
+                3 => proptest::collection::btree_set(
+                    (0u8..4).prop_map(|o| IpAddr::V4(Ipv4Addr::new(10, 1, 0, o))), 1..3,
+                ).prop_map(Lookup::Answer),
+                1 => Just(Lookup::Failed(LookupFailure::Timeout)),
+            ], 1..4),
+            any::<bool>(),
+        ), 1..12),
+        k in 1u32..4,
+    ) {
+        let mut group = SimulatedGroup::default();
+        let mut sightings = Sightings::default();
+        let mut newest: Option<BTreeSet<IpAddr>> = None;
+        for (lookups, drain_ends) in &steps {
+            if *drain_ends {
+                group.draining.clear();
+            }
+            let p = plan(&PlanInput {
+                intent: Intent::Follow,
+                lookups,
+                sightings: &sightings,
+                current: &group.serving,
+                draining: &group.draining,
+                port: 5432,
+                policy: &policy(),
+                retention: Retention::Lookups(k),
+                now: 0,
+            });
+            group.apply(&p);
+            sightings = p.sightings;
+            if let Some(Lookup::Answer(ips)) = lookups.last() {
+                newest = Some(ips.clone());
+            }
+            if let Some(ips) = &newest {
+                for ip in ips {
+                    prop_assert!(group.serving.iter().any(|t| t.ip == *ip), "{} not served: {:?}", ip, group);
+                }
+            }
+        }
     }
 }

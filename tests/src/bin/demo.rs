@@ -47,11 +47,17 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>) -> Table {
 }
 
 async fn targets(ctx: &Context, tg: &str) -> anyhow::Result<String> {
+    targets_where(ctx, tg, false).await
+}
+
+/// The targets of a group that are (`draining = true`) or are not draining, comma-separated.
+async fn targets_where(ctx: &Context, tg: &str, draining: bool) -> anyhow::Result<String> {
     let mut t: Vec<String> = ctx
         .elb
         .describe_targets(tg)
         .await?
         .into_iter()
+        .filter(|t| t.is_draining() == draining)
         .map(|t| t.target.ip.to_string())
         .collect();
     t.sort();
@@ -177,6 +183,7 @@ async fn run() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("rds-events handler: {e}"))?;
     let took = t0.elapsed();
     let after = targets(&ctx, &tgs["orders"]).await?;
+    let draining = targets_where(&ctx, &tgs["orders"], true).await?;
     println!(
         "\nstep 3: Multi-AZ failover of orders-db (RDS-EVENT-0049) through the rds-events handler"
     );
@@ -187,12 +194,14 @@ async fn run() -> anyhow::Result<()> {
                 "route",
                 "targets before",
                 "targets after",
+                "draining",
                 "event → converged"
             ],
             vec![vec![
                 "orders".into(),
                 before,
                 after.clone(),
+                draining,
                 format!("{} ms", took.as_millis())
             ]],
         )

@@ -1,0 +1,246 @@
+//! Whether a route really serves: its targets' ELB states and the addresses DNS answered that
+//! the router refused, summed up as one health value a person (and an alarm) can act on.
+//!
+//! ELB target states (ELBv2 API reference, TargetHealth; NLB user guide, "Target health
+//! status"): `initial` (registration or first health checks in progress — normal right after a
+//! registration, not an alarm), `healthy`, `unhealthy`, `unused` (`Target.NotInUse`: the target
+//! group is not used by a load balancer, or the target is in an Availability Zone not enabled
+//! on the load balancer), `unavailable`, `draining` and `unhealthy.draining` (deregistration in
+//! progress: no new connections).
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::elb::TargetHealth;
+use crate::net::Refusal;
+use crate::plan::Note;
+
+/// A route's health, next to its lifecycle status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Every target can take connections (or is passing its first health checks).
+    Serving,
+    /// Some targets take connections, some cannot, or DNS also answers refused addresses.
+    Degraded,
+    /// No target can take connections.
+    NotServing,
+}
+
+/// An address DNS answered that is never registered (public, or outside the allowed ranges).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedAddress {
+    /// The address.
+    pub ip: IpAddr,
+    /// Why it may not be a target.
+    pub why: Refusal,
+}
+
+/// A registered target that cannot take connections, with ELB's words and ours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetProblem {
+    /// Target address.
+    pub ip: IpAddr,
+    /// Target port.
+    pub port: u16,
+    /// ELB state: `unhealthy`, `unused`, `unavailable`, `draining`, `unhealthy.draining`.
+    pub state: String,
+    /// ELB reason code (e.g. `Target.NotInUse`).
+    pub reason: Option<String>,
+    /// One line in the operator's terms, with the fix when known.
+    pub explanation: String,
+}
+
+/// A route's health with the reasons behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteHealth {
+    /// The summary.
+    pub health: Health,
+    /// One line saying why, when not serving fully.
+    pub reason: Option<String>,
+    /// Targets that cannot take connections.
+    pub targets_not_serving: Vec<TargetProblem>,
+    /// Addresses DNS answered that the router refused.
+    pub refused: Vec<RefusedAddress>,
+}
+
+/// True for states that take (or are about to take) connections.
+fn can_serve(state: &str) -> bool {
+    matches!(state, "healthy" | "initial")
+}
+
+/// Explains a target state in one line, with the fix when known.
+fn explain(state: &str, reason: Option<&str>) -> String {
+    match (state, reason) {
+        (_, Some("Target.NotInUse")) => "the load balancer sends it nothing: its Availability Zone is not enabled on the NLB (add a subnet in that zone to the NLB) or the target group has no listener".into(),
+        (s, _) if s.ends_with("draining") => "deregistration in progress: no new connections".into(),
+        ("unhealthy", Some("Target.FailedHealthChecks")) | ("unhealthy", None) => "fails the TCP health check: check the database is up and its security group allows the NLB's private IPs".into(),
+        ("unhealthy", Some(r)) => format!("unhealthy ({r}): check the database and its security group"),
+        ("unavailable", _) => "health checks are disabled or the target group is not used".into(),
+        (s, r) => format!("{s}{}", r.map(|r| format!(" ({r})")).unwrap_or_default()),
+    }
+}
+
+/// The refused addresses among a plan's notes.
+pub fn refused_in(notes: &[Note]) -> Vec<RefusedAddress> {
+    notes
+        .iter()
+        .filter_map(|n| match n {
+            Note::Refused { ip, why } => Some(RefusedAddress { ip: *ip, why: *why }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Sums up a route's targets (as DescribeTargetHealth reports them) and the addresses its
+/// newest answer held that were refused.
+pub fn summarize(observed: &[TargetHealth], refused: &[RefusedAddress]) -> RouteHealth {
+    let serving = observed.iter().filter(|t| can_serve(&t.state)).count();
+    let targets_not_serving: Vec<TargetProblem> = observed
+        .iter()
+        .filter(|t| !can_serve(&t.state))
+        .map(|t| TargetProblem {
+            ip: t.target.ip,
+            port: t.target.port,
+            state: t.state.clone(),
+            reason: t.reason.clone(),
+            explanation: explain(&t.state, t.reason.as_deref()),
+        })
+        .collect();
+    let leaving = targets_not_serving
+        .iter()
+        .filter(|p| p.state.ends_with("draining"))
+        .count();
+    let broken = targets_not_serving.len() - leaving;
+    let refused_line = (!refused.is_empty()).then(|| {
+        let ips: Vec<String> = refused.iter().map(|r| r.ip.to_string()).collect();
+        format!(
+            "DNS answers {} which may not be a target (public or outside the allowed ranges): is the database publicly accessible?",
+            ips.join(", ")
+        )
+    });
+    let (health, reason) = if serving == 0 {
+        let reason = if let Some(line) = refused_line.clone() {
+            line
+        } else if observed.is_empty() {
+            "no targets: the database name has not resolved to an allowed address yet".into()
+        } else if broken == 0 {
+            "only draining targets: nothing takes new connections".into()
+        } else {
+            let first = &targets_not_serving
+                .iter()
+                .find(|p| !p.state.ends_with("draining"));
+            match first {
+                Some(p) => format!("{}:{} {}: {}", p.ip, p.port, p.state, p.explanation),
+                None => "no target takes connections".into(),
+            }
+        };
+        (Health::NotServing, Some(reason))
+    } else if broken > 0 {
+        let p = targets_not_serving
+            .iter()
+            .find(|p| !p.state.ends_with("draining"))
+            .expect("broken > 0");
+        (
+            Health::Degraded,
+            Some(format!(
+                "{broken} of {} targets cannot serve; {}:{} {}: {}",
+                serving + broken,
+                p.ip,
+                p.port,
+                p.state,
+                p.explanation
+            )),
+        )
+    } else if let Some(line) = refused_line {
+        (Health::Degraded, Some(line))
+    } else {
+        (Health::Serving, None)
+    };
+    RouteHealth {
+        health,
+        reason,
+        targets_not_serving,
+        refused: refused.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Target;
+
+    fn t(ip: &str, state: &str, reason: Option<&str>) -> TargetHealth {
+        TargetHealth {
+            target: Target {
+                ip: ip.parse().unwrap(),
+                port: 5432,
+                availability_zone: None,
+            },
+            state: state.into(),
+            reason: reason.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn initial_right_after_registration_is_serving() {
+        let h = summarize(
+            &[t("10.0.1.7", "initial", Some("Elb.RegistrationInProgress"))],
+            &[],
+        );
+        assert_eq!(h.health, Health::Serving);
+        assert!(h.targets_not_serving.is_empty());
+    }
+
+    #[test]
+    fn a_target_in_a_zone_the_nlb_does_not_serve_is_not_serving_and_says_why() {
+        let h = summarize(&[t("10.0.3.5", "unused", Some("Target.NotInUse"))], &[]);
+        assert_eq!(h.health, Health::NotServing);
+        assert!(h
+            .reason
+            .unwrap()
+            .contains("Availability Zone is not enabled"));
+    }
+
+    #[test]
+    fn only_draining_targets_are_not_serving() {
+        let h = summarize(
+            &[t(
+                "10.1.2.3",
+                "draining",
+                Some("Target.DeregistrationInProgress"),
+            )],
+            &[],
+        );
+        assert_eq!(h.health, Health::NotServing);
+        assert!(h.reason.unwrap().contains("only draining"));
+    }
+
+    #[test]
+    fn one_bad_target_among_healthy_ones_is_degraded() {
+        let h = summarize(
+            &[
+                t("10.0.1.7", "healthy", None),
+                t("10.0.1.8", "unhealthy", Some("Target.FailedHealthChecks")),
+                t("10.0.1.9", "draining", None),
+            ],
+            &[],
+        );
+        assert_eq!(h.health, Health::Degraded);
+        assert_eq!(h.targets_not_serving.len(), 2);
+    }
+
+    #[test]
+    fn a_refused_answer_is_reported_even_while_an_old_target_serves() {
+        let refused = [RefusedAddress {
+            ip: "8.8.8.8".parse().unwrap(),
+            why: Refusal::NotPrivate,
+        }];
+        let h = summarize(&[t("10.1.2.3", "healthy", None)], &refused);
+        assert_eq!(h.health, Health::Degraded);
+        assert!(h.reason.unwrap().contains("8.8.8.8"));
+        let h = summarize(&[], &refused);
+        assert_eq!(h.health, Health::NotServing);
+    }
+}

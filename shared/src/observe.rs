@@ -1,0 +1,180 @@
+//! Observing a route's addresses: DNS for single-answer names; for Aurora reader and custom
+//! endpoints the members from the RDS API ([`crate::membership`]), falling back to DNS with the
+//! time-based window ([`crate::window`]) when the API is not configured for the database's
+//! account and region, or fails.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use futures::future::join_all;
+use serde::Serialize;
+use tracing::{debug, warn};
+
+use crate::context::Context;
+use crate::host::{parse_rds_endpoint, RdsEndpointKind};
+use crate::membership::{custom_endpoint_members, reader_endpoint_members, Member};
+use crate::plan::{Lookup, LookupFailure};
+use crate::rds::RdsError;
+use crate::reconcile::retention_for;
+use crate::route::Route;
+use crate::window::Retention;
+
+/// Where a route's addresses came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Via {
+    /// One DNS lookup of the route's host.
+    Dns,
+    /// The RDS API: these member instances, each instance endpoint resolved.
+    RdsMembers {
+        /// DB instance identifiers.
+        members: Vec<String>,
+    },
+}
+
+/// What one observation of a route saw, and how long its addresses may be kept.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The addresses (or the failure).
+    pub lookup: Lookup,
+    /// The window rule for this observation: a complete member list lets absent IPs go at
+    /// once (`Lookups(1)`); DNS uses the route's own rule ([`retention_for`]).
+    pub retention: Retention,
+    /// Where it came from.
+    pub via: Via,
+}
+
+/// Why the RDS API could not give a reader or custom endpoint's members.
+#[derive(Debug, thiserror::Error)]
+pub enum MembershipError {
+    /// The host is not an Aurora reader or custom endpoint.
+    #[error("{0} is not an Aurora reader or custom endpoint")]
+    NotRoundRobin(String),
+    /// The RDS API of the database's account and region is not configured.
+    #[error("no RDS API access for account {account} in {region}")]
+    NotConfigured {
+        /// Account.
+        account: String,
+        /// Region.
+        region: String,
+    },
+    /// An RDS call failed.
+    #[error(transparent)]
+    Rds(#[from] RdsError),
+    /// The endpoint has no usable member.
+    #[error("{0} has no available member")]
+    NoMembers(String),
+    /// A member's instance endpoint did not resolve.
+    #[error("member {member} ({address}) did not resolve: {failure:?}")]
+    MemberLookup {
+        /// Instance id.
+        member: String,
+        /// Its endpoint.
+        address: String,
+        /// How the lookup failed.
+        failure: LookupFailure,
+    },
+}
+
+/// The members behind a reader or custom endpoint, resolved: the union of their instance
+/// endpoints' addresses and the instance ids. `account` is the database's account.
+pub async fn members_lookup(
+    ctx: &Context,
+    host: &str,
+    account: &str,
+) -> Result<(BTreeSet<IpAddr>, Vec<String>), MembershipError> {
+    let endpoint = parse_rds_endpoint(host)
+        .filter(|e| {
+            matches!(
+                e.kind,
+                RdsEndpointKind::ClusterReader | RdsEndpointKind::ClusterCustom
+            )
+        })
+        .ok_or_else(|| MembershipError::NotRoundRobin(host.to_owned()))?;
+    if !ctx.rds.covers(account, &endpoint.region) {
+        return Err(MembershipError::NotConfigured {
+            account: account.to_owned(),
+            region: endpoint.region,
+        });
+    }
+    let (cluster, custom) = match endpoint.kind {
+        RdsEndpointKind::ClusterCustom => {
+            let custom = ctx
+                .rds
+                .custom_endpoint(account, &endpoint.identifier)
+                .await?;
+            (custom.cluster.clone(), Some(custom))
+        }
+        _ => (endpoint.identifier.clone(), None),
+    };
+    let all = ctx.rds.cluster_members(account, &cluster).await?;
+    let chosen: Vec<&Member> = match &custom {
+        Some(c) => custom_endpoint_members(c, &all),
+        None => reader_endpoint_members(&all),
+    };
+    if chosen.is_empty() {
+        return Err(MembershipError::NoMembers(host.to_owned()));
+    }
+    let lookups = join_all(chosen.iter().map(|m| async move {
+        let address = m.address.clone().unwrap_or_default();
+        let lookup = if address.is_empty() {
+            Lookup::Failed(LookupFailure::NxDomain)
+        } else {
+            ctx.dns.lookup(&address).await
+        };
+        (m.id.clone(), address, lookup)
+    }))
+    .await;
+    let mut ips = BTreeSet::new();
+    let mut ids = Vec::new();
+    for (member, address, lookup) in lookups {
+        match lookup {
+            Lookup::Answer(answer) => ips.extend(answer),
+            Lookup::Failed(failure) => {
+                return Err(MembershipError::MemberLookup {
+                    member,
+                    address,
+                    failure,
+                })
+            }
+        }
+        ids.push(member);
+    }
+    Ok((ips, ids))
+}
+
+/// Observes a route once: its members from the RDS API when it is a reader or custom endpoint
+/// the router can read, else one DNS lookup of its host.
+pub async fn observe(ctx: &Context, route: &Route) -> Observation {
+    observe_host(
+        ctx,
+        route.spec.host.as_str(),
+        retention_for(route, &ctx.config),
+    )
+    .await
+}
+
+/// [`observe`] for a host not stored as a route yet (a route being created); `retention` is
+/// the rule for a DNS answer.
+pub async fn observe_host(ctx: &Context, host: &str, retention: Retention) -> Observation {
+    let account = ctx.config.own_account();
+    match members_lookup(ctx, host, &account).await {
+        Ok((ips, members)) => {
+            debug!(host, members = ?members, "members read from the RDS API");
+            return Observation {
+                lookup: Lookup::Answer(ips),
+                retention: Retention::Lookups(1),
+                via: Via::RdsMembers { members },
+            };
+        }
+        Err(MembershipError::NotRoundRobin(_)) | Err(MembershipError::NotConfigured { .. }) => {}
+        Err(e) => {
+            warn!(host, error = %e, "RDS members unavailable; following DNS with the reader retention window");
+        }
+    }
+    Observation {
+        lookup: ctx.dns.lookup(host).await,
+        retention,
+        via: Via::Dns,
+    }
+}

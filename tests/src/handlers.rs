@@ -1,0 +1,68 @@
+//! The three Lambda handlers as tests call them: the real `handler`/`handle` functions of the
+//! function crates, fed with the real-shaped samples in `events/`.
+
+use std::path::PathBuf;
+
+use dns_audit::lambda_runtime::{Context as LambdaContext, LambdaEvent};
+use privatelink_router::context::Context;
+use routes_api::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use routes_api::aws_lambda_events::encodings::Body;
+use serde_json::{json, Value};
+
+/// A sample event from `events/`, parsed.
+pub fn sample(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+}
+
+/// An RDS event sample with its event time moved (envelope `time` and `detail.Date`).
+pub fn rds_event_at(name: &str, time: &str) -> Value {
+    let mut event = sample(name);
+    event["time"] = json!(time);
+    event["detail"]["Date"] = json!(time);
+    event
+}
+
+/// Delivers an RDS event to the real `rds-events` handler; its JSON summary.
+pub async fn rds_event(ctx: &Context, event: Value) -> Value {
+    rds_events::handler(
+        ctx,
+        rds_events::lambda_runtime::LambdaEvent::new(
+            event,
+            rds_events::lambda_runtime::Context::default(),
+        ),
+    )
+    .await
+    .expect("rds-events handler succeeds")
+}
+
+/// One scheduled run of the real `dns-audit` handler; its JSON report.
+pub async fn audit(ctx: &Context) -> Value {
+    dns_audit::handler(
+        ctx,
+        LambdaEvent::new(sample("audit-scheduled.json"), LambdaContext::default()),
+    )
+    .await
+    .expect("dns-audit handler succeeds")
+}
+
+/// `GET /routes/{id}` through the real `routes-api` handler, as the owner of the fixture's
+/// routes; status and JSON body.
+pub async fn get_route(ctx: &Context, id: &str) -> (u16, Value) {
+    let mut ev = sample("apigw-get-route.json");
+    let path = format!("/routes/{id}");
+    ev["rawPath"] = path.clone().into();
+    ev["requestContext"]["http"]["path"] = path.into();
+    ev["pathParameters"]["id"] = id.into();
+    let req: ApiGatewayV2httpRequest =
+        serde_json::from_value(ev).expect("a valid API Gateway v2 event");
+    let resp = routes_api::handle(ctx, req).await;
+    let body = match &resp.body {
+        Some(Body::Text(t)) => serde_json::from_str(t).expect("JSON body"),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (resp.status_code as u16, body)
+}

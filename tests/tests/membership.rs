@@ -1,0 +1,218 @@
+//! Aurora reader and custom endpoints followed through the RDS API (issue #13): the members of
+//! a cluster in moto's RDS (custom endpoints from `tests/moto/rds_cluster_endpoints.py`), each
+//! instance endpoint served by the loopback DNS server, through the real handlers.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use aws_sdk_rds::Client as RdsClient;
+use router_tests::fixtures::Bed;
+use router_tests::handlers::{audit, rds_event, rds_event_at};
+use serde_json::json;
+
+/// An Aurora PostgreSQL cluster in moto with a writer and readers, whose instance endpoints
+/// resolve (loopback DNS) to `10.2.0.<n>`; its reader endpoint answers one reader at random.
+struct Cluster {
+    rds: RdsClient,
+    id: String,
+    reader_endpoint: String,
+    /// Instance id → IP.
+    ips: BTreeMap<String, Ipv4Addr>,
+}
+
+impl Cluster {
+    /// Creates `<id>` with instances `<id>-1` (writer) … `<id>-<n>`; instance `k` gets
+    /// 10.2.<net>.<20+k>.
+    async fn create(bed: &Bed, id: &str, n: u8, net: u8) -> Cluster {
+        let rds = RdsClient::new(&bed.sdk);
+        let cluster = rds
+            .create_db_cluster()
+            .db_cluster_identifier(id)
+            .engine("aurora-postgresql")
+            .master_username("admin")
+            .master_user_password("password-123")
+            .send()
+            .await
+            .expect("cluster created");
+        let reader_endpoint = cluster
+            .db_cluster()
+            .and_then(|c| c.reader_endpoint())
+            .expect("reader endpoint")
+            .to_owned();
+        let mut c = Cluster {
+            rds,
+            id: id.into(),
+            reader_endpoint,
+            ips: BTreeMap::new(),
+        };
+        for k in 1..=n {
+            c.add_instance(bed, k, net).await;
+        }
+        c.publish(bed);
+        c
+    }
+
+    async fn add_instance(&mut self, bed: &Bed, k: u8, net: u8) {
+        let instance = format!("{}-{k}", self.id);
+        let out = self
+            .rds
+            .create_db_instance()
+            .db_instance_identifier(&instance)
+            .db_cluster_identifier(&self.id)
+            .engine("aurora-postgresql")
+            .db_instance_class("db.r6g.large")
+            .send()
+            .await
+            .expect("instance created");
+        let address = out
+            .db_instance()
+            .and_then(|i| i.endpoint())
+            .and_then(|e| e.address())
+            .expect("instance endpoint")
+            .to_owned();
+        let ip = Ipv4Addr::new(10, 2, net, 20 + k);
+        bed.dns.set_a(&address, &[ip]);
+        self.ips.insert(instance, ip);
+    }
+
+    /// Points the reader endpoint at the current readers, one at random per query.
+    fn publish(&self, bed: &Bed) {
+        let readers: Vec<Ipv4Addr> = self
+            .ips
+            .iter()
+            .filter(|(id, _)| !id.ends_with("-1"))
+            .map(|(_, ip)| *ip)
+            .collect();
+        bed.dns.set_random(&self.reader_endpoint, &readers);
+    }
+
+    fn targets_of(&self, ids: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = ids
+            .iter()
+            .map(|id| format!("{}:5432", self.ips[&format!("{}-{id}", self.id)]))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reader_endpoint_members_come_from_the_rds_api_and_no_live_reader_is_ever_removed() {
+    let bed = Bed::start("members-readers").await;
+    let cluster = Cluster::create(&bed, "billing", 5, 0).await;
+    let route = bed
+        .add_route("billing-ro", &cluster.reader_endpoint, 5432)
+        .await;
+    let all_readers = cluster.targets_of(&["2", "3", "4", "5"]);
+    assert_eq!(
+        bed.targets(&route).await,
+        all_readers,
+        "every reader from the first reconcile, not one per DNS answer"
+    );
+    let mut removed = 0;
+    for _ in 0..60 {
+        let report = audit(&bed.ctx).await;
+        assert_eq!(report["errors"], json!([]), "{report:#}");
+        removed += report["repaired"]["targets_deregistered"]
+            .as_u64()
+            .unwrap_or(0);
+    }
+    assert_eq!(removed, 0, "live readers deregistered");
+    assert_eq!(bed.targets(&route).await, all_readers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_removed_from_the_cluster_leaves_within_one_audit() {
+    let bed = Bed::start("members-leave").await;
+    let mut cluster = Cluster::create(&bed, "ledger", 4, 1).await;
+    let route = bed
+        .add_route("ledger-ro", &cluster.reader_endpoint, 5432)
+        .await;
+    assert_eq!(
+        bed.targets(&route).await,
+        cluster.targets_of(&["2", "3", "4"])
+    );
+    cluster
+        .rds
+        .delete_db_instance()
+        .db_instance_identifier("ledger-4")
+        .send()
+        .await
+        .expect("instance deleted");
+    cluster.ips.remove("ledger-4");
+    cluster.publish(&bed);
+    let report = audit(&bed.ctx).await;
+    assert_eq!(report["repaired"]["targets_deregistered"], 1, "{report:#}");
+    assert_eq!(bed.targets(&route).await, cluster.targets_of(&["2", "3"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_endpoint_serves_exactly_its_static_members() {
+    let bed = Bed::start("members-custom").await;
+    let cluster = Cluster::create(&bed, "reports", 4, 2).await;
+    let created = cluster
+        .rds
+        .create_db_cluster_endpoint()
+        .db_cluster_identifier("reports")
+        .db_cluster_endpoint_identifier("reports-analytics")
+        .endpoint_type("READER")
+        .static_members("reports-3")
+        .static_members("reports-4")
+        .send()
+        .await
+        .expect("custom endpoint created");
+    let host = created.endpoint().expect("custom endpoint name").to_owned();
+    assert!(host.contains(".cluster-custom-"), "{host}");
+    bed.dns
+        .set_random(&host, &[cluster.ips["reports-3"], cluster.ips["reports-4"]]);
+    let route = bed.add_route("reports-analytics", &host, 5432).await;
+    assert_eq!(bed.targets(&route).await, cluster.targets_of(&["3", "4"]));
+
+    // The endpoint now excludes reports-4 instead: members follow at the next audit.
+    cluster
+        .rds
+        .modify_db_cluster_endpoint()
+        .db_cluster_endpoint_identifier("reports-analytics")
+        .excluded_members("reports-4")
+        .send()
+        .await
+        .expect("custom endpoint modified");
+    audit(&bed.ctx).await;
+    assert_eq!(bed.targets(&route).await, cluster.targets_of(&["2", "3"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aurora_failover_event_moves_reader_targets_from_the_rds_api_at_once() {
+    let bed = Bed::start("members-failover").await;
+    let cluster = Cluster::create(&bed, "payments", 3, 3).await;
+    let route = bed
+        .add_route("payments-ro", &cluster.reader_endpoint, 5432)
+        .await;
+    assert_eq!(bed.targets(&route).await, cluster.targets_of(&["2", "3"]));
+    // payments-2 becomes the writer; payments-1 a reader.
+    cluster
+        .rds
+        .failover_db_cluster()
+        .db_cluster_identifier("payments")
+        .target_db_instance_identifier("payments-2")
+        .send()
+        .await
+        .expect("failover");
+    let mut event = rds_event_at(
+        "rds-cluster-failover-completed-0071.json",
+        "2026-11-30T10:00:00Z",
+    );
+    event["detail"]["SourceIdentifier"] = json!("payments");
+    let summary = rds_event(&bed.ctx, event).await;
+    let report = &summary["routes"][0];
+    assert_eq!(
+        report["registered"],
+        json!([cluster.ips["payments-1"].to_string()]),
+        "{summary:#}"
+    );
+    assert_eq!(
+        report["deregistered"],
+        json!([cluster.ips["payments-2"].to_string()])
+    );
+    assert_eq!(bed.targets(&route).await, cluster.targets_of(&["1", "3"]));
+}
