@@ -160,6 +160,15 @@ pub struct RouteNotServing {
     pub reason: Option<String>,
 }
 
+/// A structural conflict on one route, in one line with the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteConflict {
+    /// Route id.
+    pub route_id: String,
+    /// What is in the way, and what to do.
+    pub conflict: String,
+}
+
 /// An address a route's DNS answered that the router refused to register.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AddressRefused {
@@ -249,6 +258,9 @@ pub struct AuditReport {
     pub targets_not_serving: Vec<TargetNotServing>,
     /// Addresses DNS answered that may not be targets (public, outside the allowed ranges).
     pub refused_addresses: Vec<AddressRefused>,
+    /// Structural conflicts the router cannot repair (a listener it does not own on a route's
+    /// port); the route's targets were still reconciled.
+    pub conflicts: Vec<RouteConflict>,
     /// Orphans found and deleted.
     pub orphans: OrphanReport,
     /// Terraform seeds turned into routes (or, in a dry run, waiting).
@@ -300,6 +312,7 @@ impl AuditReport {
             ),
             ("TargetsNotServing", self.targets_not_serving.len() as f64),
             ("AddressesRefused", self.refused_addresses.len() as f64),
+            ("ListenerConflicts", self.conflicts.len() as f64),
             ("OrphansFound", self.orphans.found.len() as f64),
             ("OrphansDeleted", self.orphans.deleted as f64),
             ("Errors", self.errors.len() as f64),
@@ -652,6 +665,7 @@ struct ItemAudit {
     finding: RouteFinding,
     dns_failure: Option<DnsFailure>,
     health: Option<(RouteStatus, RouteHealth)>,
+    conflict: Option<String>,
     error: Option<String>,
     in_progress: bool,
 }
@@ -684,6 +698,12 @@ fn fold(report: &mut AuditReport, r: ItemAudit) {
         report.routes.push(f);
     }
     report.dns_failures.extend(r.dns_failure);
+    if let Some(conflict) = r.conflict {
+        report.conflicts.push(RouteConflict {
+            route_id: f_id.clone(),
+            conflict,
+        });
+    }
     if let Some((status, health)) = r.health {
         report_health(report, &f_id, status, health);
     }
@@ -804,7 +824,10 @@ async fn audit_route(
     let arns_moved = ensured.target_group_arn.is_some()
         && (ensured.target_group_arn != route.target_group_arn
             || ensured.listener_arn != route.listener_arn);
-    if arns_moved && !dry_run {
+    if let Some(conflict) = &ensured.conflict {
+        out.conflict = Some(conflict.clone());
+    }
+    if (arns_moved || ensured.conflict != route.conflict) && !dry_run {
         // Recreated resources have new ARNs: store them even if no target changes.
         ensured.version += 1;
         ensured.updated_at = Utc::now();

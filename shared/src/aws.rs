@@ -97,15 +97,37 @@ pub fn timeout_config() -> TimeoutConfig {
         .build()
 }
 
+/// The policy for calls made during a Lambda's cold start (reading each router's NLB, VPC and
+/// subnets): 2 attempts, 1 s connect, 2 s per attempt, 5 s in all. Lambda's init phase lasts
+/// 10 s; an unreachable or hung endpoint must be named in a log line well before that, not
+/// after the 25 s operation timeout of ordinary calls.
+pub fn cold_start_config(sdk: &SdkConfig) -> SdkConfig {
+    sdk.to_builder()
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .build()
+}
+
+/// Loads the SDK's own configuration chain (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`…)
+/// with the router's retry and timeout policy.
+pub async fn sdk_config_from_env() -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+        .load()
+        .await
+}
+
 impl Clients {
     /// Loads the SDK's own configuration chain (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`…).
     pub async fn from_env() -> Self {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .retry_config(retry_config())
-            .timeout_config(timeout_config())
-            .load()
-            .await;
-        Self::from_sdk_config(&sdk)
+        Self::from_sdk_config(&sdk_config_from_env().await)
     }
 
     /// Builds the clients from an SDK config (tests pass one pointing at moto).

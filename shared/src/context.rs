@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::aws::Clients;
+use crate::aws::{self, Clients};
 use crate::config::{Config, ConfigError};
 use crate::dns::{DnsSetupError, HickoryResolver, Resolve};
 use crate::elb::Elb;
@@ -69,11 +69,24 @@ pub struct Context {
 }
 
 impl Context {
-    /// Cold start: environment → config, SDK clients, DNS resolver, router facts.
+    /// Cold start: environment → config, SDK clients, DNS resolver, router facts. The router
+    /// facts are read with the short cold-start policy ([`aws::cold_start_config`]), and a
+    /// failure is logged (the call and its cause) before it is returned.
     pub async fn from_env() -> Result<Self, InitError> {
-        let config = Config::from_env()?;
-        let clients = Clients::from_env().await;
-        Self::build(config, clients).await
+        let started = std::time::Instant::now();
+        let result = async {
+            let config = Config::from_env()?;
+            let sdk = aws::sdk_config_from_env().await;
+            let clients = Clients::from_sdk_config(&sdk);
+            let init = Clients::from_sdk_config(&aws::cold_start_config(&sdk));
+            let dns = HickoryResolver::new(&config.dns_servers, Duration::from_secs(2), 2)?;
+            Self::assemble(config, clients, &init, Arc::new(dns)).await
+        }
+        .await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, elapsed_ms = started.elapsed().as_millis() as u64, "cold start failed: the function cannot serve");
+        }
+        result
     }
 
     /// Builds a context from explicit config and clients, with the hickory resolver.
@@ -88,10 +101,23 @@ impl Context {
         clients: Clients,
         dns: Arc<dyn Resolve>,
     ) -> Result<Self, InitError> {
+        let init = clients.clone();
+        Self::assemble(config, clients, &init, dns).await
+    }
+
+    /// Reads the router facts through `init` (the cold-start clients) and assembles the
+    /// context around `clients`.
+    async fn assemble(
+        config: Config,
+        clients: Clients,
+        init: &Clients,
+        dns: Arc<dyn Resolve>,
+    ) -> Result<Self, InitError> {
         let elb = Elb::new(clients.elb.clone());
+        let init_elb = Elb::new(init.elb.clone());
         let mut fleet = Fleet::new();
         for rc in &config.fleet {
-            let router = Router::load(rc.clone(), &elb, &clients.ec2)
+            let router = Router::load(rc.clone(), &init_elb, &init.ec2)
                 .await
                 .map_err(|source| InitError::Router {
                     router: rc.id.clone(),

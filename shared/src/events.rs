@@ -2,15 +2,21 @@
 //!
 //! The whole decision, in one place:
 //! 1. A malformed event is logged with its reason, counted, and dropped (no retry can fix it).
-//! 2. Only accounts in `ROUTER_EVENT_ACCOUNTS` are heard (when that list is empty: the accounts
-//!    of the fleet's NLB ARNs); others are refused, logged and counted.
-//! 3. The event ID decides the [`Action`] through [`EVENT_TABLE`]; unlisted IDs are ignored.
+//! 2. The router's own account (its NLBs' accounts) is always heard, and the accounts listed in
+//!    `ROUTER_EVENT_ACCOUNTS`; others are refused, logged and counted.
+//! 3. The event ID and source type decide the [`Action`] through [`EVENT_IDS`] (every ID the
+//!    RDS and Aurora guides document, classified: move, re-resolve, created, deleted, ignore);
+//!    an ID the table does not list is re-resolved once, never ignored.
 //! 4. Routes are found by RDS identifier (`detail.SourceIdentifier`; for Blue/Green events the
 //!    database names in `detail.Message` and `resources`). Unrouted identifiers are counted.
 //! 5. Per route, an event not newer than `route.last_event_at` is a replay and is dropped, so
-//!    duplicated, retried and out-of-order events converge to the same state.
-//! 6. Events come before DNS (the 0015 note: "DNS propagation may take a few minutes"): the
-//!    handler polls DNS with backoff until the answer changes or the deadline passes, then
+//!    duplicated, retried and out-of-order events converge to the same state. Events match on
+//!    (account, region, identifier): a route whose account is known ignores other accounts'
+//!    events; one of unknown account is re-resolved by them, and deleted only when its own
+//!    name answers NXDOMAIN (confirmed by polling).
+//! 6. Events come before DNS (the 0015 note: "DNS propagation may take a few minutes"): for
+//!    a `move`, the handler polls DNS with backoff until the answer changes or the deadline
+//!    passes, then
 //!    takes K (`ROUTER_WINDOW`) answers and reconciles once, make-before-break, so a writer's old
 //!    IP leaves within the same invocation and every IP of a round-robin name is seen.
 //! 7. Deletion marks the route `source_deleted` first, then deregisters every target (its IPs
@@ -35,85 +41,62 @@ use crate::dns::Resolve;
 use crate::host::{parse_rds_endpoint, RdsEndpointKind};
 use crate::metrics;
 use crate::observe::members_lookup;
-use crate::plan::{Lookup, Note};
+use crate::plan::{Lookup, LookupFailure, Note};
 use crate::reconcile::{reconcile_with, ReconcileError};
 use crate::route::{Route, RouteStatus};
 use crate::store::{RouteStore, StoreError};
 use crate::window::Retention;
 
+mod event_ids;
+
+pub use event_ids::EVENT_IDS;
+
 /// What the router does about one RDS event ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
-    /// The endpoint's IP may have moved: poll DNS until it changes, then reconcile.
+    /// The endpoint's IP moves or is about to (failover, class change, start, recovery,
+    /// topology change, Blue/Green switchover completed): poll DNS until the answer changes,
+    /// then reconcile.
+    Move,
+    /// The address may have changed, not necessarily (restart, modification, proxy targets,
+    /// switchover canceled, and every event ID the table does not know): re-resolve once.
     Reresolve,
     /// The database (re)appeared: pending and source-deleted routes are reconciled into service.
     Created,
     /// The database is gone: mark the route source-deleted and deregister every target.
     Deleted,
-    /// A Blue/Green switchover completed: the blue names now resolve to the former green
-    /// databases; poll DNS for the routes of the names in the event, then reconcile.
-    BlueGreenSwitchover,
-    /// A Blue/Green switchover was canceled: one ordinary re-resolve of the names in the event.
-    BlueGreenCanceled,
-    /// Worth a log line, nothing to change.
-    Logged,
-    /// Not an event that moves or ends an endpoint (counted, debug log).
-    Ignored,
+    /// Cannot change the address (backups, notices…): logged and counted, nothing done.
+    Ignore,
 }
 
-/// Every RDS event ID the router acts on or logs; any other ID is [`Action::Ignored`].
-///
-/// Sources (checked against ../shared/AWS-FACTS.md, "Event IDs that move an endpoint's IP"):
-/// RDS User Guide and Aurora User Guide, "Amazon RDS event categories and event messages"
-/// (USER_Events.Messages: DB instance, DB cluster, RDS Proxy and Blue/Green deployment tables),
-/// and UserGuide/blue-green-deployments-switching.
-pub const EVENT_TABLE: &[(&str, Action, &str)] = &[
-    // DB instance events (detail-type "RDS DB Instance Event").
-    ("RDS-EVENT-0003", Action::Deleted, "DB instance deleted"),
-    ("RDS-EVENT-0004", Action::Reresolve, "DB instance shutdown"),
-    ("RDS-EVENT-0005", Action::Created, "DB instance created"),
-    ("RDS-EVENT-0006", Action::Reresolve, "DB instance restarted"),
-    ("RDS-EVENT-0013", Action::Reresolve, "Multi-AZ instance failover started"),
-    ("RDS-EVENT-0015", Action::Reresolve, "Multi-AZ failover to standby complete - DNS propagation may take a few minutes"),
-    ("RDS-EVENT-0020", Action::Reresolve, "Recovery of the DB instance has started"),
-    ("RDS-EVENT-0021", Action::Reresolve, "Recovery of the DB instance is complete"),
-    ("RDS-EVENT-0049", Action::Reresolve, "Multi-AZ instance failover completed"),
-    ("RDS-EVENT-0050", Action::Reresolve, "Multi-AZ instance activation started"),
-    ("RDS-EVENT-0051", Action::Reresolve, "Multi-AZ instance activation completed"),
-    ("RDS-EVENT-0052", Action::Reresolve, "Multi-AZ instance recovery started"),
-    ("RDS-EVENT-0053", Action::Reresolve, "Multi-AZ instance recovery completed"),
-    ("RDS-EVENT-0065", Action::Reresolve, "Recovered from partial failover"),
-    ("RDS-EVENT-0385", Action::Reresolve, "Cluster topology is updated (DNS changes)"),
-    // DB cluster events (detail-type "RDS DB Cluster Event"); Aurora reports failover only here.
-    ("RDS-EVENT-0069", Action::Reresolve, "Cluster failover failed"),
-    ("RDS-EVENT-0070", Action::Reresolve, "Promoting previous primary again"),
-    ("RDS-EVENT-0071", Action::Reresolve, "Completed failover to DB instance"),
-    ("RDS-EVENT-0072", Action::Reresolve, "Started same AZ failover to DB instance"),
-    ("RDS-EVENT-0073", Action::Reresolve, "Started cross AZ failover to DB instance"),
-    ("RDS-EVENT-0170", Action::Created, "DB cluster created"),
-    ("RDS-EVENT-0171", Action::Deleted, "DB cluster deleted"),
-    // RDS Proxy events (detail-type "RDS DB Proxy Event"); 0209-0212 do not exist.
-    ("RDS-EVENT-0203", Action::Created, "RDS created DB proxy"),
-    ("RDS-EVENT-0204", Action::Logged, "RDS modified DB proxy"),
-    ("RDS-EVENT-0205", Action::Deleted, "RDS deleted DB proxy"),
-    ("RDS-EVENT-0206", Action::Logged, "RDS created endpoint for DB proxy"),
-    ("RDS-EVENT-0207", Action::Logged, "RDS modified the endpoint of the DB proxy"),
-    ("RDS-EVENT-0208", Action::Logged, "RDS deleted endpoint for DB proxy"),
-    ("RDS-EVENT-0213", Action::Reresolve, "DB instance added to the target group of the DB proxy"),
-    ("RDS-EVENT-0214", Action::Reresolve, "DB instance removed from the target group of the DB proxy"),
-    ("RDS-EVENT-0215", Action::Reresolve, "DB cluster removed from the target group of the DB proxy"),
-    // Blue/Green deployment events (detail-type "RDS Blue Green Deployment Event").
-    ("RDS-EVENT-0247", Action::Logged, "Switchover from blue to green started"),
-    ("RDS-EVENT-0248", Action::BlueGreenSwitchover, "Switchover completed on blue/green deployment"),
-    ("RDS-EVENT-0249", Action::BlueGreenCanceled, "Switchover canceled on blue/green deployment"),
-    ("RDS-EVENT-0250", Action::Logged, "Switchover from primary/read replica blue to green started"),
-    ("RDS-EVENT-0251", Action::BlueGreenSwitchover, "Switchover from primary/read replica completed; renamed blue to blue-old and green to blue"),
-    ("RDS-EVENT-0252", Action::BlueGreenCanceled, "Switchover from primary/read replica canceled"),
-    ("RDS-EVENT-0259", Action::Logged, "Switchover from DB cluster blue to green started"),
-    ("RDS-EVENT-0260", Action::BlueGreenSwitchover, "Switchover from DB cluster completed; renamed blue to blue-old and green to blue"),
-    ("RDS-EVENT-0261", Action::BlueGreenCanceled, "Switchover from DB cluster canceled"),
-];
+/// The action for an event ID of a source type (`db-instance`, `db-cluster`, `db-proxy`,
+/// `blue-green-deployment`), by [`EVENT_IDS`]: the row of that source type, else any row of
+/// the ID. An ID no row lists is [`Action::Reresolve`]d: an unknown event about a routed
+/// database is looked at once, never ignored silently.
+pub fn classify(event_id: &str, source_type: &str) -> Action {
+    let rows = || {
+        EVENT_IDS
+            .iter()
+            .filter(|(id, ..)| id.eq_ignore_ascii_case(event_id))
+    };
+    rows()
+        .find(|(_, source, ..)| *source == source_type)
+        .or_else(|| rows().next())
+        .map_or(Action::Reresolve, |(_, _, action, _)| *action)
+}
+
+/// The source type of [`EVENT_IDS`] for an EventBridge detail-type ("Amazon RDS events in
+/// EventBridge").
+pub fn source_type_of(detail_type: &str) -> Option<&'static str> {
+    match detail_type {
+        "RDS DB Instance Event" => Some("db-instance"),
+        "RDS DB Cluster Event" => Some("db-cluster"),
+        "RDS DB Proxy Event" => Some("db-proxy"),
+        "RDS Blue Green Deployment Event" => Some("blue-green-deployment"),
+        _ => None,
+    }
+}
 
 /// The EventBridge detail-types the router subscribes to (source `aws.rds`).
 pub const DETAIL_TYPES: &[&str] = &[
@@ -122,14 +105,6 @@ pub const DETAIL_TYPES: &[&str] = &[
     "RDS DB Proxy Event",
     "RDS Blue Green Deployment Event",
 ];
-
-/// The action for an event ID (case-insensitive); [`Action::Ignored`] when not in the table.
-pub fn classify(event_id: &str) -> Action {
-    EVENT_TABLE
-        .iter()
-        .find(|(id, _, _)| id.eq_ignore_ascii_case(event_id))
-        .map_or(Action::Ignored, |(_, action, _)| *action)
-}
 
 /// Why an event could not be read; it is dropped, since no retry can fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -274,13 +249,18 @@ impl RdsEvent {
         })
     }
 
-    /// The action for this event: the table's, or [`Action::Ignored`] for other detail-types.
+    /// The action for this event: the table's ([`classify`]), or [`Action::Ignore`] for
+    /// detail-types the router does not subscribe to.
     pub fn action(&self) -> Action {
-        if DETAIL_TYPES.contains(&self.detail_type.as_str()) {
-            classify(&self.event_id)
-        } else {
-            Action::Ignored
+        match source_type_of(&self.detail_type) {
+            Some(source) => classify(&self.event_id, source),
+            None => Action::Ignore,
         }
+    }
+
+    /// True for Blue/Green deployment events, whose databases are named in the message.
+    pub fn is_blue_green(&self) -> bool {
+        source_type_of(&self.detail_type) == Some("blue-green-deployment")
     }
 
     /// RDS identifiers (lowercase) whose routes the event concerns.
@@ -289,13 +269,12 @@ impl RdsEvent {
     /// message ("Switchover from … X to Y completed. Renamed X to X-old and Y to X.") and from
     /// `db:`/`cluster:` ARNs in `resources`. Every other event names its source identifier.
     pub fn identifiers(&self) -> BTreeSet<String> {
-        match self.action() {
-            Action::BlueGreenSwitchover | Action::BlueGreenCanceled => {
-                let mut names = names_in_message(&self.message);
-                names.extend(self.resources.iter().filter_map(|arn| database_in_arn(arn)));
-                names
-            }
-            _ => BTreeSet::from([self.source_identifier.clone()]),
+        if self.is_blue_green() {
+            let mut names = names_in_message(&self.message);
+            names.extend(self.resources.iter().filter_map(|arn| database_in_arn(arn)));
+            names
+        } else {
+            BTreeSet::from([self.source_identifier.clone()])
         }
     }
 }
@@ -401,16 +380,14 @@ fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
-/// Whether events from `account` are heard: in `event_accounts`, or — when that list is empty —
-/// the account of one of the fleet's NLBs.
+/// Whether events from `account` are heard: the router's own account and the accounts of the
+/// fleet's NLBs always; others when listed in `event_accounts` (`ROUTER_EVENT_ACCOUNTS`).
 pub fn account_allowed(config: &Config, account: &str) -> bool {
-    if !config.event_accounts.is_empty() {
-        return config.event_accounts.contains(account);
-    }
-    config
-        .fleet
-        .iter()
-        .any(|r| arn_account(&r.nlb_arn) == Some(account))
+    config.event_accounts.contains(account)
+        || config
+            .fleet
+            .iter()
+            .any(|r| arn_account(&r.nlb_arn) == Some(account))
 }
 
 /// What the handler decided about the event as a whole.
@@ -423,10 +400,8 @@ pub enum Decision {
     Malformed,
     /// From an account not allowed: logged and dropped.
     Refused,
-    /// An event ID the router does not act on.
+    /// An event that cannot move or end an address ([`Action::Ignore`]): logged.
     Ignored,
-    /// Logged only (e.g. switchover started).
-    Logged,
     /// No route uses the identifiers the event names.
     Unrouted,
 }
@@ -536,7 +511,6 @@ pub async fn handle_until(
                 Decision::Malformed => "RdsEventMalformed",
                 Decision::Refused => "RdsEventRefused",
                 Decision::Ignored => "RdsEventIgnored",
-                Decision::Logged => "RdsEventLogged",
                 Decision::Unrouted => "RdsEventUnrouted",
             };
             let changed = summary
@@ -602,23 +576,16 @@ async fn handle_inner(
         warn!(account = %event.account, event_id = %event.event_id, source = %event.source_identifier, reason = %reason, "RDS event refused");
         return Ok(summary(Decision::Refused, Some(reason), Some(&event)));
     }
-    match action {
-        Action::Ignored => {
-            debug!(event_id = %event.event_id, detail_type = %event.detail_type, source = %event.source_identifier, "RDS event ignored");
-            return Ok(summary(
-                Decision::Ignored,
-                Some(format!(
-                    "{} is not an event the router acts on",
-                    event.event_id
-                )),
-                Some(&event),
-            ));
-        }
-        Action::Logged => {
-            info!(event_id = %event.event_id, source = %event.source_identifier, message = %event.message, "RDS event logged");
-            return Ok(summary(Decision::Logged, None, Some(&event)));
-        }
-        _ => {}
+    if action == Action::Ignore {
+        info!(event_id = %event.event_id, detail_type = %event.detail_type, source = %event.source_identifier, message = %event.message, "RDS event ignored: it cannot move an address");
+        return Ok(summary(
+            Decision::Ignored,
+            Some(format!(
+                "{} cannot move or end a database address",
+                event.event_id
+            )),
+            Some(&event),
+        ));
     }
     let identifiers = event.identifiers();
     let mut routes: BTreeMap<String, Route> = BTreeMap::new();
@@ -704,6 +671,30 @@ async fn handle_route(
             ));
         }
     }
+    // Events match on (account, region, identifier): names are unique only per account and
+    // region. A route of unknown account may be re-resolved by a same-name event (harmless),
+    // but only its own name disappearing (NXDOMAIN, confirmed) ends it.
+    let mut action = action;
+    match route.spec.account.as_deref() {
+        Some(account) if account != event.account => {
+            return Ok(skipped(
+                &route,
+                RouteResult::Skipped,
+                format!(
+                    "the event is about a database of account {}; the route follows account {account}'s",
+                    event.account
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if route.spec.account.is_none()
+        && action == Action::Deleted
+        && !nxdomain_confirmed(ctx.dns.as_ref(), route.spec.host.as_str(), deadline).await
+    {
+        info!(route_id = %route.id(), event_account = %event.account, "deletion event for a route of unknown account whose name still resolves: re-resolved, not deleted");
+        action = Action::Reresolve;
+    }
     match (route.status, action) {
         (RouteStatus::Provisioning | RouteStatus::Deleting, _) => {
             return Ok(skipped(
@@ -766,7 +757,7 @@ async fn handle_route(
             };
             (lookups, Some(report))
         }
-        (Action::BlueGreenCanceled, None) => {
+        (Action::Reresolve, None) => {
             let lookups = confirm(
                 ctx.dns.as_ref(),
                 working.spec.host.as_str(),
@@ -905,6 +896,29 @@ async fn store_mark(
         }
     }
     Err(StoreError::Conflict(route.id().to_string()).into())
+}
+
+/// True when `host` answers NXDOMAIN twice in a row before `deadline` (polled like
+/// [`wait_for_change`]): the database's own name is gone.
+async fn nxdomain_confirmed(dns: &dyn Resolve, host: &str, deadline: Instant) -> bool {
+    let mut pause = POLL_START;
+    let mut in_a_row = 0;
+    loop {
+        if dns.lookup(host).await == Lookup::Failed(LookupFailure::NxDomain) {
+            in_a_row += 1;
+            if in_a_row >= 2 {
+                return true;
+            }
+        } else {
+            in_a_row = 0;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        tokio::time::sleep(pause.min(deadline - now)).await;
+        pause = (pause * 2).min(POLL_MAX);
+    }
 }
 
 /// The answer a change is measured against. Single-answer names (instance, cluster writer,
@@ -1068,53 +1082,74 @@ mod tests {
     }
 
     #[test]
-    fn every_event_id_in_the_issue_maps_to_its_action() {
+    fn every_row_of_the_table_classifies_as_written_and_no_row_repeats() {
+        let mut seen = BTreeSet::new();
+        for (id, source, action, why) in EVENT_IDS {
+            assert!(seen.insert((*id, *source)), "{id} {source} listed twice");
+            assert_eq!(classify(id, source), *action, "{id} {source}");
+            assert!(!why.is_empty(), "{id}: no reason");
+            assert!(
+                source_type_of(match *source {
+                    "db-instance" => "RDS DB Instance Event",
+                    "db-cluster" => "RDS DB Cluster Event",
+                    "db-proxy" => "RDS DB Proxy Event",
+                    _ => "RDS Blue Green Deployment Event",
+                }) == Some(source),
+                "{id}: unknown source type {source}"
+            );
+        }
+        assert!(EVENT_IDS.len() > 200, "the whole documented table");
+    }
+
+    #[test]
+    fn events_that_move_or_end_an_address_act_and_unknown_ids_are_re_resolved() {
         use Action::*;
         let expected = [
             (
+                "db-instance",
                 &[
-                    "0013", "0015", "0049", "0050", "0051", "0004", "0006", "0020", "0021", "0052",
-                    "0053", "0065", "0385",
+                    "0013", "0015", "0049", "0050", "0051", "0065", "0385", "0088", "0014",
                 ][..],
+                Move,
+            ),
+            ("db-cluster", &["0070", "0071", "0072", "0073"][..], Move),
+            ("db-proxy", &["0213", "0214", "0215"][..], Reresolve),
+            ("db-instance", &["0005"][..], Created),
+            ("db-cluster", &["0170"][..], Created),
+            ("db-proxy", &["0203"][..], Created),
+            ("db-instance", &["0003"][..], Deleted),
+            ("db-cluster", &["0171"][..], Deleted),
+            ("db-proxy", &["0205"][..], Deleted),
+            ("blue-green-deployment", &["0248", "0251", "0260"][..], Move),
+            (
+                "blue-green-deployment",
+                &["0249", "0252", "0261"][..],
                 Reresolve,
             ),
-            (&["0069", "0070", "0071", "0072", "0073"][..], Reresolve),
-            (&["0213", "0214", "0215"][..], Reresolve),
-            (&["0005", "0170", "0203"][..], Created),
-            (&["0003", "0171", "0205"][..], Deleted),
-            (&["0248", "0251", "0260"][..], BlueGreenSwitchover),
-            (&["0249", "0252", "0261"][..], BlueGreenCanceled),
             (
-                &["0247", "0250", "0259", "0204", "0206", "0207", "0208"][..],
-                Logged,
+                "blue-green-deployment",
+                &["0247", "0250", "0259"][..],
+                Ignore,
             ),
-            (
-                &["0001", "0087", "0088", "0209", "0244", "0172"][..],
-                Ignored,
-            ),
+            ("db-instance", &["0001", "9999"][..], Ignore),
         ];
-        for (ids, action) in expected {
+        for (source, ids, action) in expected {
             for id in ids {
+                let want = if *id == "9999" { Reresolve } else { action };
                 assert_eq!(
-                    classify(&format!("RDS-EVENT-{id}")),
-                    action,
+                    classify(&format!("RDS-EVENT-{id}"), source),
+                    want,
                     "RDS-EVENT-{id}"
                 );
             }
         }
-        assert_eq!(classify("rds-event-0049"), Reresolve);
-    }
-
-    #[test]
-    fn event_table_has_no_duplicate_ids() {
-        let ids: BTreeSet<&str> = EVENT_TABLE.iter().map(|(id, _, _)| *id).collect();
-        assert_eq!(ids.len(), EVENT_TABLE.len());
+        assert_eq!(classify("rds-event-0049", "db-instance"), Move);
     }
 
     #[test]
     fn other_detail_types_are_ignored_even_with_a_known_id() {
         let e = RdsEvent::parse(&event("RDS-EVENT-0003", "RDS DB Snapshot Event")).unwrap();
-        assert_eq!(e.action(), Action::Ignored);
+        assert_eq!(e.action(), Action::Ignore);
         let e = RdsEvent::parse(&event("RDS-EVENT-0003", "RDS DB Instance Event")).unwrap();
         assert_eq!(e.action(), Action::Deleted);
     }
@@ -1242,7 +1277,7 @@ mod tests {
     }
 
     #[test]
-    fn account_allow_list_falls_back_to_fleet_accounts() {
+    fn own_account_is_always_allowed_and_the_list_adds_others() {
         let env = |extra: &'static str| {
             move |k: &str| {
                 match k {
@@ -1259,9 +1294,10 @@ mod tests {
         let c = Config::from_lookup(&env("210987654321, 111122223333")).unwrap();
         assert!(account_allowed(&c, "210987654321"));
         assert!(
-            !account_allowed(&c, "123456789012"),
-            "an explicit list replaces the fleet default"
+            account_allowed(&c, "123456789012"),
+            "the router's own account is always heard, whatever the list says"
         );
+        assert!(!account_allowed(&c, "999988887777"));
     }
 
     #[test]

@@ -149,15 +149,27 @@ pub async fn observe(ctx: &Context, route: &Route) -> Observation {
     observe_host(
         ctx,
         route.spec.host.as_str(),
+        route.spec.account.as_deref(),
         retention_for(route, &ctx.config),
     )
     .await
 }
 
+/// The account whose RDS API describes a route's database: its own, or (unknown) the
+/// router's.
+pub fn database_account(ctx: &Context, account: Option<&str>) -> String {
+    account.map_or_else(|| ctx.config.own_account(), str::to_owned)
+}
+
 /// [`observe`] for a host not stored as a route yet (a route being created); `retention` is
 /// the rule for a DNS answer.
-pub async fn observe_host(ctx: &Context, host: &str, retention: Retention) -> Observation {
-    let account = ctx.config.own_account();
+pub async fn observe_host(
+    ctx: &Context,
+    host: &str,
+    account: Option<&str>,
+    retention: Retention,
+) -> Observation {
+    let account = database_account(ctx, account);
     match members_lookup(ctx, host, &account).await {
         Ok((ips, members)) => {
             debug!(host, members = ?members, "members read from the RDS API");

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::context::Context;
 use crate::elb::{
@@ -105,7 +105,7 @@ pub async fn ensure_resources(
     };
     route.target_group_arn = Some(tg.clone());
     let listeners = ctx.elb.listeners(&router.config.nlb_arn).await?;
-    ensure_listener(
+    let listener = ensure_listener(
         ctx,
         router,
         &mut route,
@@ -114,7 +114,8 @@ pub async fn ensure_resources(
         &mut repairs,
         dry_run,
     )
-    .await?;
+    .await;
+    note_conflict(&mut route, listener)?;
     log_repairs(&route, &repairs, dry_run);
     Ok((route, repairs))
 }
@@ -154,7 +155,7 @@ pub async fn ensure_resources_with(
         .get(&route.router)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    ensure_listener(
+    let listener = ensure_listener(
         ctx,
         router,
         &mut route,
@@ -163,7 +164,8 @@ pub async fn ensure_resources_with(
         &mut repairs,
         dry_run,
     )
-    .await?;
+    .await;
+    note_conflict(&mut route, listener)?;
     log_repairs(&route, &repairs, dry_run);
     Ok((route, repairs))
 }
@@ -246,10 +248,10 @@ async fn ensure_listener(
             if !ours {
                 return Err(ElbError {
                     operation: "CreateListener",
-                    code: Some("ListenerPortTaken".into()),
+                    code: Some(LISTENER_PORT_TAKEN.into()),
                     message: format!(
-                        "port {} on router {} is used by a listener the router does not own",
-                        route.listener_port, route.router
+                        "port {} on router {} is used by a listener the router does not own ({}): delete it or move it to another port, and the audit recreates the route's listener",
+                        route.listener_port, route.router, l.arn
                     ),
                 });
             }
@@ -276,6 +278,27 @@ async fn ensure_listener(
         }
     }
     Ok(())
+}
+
+/// Error code of a listener port held by a listener the router does not own.
+pub const LISTENER_PORT_TAKEN: &str = "ListenerPortTaken";
+
+/// Records a listener conflict on the route (and clears a resolved one) instead of failing:
+/// the target group is still the route's, so its targets can and must still follow DNS.
+/// Any other error stays an error.
+fn note_conflict(route: &mut Route, listener: Result<(), ElbError>) -> Result<(), ElbError> {
+    match listener {
+        Ok(()) => {
+            route.conflict = None;
+            Ok(())
+        }
+        Err(e) if e.code.as_deref() == Some(LISTENER_PORT_TAKEN) => {
+            warn!(route_id = %route.id(), conflict = %e.message, "listener conflict; targets are still reconciled");
+            route.conflict = Some(e.message);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn log_repairs(route: &Route, repairs: &[Repair], dry_run: bool) {

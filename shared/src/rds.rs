@@ -12,6 +12,7 @@ use aws_sdk_rds as rds;
 use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
 use rds::types::Filter;
 
+use crate::host::{RdsEndpoint, RdsEndpointKind};
 use crate::membership::{CustomEndpoint, Member};
 
 /// An RDS call failed, or the account has no client.
@@ -158,6 +159,49 @@ impl Rds {
         }
         members.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(members)
+    }
+
+    /// Whether the database an endpoint name belongs to exists in `account`: the DB instance
+    /// (instance endpoints), the DB cluster (writer and reader endpoints) or the custom
+    /// endpoint. `Ok(false)` for a proxy (not looked up) or when RDS answers "not found".
+    pub async fn has_database(
+        &self,
+        account: &str,
+        endpoint: &RdsEndpoint,
+    ) -> Result<bool, RdsError> {
+        let client = self.client(account)?;
+        let id = endpoint.identifier.as_str();
+        let not_found = |code: Option<&str>| code.is_some_and(|c| c.contains("NotFound"));
+        match endpoint.kind {
+            RdsEndpointKind::Instance => match client
+                .describe_db_instances()
+                .db_instance_identifier(id)
+                .send()
+                .await
+            {
+                Ok(out) => Ok(!out.db_instances().is_empty()),
+                Err(e) if not_found(e.code()) => Ok(false),
+                Err(e) => Err(RdsError::from_sdk("DescribeDBInstances", e)),
+            },
+            RdsEndpointKind::ClusterWriter | RdsEndpointKind::ClusterReader => {
+                match client
+                    .describe_db_clusters()
+                    .db_cluster_identifier(id)
+                    .send()
+                    .await
+                {
+                    Ok(out) => Ok(!out.db_clusters().is_empty()),
+                    Err(e) if not_found(e.code()) => Ok(false),
+                    Err(e) => Err(RdsError::from_sdk("DescribeDBClusters", e)),
+                }
+            }
+            RdsEndpointKind::ClusterCustom => match self.custom_endpoint(account, id).await {
+                Ok(_) => Ok(true),
+                Err(e) if e.code.is_none() || not_found(e.code.as_deref()) => Ok(false),
+                Err(e) => Err(e),
+            },
+            RdsEndpointKind::Proxy => Ok(false),
+        }
     }
 
     /// A custom cluster endpoint's definition.

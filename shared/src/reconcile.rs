@@ -52,6 +52,10 @@ pub struct Outcome {
     /// applied (empty when the route has no target group yet).
     #[serde(skip)]
     pub observed: Vec<TargetHealth>,
+    /// Structural conflicts found on the way (e.g. a listener the router does not own on the
+    /// route's port), reported beside the target changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
 }
 
 /// How long a route keeps an IP its name stopped answering: reader and custom endpoints answer
@@ -188,6 +192,7 @@ pub async fn reconcile_with(
                 applied: false,
                 route,
                 observed: vec![],
+                conflicts: vec![],
             });
         };
         let observed = ctx.elb.describe_targets(&tg).await?;
@@ -213,6 +218,7 @@ pub async fn reconcile_with(
                 applied: false,
                 route,
                 observed,
+                conflicts: vec![],
             });
         }
         let after = current.len() + p.register.len() - p.deregister.len();
@@ -225,6 +231,7 @@ pub async fn reconcile_with(
                 applied: true,
                 route,
                 observed,
+                conflicts: vec![],
             });
         }
         // The conditional write comes first: it proves `route` is still the latest version,
@@ -242,6 +249,7 @@ pub async fn reconcile_with(
                     applied: true,
                     route: next,
                     observed,
+                    conflicts: vec![],
                 });
             }
             Err(StoreError::Conflict(_)) if attempt < 2 => {

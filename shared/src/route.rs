@@ -49,6 +49,16 @@ pub enum ValidationError {
         /// The rejected value.
         value: u32,
     },
+    /// An account id that is not 12 digits, or an `rds_arn` that is not an RDS ARN.
+    #[error("{field} {value:?} is not valid: {reason}")]
+    Account {
+        /// `account_id` or `rds_arn`.
+        field: &'static str,
+        /// The rejected input.
+        value: String,
+        /// The rule it breaks.
+        reason: String,
+    },
     /// A tag key or value breaks the ELB tag rules.
     #[error("tag {0:?} is not valid: keys 1-128 and values 0-256 characters of letters, digits, spaces and _.:/=+-@, no 'aws:' or 'privatelink-router:' key prefix, at most 40 tags")]
     Tag(String),
@@ -242,6 +252,63 @@ fn tag_char(c: char) -> bool {
     c.is_alphanumeric() || "_.:/=+-@".contains(c) || (c.is_whitespace() && !c.is_control())
 }
 
+/// Validates an AWS account id: exactly 12 digits.
+pub fn validate_account(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_owned())
+    } else {
+        Err(ValidationError::Account {
+            field,
+            value: value.chars().take(64).collect(),
+            reason: "an AWS account id is 12 digits".into(),
+        })
+    }
+}
+
+/// An RDS resource ARN: `arn:<partition>:rds:<region>:<account>:<db|cluster|db-proxy|
+/// cluster-endpoint>:<name>` (RDS user guide, "Amazon Resource Names (ARNs) in Amazon RDS").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RdsArn {
+    /// Region.
+    pub region: String,
+    /// Account (12 digits).
+    pub account: String,
+    /// Resource type: `db`, `cluster`, `db-proxy` or `cluster-endpoint`.
+    pub kind: String,
+    /// Identifier (lowercase).
+    pub identifier: String,
+}
+
+/// Parses an RDS resource ARN ([`RdsArn`]).
+pub fn parse_rds_arn(arn: &str) -> Result<RdsArn, ValidationError> {
+    let bad = |reason: &str| ValidationError::Account {
+        field: "rds_arn",
+        value: arn.chars().take(128).collect(),
+        reason: reason.into(),
+    };
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    let ["arn", _, "rds", region, account, kind, name] = parts.as_slice() else {
+        return Err(bad(
+            "expected arn:aws:rds:<region>:<account>:<db|cluster|db-proxy|cluster-endpoint>:<name>",
+        ));
+    };
+    if !["db", "cluster", "db-proxy", "cluster-endpoint"].contains(kind)
+        || name.is_empty()
+        || region.is_empty()
+    {
+        return Err(bad(
+            "expected arn:aws:rds:<region>:<account>:<db|cluster|db-proxy|cluster-endpoint>:<name>",
+        ));
+    }
+    Ok(RdsArn {
+        region: region.to_ascii_lowercase(),
+        account: validate_account("rds_arn", account)
+            .map_err(|_| bad("the account in the ARN is not 12 digits"))?,
+        kind: (*kind).to_owned(),
+        identifier: name.to_ascii_lowercase(),
+    })
+}
+
 /// Validates a port number from user input (1-65535).
 pub fn validate_port(field: &'static str, value: i64) -> Result<u16, ValidationError> {
     u16::try_from(value)
@@ -283,6 +350,12 @@ pub struct RouteSpec {
     pub tags: BTreeMap<String, String>,
     /// RDS identifier whose events concern this route (explicit or derived from the host).
     pub rds_identifier: Option<String>,
+    /// AWS account of the database (12 digits), explicit (`account_id`, `rds_arn`) or learned
+    /// from the router's own RDS API. Names are unique only per account and region: events of
+    /// other accounts never end this route. `None` (routes stored before accounts were known,
+    /// or databases the router cannot look up): see [`crate::events`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// A stored route: its spec plus what the router allocated and observed for it.
@@ -313,6 +386,11 @@ pub struct Route {
     /// outside the allowed ranges): never registered, always reported.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused: Vec<RefusedAddress>,
+    /// A structural conflict the router cannot repair by itself, in one line (e.g. a listener
+    /// it does not own on the route's port). Reported by the audit and `sync`; targets are
+    /// still reconciled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<String>,
     /// Event time of the newest RDS event applied, to drop older replays.
     pub last_event_at: Option<DateTime<Utc>>,
     /// Creation time.

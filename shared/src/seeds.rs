@@ -28,6 +28,9 @@ struct Seed {
     tags: BTreeMap<String, String>,
     #[serde(default)]
     rds_identifier: Option<String>,
+    /// The database's account (`target_endpoints[*].account_id`).
+    #[serde(default)]
+    account_id: Option<String>,
     owner: String,
 }
 
@@ -83,6 +86,8 @@ pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedRes
                     health_check: seed.health_check,
                     tags: seed.tags,
                     rds_identifier: seed.rds_identifier,
+                    account_id: seed.account_id,
+                    rds_arn: None,
                 };
                 match service::create(
                     ctx,

@@ -14,11 +14,11 @@ use crate::host::{parse_rds_endpoint, HostName};
 use crate::observe::{observe, observe_host};
 use crate::plan::Lookup;
 use crate::ports::{free_ports, pick, Allocation, PortEntry};
-use crate::provision::ensure_resources;
+use crate::provision::{ensure_resources, LISTENER_PORT_TAKEN};
 use crate::reconcile::{reconcile, reconcile_with, Outcome, ReconcileError};
 use crate::route::{
-    target_group_name, validate_port, validate_tags, HealthCheck, Protocol, Route, RouteId,
-    RouteSpec, RouteStatus, ValidationError,
+    parse_rds_arn, target_group_name, validate_account, validate_port, validate_tags, HealthCheck,
+    Protocol, Route, RouteId, RouteSpec, RouteStatus, ValidationError,
 };
 use crate::store::{RouteStore, StoreError};
 use crate::window::Retention;
@@ -113,6 +113,14 @@ pub struct CreateRequest {
     /// RDS identifier; derived from RDS host names when absent.
     #[serde(default)]
     pub rds_identifier: Option<String>,
+    /// AWS account of the database (12 digits); learned from the router's own RDS API when
+    /// absent and the database is there.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// ARN of the database (`arn:aws:rds:<region>:<account>:db:<name>`, `…:cluster:<name>`):
+    /// gives the account, and the RDS identifier when `rds_identifier` is absent.
+    #[serde(default)]
+    pub rds_arn: Option<String>,
 }
 
 impl CreateRequest {
@@ -130,6 +138,31 @@ impl CreateRequest {
         let health_check = self.health_check.unwrap_or_default();
         health_check.validate()?;
         validate_tags(&self.tags)?;
+        let arn = self.rds_arn.as_deref().map(parse_rds_arn).transpose()?;
+        let account = match (&self.account_id, &arn) {
+            (Some(a), Some(arn)) if *a != arn.account => {
+                return Err(ValidationError::Account {
+                    field: "account_id",
+                    value: a.clone(),
+                    reason: format!("rds_arn names account {}", arn.account),
+                })
+            }
+            (Some(a), _) => Some(validate_account("account_id", a)?),
+            (None, Some(arn)) => Some(arn.account.clone()),
+            (None, None) => None,
+        };
+        if let (Some(arn), Some(endpoint)) = (&arn, parse_rds_endpoint(host.as_str())) {
+            if arn.region != endpoint.region {
+                return Err(ValidationError::Account {
+                    field: "rds_arn",
+                    value: self.rds_arn.clone().unwrap_or_default(),
+                    reason: format!(
+                        "the host is in {}, the ARN in {}",
+                        endpoint.region, arn.region
+                    ),
+                });
+            }
+        }
         let rds_identifier = match &self.rds_identifier {
             Some(r) => Some(
                 HostName::parse(&format!("{r}.rds"))
@@ -139,7 +172,9 @@ impl CreateRequest {
                         reason: "rds_identifier must be letters, digits and hyphens".into(),
                     })?,
             ),
-            None => parse_rds_endpoint(host.as_str()).map(|e| e.identifier),
+            None => parse_rds_endpoint(host.as_str())
+                .map(|e| e.identifier)
+                .or_else(|| arn.as_ref().map(|a| a.identifier.clone())),
         };
         Ok(RouteSpec {
             id,
@@ -149,6 +184,7 @@ impl CreateRequest {
             health_check,
             tags: self.tags.clone(),
             rds_identifier,
+            account,
         })
     }
 }
@@ -239,6 +275,25 @@ pub fn view(ctx: &Context, route: Route) -> RouteView {
     RouteView { route, connection }
 }
 
+/// The account of a database the request did not name: the router's own when its own RDS API
+/// knows the endpoint's instance, cluster or custom endpoint; `None` otherwise (another
+/// account, a proxy, a name that is not an RDS endpoint, or no RDS API).
+async fn learn_account(ctx: &Context, spec: &RouteSpec) -> Option<String> {
+    let endpoint = parse_rds_endpoint(spec.host.as_str())?;
+    let own = ctx.config.own_account();
+    if !ctx.rds.covers(&own, &endpoint.region) {
+        return None;
+    }
+    match ctx.rds.has_database(&own, &endpoint).await {
+        Ok(true) => Some(own),
+        Ok(false) => None,
+        Err(e) => {
+            info!(route_id = %spec.id, error = %e, "account of the database not learned");
+            None
+        }
+    }
+}
+
 /// Creates a route (allocate port → create target group and listener → first reconcile).
 /// Returns the route and whether it was created now (`false`: an identical replay).
 pub async fn create(
@@ -246,10 +301,14 @@ pub async fn create(
     caller: &Caller,
     req: &CreateRequest,
 ) -> Result<(Route, bool), ServiceError> {
-    let spec = req.validate(ctx)?;
+    let mut spec = req.validate(ctx)?;
+    if spec.account.is_none() {
+        spec.account = learn_account(ctx, &spec).await;
+    }
     let first = observe_host(
         ctx,
         spec.host.as_str(),
+        spec.account.as_deref(),
         Retention::Lookups(ctx.config.window),
     )
     .await
@@ -327,6 +386,7 @@ async fn allocate(
             sightings: Sightings::default(),
             resolutions: vec![],
             refused: vec![],
+            conflict: None,
             last_event_at: None,
             created_at: now,
             updated_at: now,
@@ -361,6 +421,15 @@ pub async fn finish(
         || route.listener_arn.is_none()
     {
         let (mut provisioned, _) = ensure_resources(ctx, &route, false).await?;
+        if let Some(conflict) = provisioned.conflict.clone() {
+            // A new route cannot serve on a port someone else holds: refuse, do not record.
+            return Err(ElbError {
+                operation: "CreateListener",
+                code: Some(LISTENER_PORT_TAKEN.into()),
+                message: conflict,
+            }
+            .into());
+        }
         if provisioned.status == RouteStatus::Provisioning {
             provisioned.status = RouteStatus::Pending;
         }
@@ -468,9 +537,20 @@ pub async fn sync(ctx: &Context, caller: &Caller, id: &str) -> Result<Outcome, S
         route.version += 1;
         ctx.store.save(&route).await?;
     }
-    let (route, _) = ensure_resources(ctx, &route, false).await?;
+    let before = route.conflict.clone();
+    let (mut route, _) = ensure_resources(ctx, &route, false).await?;
+    if route.conflict != before {
+        route.version += 1;
+        route.updated_at = Utc::now();
+        ctx.store.save(&route).await?;
+    }
+    // A listener conflict is reported, and never stops the targets from following DNS.
+    let conflicts: Vec<String> = route.conflict.iter().cloned().collect();
     let seen = observe(ctx, &route).await;
-    Ok(reconcile_with(ctx, route, &[seen.lookup], Some(seen.retention), false).await?)
+    let mut outcome =
+        reconcile_with(ctx, route, &[seen.lookup], Some(seen.retention), false).await?;
+    outcome.conflicts = conflicts;
+    Ok(outcome)
 }
 
 /// Deletes a route: targets, listener, target group, then the record; the port is quarantined.

@@ -125,6 +125,17 @@ impl Bed {
 
     /// Creates a route through the real create path (allocation, resources, first reconcile).
     pub async fn add_route(&self, name: &str, host: &str, port: i64) -> Route {
+        self.add_route_in(name, host, port, None).await
+    }
+
+    /// [`Bed::add_route`] for a database in `account` (`None`: learned, or unknown).
+    pub async fn add_route_in(
+        &self,
+        name: &str,
+        host: &str,
+        port: i64,
+        account: Option<&str>,
+    ) -> Route {
         let req = CreateRequest {
             name: name.into(),
             host: host.into(),
@@ -133,6 +144,8 @@ impl Bed {
             health_check: None,
             tags: Default::default(),
             rds_identifier: None,
+            account_id: account.map(str::to_owned),
+            rds_arn: None,
         };
         service::create(&self.ctx, &Self::owner(), &req)
             .await

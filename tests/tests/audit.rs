@@ -602,6 +602,8 @@ async fn a_run_without_drift_reads_each_group_once_and_writes_nothing() {
             health_check: None,
             tags: BTreeMap::new(),
             rds_identifier: None,
+            account_id: None,
+            rds_arn: None,
         };
         service::create(&ctx, &Bed::owner(), &req).await.unwrap();
     }

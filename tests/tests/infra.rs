@@ -996,3 +996,55 @@ fn event_matcher_follows_eventbridge_rules() {
         "an empty pattern matches everything (EventBridge refuses it; we never write one)"
     );
 }
+
+/// Issue #14, case 2: Terraform renders `ROUTER_EVENT_ACCOUNTS` from `event_source_accounts`,
+/// documented as *other* accounts. Rendered with only another account listed, the Lambdas
+/// must still hear events from the router's own account (the NLBs' account).
+#[test]
+fn the_rendered_event_accounts_never_shut_out_the_routers_own_account() {
+    let module = Module::load();
+    let Expression::Object(env) = module.local("lambda_environment") else {
+        panic!("local.lambda_environment must be an object");
+    };
+    let rendered = env
+        .iter()
+        .find(|(k, _)| object_key(k) == "ROUTER_EVENT_ACCOUNTS")
+        .map(|(_, v)| v.to_string())
+        .expect("ROUTER_EVENT_ACCOUNTS is set");
+    assert_eq!(
+        rendered.replace(' ', ""),
+        r#"join(",",var.event_source_accounts)"#,
+        "this test renders exactly that expression"
+    );
+    let event_source_accounts = ["210987654321"];
+    let value = event_source_accounts.join(",");
+    let fleet = r#"[{"id":"r1","nlb_arn":"arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/plr/1","endpoint_service_name":"s"}]"#;
+    let config = privatelink_router::config::Config::from_lookup(&|k| match k {
+        "ROUTER_TABLE" => Some("t".into()),
+        "ROUTER_FLEET" => Some(fleet.into()),
+        "ROUTER_EVENT_ACCOUNTS" => Some(value.clone()),
+        _ => None,
+    })
+    .expect("config");
+    use privatelink_router::events::account_allowed;
+    assert!(account_allowed(&config, "123456789012"), "own account");
+    assert!(account_allowed(&config, "210987654321"), "listed account");
+    assert!(!account_allowed(&config, "999988887777"));
+    let description = module_variable_description(&module, "event_source_accounts");
+    assert!(
+        description.contains("own account") && description.contains("always"),
+        "the variable says so: {description}"
+    );
+}
+
+fn module_variable_description(module: &Module, name: &str) -> String {
+    let body = module
+        .blocks
+        .iter()
+        .find(|b| {
+            b.identifier() == "variable" && b.labels().first().map(|l| l.as_str()) == Some(name)
+        })
+        .unwrap_or_else(|| panic!("variable {name}"))
+        .body();
+    module.render(attr(body, "description").expect("description"))
+}

@@ -8,7 +8,7 @@ use privatelink_router::route::RouteStatus;
 use privatelink_router::store::{DynamoStore, RouteStore};
 use rds_events::lambda_runtime::{Context as LambdaContext, LambdaEvent};
 use router_tests::dns::Mode;
-use router_tests::fixtures::Bed;
+use router_tests::fixtures::{Bed, ACCOUNT};
 use serde_json::{json, Value};
 
 const ORDERS: &str = "orders-db.c9akciq32abc.us-east-1.rds.amazonaws.com";
@@ -104,7 +104,7 @@ async fn failover_started_event_waits_for_the_dns_flip_and_moves_targets_in_the_
         [10, 0, 2, 20],
     )
     .await;
-    assert_eq!(summary["action"], "reresolve");
+    assert_eq!(summary["action"], "move");
     assert_eq!(summary["identifiers"], json!(["orders-db"]));
     let stored = bed.route("orders").await;
     assert_eq!(
@@ -186,7 +186,10 @@ async fn cluster_event_makes_a_round_robin_reader_route_see_every_reader() {
 async fn instance_deletion_removes_every_target_marks_source_deleted_and_keeps_the_listener() {
     let bed = Bed::start("ev-delete").await;
     bed.set_ip(ORDERS, [10, 0, 1, 10]);
-    let route = bed.add_route("orders", ORDERS, 5432).await;
+    // The route names its database's account: a deletion from that account ends it at once.
+    let route = bed
+        .add_route_in("orders", ORDERS, 5432, Some(ACCOUNT))
+        .await;
 
     let summary = invoke(&bed, sample("rds-instance-deleted-0003.json")).await;
     assert_eq!(summary["action"], "deleted");
@@ -212,8 +215,12 @@ async fn cluster_deletion_empties_writer_and_reader_routes() {
     let bed = Bed::start("ev-cl-delete").await;
     bed.set_ip(BILLING_WRITER, [10, 0, 1, 30]);
     bed.set_ip(BILLING_READER, [10, 0, 1, 31]);
-    let writer = bed.add_route("billing", BILLING_WRITER, 5432).await;
-    let reader = bed.add_route("billing-ro", BILLING_READER, 5432).await;
+    let writer = bed
+        .add_route_in("billing", BILLING_WRITER, 5432, Some(ACCOUNT))
+        .await;
+    let reader = bed
+        .add_route_in("billing-ro", BILLING_READER, 5432, Some(ACCOUNT))
+        .await;
 
     let summary = invoke(&bed, sample("rds-cluster-deleted-0171.json")).await;
     assert_eq!(
@@ -252,7 +259,9 @@ async fn creation_event_activates_a_route_created_before_its_database() {
 async fn recreated_database_comes_back_on_the_same_port_and_an_older_creation_is_dropped() {
     let bed = Bed::start("ev-recreate").await;
     bed.set_ip(ORDERS, [10, 0, 1, 10]);
-    let route = bed.add_route("orders", ORDERS, 5432).await;
+    let route = bed
+        .add_route_in("orders", ORDERS, 5432, Some(ACCOUNT))
+        .await;
     invoke(&bed, sample("rds-instance-deleted-0003.json")).await;
     bed.dns.remove(ORDERS);
 
@@ -357,7 +366,8 @@ async fn events_for_unknown_identifiers_and_uninteresting_ids_are_ignored() {
     assert_eq!(summary["identifiers"], json!(["inventory-db"]));
 
     let mut stopped = sample("rds-instance-failover-completed-0049.json");
-    stopped["detail"]["EventID"] = json!("RDS-EVENT-0087");
+    // A backup cannot move an address (RDS-EVENT-0001, "Backing up DB instance").
+    stopped["detail"]["EventID"] = json!("RDS-EVENT-0001");
     let summary = invoke(&bed, stopped).await;
     assert_eq!(summary["decision"], "ignored");
     assert_eq!(bed.targets(&route).await, vec!["10.0.1.10:5432"]);
@@ -377,7 +387,7 @@ async fn blue_green_instance_switchover_moves_targets_to_the_former_green_databa
         [10, 0, 1, 77],
     )
     .await;
-    assert_eq!(summary["action"], "blue_green_switchover");
+    assert_eq!(summary["action"], "move");
     let ids = summary["identifiers"].as_array().unwrap();
     assert!(ids.contains(&json!("orders-db")), "{ids:?}");
     println!(
@@ -411,7 +421,7 @@ async fn blue_green_switchover_completed_moves_the_databases_it_names() {
 
     // As delivered, 0248 names only the deployment: the per-resource 0251/0260 carry the names.
     let summary = invoke(&bed, sample("rds-bluegreen-switchover-completed-0248.json")).await;
-    assert_eq!(summary["action"], "blue_green_switchover");
+    assert_eq!(summary["action"], "move");
     assert_eq!(summary["decision"], "unrouted");
     assert_eq!(bed.targets(&route).await, vec!["10.0.1.10:5432"]);
 
@@ -443,38 +453,38 @@ async fn cluster_topology_update_re_resolves_the_instance_endpoint() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn instance_restart_re_resolves_and_follows_a_moved_record() {
+async fn instance_restart_re_resolves_once_and_follows_a_moved_record() {
+    // A restart (RDS-EVENT-0006) need not move the address (with a failover RDS also sends
+    // 0013/0015/0049): one re-resolution, no polling.
     let bed = Bed::start("ev-restart").await;
     bed.set_ip(ORDERS, [10, 0, 1, 10]);
-    bed.add_route("orders", ORDERS, 5432).await;
-
-    flip_follows(
-        &bed,
-        "orders",
-        ORDERS,
-        sample("rds-instance-restarted-0006.json"),
-        [10, 0, 2, 21],
-    )
-    .await;
+    let route = bed.add_route("orders", ORDERS, 5432).await;
+    bed.set_ip(ORDERS, [10, 0, 2, 21]);
+    let started = Instant::now();
+    let summary = invoke(&bed, sample("rds-instance-restarted-0006.json")).await;
+    assert_eq!(summary["action"], "reresolve");
+    assert!(started.elapsed() < Duration::from_secs(2), "no DNS polling");
+    assert_eq!(
+        bed.targets(&route).await,
+        vec!["10.0.2.21:5432"],
+        "{summary:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn proxy_event_without_a_dns_change_reconciles_at_the_deadline_and_changes_nothing() {
+async fn proxy_event_without_a_dns_change_re_resolves_once_and_changes_nothing() {
     let bed = Bed::start_with("ev-proxy", &[("ROUTER_DNS_POLL_DEADLINE_SECONDS", "2")]).await;
     let host = "orders-proxy.proxy-c9akciq32abc.us-east-1.rds.amazonaws.com";
     bed.set_ip(host, [10, 0, 1, 60]);
     let route = bed.add_route("orders-proxy", host, 5432).await;
 
+    // A proxy target added (RDS-EVENT-0213) may change nothing: re-resolved once, no polling.
     let started = Instant::now();
     let summary = invoke(&bed, sample("rds-proxy-target-added-0213.json")).await;
-    assert!(started.elapsed() >= Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(2));
     let report = route_report(&summary, "orders-proxy");
     assert_eq!(report["result"], "reconciled");
-    assert_eq!(report["dns"]["changed"], false);
-    assert!(
-        report["dns"]["polls"].as_u64().unwrap() >= 3,
-        "polled with backoff"
-    );
+    assert_eq!(summary["action"], "reresolve");
     assert_eq!(bed.targets(&route).await, vec!["10.0.1.60:5432"]);
     assert!(
         bed.route("orders-proxy").await.last_event_at.is_some(),

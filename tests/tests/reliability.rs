@@ -330,6 +330,8 @@ impl World {
             health_check: None,
             tags: Default::default(),
             rds_identifier: None,
+            account_id: None,
+            rds_arn: None,
         }
     }
 
@@ -1170,7 +1172,10 @@ async fn a_deletion_event_racing_a_sync_never_registers_the_deleted_database() {
     let w = World::start("evdel", 1, &[]).await;
     let ip = Ipv4Addr::new(10, 13, 0, 1);
     w.bed.dns.set_a(ORDERS, &[ip]);
-    service::create(&w.ctx, &Bed::owner(), &World::request("orders", ORDERS))
+    // The route names its database's account, so the deletion event ends it at once.
+    let mut request = World::request("orders", ORDERS);
+    request.account_id = Some(router_tests::fixtures::ACCOUNT.into());
+    service::create(&w.ctx, &Bed::owner(), &request)
         .await
         .unwrap();
     let route = w.bed.route("orders").await;

@@ -70,6 +70,8 @@ fn request(name: &str, host: &str) -> CreateRequest {
         health_check: None,
         tags: Default::default(),
         rds_identifier: None,
+        account_id: None,
+        rds_arn: None,
     }
 }
 

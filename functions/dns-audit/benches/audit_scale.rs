@@ -133,6 +133,8 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         health_check: None,
         tags: BTreeMap::new(),
         rds_identifier: None,
+        account_id: None,
+        rds_arn: None,
     }
     .validate(ctx)?;
     let now = chrono::Utc::now();
@@ -147,6 +149,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         sightings: Sightings::default(),
         resolutions: vec![],
         refused: vec![],
+        conflict: None,
         last_event_at: None,
         created_at: now,
         updated_at: now,

@@ -46,7 +46,11 @@ async fn measure(bed: &Bed, route_name: &str, file: &str) -> Vec<Duration> {
         // Each run is a newer event, or it would be dropped as a replay.
         let when = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()
             + chrono::Duration::seconds(run as i64 + 1)
-            + chrono::Duration::hours(if file.contains("0251") { 1 } else { 0 });
+            + chrono::Duration::hours(match file {
+                f if f.contains("0251") => 1,
+                f if f.contains("0088") => 2,
+                _ => 0,
+            });
         let mut event = sample(file);
         event["time"] = when.to_rfc3339().into();
         event["detail"]["Date"] = when.to_rfc3339().into();
@@ -95,5 +99,7 @@ fn main() {
         report("failover completed (RDS-EVENT-0049)", &failover);
         let blue_green = measure(&bed, "orders", "rds-bluegreen-instance-renamed-0251.json").await;
         report("blue/green switchover rename (RDS-EVENT-0251)", &blue_green);
+        let started = measure(&bed, "orders", "rds-instance-started-0088.json").await;
+        report("instance started (RDS-EVENT-0088)", &started);
     });
 }

@@ -98,6 +98,7 @@ resource "aws_dynamodb_table_item" "seeded_route" {
       seeded_by = { S = "terraform" }
     },
     each.value.rds_identifier == null ? {} : { rds_identifier = { S = each.value.rds_identifier } },
+    each.value.account_id == null ? {} : { account_id = { S = each.value.account_id } },
   ))
 
   lifecycle {

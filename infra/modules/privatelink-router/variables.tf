@@ -50,6 +50,7 @@ variable "target_endpoints" {
     name           = string
     host           = optional(string)
     rds_identifier = optional(string)
+    account_id     = optional(string)
     tags           = optional(map(string), {})
   }))
   default = []
@@ -277,7 +278,7 @@ variable "event_bus_name" {
 }
 
 variable "event_source_accounts" {
-  description = "Other AWS accounts whose RDS events are accepted: each gets events:PutEvents on the bus, and the Lambdas accept their events (ROUTER_EVENT_ACCOUNTS)."
+  description = "Other AWS accounts whose RDS events are accepted: each gets events:PutEvents on the bus, and the Lambdas accept their events (ROUTER_EVENT_ACCOUNTS). The router's own account (its NLBs' account) is always accepted, whatever this list says."
   type        = list(string)
   default     = []
 

@@ -89,6 +89,12 @@ enum RoutesCommand {
         /// RDS identifier, when the host name is not an RDS endpoint name.
         #[arg(long)]
         rds_identifier: Option<String>,
+        /// AWS account of the database (12 digits); events of other accounts never touch it.
+        #[arg(long)]
+        account_id: Option<String>,
+        /// ARN of the database (gives its account, region and identifier).
+        #[arg(long)]
+        rds_arn: Option<String>,
     },
     /// List routes.
     List {
@@ -206,6 +212,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 port,
                 tags,
                 rds_identifier,
+                account_id,
+                rds_arn,
             } => {
                 let req = CreateRequest {
                     name: name.clone(),
@@ -215,6 +223,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     health_check: None,
                     tags: tags.iter().cloned().collect(),
                     rds_identifier: rds_identifier.clone(),
+                    account_id: account_id.clone(),
+                    rds_arn: rds_arn.clone(),
                 };
                 let (route, created) = service::create(&ctx, &caller, &req).await?;
                 let v = json!({"created": created, "route": service::view(&ctx, route)});
