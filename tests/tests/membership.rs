@@ -216,3 +216,33 @@ async fn an_aurora_failover_event_moves_reader_targets_from_the_rds_api_at_once(
     );
     assert_eq!(bed.targets(&route).await, cluster.targets_of(&["1", "3"]));
 }
+
+/// A no-drift audit still writes nothing: an instance route and a reader route whose members
+/// come from the RDS API (a complete answer every time) leave the table untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_no_drift_audit_writes_nothing() {
+    let bed = Bed::start("members-quiet").await;
+    let cluster = Cluster::create(&bed, "quiet", 3, 4).await;
+    bed.add_route("quiet-ro", &cluster.reader_endpoint, 5432)
+        .await;
+    bed.set_ip(
+        "quiet-db.c9akciq32abc.us-east-1.rds.amazonaws.com",
+        [10, 2, 4, 9],
+    );
+    bed.add_route(
+        "quiet-db",
+        "quiet-db.c9akciq32abc.us-east-1.rds.amazonaws.com",
+        5432,
+    )
+    .await;
+    audit(&bed.ctx).await;
+    let second = audit(&bed.ctx).await;
+    assert_eq!(second["repaired"], json!({}), "{second:#}");
+    for write in ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"] {
+        assert_eq!(
+            second["aws_calls"][write],
+            serde_json::Value::Null,
+            "{write}: {second:#}"
+        );
+    }
+}
