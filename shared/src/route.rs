@@ -356,6 +356,20 @@ pub struct RouteSpec {
     /// or databases the router cannot look up): see [`crate::events`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// A listener port fixed by the owner instead of allocated (a takeover keeps the ports
+    /// consumers already use): the allocator gives exactly this port or refuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<PortPin>,
+}
+
+/// A pinned listener port, on a given router (default: the fleet's first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortPin {
+    /// Listener port (1-65535; may lie outside `ROUTER_PORT_RANGE`).
+    pub port: u16,
+    /// Router id; `None`: the first router of `ROUTER_FLEET`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router: Option<String>,
 }
 
 /// A stored route: its spec plus what the router allocated and observed for it.

@@ -31,6 +31,9 @@ struct Seed {
     /// The database's account (`target_endpoints[*].account_id`).
     #[serde(default)]
     account_id: Option<String>,
+    /// Pinned listener port (`base_port + index`, as the seed numbered its listeners).
+    #[serde(default)]
+    listener_port: Option<i64>,
     owner: String,
 }
 
@@ -88,8 +91,10 @@ pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedRes
                     rds_identifier: seed.rds_identifier,
                     account_id: seed.account_id,
                     rds_arn: None,
+                    listener_port: seed.listener_port,
+                    router: None,
                 };
-                match service::create(
+                match service::create_trusted(
                     ctx,
                     &Caller {
                         principal: seed.owner,

@@ -16,6 +16,7 @@ use crate::plan::Lookup;
 use crate::ports::{free_ports, pick, Allocation, PortEntry};
 use crate::provision::{ensure_resources, LISTENER_PORT_TAKEN};
 use crate::reconcile::{reconcile, reconcile_with, Outcome, ReconcileError};
+use crate::route::PortPin;
 use crate::route::{
     parse_rds_arn, target_group_name, validate_account, validate_port, validate_tags, HealthCheck,
     Protocol, Route, RouteId, RouteSpec, RouteStatus, ValidationError,
@@ -48,6 +49,22 @@ pub enum ServiceError {
         principal: String,
         /// Route.
         route: String,
+    },
+    /// A route with this name exists with a different definition.
+    #[error("listener port {port} on router {router} is held by route {holder}: pin another port, or remove that route first")]
+    PortPinned {
+        /// Router id.
+        router: String,
+        /// The pinned port.
+        port: u16,
+        /// The route holding it (or `quarantine` when released recently).
+        holder: String,
+    },
+    /// Only admins may pin listener ports through the API.
+    #[error("{principal} may not pin a listener port: only ROUTER_ADMIN_PRINCIPALS may (takeovers use plr or Terraform seeds)")]
+    PinNotAllowed {
+        /// Caller.
+        principal: String,
     },
     /// A route with this name exists with a different definition.
     #[error("route {0} exists with a different definition")]
@@ -121,6 +138,12 @@ pub struct CreateRequest {
     /// gives the account, and the RDS identifier when `rds_identifier` is absent.
     #[serde(default)]
     pub rds_arn: Option<String>,
+    /// Pinned listener port (admins only through the API): exactly this port or a refusal.
+    #[serde(default)]
+    pub listener_port: Option<i64>,
+    /// Router of the pinned port (default: the fleet's first).
+    #[serde(default)]
+    pub router: Option<String>,
 }
 
 impl CreateRequest {
@@ -176,6 +199,27 @@ impl CreateRequest {
                 .map(|e| e.identifier)
                 .or_else(|| arn.as_ref().map(|a| a.identifier.clone())),
         };
+        let pin = match self.listener_port {
+            Some(p) => Some(PortPin {
+                port: validate_port("listener_port", p)?,
+                router: self.router.clone(),
+            }),
+            None if self.router.is_some() => {
+                return Err(ValidationError::Port {
+                    field: "listener_port",
+                    value: 0,
+                })
+            }
+            None => None,
+        };
+        if let Some(router) = pin.as_ref().and_then(|p| p.router.as_ref()) {
+            if !ctx.fleet.contains_key(router) {
+                return Err(ValidationError::Host {
+                    host: router.clone(),
+                    reason: "router is not in ROUTER_FLEET".into(),
+                });
+            }
+        }
         Ok(RouteSpec {
             id,
             host,
@@ -185,6 +229,7 @@ impl CreateRequest {
             tags: self.tags.clone(),
             rds_identifier,
             account,
+            pin,
         })
     }
 }
@@ -301,6 +346,21 @@ pub async fn create(
     caller: &Caller,
     req: &CreateRequest,
 ) -> Result<(Route, bool), ServiceError> {
+    if req.listener_port.is_some() && !caller.is_admin(ctx) {
+        return Err(ServiceError::PinNotAllowed {
+            principal: caller.principal.clone(),
+        });
+    }
+    create_trusted(ctx, caller, req).await
+}
+
+/// [`create`] for trusted callers that may pin listener ports without being admins: Terraform
+/// seeds (written with the table's IAM permissions) and the operator CLI (`plr`).
+pub async fn create_trusted(
+    ctx: &Context,
+    caller: &Caller,
+    req: &CreateRequest,
+) -> Result<(Route, bool), ServiceError> {
     let mut spec = req.validate(ctx)?;
     if spec.account.is_none() {
         spec.account = learn_account(ctx, &spec).await;
@@ -348,7 +408,10 @@ async fn allocate(
         let now = Utc::now();
         let mut full = Vec::new();
         let mut chosen = None;
-        for router in ctx.fleet.values() {
+        if let Some(pin) = &spec.pin {
+            chosen = Some(pinned(ctx, pin, spec.id.as_str(), now.timestamp()).await?);
+        }
+        for router in ctx.fleet.values().filter(|_| chosen.is_none()) {
             let (entries, active): (Vec<PortEntry>, u32) =
                 ctx.store.ports(&router.config.id).await?;
             if active >= crate::ports::MAX_LISTENERS_PER_NLB {
@@ -397,6 +460,13 @@ async fn allocate(
                 info!(route_id = %route.id(), router = %route.router, port, "port allocated");
                 return Ok((route, true));
             }
+            Allocation::PortTaken if spec.pin.is_some() => continue,
+            Allocation::RouterFull if spec.pin.is_some() => {
+                return Err(ServiceError::CapacityExhausted(format!(
+                    "router {} has 50 listeners (the NLB limit): the pinned port cannot be added",
+                    route.router
+                )))
+            }
             Allocation::RouteExists | Allocation::PortTaken | Allocation::RouterFull => continue,
             Allocation::Contended => {
                 tokio::time::sleep(std::time::Duration::from_millis(
@@ -407,6 +477,42 @@ async fn allocate(
         }
     }
     Err(ServiceError::Busy(spec.id.to_string()))
+}
+
+/// The router and port of a pin, or why it cannot have them: the port is held by another route,
+/// or quarantined after a route released it.
+async fn pinned(
+    ctx: &Context,
+    pin: &PortPin,
+    route_id: &str,
+    now: i64,
+) -> Result<(String, u16), ServiceError> {
+    let router = match &pin.router {
+        Some(r) => r.clone(),
+        None => ctx
+            .config
+            .fleet
+            .first()
+            .map(|r| r.id.clone())
+            .unwrap_or_default(),
+    };
+    let (entries, _) = ctx.store.ports(&router).await?;
+    if let Some(e) = entries.iter().find(|e| e.port == pin.port) {
+        let held = e.state == "allocated" && e.route_id != route_id;
+        let quarantined = e.state == "quarantined" && e.until.is_none_or(|u| u >= now);
+        if held || quarantined {
+            return Err(ServiceError::PortPinned {
+                router,
+                port: pin.port,
+                holder: if held {
+                    e.route_id.clone()
+                } else {
+                    format!("quarantine (released by {})", e.route_id)
+                },
+            });
+        }
+    }
+    Ok((router, pin.port))
 }
 
 /// Completes a route in `Provisioning`: resources, then the first reconcile. Idempotent.

@@ -146,6 +146,8 @@ impl Bed {
             rds_identifier: None,
             account_id: account.map(str::to_owned),
             rds_arn: None,
+            listener_port: None,
+            router: None,
         };
         service::create(&self.ctx, &Self::owner(), &req)
             .await

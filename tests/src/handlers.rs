@@ -66,3 +66,22 @@ pub async fn get_route(ctx: &Context, id: &str) -> (u16, Value) {
     };
     (resp.status_code as u16, body)
 }
+
+/// `POST /routes` with `body` through the real `routes-api` handler, as `user_arn` (an IAM
+/// principal or an assumed-role session); status and JSON body.
+pub async fn post_route(ctx: &Context, body: &Value, user_arn: &str) -> (u16, Value) {
+    let mut ev = sample("apigw-create-route.json");
+    let raw = body.to_string();
+    ev["headers"]["content-length"] = raw.len().to_string().into();
+    ev["body"] = raw.into();
+    ev["isBase64Encoded"] = false.into();
+    ev["requestContext"]["authorizer"]["iam"]["userArn"] = user_arn.into();
+    let req: ApiGatewayV2httpRequest =
+        serde_json::from_value(ev).expect("a valid API Gateway v2 event");
+    let resp = routes_api::handle(ctx, req).await;
+    let body = match &resp.body {
+        Some(Body::Text(t)) => serde_json::from_str(t).expect("JSON body"),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (resp.status_code as u16, body)
+}

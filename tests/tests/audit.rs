@@ -604,6 +604,8 @@ async fn a_run_without_drift_reads_each_group_once_and_writes_nothing() {
             rds_identifier: None,
             account_id: None,
             rds_arn: None,
+            listener_port: None,
+            router: None,
         };
         service::create(&ctx, &Bed::owner(), &req).await.unwrap();
     }

@@ -332,6 +332,8 @@ impl World {
             rds_identifier: None,
             account_id: None,
             rds_arn: None,
+            listener_port: None,
+            router: None,
         }
     }
 

@@ -72,6 +72,8 @@ fn request(name: &str, host: &str) -> CreateRequest {
         rds_identifier: None,
         account_id: None,
         rds_arn: None,
+        listener_port: None,
+        router: None,
     }
 }
 

@@ -135,6 +135,8 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         rds_identifier: None,
         account_id: None,
         rds_arn: None,
+        listener_port: None,
+        router: None,
     }
     .validate(ctx)?;
     let now = chrono::Utc::now();

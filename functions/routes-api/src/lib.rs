@@ -99,6 +99,8 @@ impl ApiError {
                 ServiceError::NotFound(_) => (404, "not_found"),
                 ServiceError::Forbidden { .. } => (403, "forbidden"),
                 ServiceError::Conflict(_) => (409, "conflict"),
+                ServiceError::PortPinned { .. } => (409, "port_pinned"),
+                ServiceError::PinNotAllowed { .. } => (403, "pin_not_allowed"),
                 ServiceError::CapacityExhausted(_) => (409, "capacity_exhausted"),
                 ServiceError::Busy(_) => (409, "busy"),
                 ServiceError::Elb(e) => match e.code.as_deref() {

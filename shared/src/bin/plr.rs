@@ -225,8 +225,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     rds_identifier: rds_identifier.clone(),
                     account_id: account_id.clone(),
                     rds_arn: rds_arn.clone(),
+                    listener_port: None,
+                    router: None,
                 };
-                let (route, created) = service::create(&ctx, &caller, &req).await?;
+                let (route, created) = service::create_trusted(&ctx, &caller, &req).await?;
                 let v = json!({"created": created, "route": service::view(&ctx, route)});
                 print(cli.output, &v, &ROUTE_HEADERS, vec![route_row(&v["route"])]);
             }
