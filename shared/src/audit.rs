@@ -347,7 +347,7 @@ pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, Audi
     let names: Vec<String> = items
         .iter()
         .filter_map(|it| match it {
-            Item::Route(r) => Some(target_group_name(&r.router, r.id().as_str())),
+            Item::Route(r) => Some(r.target_group_name()),
             Item::Malformed { .. } => None,
         })
         .collect();
@@ -892,8 +892,7 @@ impl Known {
             match item {
                 Item::Route(r) => {
                     k.routes.insert((r.router.clone(), r.id().to_string()));
-                    k.target_groups
-                        .insert(target_group_name(&r.router, r.id().as_str()));
+                    k.target_groups.insert(r.target_group_name());
                     k.ports.insert((r.router.clone(), r.listener_port));
                 }
                 other => {

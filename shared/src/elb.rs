@@ -350,6 +350,22 @@ impl Elb {
         }
     }
 
+    /// Adds tags to target groups or listeners (AddTags; existing keys are overwritten).
+    pub async fn add_tags(
+        &self,
+        arns: &[String],
+        tags_to_add: &BTreeMap<String, String>,
+    ) -> Result<(), ElbError> {
+        self.client
+            .add_tags()
+            .set_resource_arns(Some(arns.to_vec()))
+            .set_tags(Some(tags(tags_to_add)))
+            .send()
+            .await
+            .map_err(|e| ElbError::from_sdk("AddTags", e))?;
+        Ok(())
+    }
+
     /// Tags of resources, 20 ARNs per call.
     pub async fn tags_of(
         &self,

@@ -6,6 +6,7 @@
 //! traits; [`apply`] is the only code that changes targets.
 #![warn(missing_docs)]
 
+pub mod adopt;
 pub mod apply;
 pub mod audit;
 pub mod aws;
@@ -28,6 +29,7 @@ pub mod rds;
 pub mod reconcile;
 pub mod route;
 pub mod router;
+pub mod seed_inputs;
 pub mod seeds;
 pub mod service;
 pub mod store;

@@ -12,7 +12,7 @@ use crate::elb::{
     database_attributes, ElbError, ListenerInfo, TargetGroupInfo, TargetGroupSpec, MANAGED_BY,
     TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER,
 };
-use crate::route::{target_group_name, Route};
+use crate::route::Route;
 use crate::router::Router;
 
 /// A structural repair made (or, in dry run, wanted).
@@ -33,10 +33,19 @@ pub enum Repair {
 
 /// Ownership tags for a route's resources.
 pub fn ownership_tags(route: &Route) -> BTreeMap<String, String> {
-    let mut tags = route.spec.tags.clone();
+    ownership_tags_of(&route.router, route.id().as_str(), &route.spec.tags)
+}
+
+/// Ownership tags for the resources of route `route_id` on `router`, beside its own `tags`.
+pub fn ownership_tags_of(
+    router: &str,
+    route_id: &str,
+    tags: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut tags = tags.clone();
     tags.insert(TAG_MANAGED_BY.into(), MANAGED_BY.into());
-    tags.insert(TAG_ROUTER.into(), route.router.clone());
-    tags.insert(TAG_ROUTE.into(), route.id().to_string());
+    tags.insert(TAG_ROUTER.into(), router.to_owned());
+    tags.insert(TAG_ROUTE.into(), route_id.to_owned());
     tags
 }
 
@@ -94,7 +103,7 @@ pub async fn ensure_resources(
     dry_run: bool,
 ) -> Result<(Route, Vec<Repair>), ElbError> {
     let router = router_of(ctx, route)?;
-    let name = target_group_name(&route.router, route.id().as_str());
+    let name = route.target_group_name();
     let found = ctx.elb.target_group_by_name(&name).await?;
     let mut route = route.clone();
     let mut repairs = Vec::new();
@@ -131,7 +140,7 @@ pub async fn ensure_resources_with(
     dry_run: bool,
 ) -> Result<(Route, Vec<Repair>), ElbError> {
     let router = router_of(ctx, route)?;
-    let name = target_group_name(&route.router, route.id().as_str());
+    let name = route.target_group_name();
     let found = snapshot.target_groups.get(&name).cloned();
     let check_attributes = snapshot
         .attributes_of
@@ -213,7 +222,7 @@ async fn ensure_target_group(
                 return Ok(None);
             }
             let spec = TargetGroupSpec {
-                name: target_group_name(&route.router, route.id().as_str()),
+                name: route.target_group_name(),
                 vpc_id: router.vpc_id.clone(),
                 port: route.spec.port,
                 health_check: route.spec.health_check,

@@ -360,6 +360,10 @@ pub struct RouteSpec {
     /// consumers already use): the allocator gives exactly this port or refuses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin: Option<PortPin>,
+    /// An existing target group taken over (`plr adopt`: the seed's `<nlb>-tg-<name>`), used
+    /// instead of the router's deterministic name so the listener keeps its default action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_group: Option<String>,
 }
 
 /// A pinned listener port, on a given router (default: the fleet's first).
@@ -419,6 +423,15 @@ impl Route {
     /// The route id.
     pub fn id(&self) -> &RouteId {
         &self.spec.id
+    }
+
+    /// The name of the route's target group: the adopted one, or the router's deterministic
+    /// [`target_group_name`].
+    pub fn target_group_name(&self) -> String {
+        self.spec
+            .target_group
+            .clone()
+            .unwrap_or_else(|| target_group_name(&self.router, self.spec.id.as_str()))
     }
 }
 

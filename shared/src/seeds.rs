@@ -93,6 +93,7 @@ pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedRes
                     rds_arn: None,
                     listener_port: seed.listener_port,
                     router: None,
+                    target_group: None,
                 };
                 match service::create_trusted(
                     ctx,

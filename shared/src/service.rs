@@ -18,8 +18,8 @@ use crate::provision::{ensure_resources, LISTENER_PORT_TAKEN};
 use crate::reconcile::{reconcile, reconcile_with, Outcome, ReconcileError};
 use crate::route::PortPin;
 use crate::route::{
-    parse_rds_arn, target_group_name, validate_account, validate_port, validate_tags, HealthCheck,
-    Protocol, Route, RouteId, RouteSpec, RouteStatus, ValidationError,
+    parse_rds_arn, validate_account, validate_port, validate_tags, HealthCheck, Protocol, Route,
+    RouteId, RouteSpec, RouteStatus, ValidationError,
 };
 use crate::store::{RouteStore, StoreError};
 use crate::window::Retention;
@@ -144,6 +144,10 @@ pub struct CreateRequest {
     /// Router of the pinned port (default: the fleet's first).
     #[serde(default)]
     pub router: Option<String>,
+    /// Take over this existing target group (by name) instead of creating one; trusted
+    /// callers only (`plr adopt`), and it must carry the router's ownership tags.
+    #[serde(default)]
+    pub target_group: Option<String>,
 }
 
 impl CreateRequest {
@@ -230,6 +234,7 @@ impl CreateRequest {
             rds_identifier,
             account,
             pin,
+            target_group: self.target_group.clone(),
         })
     }
 }
@@ -346,7 +351,7 @@ pub async fn create(
     caller: &Caller,
     req: &CreateRequest,
 ) -> Result<(Route, bool), ServiceError> {
-    if req.listener_port.is_some() && !caller.is_admin(ctx) {
+    if (req.listener_port.is_some() || req.target_group.is_some()) && !caller.is_admin(ctx) {
         return Err(ServiceError::PinNotAllowed {
             principal: caller.principal.clone(),
         });
@@ -694,7 +699,7 @@ pub async fn teardown(ctx: &Context, mut route: Route) -> Result<(), ServiceErro
 /// it — so a teardown of a half-created route leaves nothing behind.
 async fn discover_resources(ctx: &Context, route: &mut Route) -> Result<(), ServiceError> {
     if route.target_group_arn.is_none() {
-        let name = target_group_name(&route.router, route.id().as_str());
+        let name = route.target_group_name();
         if let Some(tg) = ctx.elb.target_group_by_name(&name).await? {
             let tags = ctx.elb.tags_of(std::slice::from_ref(&tg.arn)).await?;
             let ours = tags

@@ -131,3 +131,213 @@ async fn cli_errors_are_one_line_with_a_non_zero_exit() {
     assert!(!ok);
     assert!(err.starts_with("error: route name"), "{err}");
 }
+
+/// Issue #15: builds in moto exactly what the seed's HCL creates on an NLB (target groups
+/// `<service_name>-nlb-tg-<name>` with the seed's health check, attachments of the plan-time
+/// IPs, listeners on `base_port + index` forwarding to them), then `plr adopt`: the same
+/// listener ports with the same default actions, every route active, no listener created or
+/// deleted; a DNS flip then moves an adopted route's targets; a second adopt changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plr_adopt_takes_over_a_seed_deployment_without_changing_a_port() {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ProtocolEnum, TargetDescription, TargetTypeEnum,
+    };
+    let bed = Bed::start("adopt").await;
+    let svc = format!("s{}", &bed.router_id);
+    let hosts = [
+        (
+            "ledger.c9akciq32abc.us-east-1.rds.amazonaws.com",
+            [10, 0, 1, 40],
+        ),
+        (
+            "orders-db.c9akciq32abc.us-east-1.rds.amazonaws.com",
+            [10, 0, 1, 41],
+        ),
+        (
+            "billing-db.c9akciq32abc.us-east-1.rds.amazonaws.com",
+            [10, 0, 2, 42],
+        ),
+    ];
+    for (host, ip) in hosts {
+        bed.set_ip(host, ip);
+    }
+    // The seed's variables: one database in service_config.targets, two in target_endpoints.
+    let seed = serde_json::json!({
+        "vpc_id": bed.network.vpc_id,
+        "subnet_ids": bed.network.subnets.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+        "service_name": svc,
+        "service_config": {"targets": [{"id": hosts[0].0, "target_port": 5432}]},
+        "target_endpoints": [
+            {"id": hosts[1].0, "port": 5432, "name": "orders"},
+            {"id": hosts[2].0, "port": 3306, "name": "billing"}
+        ]
+    });
+    let labels = [
+        "ledger-c9akciq32abc-us-east-1-rds-amazonaws-com".to_owned(),
+        "orders".to_owned(),
+        "billing".to_owned(),
+    ];
+    // The seed's resources, as its HCL creates them (the first label is too long for a
+    // target group name in AWS too: that entry gets no live resources, as in real life).
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk);
+    let mut live = Vec::new();
+    for (idx, ((host, ip), label)) in hosts.iter().zip(&labels).enumerate().skip(1) {
+        let port = if idx == 2 { 3306 } else { 5432 };
+        let tg = elb
+            .create_target_group()
+            .name(format!("{svc}-nlb-tg-{label}"))
+            .protocol(ProtocolEnum::Tcp)
+            .port(port)
+            .vpc_id(&bed.network.vpc_id)
+            .target_type(TargetTypeEnum::Ip)
+            .health_check_interval_seconds(30)
+            .health_check_timeout_seconds(10)
+            .healthy_threshold_count(3)
+            .unhealthy_threshold_count(3)
+            .send()
+            .await
+            .expect("seed target group")
+            .target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_owned();
+        elb.register_targets()
+            .target_group_arn(&tg)
+            .targets(
+                TargetDescription::builder()
+                    .id(std::net::Ipv4Addr::from(*ip).to_string())
+                    .port(port)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("seed attachment");
+        let listener = elb
+            .create_listener()
+            .load_balancer_arn(&bed.network.nlb_arn)
+            .protocol(ProtocolEnum::Tcp)
+            .port(10000 + idx as i32)
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(&tg)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("seed listener");
+        let _ = (host, listener);
+        live.push(tg);
+    }
+    let listeners_before = bed.ctx.elb.listeners(&bed.network.nlb_arn).await.unwrap();
+    let file = std::env::temp_dir().join(format!("seed-{svc}.tfvars.json"));
+    std::fs::write(&file, seed.to_string()).unwrap();
+    let file = file.to_string_lossy().into_owned();
+
+    let (ok, plan, err) = plr(
+        &bed,
+        &[
+            "adopt",
+            "--seed",
+            &file,
+            "--router",
+            &bed.router_id,
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(plan["routes"][1]["action"], "adopted", "{plan:#}");
+    assert!(bed.ctx.elb.listeners(&bed.network.nlb_arn).await.unwrap() == listeners_before);
+
+    let (ok, report, err) = plr(
+        &bed,
+        &["adopt", "--seed", &file, "--router", &bed.router_id],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let actions: Vec<(&str, u64, &str)> = report["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["route_id"].as_str().unwrap(),
+                r["listener_port"].as_u64().unwrap(),
+                r["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (
+                "ledger-c9akciq32abc-us-east-1-rds-amazonaws-com",
+                10000,
+                "created"
+            ),
+            ("orders", 10001, "adopted"),
+            ("billing", 10002, "adopted"),
+        ],
+        "{report:#}"
+    );
+    let listeners_after = bed.ctx.elb.listeners(&bed.network.nlb_arn).await.unwrap();
+    for l in &listeners_before {
+        assert!(
+            listeners_after.contains(l),
+            "listener {l:?} changed: {listeners_after:?}"
+        );
+    }
+    assert_eq!(
+        listeners_after.len(),
+        listeners_before.len() + 1,
+        "one new listener: ledger's"
+    );
+    for (name, tg) in [("orders", &live[0]), ("billing", &live[1])] {
+        let route = bed.route(name).await;
+        assert_eq!(
+            route.status,
+            privatelink_router::route::RouteStatus::Active,
+            "{name}"
+        );
+        assert_eq!(
+            route.target_group_arn.as_ref(),
+            Some(tg),
+            "{name}: the seed's group"
+        );
+    }
+
+    // The router now follows DNS for an adopted route.
+    let orders = bed.route("orders").await;
+    bed.set_ip(hosts[1].0, [10, 0, 1, 77]);
+    let admin = privatelink_router::service::Caller {
+        principal: router_tests::fixtures::ADMIN.into(),
+    };
+    privatelink_router::service::sync(&bed.ctx, &admin, "orders")
+        .await
+        .unwrap();
+    assert!(bed
+        .targets(&orders)
+        .await
+        .contains(&"10.0.1.77:5432".to_owned()));
+
+    // A second adoption changes nothing.
+    let (ok, again, err) = plr(
+        &bed,
+        &["adopt", "--seed", &file, "--router", &bed.router_id],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        again["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["action"] == "unchanged"),
+        "{again:#}"
+    );
+    assert_eq!(
+        bed.ctx.elb.listeners(&bed.network.nlb_arn).await.unwrap(),
+        listeners_after
+    );
+}

@@ -148,6 +148,7 @@ impl Bed {
             rds_arn: None,
             listener_port: None,
             router: None,
+            target_group: None,
         };
         service::create(&self.ctx, &Self::owner(), &req)
             .await

@@ -606,6 +606,7 @@ async fn a_run_without_drift_reads_each_group_once_and_writes_nothing() {
             rds_arn: None,
             listener_port: None,
             router: None,
+            target_group: None,
         };
         service::create(&ctx, &Bed::owner(), &req).await.unwrap();
     }

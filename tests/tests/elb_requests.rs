@@ -94,6 +94,7 @@ async fn registrations_use_zone_all_exactly_for_ips_outside_the_vpc_subnets() {
         rds_arn: None,
         listener_port: None,
         router: None,
+        target_group: None,
     };
     service::create(&ctx, &Bed::owner(), &req).await.unwrap();
     let mut regs = sent.lock().unwrap().clone();

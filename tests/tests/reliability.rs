@@ -334,6 +334,7 @@ impl World {
             rds_arn: None,
             listener_port: None,
             router: None,
+            target_group: None,
         }
     }
 

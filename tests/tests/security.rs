@@ -74,6 +74,7 @@ fn request(name: &str, host: &str) -> CreateRequest {
         rds_arn: None,
         listener_port: None,
         router: None,
+        target_group: None,
     }
 }
 

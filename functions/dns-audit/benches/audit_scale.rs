@@ -137,6 +137,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         rds_arn: None,
         listener_port: None,
         router: None,
+        target_group: None,
     }
     .validate(ctx)?;
     let now = chrono::Utc::now();

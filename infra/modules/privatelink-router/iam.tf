@@ -32,9 +32,14 @@ locals {
   target_group_name_prefix = "plr-"
 
   # arn:<partition>:elasticloadbalancing:<region>:<account>, from the first NLB.
-  elb_arn_prefix    = regex("^arn:[^:]+:elasticloadbalancing:[^:]+:[0-9]+", aws_lb.router[var.routers[0]].arn)
-  target_group_arns = ["${local.elb_arn_prefix}:targetgroup/${local.target_group_name_prefix}*/*"]
-  nlb_arns          = [for r in var.routers : aws_lb.router[r].arn]
+  elb_arn_prefix = regex("^arn:[^:]+:elasticloadbalancing:[^:]+:[0-9]+", aws_lb.router[var.routers[0]].arn)
+  # Plus target groups taken over from a seed deployment (`plr adopt`; they carry the
+  # ownership tag too, which every mutation below still requires).
+  target_group_arns = concat(
+    ["${local.elb_arn_prefix}:targetgroup/${local.target_group_name_prefix}*/*"],
+    [for p in var.adopted_target_group_prefixes : "${local.elb_arn_prefix}:targetgroup/${p}*/*"],
+  )
+  nlb_arns = [for r in var.routers : aws_lb.router[r].arn]
   # Listeners of our NLBs only: listener/net/<nlb name>/<nlb id>/<listener id>.
   listener_arns = [for r in var.routers : "${replace(aws_lb.router[r].arn, ":loadbalancer/", ":listener/")}/*"]
   table_arns    = [aws_dynamodb_table.routes.arn, "${aws_dynamodb_table.routes.arn}/index/*"]

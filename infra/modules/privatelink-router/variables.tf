@@ -335,6 +335,12 @@ variable "reader_retention_seconds" {
   }
 }
 
+variable "adopted_target_group_prefixes" {
+  description = "Name prefixes of target groups taken over from a seed deployment with plr adopt (the seed names them <service_name>-nlb-tg-<name>: give \"<service_name>-nlb-tg-\"). The Lambdas may change them as their own: they carry the router's ownership tag, which every change still requires."
+  type        = list(string)
+  default     = []
+}
+
 variable "rds_membership" {
   description = "ROUTER_RDS_MEMBERSHIP: read the members of Aurora reader and custom endpoints from the RDS API (DescribeDBClusters, DescribeDBClusterEndpoints, DescribeDBInstances) instead of inferring them from DNS answers; a reader that leaves the cluster then leaves its target group within one audit."
   type        = bool

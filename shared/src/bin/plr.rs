@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context as _};
 use clap::{Parser, Subcommand, ValueEnum};
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
+use privatelink_router::adopt::adopt;
 use privatelink_router::aws::{retry_config, timeout_config, Clients};
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
@@ -16,6 +17,7 @@ use privatelink_router::plan::{plan, Intent, PlanInput};
 use privatelink_router::ports::free_ports;
 use privatelink_router::reconcile::retention_for;
 use privatelink_router::route::RouteId;
+use privatelink_router::seed_inputs::SeedInputs;
 use privatelink_router::service::{self, Caller, CreateRequest, ListFilter};
 use privatelink_router::store::RouteStore;
 use privatelink_router::window::Retention;
@@ -62,6 +64,21 @@ enum Command {
     },
     /// Show the listener port allocation table of every router.
     Ports,
+    /// Take over a running seed deployment: a route per database, its live listener port
+    /// pinned and its target group adopted; no listener is created, deleted or re-pointed.
+    Adopt {
+        /// The seed's variables: a `.tfvars.json` object (`target_endpoints`, `service_config`,
+        /// `health_check_config`, `service_name`…) or a bare `target_endpoints` list.
+        #[arg(long)]
+        seed: PathBuf,
+        /// Router (ROUTER_FLEET id) of the seed's NLB; default: the one named
+        /// `<service_name>-nlb`.
+        #[arg(long)]
+        router: Option<String>,
+        /// Show what would be done; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Audit every route now: repair drift (or, with --dry-run, only report it).
     Audit {
         /// Report what would change; change nothing.
@@ -227,6 +244,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     rds_arn: rds_arn.clone(),
                     listener_port: None,
                     router: None,
+                    target_group: None,
                 };
                 let (route, created) = service::create_trusted(&ctx, &caller, &req).await?;
                 let v = json!({"created": created, "route": service::view(&ctx, route)});
@@ -442,6 +460,45 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 })
                 .unwrap_or_default();
             print(cli.output, &v, &["audit", "value"], rows);
+        }
+        Command::Adopt {
+            seed,
+            router,
+            dry_run,
+        } => {
+            let raw = std::fs::read_to_string(seed)
+                .with_context(|| format!("reading {}", seed.display()))?;
+            let json: Value = serde_json::from_str(&raw)
+                .with_context(|| format!("{} is not JSON", seed.display()))?;
+            let inputs = SeedInputs::from_json(&json)?;
+            let report = adopt(&ctx, &caller, &inputs, router.as_deref(), *dry_run).await?;
+            let rows = report
+                .routes
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.route_id.clone(),
+                        a.host.clone(),
+                        a.listener_port.to_string(),
+                        a.target_group.clone().unwrap_or_default(),
+                        a.action.clone(),
+                        a.note.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            print(
+                cli.output,
+                &serde_json::to_value(&report)?,
+                &[
+                    "route",
+                    "host",
+                    "listener port",
+                    "target group",
+                    "action",
+                    "note",
+                ],
+                rows,
+            );
         }
         Command::Ports => {
             let mut all = BTreeMap::new();
