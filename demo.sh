@@ -10,4 +10,4 @@ if ! command -v moto_server >/dev/null 2>&1; then
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 cargo build --quiet --locked -p router-tests --bin demo
-exec target/debug/demo
+exec "${CARGO_TARGET_DIR:-target}/debug/demo"

@@ -858,7 +858,10 @@ async fn audit_route(
         Some(Lookup::Answer(_)) => refused_in(&outcome.plan.notes),
         _ => outcome.route.refused.clone(),
     };
-    out.health = Some((outcome.route.status, summarize(&observed, &refused)));
+    out.health = Some((
+        outcome.route.status,
+        summarize(&observed, &refused, outcome.route.conflict.as_deref()),
+    ));
     out.finding.register = outcome.plan.register;
     out.finding.deregister = outcome.plan.deregister;
     Ok(())
@@ -1162,7 +1165,7 @@ mod tests {
             &mut report,
             "orders",
             RouteStatus::Active,
-            summarize(&observed, &[]),
+            summarize(&observed, &[], None),
         );
         let ips: Vec<String> = report
             .targets_not_serving
@@ -1182,14 +1185,14 @@ mod tests {
             &mut report,
             "billing",
             RouteStatus::Active,
-            summarize(&only, &[]),
+            summarize(&only, &[], None),
         );
         assert_eq!(report.routes_not_serving_count(), 1);
         report_health(
             &mut report,
             "later",
             RouteStatus::Pending,
-            summarize(&[], &[]),
+            summarize(&[], &[], None),
         );
         assert_eq!(
             report.routes_not_serving.len(),

@@ -171,7 +171,19 @@ impl Clients {
         clients
     }
 
-    fn rds_client(&self, mut rds: aws_sdk_rds::config::Builder) -> aws_sdk_rds::Client {
+    /// RDS is optional (members of reader endpoints, the database's account): its calls get a
+    /// short policy — 2 attempts, 2 s each, 4 s in all — so a slow or hung RDS API falls back
+    /// to DNS in seconds instead of holding a route creation past API Gateway's 29 s.
+    fn rds_client(&self, rds: aws_sdk_rds::config::Builder) -> aws_sdk_rds::Client {
+        let mut rds = rds
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(1))
+                    .operation_attempt_timeout(Duration::from_secs(2))
+                    .operation_timeout(Duration::from_secs(4))
+                    .build(),
+            );
         rds.push_interceptor(SharedInterceptor::new(self.calls.clone()));
         aws_sdk_rds::Client::from_conf(rds.build())
     }

@@ -124,6 +124,22 @@ fn num<T: std::str::FromStr>(
     }
 }
 
+fn flag(
+    env: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(env, var).map(|v| v.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if v == "true" => Ok(true),
+        Some(v) if v == "false" => Ok(false),
+        Some(v) => Err(ConfigError {
+            var,
+            message: format!("{v:?} is not true or false"),
+        }),
+    }
+}
+
 fn list(env: &dyn Fn(&str) -> Option<String>, var: &'static str) -> Vec<String> {
     get(env, var)
         .map(|v| {
@@ -244,12 +260,12 @@ impl Config {
                 crate::window::DEFAULT_READER_RETENTION_SECS,
             )?
             .max(0),
-            rds_membership: num(env, "ROUTER_RDS_MEMBERSHIP", true)?,
+            rds_membership: flag(env, "ROUTER_RDS_MEMBERSHIP", true)?,
             rds_role_arns: role_arns(env)?,
             deregistration_delay_secs: num(env, "ROUTER_DEREGISTRATION_DELAY_SECONDS", 30)?,
             admin_principals: list(env, "ROUTER_ADMIN_PRINCIPALS").into_iter().collect(),
             host_policy: HostPolicy {
-                allow_ip_literals: num(env, "ROUTER_ALLOW_IP_LITERALS", false)?,
+                allow_ip_literals: flag(env, "ROUTER_ALLOW_IP_LITERALS", false)?,
                 allowed_suffixes: list(env, "ROUTER_HOST_SUFFIXES"),
             },
             event_accounts: list(env, "ROUTER_EVENT_ACCOUNTS").into_iter().collect(),
@@ -257,7 +273,7 @@ impl Config {
             audit_concurrency: num(env, "ROUTER_AUDIT_CONCURRENCY", 8)?,
             audit_budget: secs("ROUTER_AUDIT_BUDGET_SECONDS", 240)?,
             orphan_grace: secs("ROUTER_ORPHAN_GRACE_SECONDS", 3600)?,
-            dry_run: num(env, "ROUTER_DRY_RUN", false)?,
+            dry_run: flag(env, "ROUTER_DRY_RUN", false)?,
             metrics_namespace: get(env, "ROUTER_METRICS_NAMESPACE")
                 .unwrap_or_else(|| "PrivateLinkRouter".into()),
         })

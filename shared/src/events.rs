@@ -659,14 +659,14 @@ async fn handle_route(
             ));
         }
     }
-    if let Some(endpoint) = parse_rds_endpoint(route.spec.host.as_str()) {
-        if !endpoint.region.eq_ignore_ascii_case(&event.region) {
+    if let Some(region) = route.region() {
+        if !region.eq_ignore_ascii_case(&event.region) {
             return Ok(skipped(
                 &route,
                 RouteResult::Skipped,
                 format!(
-                    "route host is in {}, event is from {}",
-                    endpoint.region, event.region
+                    "the route's database is in {region}, the event is from {}",
+                    event.region
                 ),
             ));
         }
@@ -736,9 +736,13 @@ async fn handle_route(
     // (the API shows a failover's new topology at once; no DNS polling needed).
     let members = match action {
         Action::Deleted => None,
-        _ => members_lookup(ctx, working.spec.host.as_str(), &ctx.config.own_account())
-            .await
-            .ok(),
+        _ => members_lookup(
+            ctx,
+            working.spec.host.as_str(),
+            working.spec.account.as_deref(),
+        )
+        .await
+        .ok(),
     };
     let mut retention = None;
     let (lookups, dns) = match (action, members) {
@@ -932,14 +936,7 @@ fn baseline(route: &Route) -> Baseline {
         )
     });
     if single {
-        Baseline::Newest(
-            route
-                .sightings
-                .iter()
-                .filter(|(_, m)| *m == 0)
-                .map(|(ip, _)| ip)
-                .collect(),
-        )
+        Baseline::Newest(route.sightings.newest())
     } else {
         Baseline::Window(route.sightings.ips())
     }

@@ -93,9 +93,23 @@ pub fn refused_in(notes: &[Note]) -> Vec<RefusedAddress> {
         .collect()
 }
 
-/// Sums up a route's targets (as DescribeTargetHealth reports them) and the addresses its
-/// newest answer held that were refused.
-pub fn summarize(observed: &[TargetHealth], refused: &[RefusedAddress]) -> RouteHealth {
+/// Sums up a route's targets (as DescribeTargetHealth reports them), the addresses its newest
+/// answer held that were refused, and a structural conflict (a listener the router does not
+/// own on the route's port: consumers reach something else, whatever the targets' health).
+pub fn summarize(
+    observed: &[TargetHealth],
+    refused: &[RefusedAddress],
+    conflict: Option<&str>,
+) -> RouteHealth {
+    let mut health = summarize_targets(observed, refused);
+    if let Some(conflict) = conflict {
+        health.health = Health::NotServing;
+        health.reason = Some(format!("consumers do not reach these targets: {conflict}"));
+    }
+    health
+}
+
+fn summarize_targets(observed: &[TargetHealth], refused: &[RefusedAddress]) -> RouteHealth {
     let serving = observed.iter().filter(|t| can_serve(&t.state)).count();
     let targets_not_serving: Vec<TargetProblem> = observed
         .iter()
@@ -188,6 +202,7 @@ mod tests {
         let h = summarize(
             &[t("10.0.1.7", "initial", Some("Elb.RegistrationInProgress"))],
             &[],
+            None,
         );
         assert_eq!(h.health, Health::Serving);
         assert!(h.targets_not_serving.is_empty());
@@ -195,7 +210,11 @@ mod tests {
 
     #[test]
     fn a_target_in_a_zone_the_nlb_does_not_serve_is_not_serving_and_says_why() {
-        let h = summarize(&[t("10.0.3.5", "unused", Some("Target.NotInUse"))], &[]);
+        let h = summarize(
+            &[t("10.0.3.5", "unused", Some("Target.NotInUse"))],
+            &[],
+            None,
+        );
         assert_eq!(h.health, Health::NotServing);
         assert!(h
             .reason
@@ -212,6 +231,7 @@ mod tests {
                 Some("Target.DeregistrationInProgress"),
             )],
             &[],
+            None,
         );
         assert_eq!(h.health, Health::NotServing);
         assert!(h.reason.unwrap().contains("only draining"));
@@ -226,6 +246,7 @@ mod tests {
                 t("10.0.1.9", "draining", None),
             ],
             &[],
+            None,
         );
         assert_eq!(h.health, Health::Degraded);
         assert_eq!(h.targets_not_serving.len(), 2);
@@ -237,10 +258,21 @@ mod tests {
             ip: "8.8.8.8".parse().unwrap(),
             why: Refusal::NotPrivate,
         }];
-        let h = summarize(&[t("10.1.2.3", "healthy", None)], &refused);
+        let h = summarize(&[t("10.1.2.3", "healthy", None)], &refused, None);
         assert_eq!(h.health, Health::Degraded);
         assert!(h.reason.unwrap().contains("8.8.8.8"));
-        let h = summarize(&[], &refused);
+        let h = summarize(&[], &refused, None);
         assert_eq!(h.health, Health::NotServing);
+    }
+
+    #[test]
+    fn a_listener_conflict_is_not_serving_whatever_the_targets_say() {
+        let h = summarize(
+            &[t("10.1.2.3", "healthy", None)],
+            &[],
+            Some("port 10000 on router r1 is used by a listener the router does not own"),
+        );
+        assert_eq!(h.health, Health::NotServing);
+        assert!(h.reason.unwrap().contains("does not own"));
     }
 }

@@ -32,6 +32,8 @@ pub struct Member {
 /// A custom endpoint's definition (DescribeDBClusterEndpoints).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomEndpoint {
+    /// Its DNS name (`<name>.cluster-custom-<hash>.<region>.rds.amazonaws.com`).
+    pub endpoint: String,
     /// The cluster it belongs to.
     pub cluster: String,
     /// `CustomEndpointType`: `READER` (readers only) or `ANY`.
@@ -129,6 +131,7 @@ mod tests {
             m("b-3", false, "available"),
         ];
         let mut e = CustomEndpoint {
+            endpoint: "e.cluster-custom-x.us-east-1.rds.amazonaws.com".into(),
             cluster: "b".into(),
             kind: "ANY".into(),
             static_members: vec!["b-1".into(), "b-3".into(), "b-9-deleted".into()],

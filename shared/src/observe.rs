@@ -61,11 +61,19 @@ pub enum MembershipError {
     /// An RDS call failed.
     #[error(transparent)]
     Rds(#[from] RdsError),
+    /// The asked account's same-named cluster has another endpoint name (another database).
+    #[error("account {account}'s endpoint is {found}, another database with the same name")]
+    OtherDatabase {
+        /// Account asked.
+        account: String,
+        /// The endpoint name it has.
+        found: String,
+    },
     /// The endpoint has no usable member.
     #[error("{0} has no available member")]
     NoMembers(String),
     /// A member's instance endpoint did not resolve.
-    #[error("member {member} ({address}) did not resolve: {failure:?}")]
+    #[error("member {member} ({address}) did not resolve ({failure})")]
     MemberLookup {
         /// Instance id.
         member: String,
@@ -77,12 +85,18 @@ pub enum MembershipError {
 }
 
 /// The members behind a reader or custom endpoint, resolved: the union of their instance
-/// endpoints' addresses and the instance ids. `account` is the database's account.
+/// endpoints' addresses and the instance ids. `account` is the route's database account
+/// (`None`: unknown, the router's own is asked). The cluster or custom endpoint found must
+/// carry exactly this host name: a same-named database of the asked account (another hash)
+/// is not this one.
 pub async fn members_lookup(
     ctx: &Context,
     host: &str,
-    account: &str,
+    account: Option<&str>,
 ) -> Result<(BTreeSet<IpAddr>, Vec<String>), MembershipError> {
+    let account = &database_account(ctx, account);
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.as_str();
     let endpoint = parse_rds_endpoint(host)
         .filter(|e| {
             matches!(
@@ -107,7 +121,18 @@ pub async fn members_lookup(
         }
         _ => (endpoint.identifier.clone(), None),
     };
-    let all = ctx.rds.cluster_members(account, &cluster).await?;
+    let described = ctx.rds.cluster(account, &cluster).await?;
+    let name = match &custom {
+        Some(c) => Some(c.endpoint.as_str()),
+        None => described.reader_endpoint.as_deref(),
+    };
+    if name != Some(host) {
+        return Err(MembershipError::OtherDatabase {
+            account: account.to_owned(),
+            found: name.unwrap_or_default().to_owned(),
+        });
+    }
+    let all = described.members;
     let chosen: Vec<&Member> = match &custom {
         Some(c) => custom_endpoint_members(c, &all),
         None => reader_endpoint_members(&all),
@@ -169,8 +194,7 @@ pub async fn observe_host(
     account: Option<&str>,
     retention: Retention,
 ) -> Observation {
-    let account = database_account(ctx, account);
-    match members_lookup(ctx, host, &account).await {
+    match members_lookup(ctx, host, account).await {
         Ok((ips, members)) => {
             debug!(host, members = ?members, "members read from the RDS API");
             return Observation {

@@ -42,6 +42,18 @@ pub enum LookupFailure {
     Other,
 }
 
+impl std::fmt::Display for LookupFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LookupFailure::Timeout => "no answer in time",
+            LookupFailure::ServFail => "the DNS server failed (SERVFAIL)",
+            LookupFailure::NxDomain => "the name does not exist (NXDOMAIN)",
+            LookupFailure::Empty => "the name has no A record",
+            LookupFailure::Other => "resolver error",
+        })
+    }
+}
+
 /// The outcome of one DNS lookup of a route's host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -160,10 +172,10 @@ pub struct PlanInput<'a> {
     pub lookups: &'a [Lookup],
     /// The window as stored before these lookups.
     pub sightings: &'a Sightings,
-    /// Targets registered now and not draining, as DescribeTargetHealth reports them.
+    /// Targets registered now, as DescribeTargetHealth reports them, **without** the draining
+    /// ones (rule 6: a draining target is not registered for planning — the caller leaves it
+    /// out, so DNS answering it registers it again).
     pub current: &'a [Target],
-    /// Targets DescribeTargetHealth reports `draining` (deregistration in progress).
-    pub draining: &'a [Target],
     /// The route's database port.
     pub port: u16,
     /// The router's address rules.

@@ -15,6 +15,21 @@ use rds::types::Filter;
 use crate::host::{RdsEndpoint, RdsEndpointKind};
 use crate::membership::{CustomEndpoint, Member};
 
+/// Error code of a custom endpoint DescribeDBClusterEndpoints does not list (it answers an
+/// empty list, not an error).
+const ENDPOINT_ABSENT: &str = "DBClusterEndpointNotFoundFault";
+
+/// A DB cluster as the RDS API describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    /// The cluster (writer) endpoint name.
+    pub writer_endpoint: Option<String>,
+    /// The reader endpoint name.
+    pub reader_endpoint: Option<String>,
+    /// Member instances.
+    pub members: Vec<Member>,
+}
+
 /// An RDS call failed, or the account has no client.
 #[derive(Debug, thiserror::Error)]
 #[error("RDS {operation} failed: {message}")]
@@ -33,10 +48,29 @@ impl RdsError {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
+        // One line: the service's code and message, or the transport failure's kind
+        // (timeout, connection refused) — never the raw response.
+        let message = match err.message() {
+            Some(m) => m.to_owned(),
+            None => match &err {
+                rds::error::SdkError::TimeoutError(_) => "timed out".to_owned(),
+                rds::error::SdkError::DispatchFailure(d) if d.is_timeout() => {
+                    "timed out".to_owned()
+                }
+                rds::error::SdkError::DispatchFailure(d) if d.is_io() => {
+                    "could not reach the RDS endpoint".to_owned()
+                }
+                other => DisplayErrorContext(other)
+                    .to_string()
+                    .chars()
+                    .take(200)
+                    .collect(),
+            },
+        };
         Self {
             operation,
             code: err.code().map(str::to_owned),
-            message: DisplayErrorContext(&err).to_string(),
+            message,
         }
     }
 
@@ -94,12 +128,10 @@ impl Rds {
         })
     }
 
-    /// The members of a DB cluster with their writer flag, status and instance endpoint.
-    pub async fn cluster_members(
-        &self,
-        account: &str,
-        cluster: &str,
-    ) -> Result<Vec<Member>, RdsError> {
+    /// A DB cluster: its endpoint names and its members with their writer flag, status and
+    /// instance endpoint. A member DescribeDBInstances does not return is an error (a partial
+    /// member list would drop a live reader).
+    pub async fn cluster(&self, account: &str, cluster: &str) -> Result<Cluster, RdsError> {
         let client = self.client(account)?;
         let out = client
             .describe_db_clusters()
@@ -157,32 +189,56 @@ impl Rds {
                 break;
             }
         }
+        if let Some(missing) = writers
+            .keys()
+            .find(|id| !members.iter().any(|m| &m.id == *id))
+        {
+            return Err(RdsError::missing(
+                "DescribeDBInstances",
+                format!("member {missing} of cluster {cluster} was not returned"),
+            ));
+        }
         members.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(members)
+        let lower = |v: Option<&str>| v.map(str::to_ascii_lowercase);
+        Ok(Cluster {
+            writer_endpoint: lower(found.endpoint()),
+            reader_endpoint: lower(found.reader_endpoint()),
+            members,
+        })
     }
 
-    /// Whether the database an endpoint name belongs to exists in `account`: the DB instance
-    /// (instance endpoints), the DB cluster (writer and reader endpoints) or the custom
-    /// endpoint. `Ok(false)` for a proxy (not looked up) or when RDS answers "not found".
+    /// Whether `endpoint` (a host name) belongs to a database of `account`: the DB instance,
+    /// cluster or custom endpoint of that identifier exists **and** its endpoint name is the
+    /// host (identifiers are unique per account and region only; the name's hash tells
+    /// accounts apart). `Ok(false)` for a proxy (not looked up) or when RDS answers "not
+    /// found".
     pub async fn has_database(
         &self,
         account: &str,
+        host: &str,
         endpoint: &RdsEndpoint,
     ) -> Result<bool, RdsError> {
         let client = self.client(account)?;
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
         let id = endpoint.identifier.as_str();
         let not_found = |code: Option<&str>| code.is_some_and(|c| c.contains("NotFound"));
+        let same = |name: Option<&str>| name.is_some_and(|n| n.eq_ignore_ascii_case(&host));
         match endpoint.kind {
-            RdsEndpointKind::Instance => match client
-                .describe_db_instances()
-                .db_instance_identifier(id)
-                .send()
-                .await
-            {
-                Ok(out) => Ok(!out.db_instances().is_empty()),
-                Err(e) if not_found(e.code()) => Ok(false),
-                Err(e) => Err(RdsError::from_sdk("DescribeDBInstances", e)),
-            },
+            RdsEndpointKind::Instance => {
+                match client
+                    .describe_db_instances()
+                    .db_instance_identifier(id)
+                    .send()
+                    .await
+                {
+                    Ok(out) => Ok(out
+                        .db_instances()
+                        .iter()
+                        .any(|i| same(i.endpoint().and_then(|e| e.address())))),
+                    Err(e) if not_found(e.code()) => Ok(false),
+                    Err(e) => Err(RdsError::from_sdk("DescribeDBInstances", e)),
+                }
+            }
             RdsEndpointKind::ClusterWriter | RdsEndpointKind::ClusterReader => {
                 match client
                     .describe_db_clusters()
@@ -190,14 +246,22 @@ impl Rds {
                     .send()
                     .await
                 {
-                    Ok(out) => Ok(!out.db_clusters().is_empty()),
+                    Ok(out) => Ok(out
+                        .db_clusters()
+                        .iter()
+                        .any(|c| same(c.endpoint()) || same(c.reader_endpoint()))),
                     Err(e) if not_found(e.code()) => Ok(false),
                     Err(e) => Err(RdsError::from_sdk("DescribeDBClusters", e)),
                 }
             }
             RdsEndpointKind::ClusterCustom => match self.custom_endpoint(account, id).await {
-                Ok(_) => Ok(true),
-                Err(e) if e.code.is_none() || not_found(e.code.as_deref()) => Ok(false),
+                Ok(custom) => Ok(same(Some(&custom.endpoint))),
+                Err(e)
+                    if not_found(e.code.as_deref())
+                        || e.code.as_deref() == Some(ENDPOINT_ABSENT) =>
+                {
+                    Ok(false)
+                }
                 Err(e) => Err(e),
             },
             RdsEndpointKind::Proxy => Ok(false),
@@ -224,14 +288,14 @@ impl Rds {
                 e.db_cluster_endpoint_identifier()
                     .is_some_and(|id| id.eq_ignore_ascii_case(endpoint))
             })
-            .ok_or_else(|| {
-                RdsError::missing(
-                    "DescribeDBClusterEndpoints",
-                    format!("custom endpoint {endpoint} not found"),
-                )
+            .ok_or_else(|| RdsError {
+                operation: "DescribeDBClusterEndpoints",
+                code: Some(ENDPOINT_ABSENT.into()),
+                message: format!("custom endpoint {endpoint} not found"),
             })?;
         let lower = |v: &[String]| v.iter().map(|s| s.to_ascii_lowercase()).collect();
         Ok(CustomEndpoint {
+            endpoint: e.endpoint().unwrap_or_default().to_ascii_lowercase(),
             cluster: e
                 .db_cluster_identifier()
                 .unwrap_or_default()

@@ -196,15 +196,17 @@ pub async fn reconcile_with(
             });
         };
         let observed = ctx.elb.describe_targets(&tg).await?;
-        let (draining, current): (Vec<_>, Vec<_>) = observed.iter().partition(|h| h.is_draining());
-        let current: Vec<_> = current.into_iter().map(|h| h.target.clone()).collect();
-        let draining: Vec<_> = draining.into_iter().map(|h| h.target.clone()).collect();
+        // Draining targets take no new connections: not registered, for planning (rule 6).
+        let current: Vec<_> = observed
+            .iter()
+            .filter(|h| !h.is_draining())
+            .map(|h| h.target.clone())
+            .collect();
         let p = plan(&PlanInput {
             intent: intent_for(route.status),
             lookups: &lookups,
             sightings: &route.sightings,
             current: &current,
-            draining: &draining,
             port: route.spec.port,
             policy: &router.policy,
             retention: retention.unwrap_or_else(|| retention_for(&route, &ctx.config)),

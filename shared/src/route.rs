@@ -356,6 +356,9 @@ pub struct RouteSpec {
     /// or databases the router cannot look up): see [`crate::events`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// AWS region of the database, from `rds_arn` (RDS endpoint names carry their own region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// A listener port fixed by the owner instead of allocated (a takeover keeps the ports
     /// consumers already use): the allocator gives exactly this port or refuses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -423,6 +426,14 @@ impl Route {
     /// The route id.
     pub fn id(&self) -> &RouteId {
         &self.spec.id
+    }
+
+    /// The database's region: from `rds_arn`, else from an RDS endpoint host name.
+    pub fn region(&self) -> Option<String> {
+        self.spec
+            .region
+            .clone()
+            .or_else(|| crate::host::parse_rds_endpoint(self.spec.host.as_str()).map(|e| e.region))
     }
 
     /// The name of the route's target group: the adopted one, or the router's deterministic

@@ -10,7 +10,7 @@ use tracing::info;
 use crate::context::Context;
 use crate::elb::{ElbError, TargetHealth, Targets, TAG_ROUTE};
 use crate::health::{summarize, RouteHealth};
-use crate::host::{parse_rds_endpoint, HostName};
+use crate::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
 use crate::observe::{observe, observe_host};
 use crate::plan::Lookup;
 use crate::ports::{free_ports, pick, Allocation, PortEntry};
@@ -233,6 +233,7 @@ impl CreateRequest {
             tags: self.tags.clone(),
             rds_identifier,
             account,
+            region: arn.as_ref().map(|a| a.region.clone()),
             pin,
             target_group: self.target_group.clone(),
         })
@@ -325,21 +326,47 @@ pub fn view(ctx: &Context, route: Route) -> RouteView {
     RouteView { route, connection }
 }
 
-/// The account of a database the request did not name: the router's own when its own RDS API
-/// knows the endpoint's instance, cluster or custom endpoint; `None` otherwise (another
-/// account, a proxy, a name that is not an RDS endpoint, or no RDS API).
-async fn learn_account(ctx: &Context, spec: &RouteSpec) -> Option<String> {
-    let endpoint = parse_rds_endpoint(spec.host.as_str())?;
+/// Fills what the router's own RDS API can tell about a request's database: its account
+/// (the router's own, when an instance, cluster or custom endpoint of that identifier exists
+/// there **with this very endpoint name**), and for a custom endpoint the cluster whose events
+/// concern it. Changes nothing for another account's database, a proxy, a name that is not an
+/// RDS endpoint, or when the RDS API is off or fails (the calls have short timeouts).
+async fn learn_from_rds(ctx: &Context, spec: &mut RouteSpec, explicit_identifier: bool) {
+    let Some(endpoint) = parse_rds_endpoint(spec.host.as_str()) else {
+        return;
+    };
     let own = ctx.config.own_account();
     if !ctx.rds.covers(&own, &endpoint.region) {
-        return None;
+        return;
     }
-    match ctx.rds.has_database(&own, &endpoint).await {
-        Ok(true) => Some(own),
-        Ok(false) => None,
-        Err(e) => {
-            info!(route_id = %spec.id, error = %e, "account of the database not learned");
-            None
+    if spec.account.is_none() {
+        match ctx
+            .rds
+            .has_database(&own, spec.host.as_str(), &endpoint)
+            .await
+        {
+            Ok(true) => spec.account = Some(own.clone()),
+            Ok(false) => {}
+            Err(e) => {
+                info!(route_id = %spec.id, error = %e, "account of the database not learned");
+            }
+        }
+    }
+    let account = spec.account.clone().unwrap_or(own);
+    if endpoint.kind == RdsEndpointKind::ClusterCustom && !explicit_identifier {
+        match ctx
+            .rds
+            .custom_endpoint(&account, &endpoint.identifier)
+            .await
+        {
+            Ok(custom) if custom.endpoint == spec.host.as_str().trim_end_matches('.') => {
+                // Cluster events (failover, topology) name the cluster, not the endpoint.
+                spec.rds_identifier = Some(custom.cluster);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                info!(route_id = %spec.id, error = %e, "cluster of the custom endpoint not learned");
+            }
         }
     }
 }
@@ -367,9 +394,7 @@ pub async fn create_trusted(
     req: &CreateRequest,
 ) -> Result<(Route, bool), ServiceError> {
     let mut spec = req.validate(ctx)?;
-    if spec.account.is_none() {
-        spec.account = learn_account(ctx, &spec).await;
-    }
+    learn_from_rds(ctx, &mut spec, req.rds_identifier.is_some()).await;
     let first = observe_host(
         ctx,
         spec.host.as_str(),
@@ -580,7 +605,7 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         Some(r) => r.private_ips(&ctx.clients.ec2).await.unwrap_or_default(),
         None => vec![],
     };
-    let health = summarize(&targets, &route.refused);
+    let health = summarize(&targets, &route.refused, route.conflict.as_deref());
     Ok(RouteDetail {
         view: view(ctx, route),
         targets,

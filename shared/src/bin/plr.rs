@@ -374,7 +374,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     port: u16::try_from(e.port)
                         .map_err(|_| anyhow!("{}: bad port {}", e.name, e.port))?,
                     policy: &router.policy,
-                    draining: &[],
                     retention: existing
                         .as_ref()
                         .map_or(Retention::Lookups(ctx.config.window), |r| {

@@ -851,6 +851,14 @@ pub const EVENT_IDS: &[(&str, &str, Action, &str)] = &[
         Action::Ignore,
         "Database instance in incompatible-network state; address unchanged",
     ),
+    // DB instance — restoration (awsdocs 2023 copies: a new instance restored from a DB
+    // snapshot; treated as its creation, so a source-deleted route comes back)
+    (
+        "RDS-EVENT-0043",
+        "db-instance",
+        Action::Created,
+        "Restored from snapshot",
+    ),
     // DB instance — notification (RDS+Aurora UGs)
     (
         "RDS-EVENT-0044",

@@ -37,7 +37,6 @@ fn run(intent: Intent, lookups: &[Lookup], sightings: &Sightings, current: &[Tar
         current,
         port: 5432,
         policy: &policy(),
-        draining: &[],
         retention: Retention::Lookups(3),
         now: 0,
     })
@@ -156,7 +155,6 @@ fn public_answer_is_refused_and_last_targets_are_kept() {
         current: &current,
         port: 5432,
         policy: &policy(),
-        draining: &[],
         retention: Retention::Lookups(1),
         now: 0,
     });
@@ -269,7 +267,7 @@ proptest! {
         prop_assume!(matches!(failure, Lookup::Failed(_)));
         new.push(failure);
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
         prop_assert!(p.is_noop());
         let is_failure_note = |n: &Note| matches!(n, Note::LookupFailed { .. });
         prop_assert!(p.notes.iter().any(is_failure_note));
@@ -280,7 +278,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
         if !current.is_empty() {
             prop_assert!(!applied(&current, &p).is_empty());
         }
@@ -291,7 +289,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
         let successes: Vec<&BTreeSet<IpAddr>> = history.iter().chain(new.iter())
             .filter_map(|l| match l { Lookup::Answer(ips) => Some(ips), _ => None }).collect();
         let recent: BTreeSet<IpAddr> = successes.iter().rev().take(k as usize).flat_map(|s| s.iter().copied()).collect();
@@ -307,7 +305,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
         if !matches!(new.last(), Some(Lookup::Failed(_))) {
             // Every allowed IP of the window ends up registered on the database port.
             let after: BTreeSet<(IpAddr, u16)> = applied(&current, &p).iter().map(Target::key).collect();
@@ -323,7 +321,7 @@ proptest! {
     ) {
         let s = sightings_from(&history, k);
         let intent = if route_deleted { Intent::RouteDeleted } else { Intent::SourceDeleted };
-        let p = plan(&PlanInput { intent, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
         prop_assert!(p.register.is_empty());
         let removed: Vec<Target> = p.deregister.iter().map(|c| c.target.clone()).collect();
         prop_assert_eq!(removed, current);
@@ -334,7 +332,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
         for c in &p.register {
             let placement = policy().classify(c.target.ip);
             prop_assert!(placement.is_ok());
@@ -349,7 +347,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
         for c in &p.deregister {
             prop_assert!(current.contains(&c.target));
         }
@@ -361,7 +359,7 @@ proptest! {
     ) {
         prop_assume!(!matches!(new.last(), Some(Lookup::Failed(_))));
         let s = sightings_from(&history, k);
-        let input = PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), draining: &[], retention: Retention::Lookups(k), now: 0 };
+        let input = PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 };
         let p = plan(&input);
         let after = applied(&current, &p);
         let again = plan(&PlanInput { lookups: &[], sightings: &p.sightings, current: &after, ..input });
@@ -383,7 +381,6 @@ fn failback_registers_the_draining_ip_again_and_lets_the_other_drain() {
         ],
         sightings: &s,
         current: &[target("10.1.7.7", 5432)],
-        draining: &[target("10.1.2.3", 5432)],
         port: 5432,
         policy: &policy(),
         retention: Retention::Lookups(3),
@@ -406,7 +403,6 @@ fn draining_targets_never_count_as_the_last_target() {
         lookups: &[answer(&["54.0.0.1"])],
         sightings: &s,
         current: &[target("10.1.7.7", 5432)],
-        draining: &[target("10.1.2.3", 5432)],
         port: 5432,
         policy: &policy(),
         retention: Retention::Lookups(1),
@@ -465,7 +461,6 @@ proptest! {
                 lookups,
                 sightings: &sightings,
                 current: &group.serving,
-                draining: &group.draining,
                 port: 5432,
                 policy: &policy(),
                 retention: Retention::Lookups(k),
