@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::context::Context;
-use crate::route::HealthCheck;
+use crate::route::{HealthCheck, RouteId};
 use crate::service::{self, Caller, CreateRequest};
-use crate::store::{s, StoreError};
+use crate::store::{s, RouteStore, StoreError};
 
 /// Partition key of seed items.
 pub const SEEDS_PK: &str = "SEEDS";
@@ -80,6 +80,15 @@ pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedRes
                 outcome: "pending".into(),
                 error: None,
             },
+            Ok(seed) if adopted_already(ctx, &seed).await? => {
+                consume(ctx, &sk).await?;
+                info!(route_id = %seed.name, "seed consumed: the route exists (adopted)");
+                SeedResult {
+                    route_id: seed.name,
+                    outcome: "existing".into(),
+                    error: None,
+                }
+            }
             Ok(seed) => {
                 let req = CreateRequest {
                     name: seed.name.clone(),
@@ -105,15 +114,7 @@ pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedRes
                 .await
                 {
                     Ok((_, created)) => {
-                        ctx.store
-                            .client
-                            .delete_item()
-                            .table_name(&ctx.store.table)
-                            .key("pk", s(SEEDS_PK))
-                            .key("sk", s(sk.clone()))
-                            .send()
-                            .await
-                            .map_err(|e| StoreError::aws("DeleteItem", e))?;
+                        consume(ctx, &sk).await?;
                         let outcome = if created { "created" } else { "existing" };
                         info!(route_id = %seed.name, outcome, "seed consumed");
                         SeedResult {
@@ -136,4 +137,38 @@ pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedRes
         results.push(result);
     }
     Ok(results)
+}
+
+/// Deletes a consumed seed item.
+async fn consume(ctx: &Context, sk: &str) -> Result<(), StoreError> {
+    ctx.store
+        .client
+        .delete_item()
+        .table_name(&ctx.store.table)
+        .key("pk", s(SEEDS_PK))
+        .key("sk", s(sk))
+        .send()
+        .await
+        .map_err(|e| StoreError::aws("DeleteItem", e))?;
+    Ok(())
+}
+
+/// True when the seed's route exists with the same database (host and port) on the seed's
+/// listener port: a route taken over by `plr adopt` carries the seed's target group and
+/// health check, which the router's state keeps (Terraform's seed is then simply consumed).
+async fn adopted_already(ctx: &Context, seed: &Seed) -> Result<bool, StoreError> {
+    let Ok(id) = RouteId::parse(&seed.name) else {
+        return Ok(false);
+    };
+    Ok(ctx.store.get(&id).await?.is_some_and(|r| {
+        r.spec.target_group.is_some()
+            && r.spec
+                .host
+                .as_str()
+                .eq_ignore_ascii_case(seed.host.trim_end_matches('.'))
+            && i64::from(r.spec.port) == seed.port
+            && seed
+                .listener_port
+                .is_none_or(|p| p == i64::from(r.listener_port))
+    }))
 }

@@ -47,7 +47,12 @@ async fn own_cluster(bed: &Bed, id: &str, n: u8, net: u8) -> String {
         .send()
         .await
         .expect("cluster");
-    let reader = out.db_cluster().unwrap().reader_endpoint().unwrap().to_owned();
+    let reader = out
+        .db_cluster()
+        .unwrap()
+        .reader_endpoint()
+        .unwrap()
+        .to_owned();
     for k in 1..=n {
         let i = rds
             .create_db_instance()
@@ -58,9 +63,14 @@ async fn own_cluster(bed: &Bed, id: &str, n: u8, net: u8) -> String {
             .send()
             .await
             .expect("instance");
-        let address = i.db_instance().unwrap().endpoint().unwrap().address().unwrap();
-        bed.dns
-            .set_a(address, &[Ipv4Addr::new(10, net, 0, 20 + k)]);
+        let address = i
+            .db_instance()
+            .unwrap()
+            .endpoint()
+            .unwrap()
+            .address()
+            .unwrap();
+        bed.dns.set_a(address, &[Ipv4Addr::new(10, net, 0, 20 + k)]);
     }
     reader
 }
@@ -83,8 +93,10 @@ async fn an_event_reads_members_in_the_routes_account_never_a_same_named_cluster
     own_cluster(&bed, "pbill", 3, 7).await;
     // The route follows account 210987654321's pbill reader endpoint (other hash).
     let host = "pbill.cluster-ro-zz0other0hash.us-east-1.rds.amazonaws.com";
-    bed.dns
-        .set_a(host, &[Ipv4Addr::new(10, 8, 0, 22), Ipv4Addr::new(10, 8, 0, 23)]);
+    bed.dns.set_a(
+        host,
+        &[Ipv4Addr::new(10, 8, 0, 22), Ipv4Addr::new(10, 8, 0, 23)],
+    );
     let route = bed.add_route_in("pbill-ro", host, 5432, Some(OTHER)).await;
     assert_eq!(
         bed.targets(&route).await,
@@ -186,11 +198,7 @@ async fn the_account_is_learned_only_for_the_very_endpoint_name_not_a_same_named
 /// deletion in another region of the same account.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_region_of_rds_arn_keeps_other_regions_events_away() {
-    let bed = Bed::start_with(
-        "rev-region",
-        &[("ROUTER_DNS_POLL_DEADLINE_SECONDS", "2")],
-    )
-    .await;
+    let bed = Bed::start_with("rev-region", &[("ROUTER_DNS_POLL_DEADLINE_SECONDS", "2")]).await;
     let host = "orders.db.example.internal";
     bed.set_ip(host, [10, 1, 2, 3]);
     let req = CreateRequest {
@@ -242,11 +250,7 @@ async fn a_restore_from_snapshot_brings_a_deleted_route_back() {
         classify("RDS-EVENT-0019", "db-instance"),
         classify("RDS-EVENT-0043", "db-instance")
     );
-    let bed = Bed::start_with(
-        "rev-restore",
-        &[("ROUTER_DNS_POLL_DEADLINE_SECONDS", "2")],
-    )
-    .await;
+    let bed = Bed::start_with("rev-restore", &[("ROUTER_DNS_POLL_DEADLINE_SECONDS", "2")]).await;
     let host = "prestore.c9akciq32abc.us-east-1.rds.amazonaws.com";
     bed.set_ip(host, [10, 1, 2, 3]);
     let route = bed
@@ -261,7 +265,10 @@ async fn a_restore_from_snapshot_brings_a_deleted_route_back() {
         "prestore",
     );
     rds_event(&bed.ctx, del).await;
-    assert_eq!(bed.route("prestore").await.status, RouteStatus::SourceDeleted);
+    assert_eq!(
+        bed.route("prestore").await.status,
+        RouteStatus::SourceDeleted
+    );
     // Restored from a snapshot under the same name, new IP.
     bed.set_ip(host, [10, 1, 3, 3]);
     let mut restored = aimed(
@@ -277,7 +284,10 @@ async fn a_restore_from_snapshot_brings_a_deleted_route_back() {
     restored["detail"]["Message"] = json!("Restored from snapshot prestore-final");
     let summary = rds_event(&bed.ctx, restored).await;
     audit(&bed.ctx).await;
-    eprintln!("0043 summary: decision={} action={} routes={:#}", summary["decision"], summary["action"], summary["routes"]);
+    eprintln!(
+        "0043 summary: decision={} action={} routes={:#}",
+        summary["decision"], summary["action"], summary["routes"]
+    );
     assert_eq!(
         classify("RDS-EVENT-0043", "db-instance"),
         EventAction::Created,
@@ -311,10 +321,15 @@ async fn cluster_events_reach_custom_endpoint_routes() {
         .await
         .expect("custom endpoint");
     let host = created.endpoint().unwrap().to_owned();
-    bed.dns
-        .set_random(&host, &[Ipv4Addr::new(10, 6, 0, 22), Ipv4Addr::new(10, 6, 0, 23)]);
+    bed.dns.set_random(
+        &host,
+        &[Ipv4Addr::new(10, 6, 0, 22), Ipv4Addr::new(10, 6, 0, 23)],
+    );
     let route = bed.add_route("pcu-an", &host, 5432).await;
-    eprintln!("custom route rds_identifier = {:?}", route.spec.rds_identifier);
+    eprintln!(
+        "custom route rds_identifier = {:?}",
+        route.spec.rds_identifier
+    );
     let ev = aimed(
         "rds-cluster-failover-completed-0071.json",
         "2026-11-30T10:00:00Z",
@@ -324,7 +339,10 @@ async fn cluster_events_reach_custom_endpoint_routes() {
         "pcu",
     );
     let summary = rds_event(&bed.ctx, ev).await;
-    eprintln!("decision={} reason={}", summary["decision"], summary["reason"]);
+    eprintln!(
+        "decision={} reason={}",
+        summary["decision"], summary["reason"]
+    );
     assert_eq!(summary["decision"], "handled");
 }
 
@@ -390,10 +408,19 @@ async fn a_hung_rds_api_does_not_hold_route_creation_past_api_gateways_timeout()
         .build();
     let clients = privatelink_router::aws::Clients::from_sdk_config(&hung);
     let mut ctx = bed.ctx.clone();
-    ctx.rds = privatelink_router::rds::Rds::in_region("us-east-1").with_account(ACCOUNT, clients.rds);
+    ctx.rds =
+        privatelink_router::rds::Rds::in_region("us-east-1").with_account(ACCOUNT, clients.rds);
     for (name, host, ip) in [
-        ("phung-db", "phung-db.c9akciq32abc.us-east-1.rds.amazonaws.com", [10, 3, 0, 5]),
-        ("phung-ro", "phung.cluster-ro-c9akciq32abc.us-east-1.rds.amazonaws.com", [10, 3, 0, 6]),
+        (
+            "phung-db",
+            "phung-db.c9akciq32abc.us-east-1.rds.amazonaws.com",
+            [10, 3, 0, 5],
+        ),
+        (
+            "phung-ro",
+            "phung.cluster-ro-c9akciq32abc.us-east-1.rds.amazonaws.com",
+            [10, 3, 0, 6],
+        ),
     ] {
         bed.set_ip(host, ip);
         let mut ev = router_tests::handlers::sample("apigw-create-route.json");
@@ -413,13 +440,19 @@ async fn a_hung_rds_api_does_not_hold_route_creation_past_api_gateways_timeout()
 /// What the health line says for a route whose listener was replaced by a foreign one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listener_conflict_makes_the_route_not_serving_and_says_why() {
-    use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum};
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum,
+    };
     let bed = Bed::start("rev-conflict").await;
     let host = "pconf.c9akciq32abc.us-east-1.rds.amazonaws.com";
     bed.set_ip(host, [10, 1, 2, 3]);
     let route = bed.add_route("pconf", host, 5432).await;
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk);
-    elb.delete_listener().listener_arn(route.listener_arn.clone().unwrap()).send().await.unwrap();
+    elb.delete_listener()
+        .listener_arn(route.listener_arn.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
     let foreign = elb
         .create_target_group()
         .name(format!("foreign-{}", &bed.router_id))
@@ -438,12 +471,20 @@ async fn a_listener_conflict_makes_the_route_not_serving_and_says_why() {
         .load_balancer_arn(&bed.network.nlb_arn)
         .protocol(ProtocolEnum::Tcp)
         .port(i32::from(route.listener_port))
-        .default_actions(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&foreign).build())
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&foreign)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
     let report = audit(&bed.ctx).await;
-    assert_eq!(report["routes_not_serving"][0]["health"], "not_serving", "{report:#}");
+    assert_eq!(
+        report["routes_not_serving"][0]["health"], "not_serving",
+        "{report:#}"
+    );
     let (_, detail) = router_tests::handlers::get_route(&bed.ctx, "pconf").await;
     assert_eq!(detail["health"]["health"], "not_serving", "{detail:#}");
     let reason = detail["health"]["reason"].as_str().unwrap();

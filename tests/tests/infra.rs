@@ -1048,3 +1048,103 @@ fn module_variable_description(module: &Module, name: &str) -> String {
         .body();
     module.render(attr(body, "description").expect("description"))
 }
+
+/// Runs `terraform` (offline: no provider is needed) on the module's `variables.tf` and
+/// `seeds.tf` in a scratch directory with `vars`; the outputs as JSON, or the error text.
+fn terraform_seeds(case: &str, vars: &Value) -> Result<Value, String> {
+    let module = repo_root().join("infra/modules/privatelink-router");
+    let dir = std::env::temp_dir().join(format!("plr-seeds-{}-{case}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    for file in ["variables.tf", "seeds.tf"] {
+        fs::copy(module.join(file), dir.join(file)).unwrap();
+    }
+    fs::write(dir.join("seed.tfvars.json"), vars.to_string()).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new("terraform")
+            .args(args)
+            .current_dir(&dir)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .output()
+            .expect("terraform is installed (it is on the CI image; .ci/run runs terraform fmt)")
+    };
+    let init = run(&["init", "-input=false", "-no-color"]);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let apply = run(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-var-file=seed.tfvars.json",
+    ]);
+    if !apply.status.success() {
+        // Terraform wraps its messages: one line, single spaces.
+        let text = String::from_utf8_lossy(&apply.stderr);
+        return Err(text.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    let out = run(&["output", "-json", "-no-color"]);
+    Ok(serde_json::from_slice(&out.stdout).expect("terraform output -json"))
+}
+
+/// Issue #15: a seed call — the seed's exact variable shapes, `id` a host name, one extra
+/// database in `service_config.targets`, all seven `health_check_config` attributes — passes
+/// the module's plan-time validation and yields one seed per database (none dropped), with
+/// the seed's listener ports; an attribute the router cannot honour is named.
+#[test]
+fn a_seed_call_plans_and_keeps_every_database_and_port() {
+    let seed_call = serde_json::json!({
+        "vpc_id": "vpc-0123456789abcdef0",
+        "subnet_ids": ["subnet-0a", "subnet-0b"],
+        "tags": {"team": "data"},
+        "service_name": "privatelink-router",
+        "target_endpoints": [
+            {"id": "orders-db.c9akciq32abc.us-east-1.rds.amazonaws.com", "port": 5432, "name": "orders"},
+            {"id": "billing.cluster-c9akciq32abc.us-east-1.rds.amazonaws.com", "port": 3306, "name": "billing"}
+        ],
+        "service_config": {
+            "target_type": "ip", "protocol": "TCP", "base_port": 10000,
+            "targets": [{"id": "ledger.c9akciq32abc.us-east-1.rds.amazonaws.com", "target_port": 5432}]
+        },
+        "health_check_config": {
+            "port": "traffic-port", "path": null, "protocol": null,
+            "healthy_threshold": 3, "unhealthy_threshold": 3, "interval": 30, "timeout": 10
+        }
+    });
+    let out = terraform_seeds("ok", &seed_call).expect("a seed call plans");
+    assert_eq!(
+        out["route_ports"]["value"],
+        serde_json::json!({
+            "ledger-c9akciq32abc-us-east-1-rds-amazonaws-com": 10000,
+            "orders": 10001,
+            "billing": 10002
+        })
+    );
+    // The seed items are written for exactly these databases.
+    let module = Module::load();
+    let item = module.resource("aws_dynamodb_table_item", "seeded_route");
+    assert_eq!(
+        attr(item, "for_each").map(|e| e.to_string().trim().to_owned()),
+        Some("local.seed_routes".to_owned())
+    );
+
+    let mut bad = seed_call.clone();
+    bad["health_check_config"]["path"] = "/health".into();
+    let err = terraform_seeds("path", &bad).unwrap_err();
+    assert!(err.contains("health_check_config.path"), "{err}");
+    let mut bad = seed_call.clone();
+    bad["service_config"]["target_type"] = "instance".into();
+    let err = terraform_seeds("type", &bad).unwrap_err();
+    assert!(err.contains("service_config.target_type"), "{err}");
+    let mut bad = seed_call;
+    bad["target_endpoints"][1]["name"] = "Orders".into();
+    let err = terraform_seeds("collision", &bad).unwrap_err();
+    assert!(
+        err.contains("orders") && err.contains("more than one database"),
+        "{err}"
+    );
+}

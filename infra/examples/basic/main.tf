@@ -53,16 +53,19 @@ module "router" {
   }
 
   health_check_config = {
+    port                = "traffic-port"
     interval            = 10
     timeout             = 5
     healthy_threshold   = 3
     unhealthy_threshold = 3
   }
 
-  # The seed's list. Ports are allocated by the router (10000-10999), once, for good.
+  # The seed's list, with the seed's meaning: id = the database's DNS name, name = the label
+  # (route name). Listener ports are the seed's, base_port + index: 10000, 10001 (output
+  # route_ports), pinned for good.
   target_endpoints = [
-    { id = "orders", port = 5432, name = "orders.abcdefghijkl.us-east-1.rds.amazonaws.com" },
-    { id = "billing", port = 5432, name = "billing.cluster-abcdefghijkl.us-east-1.rds.amazonaws.com" },
+    { id = "orders.abcdefghijkl.us-east-1.rds.amazonaws.com", port = 5432, name = "orders" },
+    { id = "billing.cluster-abcdefghijkl.us-east-1.rds.amazonaws.com", port = 5432, name = "billing" },
   ]
 
   host_suffixes    = [".rds.amazonaws.com"]
@@ -84,4 +87,8 @@ output "nlb_private_ips" {
 
 output "security_group_id" {
   value = module.router.security_group_id
+}
+
+output "route_ports" {
+  value = module.router.route_ports
 }

@@ -90,3 +90,15 @@ output "seeded_routes" {
   description = "Route ids seeded from target_endpoints; their listener ports come from the router (GET /routes/{id}), not from list position."
   value       = keys(aws_dynamodb_table_item.seeded_route)
 }
+
+output "routes" {
+  description = "Route name => {host, port, listener_port, endpoint_service_name} of every seeded database: what a consumer needs (the endpoint service and the listener port)."
+  value = {
+    for name, db in local.seed_routes : name => {
+      host                  = db.host
+      port                  = db.port
+      listener_port         = db.listener_port
+      endpoint_service_name = aws_vpc_endpoint_service.router[var.routers[0]].service_name
+    }
+  }
+}

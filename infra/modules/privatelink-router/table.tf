@@ -71,22 +71,23 @@ resource "aws_dynamodb_table" "routes" {
 ############################################################################################
 
 resource "aws_dynamodb_table_item" "seeded_route" {
-  for_each = { for e in var.target_endpoints : e.id => e }
+  for_each = local.seed_routes
 
   table_name = aws_dynamodb_table.routes.name
   hash_key   = aws_dynamodb_table.routes.hash_key
   range_key  = aws_dynamodb_table.routes.range_key
 
   # A seed, not a route: the audit turns each seed into a route through the same create path
-  # as the API (port from the allocator, target group, listener), then deletes the seed item.
-  # Layout: `shared/src/seeds.rs`.
+  # as the API (the pinned listener port, target group, listener), then deletes the seed item.
+  # Layout: `shared/src/seeds.rs`; expansion of the seed's inputs: seeds.tf.
   item = jsonencode(merge(
     {
-      pk   = { S = "SEEDS" }
-      sk   = { S = each.key }
-      name = { S = each.key }
-      host = { S = lower(coalesce(each.value.host, each.value.name)) }
-      port = { N = tostring(each.value.port) }
+      pk            = { S = "SEEDS" }
+      sk            = { S = each.key }
+      name          = { S = each.key }
+      host          = { S = each.value.host }
+      port          = { N = tostring(each.value.port) }
+      listener_port = { N = tostring(each.value.listener_port) }
       health_check = { M = {
         interval_seconds    = { N = tostring(var.health_check_config.interval) }
         timeout_seconds     = { N = tostring(var.health_check_config.timeout) }
@@ -104,4 +105,18 @@ resource "aws_dynamodb_table_item" "seeded_route" {
   lifecycle {
     ignore_changes = [item]
   }
+}
+
+# Seeded routes exist when `apply` ends, not a minute later: the audit runs once after the
+# seeds change (it turns seeds into routes first).
+resource "aws_lambda_invocation" "provision_seeds" {
+  count         = length(local.seed_routes) > 0 ? 1 : 0
+  function_name = aws_lambda_function.dns_audit.function_name
+  input         = jsonencode({ dry_run = false })
+
+  triggers = {
+    seeds = sha256(jsonencode(local.seed_routes))
+  }
+
+  depends_on = [aws_dynamodb_table_item.seeded_route]
 }

@@ -38,33 +38,38 @@ variable "tags" {
 
 variable "target_endpoints" {
   description = <<-EOT
-    Databases to expose at deploy time (the seed's shape). Each becomes a route item in the table
-    with status "provisioning" and no port; the audit allocates the router and listener port and
-    creates the target group and listener. id: route name (a-z, 0-9, '-'); name: the database's
-    DNS name the targets follow (or set host); port: the database port. Ports are NOT base_port +
-    index: read them from the API or the table.
+    Databases to expose, in the seed module's shape and meaning: id is the database's DNS name
+    (the host the targets follow), name a short label (the route name, lower-cased; the seed's
+    target group suffix), port the database port. Listener ports are the seed's:
+    service_config.base_port + index, counting service_config.targets first, pinned for good
+    (output route_ports). Removing an entry renumbers the later ones, as in the seed: pin their
+    listener_port first. Optional, beside the seed's attributes: listener_port (pin),
+    account_id (the database's AWS account), rds_identifier, tags.
   EOT
   type = list(object({
     id             = string
     port           = number
     name           = string
-    host           = optional(string)
-    rds_identifier = optional(string)
+    listener_port  = optional(number)
     account_id     = optional(string)
+    rds_identifier = optional(string)
     tags           = optional(map(string), {})
   }))
   default = []
 
   validation {
     condition = alltrue([
-      for e in var.target_endpoints : can(regex("^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", e.id))
+      for e in var.target_endpoints :
+      length(e.id) <= 253 && can(regex("^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\\.?$", e.id))
     ])
-    error_message = "target_endpoints[*].id: 1-64 characters of a-z, 0-9 and '-', not starting or ending with '-' (it is the route name)."
+    error_message = "target_endpoints[*].id is the database's DNS name (RFC 1123, at most 253 characters), as in the seed module."
   }
 
   validation {
-    condition     = length(distinct([for e in var.target_endpoints : e.id])) == length(var.target_endpoints)
-    error_message = "target_endpoints[*].id must be unique."
+    condition = alltrue([
+      for e in var.target_endpoints : can(regex("^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$", lower(e.name)))
+    ])
+    error_message = "target_endpoints[*].name is the route name: 1-64 characters of letters, digits and '-', not starting or ending with '-'."
   }
 
   validation {
@@ -73,30 +78,68 @@ variable "target_endpoints" {
   }
 
   validation {
-    condition = alltrue([
-      for e in var.target_endpoints :
-      length(coalesce(e.host, e.name)) <= 253 && can(regex("^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\\.?$", coalesce(e.host, e.name)))
-    ])
-    error_message = "target_endpoints[*].name (or host) must be a DNS name (RFC 1123, at most 253 characters)."
+    condition     = alltrue([for e in var.target_endpoints : e.listener_port == null ? true : (e.listener_port >= 1 && e.listener_port <= 65535 && floor(e.listener_port) == e.listener_port)])
+    error_message = "target_endpoints[*].listener_port must be an integer between 1 and 65535."
+  }
+
+  validation {
+    condition     = alltrue([for e in var.target_endpoints : e.account_id == null ? true : can(regex("^[0-9]{12}$", e.account_id))])
+    error_message = "target_endpoints[*].account_id is a 12-digit AWS account id."
   }
 }
 
 variable "service_config" {
-  description = "VPC endpoint service settings, applied to every router's endpoint service."
+  description = "The seed's service_config — target_type (\"ip\" only), protocol (\"TCP\" only), base_port (first listener port, default 10000), targets (more databases: {id = DNS name, target_port, protocol}, merged before target_endpoints) — plus the endpoint service settings applied to every router's endpoint service (acceptance_required, allowed_principals, private_dns_name, supported_ip_address_types)."
   type = object({
+    target_type = optional(string, "ip")
+    protocol    = optional(string, "TCP")
+    base_port   = optional(number, 10000)
+    targets = optional(list(object({
+      id          = string
+      target_port = number
+      protocol    = optional(string)
+    })), [])
     acceptance_required        = optional(bool, true)
     allowed_principals         = optional(list(string), [])
     private_dns_name           = optional(string)
     supported_ip_address_types = optional(list(string), ["ipv4"])
   })
   default = {}
+
+  validation {
+    condition     = lower(var.service_config.target_type) == "ip"
+    error_message = "service_config.target_type: the router registers IP targets only; use \"ip\"."
+  }
+
+  validation {
+    condition     = upper(var.service_config.protocol) == "TCP"
+    error_message = "service_config.protocol: NLB TCP listeners only; use \"TCP\"."
+  }
+
+  validation {
+    condition     = alltrue([for t in var.service_config.targets : t.protocol == null ? true : upper(t.protocol) == "TCP"])
+    error_message = "service_config.targets[*].protocol: TCP only."
+  }
+
+  validation {
+    condition     = var.service_config.base_port >= 1 && var.service_config.base_port + length(var.service_config.targets) + length(var.target_endpoints) - 1 <= 65535
+    error_message = "service_config.base_port: base_port + index must stay within 1-65535."
+  }
+
+  validation {
+    condition     = alltrue([for t in var.service_config.targets : t.target_port >= 1 && t.target_port <= 65535])
+    error_message = "service_config.targets[*].target_port must be between 1 and 65535."
+  }
 }
 
 variable "health_check_config" {
-  description = "TCP health check of the seeded routes' target groups (NLB limits: interval 5-300 s, timeout 2-120 s, thresholds 2-10)."
+  description = "The seed's health_check_config, all seven attributes: the TCP health check of the seeded routes' target groups (NLB limits: interval 5-300 s, timeout 2-120 s, thresholds 2-10). port must be \"traffic-port\" (the database port), path absent (TCP checks have no path), protocol absent or \"TCP\"."
   type = object({
-    interval            = optional(number, 10)
-    timeout             = optional(number, 5)
+    port                = optional(string, "traffic-port")
+    path                = optional(string)
+    protocol            = optional(string)
+    interval            = optional(number, 30)
+    timeout             = optional(number, 10)
     healthy_threshold   = optional(number, 3)
     unhealthy_threshold = optional(number, 3)
   })
@@ -106,10 +149,26 @@ variable "health_check_config" {
     condition = (
       var.health_check_config.interval >= 5 && var.health_check_config.interval <= 300 &&
       var.health_check_config.timeout >= 2 && var.health_check_config.timeout <= 120 &&
+      var.health_check_config.timeout <= var.health_check_config.interval &&
       var.health_check_config.healthy_threshold >= 2 && var.health_check_config.healthy_threshold <= 10 &&
       var.health_check_config.unhealthy_threshold >= 2 && var.health_check_config.unhealthy_threshold <= 10
     )
-    error_message = "health_check_config: interval 5-300, timeout 2-120, healthy/unhealthy thresholds 2-10."
+    error_message = "health_check_config: interval 5-300, timeout 2-120 and at most the interval, healthy/unhealthy thresholds 2-10."
+  }
+
+  validation {
+    condition     = var.health_check_config.port == "traffic-port"
+    error_message = "health_check_config.port: the router checks the traffic port (the database port); use \"traffic-port\"."
+  }
+
+  validation {
+    condition     = var.health_check_config.path == null
+    error_message = "health_check_config.path: TCP health checks have no path; remove it."
+  }
+
+  validation {
+    condition     = var.health_check_config.protocol == null ? true : upper(var.health_check_config.protocol) == "TCP"
+    error_message = "health_check_config.protocol: the router's target groups use TCP health checks; remove it or set \"TCP\"."
   }
 }
 
