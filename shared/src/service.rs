@@ -768,3 +768,151 @@ mod tests {
         }
     }
 }
+
+/// What `create` would do with a request, decided by the same rules and changing nothing
+/// (`plr plan`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    /// `create` (a new route), `existing` (an identical route exists: a replay), or the error
+    /// code `create` would answer (`validation_failed`, `conflict`, `public_address`,
+    /// `port_pinned`, `capacity_exhausted`).
+    pub verdict: String,
+    /// The listener port the route would have (pinned, existing, or the next free one).
+    pub listener_port: Option<u16>,
+    /// What DNS answers now (failures included).
+    pub resolved: Lookup,
+    /// Why, in one line, when the verdict is not `create` or `existing`; a note otherwise
+    /// (e.g. the name does not resolve yet: the route would wait in `pending`).
+    pub detail: Option<String>,
+}
+
+/// Previews `create` for `req` as `caller` would run it: validation, an existing route with
+/// another definition, an all-public DNS answer, a pinned port held by another route, a full
+/// router. `planned` are listener ports earlier previews of the same plan take.
+pub async fn preview(
+    ctx: &Context,
+    caller: &Caller,
+    req: &CreateRequest,
+    planned: &mut Vec<(String, u16)>,
+) -> Result<Preview, ServiceError> {
+    let refuse = |verdict: &str, detail: String, resolved: Lookup| Preview {
+        verdict: verdict.into(),
+        listener_port: None,
+        resolved,
+        detail: Some(detail),
+    };
+    let spec = match req.validate(ctx) {
+        Ok(spec) => spec,
+        Err(e) => {
+            return Ok(refuse(
+                "validation_failed",
+                e.to_string(),
+                Lookup::Failed(crate::plan::LookupFailure::Other),
+            ))
+        }
+    };
+    let resolved = ctx.dns.lookup(spec.host.as_str()).await;
+    if let Some(existing) = ctx.store.get(&spec.id).await? {
+        let same = existing.spec.host == spec.host
+            && existing.spec.port == spec.port
+            && spec
+                .pin
+                .as_ref()
+                .is_none_or(|p| p.port == existing.listener_port);
+        if !same || existing.owner != caller.principal && !caller.is_admin(ctx) {
+            return Ok(refuse(
+                "conflict",
+                ServiceError::Conflict(spec.id.to_string()).to_string(),
+                resolved,
+            ));
+        }
+        return Ok(Preview {
+            verdict: "existing".into(),
+            listener_port: Some(existing.listener_port),
+            resolved,
+            detail: None,
+        });
+    }
+    if let Lookup::Answer(ips) = &resolved {
+        if ips
+            .iter()
+            .all(|ip| ctx.fleet.values().all(|r| r.policy.classify(*ip).is_err()))
+        {
+            let e = ServiceError::PublicAddress {
+                host: spec.host.to_string(),
+                ips: ips.iter().map(|i| i.to_string()).collect(),
+            };
+            return Ok(refuse("public_address", e.to_string(), resolved));
+        }
+    }
+    let now = Utc::now().timestamp();
+    let router = match spec.pin.as_ref().and_then(|p| p.router.clone()) {
+        Some(r) => r,
+        None => ctx
+            .config
+            .fleet
+            .first()
+            .map(|r| r.id.clone())
+            .unwrap_or_default(),
+    };
+    let (entries, active) = ctx.store.ports(&router).await?;
+    let taken_here = planned.iter().filter(|(r, _)| *r == router).count() as u32;
+    if active + taken_here >= crate::ports::MAX_LISTENERS_PER_NLB {
+        return Ok(refuse(
+            "capacity_exhausted",
+            format!("router {router} would have more than 50 listeners (the NLB limit)"),
+            resolved,
+        ));
+    }
+    let port = match &spec.pin {
+        Some(pin) => {
+            if let Err(e) = pinned(ctx, pin, spec.id.as_str(), now).await {
+                return Ok(refuse("port_pinned", e.to_string(), resolved));
+            }
+            if planned.iter().any(|(r, p)| *r == router && *p == pin.port) {
+                return Ok(refuse(
+                    "port_pinned",
+                    format!(
+                        "listener port {} is pinned by another entry of this plan",
+                        pin.port
+                    ),
+                    resolved,
+                ));
+            }
+            pin.port
+        }
+        None => {
+            let free = free_ports(ctx.config.port_range, &entries, now);
+            match free
+                .into_iter()
+                .find(|p| !planned.iter().any(|(r, q)| *r == router && q == p))
+            {
+                Some(p) => p,
+                None => {
+                    return Ok(refuse(
+                        "capacity_exhausted",
+                        format!(
+                            "no free port in {}-{}",
+                            ctx.config.port_range.0, ctx.config.port_range.1
+                        ),
+                        resolved,
+                    ))
+                }
+            }
+        }
+    };
+    planned.push((router, port));
+    let detail = match &resolved {
+        Lookup::Failed(f) => Some(format!(
+            "{} ({f}): the route would wait in `pending` until it resolves",
+            spec.host
+        )),
+        Lookup::Answer(_) => None,
+    };
+    Ok(Preview {
+        verdict: "create".into(),
+        listener_port: Some(port),
+        resolved,
+        detail,
+    })
+}

@@ -91,31 +91,59 @@ async fn cli_adds_lists_shows_syncs_and_removes_a_route() {
     );
 }
 
+/// Issue #15 case 5: `plr plan` tells the truth — the verdict `routes add` would give for each
+/// entry (the same validation and policy code), every entry reported, a tfvars object
+/// accepted, numbers as numbers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cli_plan_shows_what_a_seed_file_would_do_without_changing_anything() {
+async fn cli_plan_gives_each_seed_entry_the_verdict_routes_add_would_give() {
     let bed = Bed::start("cliplan").await;
     bed.set_ip("a.db.test", [10, 1, 0, 1]);
     bed.set_ip("b.db.test", [54, 0, 0, 1]);
-    let file = std::env::temp_dir().join(format!("seed-{}.json", std::process::id()));
+    bed.set_ip("c.db.test", [10, 1, 0, 3]);
+    bed.set_ip("old.db.test", [10, 1, 0, 4]);
+    // `gamma` exists already, with another host.
+    bed.add_route("gamma", "old.db.test", 5432).await;
+    let file = std::env::temp_dir().join(format!("seed-{}.tfvars.json", std::process::id()));
     std::fs::write(
         &file,
-        r#"[{"id": "a.db.test", "port": 5432, "name": "alpha"}, {"id": "b.db.test", "port": 3306, "name": "beta"}]"#,
+        r#"{"service_name": "legacy", "service_config": {"base_port": 10100},
+            "target_endpoints": [
+              {"id": "a.db.test", "port": 5432, "name": "alpha"},
+              {"id": "b.db.test", "port": 3306, "name": "beta"},
+              {"id": "c.db.test", "port": 5432, "name": "gamma"},
+              {"id": "nx.db.test", "port": 5432, "name": "delta"}]}"#,
     )
     .unwrap();
     let (ok, v, err) = plr(&bed, &["plan", file.to_str().unwrap()]).await;
     assert!(ok, "{err}");
-    assert_eq!(v["plan"][0]["register"][0], "10.1.0.1:5432");
-    assert!(v["plan"][0]["listener_port"]
-        .as_str()
+    let verdicts: Vec<(&str, &str, Value)> = v["plan"]
+        .as_array()
         .unwrap()
-        .ends_with("(new)"));
-    assert_eq!(v["plan"][1]["register"].as_array().unwrap().len(), 0);
-    assert_eq!(v["plan"][1]["notes"][0]["kind"], "refused");
+        .iter()
+        .map(|r| {
+            (
+                r["route"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap(),
+                r["listener_port"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("alpha", "create", serde_json::json!(10100)),
+            ("beta", "public_address", Value::Null),
+            ("gamma", "conflict", Value::Null),
+            ("delta", "create", serde_json::json!(10103)),
+        ],
+        "{v:#}"
+    );
+    assert!(v["plan"][3]["detail"].as_str().unwrap().contains("pending"));
     let (ok, v, _) = plr(&bed, &["routes", "list"]).await;
     assert!(ok);
     assert_eq!(
         v["routes"].as_array().unwrap().len(),
-        0,
+        1,
         "plan changed nothing"
     );
 }

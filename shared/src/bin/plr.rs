@@ -5,23 +5,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Context as _};
+use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use privatelink_router::adopt::adopt;
 use privatelink_router::aws::{retry_config, timeout_config, Clients};
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
-use privatelink_router::elb::Targets;
-use privatelink_router::plan::{plan, Intent, PlanInput};
-use privatelink_router::ports::free_ports;
-use privatelink_router::reconcile::retention_for;
-use privatelink_router::route::RouteId;
 use privatelink_router::seed_inputs::SeedInputs;
 use privatelink_router::service::{self, Caller, CreateRequest, ListFilter};
-use privatelink_router::store::RouteStore;
-use privatelink_router::window::Retention;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -57,9 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: RoutesCommand,
     },
-    /// Show what the router would do for a seed `target_endpoints` file, changing nothing.
+    /// Show what the router would do with the seed's databases, changing nothing: per database
+    /// the verdict `routes add` would give (create, existing, or the error), and the port.
     Plan {
-        /// JSON file: a list of {"id": "<db host>", "port": N, "name": "<route name>"}.
+        /// The seed's variables: a `.tfvars.json` object, or a bare `target_endpoints` list
+        /// (`{"id": "<db host>", "port": N, "name": "<label>"}`).
         file: PathBuf,
     },
     /// Show the listener port allocation table of every router.
@@ -143,24 +137,6 @@ fn parse_tag(s: &str) -> Result<(String, String), String> {
 }
 
 /// One entry of the seed module's `target_endpoints`.
-#[derive(Debug, Deserialize)]
-struct SeedEndpoint {
-    id: String,
-    port: i64,
-    name: String,
-}
-
-#[derive(Serialize)]
-struct PlanRow {
-    route: String,
-    host: String,
-    listener_port: String,
-    resolved: Value,
-    register: Vec<String>,
-    deregister: Vec<String>,
-    notes: Vec<Value>,
-}
-
 async fn context(cli: &Cli) -> anyhow::Result<Context> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .retry_config(retry_config())
@@ -330,114 +306,55 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan { file } => {
             let raw = std::fs::read_to_string(file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let seed: Vec<SeedEndpoint> = serde_json::from_str(&raw).with_context(|| {
-                format!("{} is not a list of {{id, port, name}}", file.display())
-            })?;
-            let router = ctx
-                .fleet
-                .values()
-                .next()
-                .ok_or_else(|| anyhow!("no router configured"))?;
-            let (entries, _) = ctx.store.ports(&router.config.id).await?;
-            let mut free = free_ports(
-                ctx.config.port_range,
-                &entries,
-                chrono::Utc::now().timestamp(),
-            )
-            .into_iter();
+            let json: Value = serde_json::from_str(&raw)
+                .with_context(|| format!("{} is not JSON", file.display()))?;
+            let inputs = SeedInputs::from_json(&json)?;
+            let health_check = inputs.health_check()?;
+            let mut planned = Vec::new();
             let mut rows = Vec::new();
-            for e in &seed {
-                let id = RouteId::parse(&e.name).map_err(|err| anyhow!("{}: {err}", e.name))?;
-                let existing = ctx.store.get(&id).await?;
-                let current: Vec<_> =
-                    match existing.as_ref().and_then(|r| r.target_group_arn.clone()) {
-                        Some(tg) => ctx
-                            .elb
-                            .describe_targets(&tg)
-                            .await?
-                            .into_iter()
-                            .filter(|t| !t.is_draining())
-                            .map(|t| t.target)
-                            .collect(),
-                        None => vec![],
-                    };
-                let lookup = ctx.dns.lookup(&e.id).await;
-                let sightings = existing
-                    .as_ref()
-                    .map(|r| r.sightings.clone())
-                    .unwrap_or_default();
-                let p = plan(&PlanInput {
-                    intent: Intent::Follow,
-                    lookups: std::slice::from_ref(&lookup),
-                    sightings: &sightings,
-                    current: &current,
-                    port: u16::try_from(e.port)
-                        .map_err(|_| anyhow!("{}: bad port {}", e.name, e.port))?,
-                    policy: &router.policy,
-                    retention: existing
-                        .as_ref()
-                        .map_or(Retention::Lookups(ctx.config.window), |r| {
-                            retention_for(r, &ctx.config)
-                        }),
-                    now: chrono::Utc::now().timestamp(),
-                });
-                let listener_port = match &existing {
-                    Some(r) => format!("{} (existing)", r.listener_port),
-                    None => free
-                        .next()
-                        .map(|p| format!("{p} (new)"))
-                        .unwrap_or_else(|| "none free".into()),
+            for db in inputs.databases()? {
+                let req = CreateRequest {
+                    name: db.route_id.clone(),
+                    host: db.host.clone(),
+                    port: i64::from(db.port),
+                    protocol: None,
+                    health_check: Some(health_check),
+                    tags: Default::default(),
+                    rds_identifier: None,
+                    account_id: None,
+                    rds_arn: None,
+                    listener_port: Some(i64::from(db.listener_port)),
+                    router: None,
+                    target_group: None,
                 };
-                rows.push(PlanRow {
-                    route: e.name.clone(),
-                    host: e.id.clone(),
-                    listener_port,
-                    resolved: serde_json::to_value(&lookup)?,
-                    register: p
-                        .register
-                        .iter()
-                        .map(|c| format!("{}:{}", c.target.ip, c.target.port))
-                        .collect(),
-                    deregister: p
-                        .deregister
-                        .iter()
-                        .map(|c| format!("{}:{}", c.target.ip, c.target.port))
-                        .collect(),
-                    notes: p
-                        .notes
-                        .iter()
-                        .filter_map(|n| serde_json::to_value(n).ok())
-                        .collect(),
-                });
+                let p = service::preview(&ctx, &caller, &req, &mut planned).await?;
+                rows.push(json!({
+                    "route": db.route_id,
+                    "host": db.host,
+                    "port": db.port,
+                    "listener_port": p.listener_port,
+                    "verdict": p.verdict,
+                    "resolved": p.resolved,
+                    "detail": p.detail,
+                    "source": db.source,
+                }));
             }
             let table_rows = rows
                 .iter()
                 .map(|r| {
                     vec![
-                        r.route.clone(),
-                        r.host.clone(),
-                        r.listener_port.clone(),
-                        r.register.join(" "),
-                        r.deregister.join(" "),
-                        r.notes
-                            .iter()
-                            .map(|n| n.to_string())
-                            .collect::<Vec<_>>()
-                            .join(" "),
+                        r["route"].as_str().unwrap_or_default().to_owned(),
+                        r["host"].as_str().unwrap_or_default().to_owned(),
+                        r["listener_port"].to_string(),
+                        r["verdict"].as_str().unwrap_or_default().to_owned(),
+                        r["detail"].as_str().unwrap_or_default().to_owned(),
                     ]
                 })
                 .collect();
             print(
                 cli.output,
                 &json!({"plan": rows}),
-                &[
-                    "route",
-                    "host",
-                    "listener port",
-                    "register",
-                    "deregister",
-                    "notes",
-                ],
+                &["route", "host", "listener port", "verdict", "detail"],
                 table_rows,
             );
         }
