@@ -1148,3 +1148,41 @@ fn a_seed_call_plans_and_keeps_every_database_and_port() {
         "{err}"
     );
 }
+
+/// The module's README lists exactly its inputs and outputs, each with its description.
+#[test]
+fn the_module_readme_lists_every_input_and_output_with_its_description() {
+    let module = Module::load();
+    let readme = fs::read_to_string(repo_root().join("infra/modules/privatelink-router/README.md"))
+        .expect("module README");
+    // Markdown may quote `<placeholders>` in backticks: compare without them.
+    let flat = |s: &str| s.replace('`', "").split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for l in readme.lines() {
+        if let Some((name, _)) = l.strip_prefix("| `").and_then(|r| r.split_once('`')) {
+            rows.entry(name.to_owned()).or_default().push(flat(l));
+        }
+    }
+    let mut declared = BTreeSet::new();
+    let mut problems = Vec::new();
+    for kind in ["variable", "output"] {
+        for block in module.blocks.iter().filter(|b| b.identifier() == kind) {
+            let name = block.labels()[0].as_str().to_owned();
+            let description = attr(block.body(), "description")
+                .map(|d| flat(&module.render(d)).replace("\\\"", "\""))
+                .unwrap_or_default();
+            match rows.get(&name) {
+                None => problems.push(format!("{kind} {name} is not in the module README")),
+                Some(found) if !found.iter().any(|row| row.contains(&description)) => {
+                    problems.push(format!("{kind} {name}: README says {found:?}, the .tf says {description:?}"))
+                }
+                Some(_) => {}
+            }
+            declared.insert(name);
+        }
+    }
+    for name in rows.keys().filter(|n| !declared.contains(*n)) {
+        problems.push(format!("the module README lists {name}, which the module does not declare"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

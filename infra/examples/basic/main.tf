@@ -1,42 +1,12 @@
 # One account, one VPC: the router in front of the databases of that VPC, exposed to
 # Databricks serverless through one endpoint service. Inputs use the seed module's names, so a
-# seed user switches by changing `source` (and reading the ports from the router afterwards).
+# seed user switches by changing `source`: the ports stay the seed's (output route_ports).
 #
 #   cargo lambda build --release --output-format zip   # from the repository root
 #   terraform init && terraform apply -var vpc_id=vpc-... -var 'subnet_ids=["subnet-a","subnet-b"]'
 
-terraform {
-  required_version = ">= 1.6"
-
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.40"
-    }
-  }
-}
-
 provider "aws" {
   region = var.region
-}
-
-variable "region" {
-  type    = string
-  default = "us-east-1"
-}
-
-variable "vpc_id" {
-  type = string
-}
-
-variable "subnet_ids" {
-  type = list(string)
-}
-
-variable "databricks_serverless_principals" {
-  description = "Principals allowed to connect to the endpoint service (Databricks gives the ARN to allow for serverless private connectivity)."
-  type        = list(string)
-  default     = []
 }
 
 module "router" {
@@ -71,24 +41,4 @@ module "router" {
   host_suffixes    = [".rds.amazonaws.com"]
   database_ports   = [5432]
   admin_principals = []
-}
-
-output "endpoint_service_name" {
-  value = module.router.endpoint_service_name
-}
-
-output "api_url" {
-  value = module.router.api_url
-}
-
-output "nlb_private_ips" {
-  value = module.router.nlb_private_ips
-}
-
-output "security_group_id" {
-  value = module.router.security_group_id
-}
-
-output "route_ports" {
-  value = module.router.route_ports
 }

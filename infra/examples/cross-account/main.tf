@@ -10,56 +10,6 @@
 # databases' RDS names from outside their VPC: a non-public RDS name resolves to its private IP
 # from anywhere.
 
-terraform {
-  required_version = ">= 1.6"
-
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.40"
-    }
-  }
-}
-
-variable "region" {
-  type    = string
-  default = "us-east-1"
-}
-
-variable "router_account_role_arn" {
-  description = "Role Terraform assumes in the networking (router) account."
-  type        = string
-}
-
-variable "database_account_role_arn" {
-  description = "Role Terraform assumes in the database account."
-  type        = string
-}
-
-variable "router_vpc_id" {
-  type = string
-}
-
-variable "router_subnet_ids" {
-  description = "NLB subnets in the router VPC (one per AZ), routed to the database VPC via the TGW."
-  type        = list(string)
-}
-
-variable "database_vpc_cidr" {
-  description = "CIDR of the database VPC, reached through the TGW."
-  type        = string
-}
-
-variable "database_security_group_id" {
-  description = "Security group of the databases (in the database account) that must admit the NLBs."
-  type        = string
-}
-
-variable "databricks_serverless_principals" {
-  type    = list(string)
-  default = []
-}
-
 provider "aws" {
   alias  = "router"
   region = var.region
@@ -182,12 +132,4 @@ resource "aws_vpc_security_group_ingress_rule" "from_router_nlbs" {
   from_port         = 5432
   to_port           = 5432
   cidr_ipv4         = "${flatten(values(module.router.nlb_private_ips))[count.index]}/32"
-}
-
-output "endpoint_service_names" {
-  value = module.router.endpoint_service_names
-}
-
-output "api_url" {
-  value = module.router.api_url
 }

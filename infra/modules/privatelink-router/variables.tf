@@ -258,7 +258,7 @@ variable "table_name" {
 }
 
 variable "lambda_package_dir" {
-  description = "Directory holding <function>/bootstrap.zip as built by `cargo lambda build --release --output-format zip` (default: the repository's target/lambda)."
+  description = "Directory holding <function>/bootstrap.zip as built by `cargo lambda build --release --output-format zip`. Default: this repository's target/lambda, which exists only when the module is used from a checkout; set it when the module comes from a git or registry source."
   type        = string
   default     = null
 }
