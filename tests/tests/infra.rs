@@ -1156,7 +1156,12 @@ fn the_module_readme_lists_every_input_and_output_with_its_description() {
     let readme = fs::read_to_string(repo_root().join("infra/modules/privatelink-router/README.md"))
         .expect("module README");
     // Markdown may quote `<placeholders>` in backticks: compare without them.
-    let flat = |s: &str| s.replace('`', "").split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = |s: &str| {
+        s.replace('`', "")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for l in readme.lines() {
         if let Some((name, _)) = l.strip_prefix("| `").and_then(|r| r.split_once('`')) {
@@ -1173,16 +1178,19 @@ fn the_module_readme_lists_every_input_and_output_with_its_description() {
                 .unwrap_or_default();
             match rows.get(&name) {
                 None => problems.push(format!("{kind} {name} is not in the module README")),
-                Some(found) if !found.iter().any(|row| row.contains(&description)) => {
-                    problems.push(format!("{kind} {name}: README says {found:?}, the .tf says {description:?}"))
-                }
+                Some(found) if !found.iter().any(|row| row.contains(&description)) => problems
+                    .push(format!(
+                        "{kind} {name}: README says {found:?}, the .tf says {description:?}"
+                    )),
                 Some(_) => {}
             }
             declared.insert(name);
         }
     }
     for name in rows.keys().filter(|n| !declared.contains(*n)) {
-        problems.push(format!("the module README lists {name}, which the module does not declare"));
+        problems.push(format!(
+            "the module README lists {name}, which the module does not declare"
+        ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
