@@ -1746,8 +1746,8 @@ pub const EVENT_IDS: &[(&str, &str, Action, &str)] = &[
     (
         "RDS-EVENT-0206",
         "db-proxy",
-        Action::Created,
-        "RDS created endpoint name for DB proxy name",
+        Action::Reresolve,
+        "RDS created endpoint name for DB proxy name; the event may name the proxy, not the endpoint: re-resolve, never create",
     ),
     // RDS Proxy — configuration change (RDS+Aurora UGs)
     (
@@ -1760,8 +1760,8 @@ pub const EVENT_IDS: &[(&str, &str, Action, &str)] = &[
     (
         "RDS-EVENT-0208",
         "db-proxy",
-        Action::Deleted,
-        "RDS deleted endpoint name for DB proxy name",
+        Action::Reresolve,
+        "RDS deleted endpoint name for DB proxy name; the event may name the proxy, whose other endpoints live on: re-resolve, never delete",
     ),
     // RDS Proxy — configuration change (RDS+Aurora UGs)
     (
