@@ -102,13 +102,16 @@ pub async fn adopt(
     }
     .ok_or_else(|| AdoptError::NoRouter(nlb_name.clone()))?;
     let listeners = ctx.elb.listeners(&router.config.nlb_arn).await?;
-    let groups: BTreeMap<String, String> = ctx
-        .elb
-        .all_target_groups()
-        .await?
-        .into_iter()
-        .map(|tg| (tg.arn, tg.name))
+    let all_groups = ctx.elb.all_target_groups().await?;
+    let groups: BTreeMap<String, String> = all_groups
+        .iter()
+        .map(|tg| (tg.arn.clone(), tg.name.clone()))
         .collect();
+    let health: BTreeMap<String, crate::route::HealthCheck> = all_groups
+        .iter()
+        .map(|tg| (tg.arn.clone(), tg.health_check))
+        .collect();
+    let mut planned = Vec::new();
     let mut report = AdoptionReport {
         router: router.config.id.clone(),
         dry_run,
@@ -160,7 +163,55 @@ pub async fn adopt(
             (None, None) => "created",
         }
         .to_owned();
-        if !dry_run {
+        // The live group's own health check (the seed never set one: AWS defaults), so the
+        // takeover changes nothing consumers or the database see; attributes are set as for
+        // the router's own groups.
+        let live_health = live
+            .and_then(|l| l.forward_to.as_ref())
+            .and_then(|arn| health.get(arn))
+            .copied()
+            .filter(|hc| hc.validate().is_ok());
+        let req = CreateRequest {
+            name: db.route_id.clone(),
+            host: db.host.clone(),
+            port: i64::from(db.port),
+            protocol: None,
+            health_check: Some(live_health.unwrap_or(health_check)),
+            tags: db.tags.clone(),
+            rds_identifier: db.rds_identifier.clone(),
+            account_id: db.account_id.clone(),
+            rds_arn: None,
+            listener_port: Some(i64::from(listener_port)),
+            router: Some(router.config.id.clone()),
+            target_group: target_group.clone(),
+        };
+        let mut note = note;
+        if dry_run {
+            // The same checks `create` makes (validation, public answers, pins, live
+            // listeners), changing nothing.
+            let preview = service::preview(ctx, caller, &req, &mut planned)
+                .await
+                .map_err(|source| AdoptError::Route {
+                    route: db.route_id.clone(),
+                    source,
+                })?;
+            if !matches!(preview.verdict.as_str(), "create" | "existing") {
+                action = format!("refused: {}", preview.verdict);
+                note = preview.detail;
+            }
+        } else {
+            let (_, created) =
+                service::create_trusted(ctx, caller, &req)
+                    .await
+                    .map_err(|source| AdoptError::Route {
+                        route: db.route_id.clone(),
+                        source,
+                    })?;
+            if !created {
+                action = "unchanged".into();
+            }
+            // Tagged only once the route exists: a tagged listener without a route would be an
+            // orphan to the audit, which deletes orphans.
             if let (Some(_), Some(listener)) = (&target_group, live) {
                 let tg_arn = listener.forward_to.clone().unwrap_or_default();
                 let wanted =
@@ -180,30 +231,6 @@ pub async fn adopt(
                     ctx.elb.add_tags(&missing, &wanted).await?;
                     info!(route_id = %db.route_id, resources = ?missing, "seed resources tagged for the router");
                 }
-            }
-            let req = CreateRequest {
-                name: db.route_id.clone(),
-                host: db.host.clone(),
-                port: i64::from(db.port),
-                protocol: None,
-                health_check: Some(health_check),
-                tags: Default::default(),
-                rds_identifier: None,
-                account_id: None,
-                rds_arn: None,
-                listener_port: Some(i64::from(listener_port)),
-                router: Some(router.config.id.clone()),
-                target_group: target_group.clone(),
-            };
-            let (_, created) =
-                service::create_trusted(ctx, caller, &req)
-                    .await
-                    .map_err(|source| AdoptError::Route {
-                        route: db.route_id.clone(),
-                        source,
-                    })?;
-            if !created {
-                action = "unchanged".into();
             }
         }
         report.routes.push(Adoption {

@@ -259,7 +259,7 @@ async fn ensure_listener(
                     operation: "CreateListener",
                     code: Some(LISTENER_PORT_TAKEN.into()),
                     message: format!(
-                        "port {} on router {} is used by a listener the router does not own ({}): delete it or move it to another port, and the audit recreates the route's listener",
+                        "port {} on router {} is used by a listener the router does not own ({}): if it is a seed deployment's, take it over with `plr adopt`; if it is a leftover nobody uses, delete it and the audit recreates the route's listener",
                         route.listener_port, route.router, l.arn
                     ),
                 });

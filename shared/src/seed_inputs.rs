@@ -54,6 +54,18 @@ pub struct TargetEndpoint {
     pub port: i64,
     /// Short label.
     pub name: String,
+    /// The module's own addition: a pinned listener port instead of `base_port + index`.
+    #[serde(default)]
+    pub listener_port: Option<i64>,
+    /// The module's own addition: the database's AWS account.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// The module's own addition: the RDS identifier.
+    #[serde(default)]
+    pub rds_identifier: Option<String>,
+    /// The module's own addition: tags of the route's resources.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// `service_config.targets` entry: `{id = host, target_port, protocol}`.
@@ -81,6 +93,14 @@ pub struct ServiceConfig {
     pub base_port: i64,
     /// Databases merged before `target_endpoints`.
     pub targets: Vec<ServiceTarget>,
+    /// The module's endpoint service settings (no effect on routes).
+    pub acceptance_required: Option<bool>,
+    /// The module's endpoint service settings (no effect on routes).
+    pub allowed_principals: Option<Vec<String>>,
+    /// The module's endpoint service settings (no effect on routes).
+    pub private_dns_name: Option<String>,
+    /// The module's endpoint service settings (no effect on routes).
+    pub supported_ip_address_types: Option<Vec<String>>,
 }
 
 impl Default for ServiceConfig {
@@ -90,6 +110,10 @@ impl Default for ServiceConfig {
             protocol: "TCP".into(),
             base_port: 10000,
             targets: vec![],
+            acceptance_required: None,
+            allowed_principals: None,
+            private_dns_name: None,
+            supported_ip_address_types: None,
         }
     }
 }
@@ -128,9 +152,9 @@ impl Default for HealthCheckConfig {
     }
 }
 
-/// The seed module's variables (a `.tfvars.json` file, or the same object).
+/// The seed module's variables (a `.tfvars.json` file, or the same object). The router
+/// module's own other variables may be in the same file; anything else is refused by name.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SeedInputs {
     /// The VPC of the NLB.
     #[serde(default)]
@@ -153,6 +177,19 @@ pub struct SeedInputs {
     /// Health check of every target group.
     #[serde(default)]
     pub health_check_config: HealthCheckConfig,
+    /// Every other variable in the file: only the router module's own are allowed.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// The router module's variables (`infra/modules/privatelink-router/variables.tf`): a tfvars
+/// file written for the module may hold them beside the seed's.
+const MODULE_VARIABLES: &str = include_str!("../../infra/modules/privatelink-router/variables.tf");
+
+fn module_variable(name: &str) -> bool {
+    MODULE_VARIABLES
+        .lines()
+        .any(|l| l.trim() == format!("variable \"{name}\" {{"))
 }
 
 fn default_service_name() -> String {
@@ -176,6 +213,12 @@ pub struct SeedDatabase {
     pub target_group: String,
     /// Where it came from (`service_config.targets[0]`, `target_endpoints[2]`).
     pub source: String,
+    /// The database's account (the module's `account_id`), when given.
+    pub account_id: Option<String>,
+    /// The RDS identifier (the module's `rds_identifier`), when given.
+    pub rds_identifier: Option<String>,
+    /// Tags (the module's `tags`).
+    pub tags: BTreeMap<String, String>,
 }
 
 /// The label the seed derives for an entry without `name`:
@@ -199,15 +242,18 @@ impl SeedInputs {
             serde_json::Value::Array(_) => serde_json::json!({ "target_endpoints": raw }),
             other => other.clone(),
         };
-        serde_json::from_value(object).map_err(|e| {
+        let inputs: SeedInputs = serde_json::from_value(object).map_err(|e| {
             let text = e.to_string();
-            let attribute = text
-                .split('`')
-                .nth(1)
-                .unwrap_or("(variables)")
-                .to_owned();
-            err(attribute, format!("{text} (the seed module's variables are: vpc_id, subnet_ids, tags, service_name, target_endpoints, service_config, health_check_config)"))
-        })
+            let attribute = text.split('`').nth(1).unwrap_or("(variables)").to_owned();
+            err(attribute, text)
+        })?;
+        if let Some(unknown) = inputs.other.keys().find(|k| !module_variable(k)) {
+            return Err(err(
+                unknown.clone(),
+                "neither a seed module variable (vpc_id, subnet_ids, tags, service_name, target_endpoints, service_config, health_check_config) nor one of the router module's",
+            ));
+        }
+        Ok(inputs)
     }
 
     /// The NLB name the seed gives (`<service_name>-nlb`).
@@ -280,6 +326,7 @@ impl SeedInputs {
                     t.target_port,
                     seed_label(&t.id),
                     t.protocol.clone(),
+                    None,
                 )
             })
             .chain(self.target_endpoints.iter().enumerate().map(|(i, t)| {
@@ -289,19 +336,21 @@ impl SeedInputs {
                     t.port,
                     t.name.clone(),
                     None,
+                    Some(t),
                 )
             }));
         let mut out = Vec::new();
         let mut hosts = BTreeSet::new();
         let mut ids = BTreeMap::new();
-        for (index, (source, host, port, label, protocol)) in entries.enumerate() {
+        for (index, (source, host, port, label, protocol, endpoint)) in entries.enumerate() {
             if protocol
                 .as_deref()
                 .is_some_and(|p| !p.eq_ignore_ascii_case("TCP"))
             {
                 return Err(err(format!("{source}.protocol"), "TCP only"));
             }
-            if !hosts.insert(host.to_ascii_lowercase()) {
+            // The seed keys its databases by id, exactly as written (Terraform map keys).
+            if !hosts.insert(host.clone()) {
                 return Err(err(
                     format!("{source}.id"),
                     format!("{host} is listed twice (the seed keys its databases by id)"),
@@ -332,7 +381,8 @@ impl SeedInputs {
                     ),
                 ));
             }
-            let listener_port = u16::try_from(sc.base_port + index as i64)
+            let pinned = endpoint.and_then(|e| e.listener_port);
+            let listener_port = u16::try_from(pinned.unwrap_or(sc.base_port + index as i64))
                 .ok()
                 .filter(|p| *p > 0)
                 .ok_or_else(|| {
@@ -348,6 +398,9 @@ impl SeedInputs {
                 host: host.to_ascii_lowercase(),
                 port,
                 listener_port,
+                account_id: endpoint.and_then(|e| e.account_id.clone()),
+                rds_identifier: endpoint.and_then(|e| e.rds_identifier.clone()),
+                tags: endpoint.map(|e| e.tags.clone()).unwrap_or_default(),
                 source,
             });
         }
@@ -421,7 +474,11 @@ mod tests {
             "target_endpoints[1].name"
         );
         let unknown = SeedInputs::from_json(&json!({"target_endpoint": []})).unwrap_err();
-        assert!(unknown.message.contains("target_endpoint"), "{unknown}");
+        assert_eq!(unknown.attribute, "target_endpoint", "{unknown}");
+        // The router module's own variables may share the file.
+        assert!(
+            SeedInputs::from_json(&json!({"routers": ["nlb"], "target_endpoints": []})).is_ok()
+        );
         let list = SeedInputs::from_json(&json!([{"id": "a.example", "port": 5432, "name": "a"}]));
         assert_eq!(list.unwrap().databases().unwrap()[0].host, "a.example");
     }

@@ -1,6 +1,6 @@
 //! Seeds: routes declared in Terraform (`target_endpoints`), written as items in the `SEEDS`
-//! partition. The audit turns each into a route through the API's create path — so ports come
-//! from the allocator — and then deletes the seed.
+//! partition. The audit turns each into a route through the API's create path — on the seed's
+//! pinned listener port (`base_port + index`) — and then deletes the seed.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::context::Context;
-use crate::elb::{ElbError, TargetHealth, Targets, TAG_ROUTE};
+use crate::elb::{ElbError, ListenerInfo, TargetHealth, Targets, TAG_ROUTE};
 use crate::health::{summarize, RouteHealth};
 use crate::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
 use crate::observe::{observe, observe_host};
@@ -59,6 +59,16 @@ pub enum ServiceError {
         port: u16,
         /// The route holding it (or `quarantine` when released recently).
         holder: String,
+    },
+    /// A live listener the router does not own serves the port (e.g. a seed deployment's).
+    #[error("listener port {port} on router {router} is served by a listener the router does not own ({listener}): if it is a seed deployment's, take it over with `plr adopt` (infra/README.md) — never delete it, consumers use it")]
+    PortServed {
+        /// Router id.
+        router: String,
+        /// The port.
+        port: u16,
+        /// The listener's ARN.
+        listener: String,
     },
     /// Only admins may pin listener ports through the API.
     #[error("{principal} may not pin a listener port: only ROUTER_ADMIN_PRINCIPALS may (takeovers use plr or Terraform seeds)")]
@@ -439,7 +449,7 @@ async fn allocate(
         let mut full = Vec::new();
         let mut chosen = None;
         if let Some(pin) = &spec.pin {
-            chosen = Some(pinned(ctx, pin, spec.id.as_str(), now.timestamp()).await?);
+            chosen = Some(pinned(ctx, pin, &spec, now.timestamp()).await?);
         }
         for router in ctx.fleet.values().filter(|_| chosen.is_none()) {
             let (entries, active): (Vec<PortEntry>, u32) =
@@ -448,11 +458,10 @@ async fn allocate(
                 full.push(router.config.id.clone());
                 continue;
             }
-            match pick(
-                &free_ports(ctx.config.port_range, &entries, now.timestamp()),
-                spec.id.as_str(),
-                attempt,
-            ) {
+            let live = live_listeners(ctx, &router.config.id).await?;
+            let mut free = free_ports(ctx.config.port_range, &entries, now.timestamp());
+            free.retain(|p| !live.contains_key(p));
+            match pick(&free, spec.id.as_str(), attempt) {
                 Some(port) => {
                     chosen = Some((router.config.id.clone(), port));
                     break;
@@ -514,9 +523,10 @@ async fn allocate(
 async fn pinned(
     ctx: &Context,
     pin: &PortPin,
-    route_id: &str,
+    spec: &RouteSpec,
     now: i64,
 ) -> Result<(String, u16), ServiceError> {
+    let route_id = spec.id.as_str();
     let router = match &pin.router {
         Some(r) => r.clone(),
         None => ctx
@@ -542,7 +552,55 @@ async fn pinned(
             });
         }
     }
+    if let Some(listener) = live_listeners(ctx, &router).await?.remove(&pin.port) {
+        if !listener_is_the_routes(ctx, &listener, spec).await? {
+            return Err(ServiceError::PortServed {
+                router,
+                port: pin.port,
+                listener: listener.arn,
+            });
+        }
+    }
     Ok((router, pin.port))
+}
+
+/// The router's live listeners by port (one DescribeListeners): a port a listener serves is not
+/// free, whatever the port table says (a seed deployment's listeners are in no table).
+async fn live_listeners(
+    ctx: &Context,
+    router: &str,
+) -> Result<BTreeMap<u16, ListenerInfo>, ServiceError> {
+    let Some(r) = ctx.fleet.get(router) else {
+        return Ok(BTreeMap::new());
+    };
+    Ok(ctx
+        .elb
+        .listeners(&r.config.nlb_arn)
+        .await?
+        .into_iter()
+        .map(|l| (l.port, l))
+        .collect())
+}
+
+/// True when a live listener on a route's pinned port is the route's own: tagged with its id
+/// (an earlier attempt), or forwarding to the target group it adopts (`plr adopt`).
+async fn listener_is_the_routes(
+    ctx: &Context,
+    listener: &ListenerInfo,
+    spec: &RouteSpec,
+) -> Result<bool, ServiceError> {
+    if let (Some(adopted), Some(forward)) = (&spec.target_group, &listener.forward_to) {
+        if let Some(tg) = ctx.elb.target_group_by_name(adopted).await? {
+            if &tg.arn == forward {
+                return Ok(true);
+            }
+        }
+    }
+    let tags = ctx.elb.tags_of(std::slice::from_ref(&listener.arn)).await?;
+    Ok(tags
+        .get(&listener.arn)
+        .and_then(|t| t.get(TAG_ROUTE))
+        .is_some_and(|r| r == spec.id.as_str()))
 }
 
 /// Completes a route in `Provisioning`: resources, then the first reconcile. Idempotent.
@@ -866,8 +924,15 @@ pub async fn preview(
     }
     let port = match &spec.pin {
         Some(pin) => {
-            if let Err(e) = pinned(ctx, pin, spec.id.as_str(), now).await {
-                return Ok(refuse("port_pinned", e.to_string(), resolved));
+            match pinned(ctx, pin, &spec, now).await {
+                Ok(_) => {}
+                Err(e @ ServiceError::PortServed { .. }) => {
+                    return Ok(refuse("port_in_use", e.to_string(), resolved))
+                }
+                Err(e @ ServiceError::PortPinned { .. }) => {
+                    return Ok(refuse("port_pinned", e.to_string(), resolved))
+                }
+                Err(e) => return Err(e),
             }
             if planned.iter().any(|(r, p)| *r == router && *p == pin.port) {
                 return Ok(refuse(
@@ -882,7 +947,9 @@ pub async fn preview(
             pin.port
         }
         None => {
-            let free = free_ports(ctx.config.port_range, &entries, now);
+            let live = live_listeners(ctx, &router).await?;
+            let mut free = free_ports(ctx.config.port_range, &entries, now);
+            free.retain(|p| !live.contains_key(p));
             match free
                 .into_iter()
                 .find(|p| !planned.iter().any(|(r, q)| *r == router && q == p))

@@ -211,10 +211,11 @@ async fn plr_adopt_takes_over_a_seed_deployment_without_changing_a_port() {
             .port(port)
             .vpc_id(&bed.network.vpc_id)
             .target_type(TargetTypeEnum::Ip)
+            // No health check block, as in the seed's HCL: AWS's defaults (30 s, 10 s, 5, 2).
             .health_check_interval_seconds(30)
             .health_check_timeout_seconds(10)
-            .healthy_threshold_count(3)
-            .unhealthy_threshold_count(3)
+            .healthy_threshold_count(5)
+            .unhealthy_threshold_count(2)
             .send()
             .await
             .expect("seed target group")
@@ -250,6 +251,36 @@ async fn plr_adopt_takes_over_a_seed_deployment_without_changing_a_port() {
         let _ = (host, listener);
         live.push(tg);
     }
+
+    // Before the adoption: the module's seeds (pinned to 10000-10002) reach the audit, and a
+    // pipeline adds a route through the API. Neither may take a seed listener's port.
+    for (i, (host, _)) in hosts.iter().enumerate() {
+        let n = |v: u32| aws_sdk_dynamodb::types::AttributeValue::N(v.to_string());
+        let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
+        aws_sdk_dynamodb::Client::new(&bed.sdk)
+            .put_item()
+            .table_name(&bed.ctx.config.table)
+            .item("pk", s("SEEDS"))
+            .item("sk", s(labels[i]))
+            .item("name", s(labels[i]))
+            .item("host", s(host))
+            .item("port", n(if i == 2 { 3306 } else { 5432 }))
+            .item("listener_port", n(10000 + i as u32))
+            .item("owner", s("terraform"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let audit = router_tests::handlers::audit(&bed.ctx).await;
+    let seeds = audit["seeds"].as_array().unwrap();
+    assert!(
+        seeds.iter().all(|s| s["outcome"] == "failed"
+            && s["error"].as_str().unwrap().contains("plr adopt")),
+        "{audit:#}"
+    );
+    bed.set_ip("newdb.db.test", [10, 0, 1, 90]);
+    let newdb = bed.add_route("newdb", "newdb.db.test", 5432).await;
+    assert!(newdb.listener_port > 10002, "{}", newdb.listener_port);
     let listeners_before = bed.ctx.elb.listeners(&bed.network.nlb_arn).await.unwrap();
     let file = std::env::temp_dir().join(format!("seed-{svc}.tfvars.json"));
     std::fs::write(&file, seed.to_string()).unwrap();
@@ -298,9 +329,44 @@ async fn plr_adopt_takes_over_a_seed_deployment_without_changing_a_port() {
         ],
         "{report:#}"
     );
-    // The same listeners (ARN, port, default action): none created, deleted or re-pointed.
+    // The same listeners (ARN, port, default action): none created, deleted or re-pointed,
+    // beside the API route's own.
     let listeners_after = bed.ctx.elb.listeners(&bed.network.nlb_arn).await.unwrap();
     assert_eq!(listeners_after, listeners_before);
+    // The seed groups keep their own health check; the next audit consumes the module's
+    // seeds as `existing` and repairs nothing on the adopted resources.
+    for tg in bed.ctx.elb.all_target_groups().await.unwrap() {
+        if live.contains(&tg.arn) {
+            assert_eq!(
+                (
+                    tg.health_check.healthy_threshold,
+                    tg.health_check.unhealthy_threshold
+                ),
+                (5, 2),
+                "{}",
+                tg.name
+            );
+        }
+    }
+    let audit = router_tests::handlers::audit(&bed.ctx).await;
+    assert!(
+        audit["seeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["outcome"] == "existing"),
+        "{audit:#}"
+    );
+    assert_eq!(audit["repaired"], serde_json::json!({}), "{audit:#}");
+    assert_eq!(
+        audit["orphans"]["found"],
+        serde_json::json!([]),
+        "{audit:#}"
+    );
+    assert_eq!(
+        bed.ctx.elb.listeners(&bed.network.nlb_arn).await.unwrap(),
+        listeners_after
+    );
     for (name, tg) in [
         ("lg-db-test", &live[0]),
         ("orders", &live[1]),

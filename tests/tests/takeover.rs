@@ -54,3 +54,80 @@ async fn an_admin_pins_a_listener_port_and_nobody_else_gets_it() {
     assert_eq!(status, 201, "{route:#}");
     assert_ne!(route["listener_port"], 10042);
 }
+
+/// A failed adoption (the database's name answers a public address) tags nothing, so the
+/// audit never sees the seed's listener as an orphan and never deletes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_adoption_leaves_the_seed_listener_untouched() {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum,
+    };
+    use privatelink_router::adopt::adopt;
+    use privatelink_router::elb::TAG_MANAGED_BY;
+    use privatelink_router::seed_inputs::SeedInputs;
+    let bed = Bed::start_with("adopt-fail", &[("ROUTER_ORPHAN_GRACE_SECONDS", "0")]).await;
+    let svc = format!("f{}", bed.router_id);
+    bed.set_ip("pub.db.test", [54, 0, 0, 1]);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk);
+    let tg = elb
+        .create_target_group()
+        .name(format!("{svc}-nlb-tg-pub"))
+        .protocol(ProtocolEnum::Tcp)
+        .port(5432)
+        .vpc_id(&bed.network.vpc_id)
+        .target_type(TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_owned();
+    elb.create_listener()
+        .load_balancer_arn(&bed.network.nlb_arn)
+        .protocol(ProtocolEnum::Tcp)
+        .port(10000)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&tg)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let listeners = bed.ctx.elb.listeners(&bed.network.nlb_arn).await.unwrap();
+    let inputs = SeedInputs::from_json(&json!({
+        "service_name": svc,
+        "target_endpoints": [{"id": "pub.db.test", "port": 5432, "name": "pub"}]
+    }))
+    .unwrap();
+    let admin = privatelink_router::service::Caller {
+        principal: ADMIN.into(),
+    };
+    let dry = adopt(&bed.ctx, &admin, &inputs, Some(&bed.router_id), true)
+        .await
+        .unwrap();
+    assert_eq!(dry.routes[0].action, "refused: public_address", "{dry:?}");
+    let err = adopt(&bed.ctx, &admin, &inputs, Some(&bed.router_id), false)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("54.0.0.1"), "{err}");
+    let tags = bed
+        .ctx
+        .elb
+        .tags_of(&[listeners[0].arn.clone(), tg.clone()])
+        .await
+        .unwrap();
+    assert!(
+        tags.values().all(|t| !t.contains_key(TAG_MANAGED_BY)),
+        "nothing tagged: {tags:?}"
+    );
+    for _ in 0..2 {
+        router_tests::handlers::audit(&bed.ctx).await;
+    }
+    assert_eq!(
+        bed.ctx.elb.listeners(&bed.network.nlb_arn).await.unwrap(),
+        listeners
+    );
+}

@@ -100,6 +100,7 @@ impl ApiError {
                 ServiceError::Forbidden { .. } => (403, "forbidden"),
                 ServiceError::Conflict(_) => (409, "conflict"),
                 ServiceError::PortPinned { .. } => (409, "port_pinned"),
+                ServiceError::PortServed { .. } => (409, "port_in_use"),
                 ServiceError::PinNotAllowed { .. } => (403, "pin_not_allowed"),
                 ServiceError::CapacityExhausted(_) => (409, "capacity_exhausted"),
                 ServiceError::Busy(_) => (409, "busy"),

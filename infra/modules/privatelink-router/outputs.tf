@@ -87,7 +87,7 @@ output "fleet" {
 }
 
 output "seeded_routes" {
-  description = "Route ids seeded from target_endpoints; their listener ports come from the router (GET /routes/{id}), not from list position."
+  description = "Route names seeded from target_endpoints and service_config.targets; their pinned listener ports are in route_ports."
   value       = keys(aws_dynamodb_table_item.seeded_route)
 }
 

@@ -60,6 +60,11 @@ output "route_ports" {
   }
 
   precondition {
+    condition     = length(distinct([for e in local.seed_entries : e.host])) == length(local.seed_entries)
+    error_message = "target_endpoints / service_config.targets: a database id (DNS name) is listed twice; the seed keys its databases by id."
+  }
+
+  precondition {
     condition     = length(local.seed_invalid_names) == 0
     error_message = "These labels are not valid route names (1-64 characters of a-z, 0-9 and '-'; service_config.targets derive theirs from id): ${join(", ", local.seed_invalid_names)}. Move the database to target_endpoints with a short name."
   }
