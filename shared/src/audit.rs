@@ -92,9 +92,22 @@ pub enum AuditError {
     Store(#[from] StoreError),
 }
 
+/// Which job a run does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// The full drift audit: targets, listeners, target groups, attributes, orphans, health.
+    #[default]
+    Full,
+    /// The minute DNS watch ([`crate::watch`]): resolve every route, reconcile only those
+    /// whose answer moved; no ELBv2 call for the others.
+    Watch,
+}
+
 /// What to audit and how.
 #[derive(Debug, Clone, Default)]
 pub struct AuditRequest {
+    /// Full audit or DNS watch (`{"mode": "watch"}`; default full).
+    pub mode: Mode,
     /// Report the plan, change nothing (also forced by `ROUTER_DRY_RUN`).
     pub dry_run: bool,
     /// Stop starting routes at this instant at the latest (the Lambda deadline less a margin);
@@ -118,7 +131,21 @@ impl AuditRequest {
                 )))
             }
         };
+        let mode = match payload
+            .get("mode")
+            .or_else(|| payload.get("detail").and_then(|d| d.get("mode")))
+        {
+            None | Some(Value::Null) => Mode::Full,
+            Some(Value::String(m)) if m == "full" => Mode::Full,
+            Some(Value::String(m)) if m == "watch" => Mode::Watch,
+            Some(other) => {
+                return Err(AuditError::BadRequest(format!(
+                    "mode must be \"full\" or \"watch\", got {other}"
+                )))
+            }
+        };
         Ok(Self {
+            mode,
             dry_run,
             deadline: None,
         })
@@ -464,7 +491,7 @@ fn publish(report: &AuditReport, namespace: &str) {
 
 /// An item of the route index, as the audit understands it.
 #[derive(Debug, Clone)]
-enum Item {
+pub(crate) enum Item {
     /// A route.
     Route(Box<Route>),
     /// An item that does not decode as a route: reported, never touched, its id never
@@ -501,7 +528,7 @@ fn decode_item(mut item: HashMap<String, AttributeValue>) -> Item {
 
 /// Every item of the route index, in id order, one Query page at a time (each up to 1 MB).
 /// An item that does not decode is kept as [`Item::Malformed`] rather than failing the run.
-async fn list_items(ctx: &Context) -> Result<Vec<Item>, StoreError> {
+pub(crate) async fn list_items(ctx: &Context) -> Result<Vec<Item>, StoreError> {
     let mut items = Vec::new();
     let mut start = None;
     loop {

@@ -33,4 +33,5 @@ pub mod seed_inputs;
 pub mod seeds;
 pub mod service;
 pub mod store;
+pub mod watch;
 pub mod window;

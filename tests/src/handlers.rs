@@ -85,3 +85,13 @@ pub async fn post_route(ctx: &Context, body: &Value, user_arn: &str) -> (u16, Va
     };
     (resp.status_code as u16, body)
 }
+
+/// One minute-watch run of the real `dns-audit` handler (`{"mode": "watch"}`); its report.
+pub async fn watch(ctx: &Context) -> Value {
+    dns_audit::handler(
+        ctx,
+        LambdaEvent::new(json!({"mode": "watch"}), LambdaContext::default()),
+    )
+    .await
+    .expect("dns-audit handler succeeds")
+}

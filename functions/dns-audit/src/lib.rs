@@ -1,11 +1,13 @@
-//! The `dns-audit` Lambda's handler: thin glue from an EventBridge scheduled event (or a
-//! `{"dry_run": true}` input) to [`privatelink_router::audit::audit`]. Every rule lives in the
-//! library.
+//! The `dns-audit` Lambda's handler: thin glue from an EventBridge scheduled event to the
+//! minute DNS watch (`{"mode": "watch"}`, [`privatelink_router::watch::watch`]) or the full
+//! drift audit (no mode, `{"mode": "full"}`, [`privatelink_router::audit::audit`]); both take
+//! `{"dry_run": true}`. Every rule lives in the library.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use privatelink_router::audit::{audit, AuditRequest};
+use privatelink_router::audit::{audit, AuditRequest, Mode};
 use privatelink_router::context::Context;
+use privatelink_router::watch::watch;
 use serde_json::Value;
 
 /// The Lambda runtime, re-exported so tests and benchmarks build [`LambdaEvent`]s with the
@@ -24,8 +26,12 @@ pub async fn handler(
 ) -> Result<Value, lambda_runtime::Error> {
     let mut req = AuditRequest::from_event(&event.payload)?;
     req.deadline = stop_before(event.context.deadline);
-    let report = audit(ctx, req).await?;
-    Ok(serde_json::to_value(report)?)
+    match req.mode {
+        Mode::Watch => Ok(serde_json::to_value(
+            watch(ctx, req.dry_run, req.deadline).await?,
+        )?),
+        Mode::Full => Ok(serde_json::to_value(audit(ctx, req).await?)?),
+    }
 }
 
 /// The instant the audit must stop starting routes: the invocation deadline (epoch ms; `0`

@@ -47,20 +47,33 @@ resource "aws_cloudwatch_event_permission" "event_source" {
 }
 
 ############################################################################################
-# Audit schedule -> dns-audit (schedules run on the default bus).
+# Schedules -> dns-audit (they run on the default bus): the minute DNS watch ({"mode":"watch"},
+# no ELBv2 call for routes whose answer did not move) and the slower full drift audit.
 ############################################################################################
 
+locals {
+  schedules = {
+    watch = { expression = var.audit_schedule, mode = "watch", description = "privatelink-router DNS watch" }
+    full  = { expression = var.full_audit_schedule, mode = "full", description = "privatelink-router full drift audit" }
+  }
+}
+
 resource "aws_cloudwatch_event_rule" "audit_schedule" {
-  name                = "${var.service_name}-dns-audit"
-  description         = "privatelink-router audit schedule"
-  schedule_expression = var.audit_schedule
+  for_each = local.schedules
+
+  name                = each.key == "watch" ? "${var.service_name}-dns-audit" : "${var.service_name}-dns-audit-full"
+  description         = each.value.description
+  schedule_expression = each.value.expression
   tags                = local.tags
 }
 
 resource "aws_cloudwatch_event_target" "audit_schedule" {
-  rule      = aws_cloudwatch_event_rule.audit_schedule.name
+  for_each = local.schedules
+
+  rule      = aws_cloudwatch_event_rule.audit_schedule[each.key].name
   target_id = "dns-audit"
   arn       = aws_lambda_function.dns_audit.arn
+  input     = jsonencode({ mode = each.value.mode })
 
   retry_policy {
     maximum_event_age_in_seconds = 300
@@ -73,9 +86,11 @@ resource "aws_cloudwatch_event_target" "audit_schedule" {
 }
 
 resource "aws_lambda_permission" "audit_schedule" {
-  statement_id  = "AllowEventBridgeAuditSchedule"
+  for_each = local.schedules
+
+  statement_id  = each.key == "watch" ? "AllowEventBridgeAuditSchedule" : "AllowEventBridgeFullAuditSchedule"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.dns_audit.function_name
   principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.audit_schedule.arn
+  source_arn    = aws_cloudwatch_event_rule.audit_schedule[each.key].arn
 }

@@ -36,7 +36,7 @@ data "aws_iam_policy_document" "dlq" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.rds_events.arn, aws_cloudwatch_event_rule.audit_schedule.arn]
+      values   = concat([aws_cloudwatch_event_rule.rds_events.arn], [for r in aws_cloudwatch_event_rule.audit_schedule : r.arn])
     }
   }
 }

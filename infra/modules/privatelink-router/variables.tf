@@ -325,9 +325,15 @@ variable "log_retention_days" {
 }
 
 variable "audit_schedule" {
-  description = "EventBridge schedule of the audit."
+  description = "EventBridge schedule of the DNS watch: every route looked up, only the routes whose answer moved reconciled (no ELBv2 call for the others)."
   type        = string
   default     = "rate(1 minute)"
+}
+
+variable "full_audit_schedule" {
+  description = "EventBridge schedule of the full drift audit: targets, listeners, target groups, attributes, orphans and health of every route, and Terraform's seeds."
+  type        = string
+  default     = "rate(15 minutes)"
 }
 
 variable "event_bus_name" {

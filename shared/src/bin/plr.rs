@@ -362,7 +362,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("auditing every route (this may take a while)…");
             let req = privatelink_router::audit::AuditRequest {
                 dry_run: *dry_run,
-                deadline: None,
+                ..Default::default()
             };
             let report = privatelink_router::audit::audit(&ctx, req).await?;
             let v = serde_json::to_value(&report)?;

@@ -1,0 +1,206 @@
+//! The minute DNS watch: the cheap half of the scheduled work (issue #16). Every route is
+//! observed (DNS, or its members from the RDS API), compared with what the route remembers,
+//! and only the routes whose answer moved — or whose window still has an IP to retire, or whose
+//! refused addresses changed — are reconciled. A route whose answer did not move costs no ELBv2
+//! call and no write. Targets, listeners, target groups, attributes, orphans and health are the
+//! full audit's job ([`crate::audit`]), on its own slower schedule; RDS events stay the fast
+//! path for failovers.
+//!
+//! Cost of a run where nothing moved: the route Query pages and one lookup per route (RDS
+//! member reads for reader and custom endpoints when the API is on); no ELBv2 call, no write.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::time::Instant;
+
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use tracing::{info, warn};
+
+use crate::audit::{list_items, AuditError, DnsFailure, Item, RouteFailure};
+use crate::context::Context;
+use crate::health::refused_in;
+use crate::metrics;
+use crate::net::AddressPolicy;
+use crate::observe::observe;
+use crate::plan::Lookup;
+use crate::reconcile::reconcile_with;
+use crate::route::{Route, RouteStatus};
+
+/// What one watch run saw and did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WatchReport {
+    /// Always `watch` (the full audit's report has no `mode`).
+    pub mode: &'static str,
+    /// Nothing was changed.
+    pub dry_run: bool,
+    /// Items in the route index.
+    pub routes_seen: usize,
+    /// Routes observed (`active` and `pending`; the others are the full audit's).
+    pub routes_watched: usize,
+    /// Routes whose answer moved and were reconciled, in id order.
+    pub routes_reconciled: Vec<String>,
+    /// Targets registered and deregistered.
+    pub repaired: BTreeMap<String, u64>,
+    /// Failed lookups (targets left as they were).
+    pub dns_failures: Vec<DnsFailure>,
+    /// Routes the run could not handle.
+    pub errors: Vec<RouteFailure>,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// AWS calls made, by operation.
+    pub aws_calls: BTreeMap<String, u64>,
+}
+
+/// One route's watch: its id, what its reconcile did (`None`: the answer did not move;
+/// `Some((registered, deregistered))`), and its failed lookup.
+type RouteWatch = (
+    String,
+    Result<Option<(usize, usize)>, String>,
+    Option<DnsFailure>,
+);
+
+/// True when an observation asks for a reconcile: the allowed answer differs from the newest
+/// one the route remembers, an IP of its window has not been answered lately (the window
+/// still has to retire it), or DNS starts or stops answering a refused address. A failed
+/// lookup never does: it changes no target.
+pub fn moved(route: &Route, lookup: &Lookup, policy: &AddressPolicy) -> bool {
+    let Lookup::Answer(ips) = lookup else {
+        return false;
+    };
+    let allowed: BTreeSet<IpAddr> = ips
+        .iter()
+        .copied()
+        .filter(|ip| policy.classify(*ip).is_ok())
+        .collect();
+    let refused_now = allowed.len() != ips.len();
+    route.status == RouteStatus::Pending
+        || allowed != route.sightings.newest()
+        || route.sightings.iter().any(|(_, misses)| misses > 0)
+        || refused_now == route.refused.is_empty()
+}
+
+/// Runs one watch over every route (see the module documentation).
+pub async fn watch(
+    ctx: &Context,
+    dry_run: bool,
+    deadline: Option<Instant>,
+) -> Result<WatchReport, AuditError> {
+    let started = Instant::now();
+    let calls_before = ctx.clients.calls.snapshot();
+    let dry_run = dry_run || ctx.config.dry_run;
+    let items = list_items(ctx).await?;
+    let routes: Vec<&Route> = items
+        .iter()
+        .filter_map(|it| match it {
+            Item::Route(r) if matches!(r.status, RouteStatus::Active | RouteStatus::Pending) => {
+                Some(&**r)
+            }
+            _ => None,
+        })
+        .collect();
+    let mut report = WatchReport {
+        mode: "watch",
+        dry_run,
+        routes_seen: items.len(),
+        routes_watched: routes.len(),
+        ..WatchReport::default()
+    };
+    let stop = deadline.unwrap_or(started + ctx.config.audit_budget);
+    let concurrency = (ctx.config.audit_concurrency * 4).max(1);
+    let results: Vec<RouteWatch> = stream::iter(routes)
+        .take_while(|_| futures::future::ready(Instant::now() < stop))
+        .map(|route| async move {
+            let seen = observe(ctx, route).await;
+            let failure = match &seen.lookup {
+                Lookup::Failed(f) => Some(DnsFailure {
+                    route_id: route.id().to_string(),
+                    host: route.spec.host.to_string(),
+                    failure: *f,
+                    status: route.status,
+                }),
+                Lookup::Answer(_) => None,
+            };
+            let Some(router) = ctx.fleet.get(&route.router) else {
+                return (
+                    route.id().to_string(),
+                    Err(format!("router {} is not configured", route.router)),
+                    failure,
+                );
+            };
+            if !moved(route, &seen.lookup, &router.policy) {
+                return (route.id().to_string(), Ok(None), failure);
+            }
+            let outcome = reconcile_with(
+                ctx,
+                route.clone(),
+                &[seen.lookup],
+                Some(seen.retention),
+                dry_run,
+            )
+            .await
+            .map(|o| {
+                if !refused_in(&o.plan.notes).is_empty() {
+                    info!(route_id = %route.id(), "DNS answers refused addresses");
+                }
+                Some((o.plan.register.len(), o.plan.deregister.len()))
+            })
+            .map_err(|e| e.to_string());
+            (route.id().to_string(), outcome, failure)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    for (route_id, outcome, failure) in results {
+        report.dns_failures.extend(failure);
+        match outcome {
+            Ok(None) => {}
+            Ok(Some((registered, deregistered))) => {
+                report.routes_reconciled.push(route_id);
+                *report
+                    .repaired
+                    .entry("targets_registered".into())
+                    .or_default() += registered as u64;
+                *report
+                    .repaired
+                    .entry("targets_deregistered".into())
+                    .or_default() += deregistered as u64;
+            }
+            Err(error) => {
+                warn!(route_id = %route_id, error = %error, "watch of route failed");
+                report.errors.push(RouteFailure { route_id, error });
+            }
+        }
+    }
+    report.repaired.retain(|_, v| *v > 0);
+    report.routes_reconciled.sort();
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.aws_calls = ctx.clients.calls.since(&calls_before);
+    let counted_failures = report
+        .dns_failures
+        .iter()
+        .filter(|f| f.status != RouteStatus::Pending)
+        .count();
+    info!(
+        routes_watched = report.routes_watched,
+        routes_reconciled = report.routes_reconciled.len(),
+        dns_failures = counted_failures,
+        errors = report.errors.len(),
+        duration_ms = report.duration_ms,
+        "dns watch done"
+    );
+    // The alarm contract of the audit (`DnsFailures`, `Repairs`, `Errors`) holds every minute.
+    metrics::emit(
+        &ctx.config.metrics_namespace,
+        &[
+            ("RoutesWatched", report.routes_watched as f64),
+            ("RoutesMoved", report.routes_reconciled.len() as f64),
+            ("Repairs", report.repaired.values().sum::<u64>() as f64),
+            ("DnsFailures", counted_failures as f64),
+            ("Errors", report.errors.len() as f64),
+            ("WatchDurationMs", report.duration_ms as f64),
+        ],
+        &[("Function", "dns-audit")],
+    );
+    Ok(report)
+}

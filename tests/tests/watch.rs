@@ -1,0 +1,72 @@
+//! The minute DNS watch (issue #16): through the real `dns-audit` handler, the SDK and moto, a
+//! run where nothing moved makes no ELBv2 call and no write; a moved route alone is reconciled.
+
+use router_tests::fixtures::Bed;
+use router_tests::handlers::{audit, watch};
+use serde_json::Value;
+
+const ELB_AND_WRITES: &[&str] = &[
+    "DescribeTargetHealth",
+    "DescribeTargetGroups",
+    "DescribeListeners",
+    "DescribeTargetGroupAttributes",
+    "RegisterTargets",
+    "DeregisterTargets",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "TransactWriteItems",
+];
+
+fn calls(report: &Value, op: &str) -> u64 {
+    report["aws_calls"][op].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_where_nothing_moved_makes_no_elb_call_and_no_write() {
+    let bed = Bed::start("watch").await;
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        bed.set_ip(&format!("{name}.db.test"), [10, 4, 0, i as u8 + 1]);
+        bed.add_route(name, &format!("{name}.db.test"), 5432).await;
+    }
+    audit(&bed.ctx).await;
+    let quiet = watch(&bed.ctx).await;
+    assert_eq!(quiet["mode"], "watch");
+    assert_eq!(quiet["routes_watched"], 3, "{quiet:#}");
+    assert_eq!(
+        quiet["routes_reconciled"],
+        serde_json::json!([]),
+        "{quiet:#}"
+    );
+    for op in ELB_AND_WRITES {
+        assert_eq!(calls(&quiet, op), 0, "{op}: {quiet:#}");
+    }
+    assert!(calls(&quiet, "Query") <= 2, "{quiet:#}");
+
+    // b moves: only b is reconciled, with at most 3 ELBv2 calls.
+    bed.set_ip("b.db.test", [10, 4, 0, 99]);
+    let moved = watch(&bed.ctx).await;
+    assert_eq!(
+        moved["routes_reconciled"],
+        serde_json::json!(["b"]),
+        "{moved:#}"
+    );
+    let elb: u64 = ELB_AND_WRITES[..6].iter().map(|op| calls(&moved, op)).sum();
+    assert!(elb <= 3, "{moved:#}");
+    let b = bed.route("b").await;
+    assert!(bed.targets(&b).await.contains(&"10.4.0.99:5432".to_owned()));
+    // The old IP leaves once the window lets it go; then the watch is quiet again.
+    let mut runs = 0;
+    loop {
+        let r = watch(&bed.ctx).await;
+        runs += 1;
+        if r["routes_reconciled"] == serde_json::json!([]) {
+            for op in ELB_AND_WRITES {
+                assert_eq!(calls(&r, op), 0, "{op}: {r:#}");
+            }
+            break;
+        }
+        assert!(runs < 6, "the window never settled: {r:#}");
+    }
+    assert_eq!(bed.targets(&b).await, ["10.4.0.99:5432"]);
+}
