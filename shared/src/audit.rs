@@ -47,6 +47,7 @@ use tracing::{info, warn};
 use crate::context::Context;
 use crate::elb::{ElbError, Targets, MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
 use crate::health::{refused_in, summarize, Health, RefusedAddress, RouteHealth, TargetProblem};
+use crate::lease::{Lease, Taken};
 use crate::metrics;
 use crate::observe::observe;
 use crate::plan::{Change, Lookup, LookupFailure};
@@ -296,6 +297,9 @@ pub struct AuditReport {
     pub routes: Vec<RouteFinding>,
     /// Routes and resources the run could not handle.
     pub errors: Vec<RouteFailure>,
+    /// Set when the run did nothing because another full audit holds the lease (until when).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     /// Wall time of the run.
     pub duration_ms: u64,
     /// AWS calls made by the run, by operation.
@@ -352,6 +356,50 @@ impl AuditReport {
 /// Audits every route (see the module docs) and returns the report. Fails only when the run
 /// cannot read what it audits; everything else is in the report.
 pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, AuditError> {
+    let calls_before = ctx.clients.calls.snapshot();
+    // One full audit at a time (a dry run changes nothing and takes no lease): the lease costs
+    // one PutItem and one DeleteItem per run, counted in `aws_calls`.
+    let dry = req.dry_run || ctx.config.dry_run;
+    let lease = if dry {
+        None
+    } else {
+        match Lease::take(
+            ctx,
+            "full",
+            ctx.config.audit_budget + Duration::from_secs(120),
+        )
+        .await?
+        {
+            Ok(lease) => Some(lease),
+            Err(Taken::Elsewhere(until)) => {
+                info!(
+                    until,
+                    "another full audit holds the lease; this run does nothing"
+                );
+                return Ok(AuditReport {
+                    skipped: Some(format!(
+                        "another full audit run holds the lease until {}",
+                        DateTime::from_timestamp(until, 0)
+                            .map_or(until.to_string(), |d| d.to_rfc3339())
+                    )),
+                    ..AuditReport::default()
+                });
+            }
+        }
+    };
+    let report = audit_leased(ctx, req).await;
+    if let Some(lease) = lease {
+        if let Err(e) = lease.release(ctx).await {
+            warn!(error = %e, "audit lease not released; it expires by itself");
+        }
+    }
+    report.map(|mut r| {
+        r.aws_calls = ctx.clients.calls.since(&calls_before);
+        r
+    })
+}
+
+async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, AuditError> {
     let started = Instant::now();
     let calls_before = ctx.clients.calls.snapshot();
     let dry_run = req.dry_run || ctx.config.dry_run;

@@ -17,6 +17,7 @@ pub mod elb;
 pub mod events;
 pub mod health;
 pub mod host;
+pub mod lease;
 pub mod membership;
 pub mod metrics;
 pub mod net;

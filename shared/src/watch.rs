@@ -86,6 +86,16 @@ pub async fn watch(
     dry_run: bool,
     deadline: Option<Instant>,
 ) -> Result<WatchReport, AuditError> {
+    // No lease: a watch writes nothing when nothing moved, and two overlapping watches can only
+    // race on version-checked reconciles of a moved route.
+    watch_leased(ctx, dry_run, deadline).await
+}
+
+async fn watch_leased(
+    ctx: &Context,
+    dry_run: bool,
+    deadline: Option<Instant>,
+) -> Result<WatchReport, AuditError> {
     let started = Instant::now();
     let calls_before = ctx.clients.calls.snapshot();
     let dry_run = dry_run || ctx.config.dry_run;

@@ -236,13 +236,30 @@ async fn a_no_drift_audit_writes_nothing() {
     )
     .await;
     audit(&bed.ctx).await;
+    let versions = (
+        bed.route("quiet-ro").await.version,
+        bed.route("quiet-db").await.version,
+    );
     let second = audit(&bed.ctx).await;
     assert_eq!(second["repaired"], json!({}), "{second:#}");
-    for write in ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"] {
+    // The run's lease is its only write (one PutItem, one DeleteItem); no route is rewritten.
+    for (write, lease) in [
+        ("PutItem", 1),
+        ("DeleteItem", 1),
+        ("UpdateItem", 0),
+        ("TransactWriteItems", 0),
+    ] {
         assert_eq!(
-            second["aws_calls"][write],
-            serde_json::Value::Null,
+            second["aws_calls"][write].as_u64().unwrap_or(0),
+            lease,
             "{write}: {second:#}"
         );
     }
+    assert_eq!(
+        (
+            bed.route("quiet-ro").await.version,
+            bed.route("quiet-db").await.version
+        ),
+        versions
+    );
 }

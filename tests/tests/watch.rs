@@ -70,3 +70,32 @@ async fn a_watch_where_nothing_moved_makes_no_elb_call_and_no_write() {
     }
     assert_eq!(bed.targets(&b).await, ["10.4.0.99:5432"]);
 }
+
+/// One full audit at a time: while another run holds the lease, a run does nothing and says
+/// so; once released, runs work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_that_finds_the_lease_held_does_nothing_and_says_so() {
+    use privatelink_router::lease::Lease;
+    use std::time::Duration;
+    let bed = Bed::start("lease").await;
+    bed.set_ip("a.db.test", [10, 4, 1, 1]);
+    bed.add_route("a", "a.db.test", 5432).await;
+    let held = Lease::take(&bed.ctx, "full", Duration::from_secs(600))
+        .await
+        .unwrap()
+        .map_err(|_| "free")
+        .unwrap();
+    let report = audit(&bed.ctx).await;
+    assert!(
+        report["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("holds the lease"),
+        "{report:#}"
+    );
+    assert_eq!(calls(&report, "DescribeTargetHealth"), 0, "{report:#}");
+    held.release(&bed.ctx).await.unwrap();
+    let report = audit(&bed.ctx).await;
+    assert!(report.get("skipped").is_none(), "{report:#}");
+    assert_eq!(calls(&report, "DescribeTargetHealth"), 1, "{report:#}");
+}
