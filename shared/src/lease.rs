@@ -1,6 +1,6 @@
-//! One scheduled run of a kind at a time: a lease item in the route table, taken with a
-//! conditional write and an expiry, so a slow full audit and the next schedule (or two watches)
-//! never work on the same routes at once. A run that finds the lease held exits at once and
+//! One full audit at a time: a lease item in the route table, taken with a conditional write
+//! and an expiry, so a slow full audit and the next schedule never work on the same routes at
+//! once (the DNS watch takes none: it writes nothing when nothing moved). A run that finds the lease held exits at once and
 //! says so in its report. A run that dies leaves the lease to expire (`until`).
 //!
 //! Item (same `pk`/`sk` keys as the audit's own, never in an index):

@@ -111,6 +111,11 @@ fn resolution_of(lookup: &Lookup) -> Resolution {
 /// Folds plan results and lookups into the route; true when anything worth storing changed.
 fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: usize) -> bool {
     let mut changed = false;
+    if route.unapplied {
+        // This reconcile's save is followed by its apply: the flag is cleared with it.
+        route.unapplied = false;
+        changed = true;
+    }
     if matches!(lookups.last(), Some(Lookup::Answer(_))) {
         let refused = refused_in(&plan.notes);
         if route.refused != refused {
@@ -244,7 +249,16 @@ pub async fn reconcile_with(
         match ctx.store.save(&next).await {
             Ok(()) => {
                 log_plan(&next, &p, dry_run);
-                apply(&ctx.elb, &tg, &p).await?;
+                if let Err(e) = apply(&ctx.elb, &tg, &p).await {
+                    // The route remembers an answer its targets do not show: flag it so the
+                    // next DNS watch retries (best effort; the full audit repairs it anyway).
+                    let mut flagged = next.clone();
+                    flagged.unapplied = true;
+                    flagged.version += 1;
+                    flagged.updated_at = Utc::now();
+                    let _ = ctx.store.save(&flagged).await;
+                    return Err(e.into());
+                }
                 return Ok(Outcome {
                     route_id: next.id().to_string(),
                     plan: p,

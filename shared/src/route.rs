@@ -412,6 +412,11 @@ pub struct Route {
     /// still reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict: Option<String>,
+    /// Set when a reconcile stored its plan but could not apply it to ELBv2 (the route then
+    /// remembers an answer its targets do not show yet): the next DNS watch reconciles it
+    /// whatever DNS says; a reconcile that applies clears it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unapplied: bool,
     /// Event time of the newest RDS event applied, to drop older replays.
     pub last_event_at: Option<DateTime<Utc>>,
     /// Creation time.

@@ -489,6 +489,7 @@ async fn allocate(
             resolutions: vec![],
             refused: vec![],
             conflict: None,
+            unapplied: false,
             last_event_at: None,
             created_at: now,
             updated_at: now,

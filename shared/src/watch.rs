@@ -20,6 +20,7 @@ use tracing::{info, warn};
 use crate::audit::{list_items, AuditError, DnsFailure, Item, RouteFailure};
 use crate::context::Context;
 use crate::health::refused_in;
+use crate::host::{parse_rds_endpoint, RdsEndpointKind};
 use crate::metrics;
 use crate::net::AddressPolicy;
 use crate::observe::observe;
@@ -64,20 +65,33 @@ type RouteWatch = (
 /// one the route remembers, an IP of its window has not been answered lately (the window
 /// still has to retire it), or DNS starts or stops answering a refused address. A failed
 /// lookup never does: it changes no target.
+///
+/// Aurora reader and custom endpoints answer one member per query: for them only an address
+/// outside the window counts as moved (their absent members retire by time, in the full audit).
+/// Every other name must answer exactly what it answered last, with nothing left to retire.
+/// A route whose last plan was stored but not applied ([`Route::unapplied`]) always moves.
 pub fn moved(route: &Route, lookup: &Lookup, policy: &AddressPolicy) -> bool {
     let Lookup::Answer(ips) = lookup else {
         return false;
     };
-    let allowed: BTreeSet<IpAddr> = ips
-        .iter()
-        .copied()
-        .filter(|ip| policy.classify(*ip).is_ok())
-        .collect();
-    let refused_now = allowed.len() != ips.len();
-    route.status == RouteStatus::Pending
-        || allowed != route.sightings.newest()
-        || route.sightings.iter().any(|(_, misses)| misses > 0)
-        || refused_now == route.refused.is_empty()
+    let (allowed, refused): (BTreeSet<IpAddr>, BTreeSet<IpAddr>) =
+        ips.iter().partition(|ip| policy.classify(**ip).is_ok());
+    let remembered_refused: BTreeSet<IpAddr> = route.refused.iter().map(|r| r.ip).collect();
+    let round_robin = parse_rds_endpoint(route.spec.host.as_str()).is_some_and(|e| {
+        matches!(
+            e.kind,
+            RdsEndpointKind::ClusterReader | RdsEndpointKind::ClusterCustom
+        )
+    });
+    let answer_moved = if round_robin {
+        !allowed.is_subset(&route.sightings.ips())
+    } else {
+        allowed != route.sightings.newest() || route.sightings.iter().any(|(_, misses)| misses > 0)
+    };
+    route.unapplied
+        || route.status == RouteStatus::Pending
+        || answer_moved
+        || refused != remembered_refused
 }
 
 /// Runs one watch over every route (see the module documentation).
@@ -116,7 +130,16 @@ async fn watch_leased(
         routes_watched: routes.len(),
         ..WatchReport::default()
     };
-    let stop = deadline.unwrap_or(started + ctx.config.audit_budget);
+    // A watch runs every minute: it stops starting routes after 50 s (or the budget, or the
+    // Lambda's deadline); the routes it did not reach are counted in the report.
+    let mut stop = started
+        + ctx
+            .config
+            .audit_budget
+            .min(std::time::Duration::from_secs(50));
+    if let Some(deadline) = deadline {
+        stop = stop.min(deadline);
+    }
     let concurrency = (ctx.config.audit_concurrency * 4).max(1);
     let results: Vec<RouteWatch> = stream::iter(routes)
         .take_while(|_| futures::future::ready(Instant::now() < stop))

@@ -99,3 +99,79 @@ async fn an_audit_that_finds_the_lease_held_does_nothing_and_says_so() {
     assert!(report.get("skipped").is_none(), "{report:#}");
     assert_eq!(calls(&report, "DescribeTargetHealth"), 1, "{report:#}");
 }
+
+/// Found by a review: a reader endpoint answering one member per query is not "moved" while
+/// its answers stay within the window (no ELBv2 call, no write); a changed refused address is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_readers_are_quiet_and_a_new_refused_address_is_followed() {
+    let bed = Bed::start_with("watch-rr", &[("ROUTER_RDS_MEMBERSHIP", "false")]).await;
+    let reader = "rr.cluster-ro-c9akciq32abc.us-east-1.rds.amazonaws.com";
+    bed.dns.set_round_robin(
+        reader,
+        &["10.4.2.1".parse().unwrap(), "10.4.2.2".parse().unwrap()],
+    );
+    bed.add_route("rr", reader, 5432).await;
+    audit(&bed.ctx).await;
+    for _ in 0..4 {
+        let r = watch(&bed.ctx).await;
+        assert_eq!(r["routes_reconciled"], serde_json::json!([]), "{r:#}");
+        for op in ELB_AND_WRITES {
+            assert_eq!(calls(&r, op), 0, "{op}: {r:#}");
+        }
+    }
+    bed.dns.set_a(
+        "pub.db.test",
+        &["10.4.3.1".parse().unwrap(), "8.8.8.8".parse().unwrap()],
+    );
+    bed.add_route("pub", "pub.db.test", 5432).await;
+    audit(&bed.ctx).await;
+    bed.dns.set_a(
+        "pub.db.test",
+        &["10.4.3.1".parse().unwrap(), "1.1.1.1".parse().unwrap()],
+    );
+    let r = watch(&bed.ctx).await;
+    assert_eq!(r["routes_reconciled"], serde_json::json!(["pub"]), "{r:#}");
+    assert_eq!(bed.route("pub").await.refused[0].ip.to_string(), "1.1.1.1");
+}
+
+/// Found by a review: a reconcile that stored its plan but could not apply it (ELBv2 failed)
+/// flags the route, so the next watch retries it although DNS did not move again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_stored_but_not_applied_is_retried_by_the_next_watch() {
+    use privatelink_router::store::RouteStore;
+    let bed = Bed::start("watch-unapplied").await;
+    bed.set_ip("u.db.test", [10, 4, 7, 1]);
+    let route = bed.add_route("u", "u.db.test", 5432).await;
+    audit(&bed.ctx).await;
+    // As a failed apply leaves it: the route remembers A+B, B is not registered, flagged.
+    bed.dns.set_a(
+        "u.db.test",
+        &["10.4.7.1".parse().unwrap(), "10.4.7.2".parse().unwrap()],
+    );
+    let mut stored = bed.route("u").await;
+    stored.sightings = {
+        let mut s = privatelink_router::window::Sightings::default();
+        s.record(
+            &["10.4.7.1".parse().unwrap(), "10.4.7.2".parse().unwrap()].into(),
+            0,
+            privatelink_router::window::Retention::Lookups(3),
+        );
+        s
+    };
+    stored.unapplied = true;
+    stored.version += 1;
+    bed.ctx.store.save(&stored).await.unwrap();
+    let r = watch(&bed.ctx).await;
+    assert_eq!(r["routes_reconciled"], serde_json::json!(["u"]), "{r:#}");
+    assert!(bed
+        .targets(&route)
+        .await
+        .contains(&"10.4.7.2:5432".to_owned()));
+    assert!(!bed.route("u").await.unapplied, "cleared once applied");
+    let quiet = watch(&bed.ctx).await;
+    assert_eq!(
+        quiet["routes_reconciled"],
+        serde_json::json!([]),
+        "{quiet:#}"
+    );
+}

@@ -153,6 +153,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         resolutions: vec![],
         refused: vec![],
         conflict: None,
+        unapplied: false,
         last_event_at: None,
         created_at: now,
         updated_at: now,
