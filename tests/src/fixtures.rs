@@ -190,6 +190,29 @@ impl Bed {
         out
     }
 
+    /// Replaces a route's listener by hand, as someone with console access might: deletes it
+    /// and creates an untagged listener on the same port forwarding to a target group of its
+    /// own. Returns that target group's ARN.
+    pub async fn replace_listener_by_hand(&self, route: &Route) -> String {
+        aws_sdk_elasticloadbalancingv2::Client::new(&self.sdk)
+            .delete_listener()
+            .listener_arn(route.listener_arn.clone().expect("route has a listener"))
+            .send()
+            .await
+            .expect("listener deleted");
+        let (tg, _) = self
+            .network
+            .foreign_listener(
+                &self.sdk,
+                &format!("foreign-{}", self.router_id),
+                route.listener_port,
+                route.spec.port,
+            )
+            .await
+            .expect("foreign listener created");
+        tg
+    }
+
     /// Reads a route back from the store.
     pub async fn route(&self, name: &str) -> Route {
         use privatelink_router::store::RouteStore;

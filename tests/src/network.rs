@@ -124,6 +124,59 @@ impl Network {
     }
 }
 
+impl Network {
+    /// A TCP target group `tg_name` (IP targets on `target_port`) and a TCP listener on `port`
+    /// of the fixture's NLB forwarding to it, created the way a person or a seed deployment
+    /// does: without the router's tags. Returns the target group's and the listener's ARNs.
+    pub async fn foreign_listener(
+        &self,
+        config: &SdkConfig,
+        tg_name: &str,
+        port: u16,
+        target_port: u16,
+    ) -> anyhow::Result<(String, String)> {
+        use aws_sdk_elasticloadbalancingv2::types::{
+            Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum,
+        };
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
+        let tg = elb
+            .create_target_group()
+            .name(tg_name)
+            .protocol(ProtocolEnum::Tcp)
+            .port(i32::from(target_port))
+            .vpc_id(&self.vpc_id)
+            .target_type(TargetTypeEnum::Ip)
+            .send()
+            .await
+            .map_err(sdk_error("CreateTargetGroup"))?
+            .target_groups()
+            .first()
+            .and_then(|tg| tg.target_group_arn())
+            .context("CreateTargetGroup returned no ARN")?
+            .to_owned();
+        let listener = elb
+            .create_listener()
+            .load_balancer_arn(&self.nlb_arn)
+            .protocol(ProtocolEnum::Tcp)
+            .port(i32::from(port))
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(&tg)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(sdk_error("CreateListener"))?
+            .listeners()
+            .first()
+            .and_then(|l| l.listener_arn())
+            .context("CreateListener returned no ARN")?
+            .to_owned();
+        Ok((tg, listener))
+    }
+}
+
 /// `prefix-<pid>-<n>`, valid as an NLB name (≤ 32 alphanumerics or hyphens, no edge hyphen).
 fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);

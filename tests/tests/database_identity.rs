@@ -440,46 +440,11 @@ async fn a_hung_rds_api_does_not_hold_route_creation_past_api_gateways_timeout()
 /// What the health line says for a route whose listener was replaced by a foreign one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listener_conflict_makes_the_route_not_serving_and_says_why() {
-    use aws_sdk_elasticloadbalancingv2::types::{
-        Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum,
-    };
     let bed = Bed::start("rev-conflict").await;
     let host = "pconf.c9akciq32abc.us-east-1.rds.amazonaws.com";
     bed.set_ip(host, [10, 1, 2, 3]);
     let route = bed.add_route("pconf", host, 5432).await;
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk);
-    elb.delete_listener()
-        .listener_arn(route.listener_arn.clone().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let foreign = elb
-        .create_target_group()
-        .name(format!("foreign-{}", &bed.router_id))
-        .protocol(ProtocolEnum::Tcp)
-        .port(5432)
-        .vpc_id(&bed.network.vpc_id)
-        .target_type(TargetTypeEnum::Ip)
-        .send()
-        .await
-        .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_owned();
-    elb.create_listener()
-        .load_balancer_arn(&bed.network.nlb_arn)
-        .protocol(ProtocolEnum::Tcp)
-        .port(i32::from(route.listener_port))
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::Forward)
-                .target_group_arn(&foreign)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    bed.replace_listener_by_hand(&route).await;
     let report = audit(&bed.ctx).await;
     assert_eq!(
         report["routes_not_serving"][0]["health"], "not_serving",

@@ -5,7 +5,6 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum};
 use privatelink_router::events::{classify, Action as EventAction, EVENT_IDS};
 use privatelink_router::route::RouteStatus;
 use router_tests::fixtures::{Bed, ACCOUNT};
@@ -207,39 +206,7 @@ async fn a_listener_conflict_is_reported_and_targets_still_follow_dns() {
     let bed = Bed::start("scope-conflict").await;
     bed.set_ip(ORDERS, [10, 1, 2, 3]);
     let route = bed.add_route("orders", ORDERS, 5432).await;
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk);
-    elb.delete_listener()
-        .listener_arn(route.listener_arn.clone().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let foreign = elb
-        .create_target_group()
-        .name(format!("foreign-{}", &bed.router_id))
-        .protocol(ProtocolEnum::Tcp)
-        .port(5432)
-        .vpc_id(&bed.network.vpc_id)
-        .target_type(TargetTypeEnum::Ip)
-        .send()
-        .await
-        .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_owned();
-    elb.create_listener()
-        .load_balancer_arn(&bed.network.nlb_arn)
-        .protocol(ProtocolEnum::Tcp)
-        .port(i32::from(route.listener_port))
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::Forward)
-                .target_group_arn(&foreign)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    bed.replace_listener_by_hand(&route).await;
     bed.set_ip(ORDERS, [10, 1, 5, 5]);
 
     let report = audit(&bed.ctx).await;

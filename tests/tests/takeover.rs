@@ -59,41 +59,16 @@ async fn an_admin_pins_a_listener_port_and_nobody_else_gets_it() {
 /// audit never sees the seed's listener as an orphan and never deletes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_adoption_leaves_the_seed_listener_untouched() {
-    use aws_sdk_elasticloadbalancingv2::types::{
-        Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum,
-    };
     use privatelink_router::adopt::adopt;
     use privatelink_router::elb::TAG_MANAGED_BY;
     use privatelink_router::seed_inputs::SeedInputs;
     let bed = Bed::start_with("adopt-fail", &[("ROUTER_ORPHAN_GRACE_SECONDS", "0")]).await;
     let svc = format!("f{}", bed.router_id);
     bed.set_ip("pub.db.test", [54, 0, 0, 1]);
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk);
-    let tg = elb
-        .create_target_group()
-        .name(format!("{svc}-nlb-tg-pub"))
-        .protocol(ProtocolEnum::Tcp)
-        .port(5432)
-        .vpc_id(&bed.network.vpc_id)
-        .target_type(TargetTypeEnum::Ip)
-        .send()
-        .await
-        .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_owned();
-    elb.create_listener()
-        .load_balancer_arn(&bed.network.nlb_arn)
-        .protocol(ProtocolEnum::Tcp)
-        .port(10000)
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::Forward)
-                .target_group_arn(&tg)
-                .build(),
-        )
-        .send()
+    // The seed's target group and listener (untagged, as its HCL creates them).
+    let (tg, _) = bed
+        .network
+        .foreign_listener(&bed.sdk, &format!("{svc}-nlb-tg-pub"), 10000, 5432)
         .await
         .unwrap();
     let listeners = bed.ctx.elb.listeners(&bed.network.nlb_arn).await.unwrap();
