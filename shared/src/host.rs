@@ -138,6 +138,21 @@ pub enum RdsEndpointKind {
     Proxy,
 }
 
+impl RdsEndpointKind {
+    /// True for Aurora reader and custom endpoints: they answer one member instance per DNS
+    /// query (Aurora user guide, "Amazon Aurora endpoints"), so an address missing from one
+    /// answer is not gone, and their members can be read from the RDS API.
+    pub fn answers_one_member(self) -> bool {
+        matches!(self, Self::ClusterReader | Self::ClusterCustom)
+    }
+}
+
+/// True when `host` is an Aurora reader or custom endpoint
+/// ([`RdsEndpointKind::answers_one_member`]).
+pub fn answers_one_member(host: &str) -> bool {
+    parse_rds_endpoint(host).is_some_and(|e| e.kind.answers_one_member())
+}
+
 /// An RDS endpoint recognised from its host name: the identifier RDS events carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RdsEndpoint {

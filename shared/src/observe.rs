@@ -98,12 +98,7 @@ pub async fn members_lookup(
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let host = host.as_str();
     let endpoint = parse_rds_endpoint(host)
-        .filter(|e| {
-            matches!(
-                e.kind,
-                RdsEndpointKind::ClusterReader | RdsEndpointKind::ClusterCustom
-            )
-        })
+        .filter(|e| e.kind.answers_one_member())
         .ok_or_else(|| MembershipError::NotRoundRobin(host.to_owned()))?;
     if !ctx.rds.covers(account, &endpoint.region) {
         return Err(MembershipError::NotConfigured {

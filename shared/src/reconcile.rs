@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::elb::{ElbError, TargetHealth, Targets};
 use crate::health::refused_in;
-use crate::host::{parse_rds_endpoint, RdsEndpointKind};
+use crate::host::answers_one_member;
 use crate::plan::{plan, Intent, Lookup, Plan, PlanInput};
 use crate::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
 use crate::store::{RouteStore, StoreError};
@@ -62,13 +62,7 @@ pub struct Outcome {
 /// one member per query, so they keep IPs for the reader retention time as well as K lookups
 /// ([`crate::window`]); every other name (instance, writer, proxy, other) follows K lookups.
 pub fn retention_for(route: &Route, config: &Config) -> Retention {
-    let round_robin = parse_rds_endpoint(route.spec.host.as_str()).is_some_and(|e| {
-        matches!(
-            e.kind,
-            RdsEndpointKind::ClusterReader | RdsEndpointKind::ClusterCustom
-        )
-    });
-    if round_robin {
+    if answers_one_member(route.spec.host.as_str()) {
         Retention::Time {
             lookups: config.window,
             absent_secs: config.reader_retention_secs,

@@ -20,7 +20,7 @@ use tracing::{info, warn};
 use crate::audit::{list_items, AuditError, DnsFailure, Item, RouteFailure};
 use crate::context::Context;
 use crate::health::refused_in;
-use crate::host::{parse_rds_endpoint, RdsEndpointKind};
+use crate::host::answers_one_member;
 use crate::metrics;
 use crate::net::AddressPolicy;
 use crate::observe::observe;
@@ -77,13 +77,7 @@ pub fn moved(route: &Route, lookup: &Lookup, policy: &AddressPolicy) -> bool {
     let (allowed, refused): (BTreeSet<IpAddr>, BTreeSet<IpAddr>) =
         ips.iter().partition(|ip| policy.classify(**ip).is_ok());
     let remembered_refused: BTreeSet<IpAddr> = route.refused.iter().map(|r| r.ip).collect();
-    let round_robin = parse_rds_endpoint(route.spec.host.as_str()).is_some_and(|e| {
-        matches!(
-            e.kind,
-            RdsEndpointKind::ClusterReader | RdsEndpointKind::ClusterCustom
-        )
-    });
-    let answer_moved = if round_robin {
+    let answer_moved = if answers_one_member(route.spec.host.as_str()) {
         !allowed.is_subset(&route.sightings.ips())
     } else {
         allowed != route.sightings.newest() || route.sightings.iter().any(|(_, misses)| misses > 0)
