@@ -52,6 +52,7 @@ use crate::metrics;
 use crate::observe::observe;
 use crate::plan::{Change, Lookup, LookupFailure};
 use crate::provision::{ensure_resources_with, Snapshot};
+use crate::rate_budget::RateBudget;
 use crate::reconcile::reconcile_with;
 use crate::route::{target_group_name, Route, RouteStatus};
 use crate::seeds::{self, SeedResult};
@@ -304,6 +305,9 @@ pub struct AuditReport {
     pub duration_ms: u64,
     /// AWS calls made by the run, by operation.
     pub aws_calls: BTreeMap<String, u64>,
+    /// The run's ELBv2 rate budget in calls a second (0 = unpaced,
+    /// `ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND`).
+    pub elbv2_calls_per_second: u32,
 }
 
 impl AuditReport {
@@ -387,7 +391,11 @@ pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, Audi
             }
         }
     };
-    let report = audit_leased(ctx, req).await;
+    // Every ELBv2 call of the run (snapshot, targets, attributes, repairs, orphans) shares
+    // one token bucket, so a run over any number of routes stays under the configured rate.
+    let budget = RateBudget::per_second(ctx.config.audit_elbv2_calls_per_second);
+    let paced = budget.map(|b| ctx.with_elb_budget(b));
+    let report = audit_leased(paced.as_ref().unwrap_or(ctx), req).await;
     if let Some(lease) = lease {
         if let Err(e) = lease.release(ctx).await {
             warn!(error = %e, "audit lease not released; it expires by itself");
@@ -395,6 +403,7 @@ pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, Audi
     }
     report.map(|mut r| {
         r.aws_calls = ctx.clients.calls.since(&calls_before);
+        r.elbv2_calls_per_second = ctx.config.audit_elbv2_calls_per_second;
         r
     })
 }

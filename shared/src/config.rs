@@ -31,6 +31,7 @@ pub const ENV_VARS: &[&str] = &[
     "ROUTER_DNS_POLL_DEADLINE_SECONDS",
     "ROUTER_AUDIT_CONCURRENCY",
     "ROUTER_AUDIT_BUDGET_SECONDS",
+    "ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND",
     "ROUTER_ORPHAN_GRACE_SECONDS",
     "ROUTER_DRY_RUN",
     "ROUTER_METRICS_NAMESPACE",
@@ -96,6 +97,10 @@ pub struct Config {
     pub audit_concurrency: usize,
     /// Time an audit run may take before it stops and leaves the rest for the next run.
     pub audit_budget: Duration,
+    /// ELBv2 calls a second the full drift audit may make (its [`crate::rate_budget`]); 0 =
+    /// unpaced. The DNS watch, events and the API are not paced: they call ELBv2 only for
+    /// routes that moved.
+    pub audit_elbv2_calls_per_second: u32,
     /// How long an orphan stays before the audit deletes it.
     pub orphan_grace: Duration,
     /// Report only, change nothing.
@@ -103,6 +108,11 @@ pub struct Config {
     /// CloudWatch namespace of the metrics.
     pub metrics_namespace: String,
 }
+
+/// The full audit's default ELBv2 rate budget, in calls a second: half of ELBv2's documented
+/// refill rate for `Describe*` calls (10 a second per account and region, "Request throttling
+/// for the ELB API"), leaving the rest to events, the API and the account's other callers.
+pub const DEFAULT_AUDIT_ELBV2_CALLS_PER_SECOND: u32 = 5;
 
 fn get(env: &dyn Fn(&str) -> Option<String>, var: &'static str) -> Option<String> {
     env(var)
@@ -272,6 +282,11 @@ impl Config {
             dns_poll_deadline: secs("ROUTER_DNS_POLL_DEADLINE_SECONDS", 60)?,
             audit_concurrency: num(env, "ROUTER_AUDIT_CONCURRENCY", 8)?,
             audit_budget: secs("ROUTER_AUDIT_BUDGET_SECONDS", 240)?,
+            audit_elbv2_calls_per_second: num(
+                env,
+                "ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND",
+                DEFAULT_AUDIT_ELBV2_CALLS_PER_SECOND,
+            )?,
             orphan_grace: secs("ROUTER_ORPHAN_GRACE_SECONDS", 3600)?,
             dry_run: flag(env, "ROUTER_DRY_RUN", false)?,
             metrics_namespace: get(env, "ROUTER_METRICS_NAMESPACE")

@@ -7,6 +7,7 @@ use crate::aws::{self, Clients};
 use crate::config::{Config, ConfigError};
 use crate::dns::{DnsSetupError, HickoryResolver, Resolve};
 use crate::elb::Elb;
+use crate::rate_budget::RateBudget;
 use crate::rds::Rds;
 use crate::router::{Fleet, Router, RouterError};
 use crate::store::DynamoStore;
@@ -69,6 +70,15 @@ pub struct Context {
 }
 
 impl Context {
+    /// The same context whose ELBv2 calls all take a token from `budget` first (the full
+    /// audit's pacing, [`crate::rate_budget`]); everything else is shared with `self`.
+    pub fn with_elb_budget(&self, budget: RateBudget) -> Self {
+        Self {
+            elb: self.elb.paced(budget),
+            ..self.clone()
+        }
+    }
+
     /// Cold start: environment → config, SDK clients, DNS resolver, router facts. The router
     /// facts are read with the short cold-start policy ([`aws::cold_start_config`]), and a
     /// failure is logged (the call and its cause) before it is returned.
@@ -115,16 +125,9 @@ impl Context {
     ) -> Result<Self, InitError> {
         let elb = Elb::new(clients.elb.clone());
         let init_elb = Elb::new(init.elb.clone());
-        let mut fleet = Fleet::new();
-        for rc in &config.fleet {
-            let router = Router::load(rc.clone(), &init_elb, &init.ec2)
-                .await
-                .map_err(|source| InitError::Router {
-                    router: rc.id.clone(),
-                    source,
-                })?;
-            fleet.insert(rc.id.clone(), router);
-        }
+        let fleet: Fleet = Router::load_fleet(&config.fleet, &init_elb, &init.ec2)
+            .await
+            .map_err(|(router, source)| InitError::Router { router, source })?;
         let store = DynamoStore::new(clients.dynamodb.clone(), config.table.clone());
         let rds = rds_access(&config, &clients).await;
         Ok(Self {

@@ -13,6 +13,7 @@ use elbv2::types::{
 use serde::Serialize;
 
 use crate::plan::Target;
+use crate::rate_budget::RateBudget;
 use crate::route::HealthCheck;
 
 /// Tag key marking resources the router created and may change or delete.
@@ -27,6 +28,9 @@ pub const TAG_ROUTE: &str = "privatelink-router:route";
 /// Most targets sent in one Register/DeregisterTargets call (the Load Balancer Controller's
 /// chunk size; AWS documents no per-call cap, but 1,000 targets per group).
 pub const TARGET_BATCH: usize = 200;
+/// Most load balancer ARNs DescribeLoadBalancers accepts per call (ELBv2 API reference,
+/// DescribeLoadBalancers: `LoadBalancerArns`, "maximum of 20 load balancers").
+pub const DESCRIBE_LOAD_BALANCERS_BATCH: usize = 20;
 /// Most ARNs DescribeTags accepts per call (ELBv2 API reference, DescribeTags).
 pub const DESCRIBE_TAGS_BATCH: usize = 20;
 
@@ -166,10 +170,11 @@ pub fn database_attributes(deregistration_delay_secs: u32) -> BTreeMap<String, S
     ])
 }
 
-/// ELBv2 through the AWS SDK.
+/// ELBv2 through the AWS SDK, optionally paced by a [`RateBudget`] (the full audit's).
 #[derive(Clone, Debug)]
 pub struct Elb {
     client: elbv2::Client,
+    budget: Option<RateBudget>,
 }
 
 fn to_description(t: &Target) -> TargetDescription {
@@ -204,13 +209,34 @@ fn clamp(v: Option<i32>) -> u32 {
 impl Elb {
     /// Wraps an SDK client (built once per cold start).
     pub fn new(client: elbv2::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            budget: None,
+        }
+    }
+
+    /// The same client, every call of which first takes a token from `budget` (shared with
+    /// every clone): the full audit's pacing ([`crate::rate_budget`]).
+    pub fn paced(&self, budget: RateBudget) -> Self {
+        Self {
+            client: self.client.clone(),
+            budget: Some(budget),
+        }
+    }
+
+    /// The SDK client, once the budget (if any) allows one more call.
+    async fn client(&self) -> &elbv2::Client {
+        if let Some(budget) = &self.budget {
+            budget.take().await;
+        }
+        &self.client
     }
 
     /// The VPC of a load balancer.
     pub async fn load_balancer_vpc(&self, nlb_arn: &str) -> Result<String, ElbError> {
         let out = self
-            .client
+            .client()
+            .await
             .describe_load_balancers()
             .load_balancer_arns(nlb_arn)
             .send()
@@ -225,6 +251,57 @@ impl Elb {
             })
     }
 
+    /// The VPC of each load balancer, by ARN: DescribeLoadBalancers with up to
+    /// [`DESCRIBE_LOAD_BALANCERS_BATCH`] ARNs per call (ELBv2 API reference,
+    /// DescribeLoadBalancers), so a fleet of 60 routers costs 3 calls, not 60. When a batch
+    /// fails because one NLB is missing, its ARNs are read one by one so the error names the
+    /// NLB.
+    pub async fn load_balancer_vpcs(
+        &self,
+        nlb_arns: &[&str],
+    ) -> Result<BTreeMap<String, String>, (String, ElbError)> {
+        let mut vpcs = BTreeMap::new();
+        for chunk in nlb_arns.chunks(DESCRIBE_LOAD_BALANCERS_BATCH) {
+            let out = self
+                .client()
+                .await
+                .describe_load_balancers()
+                .set_load_balancer_arns(Some(chunk.iter().map(|a| a.to_string()).collect()))
+                .send()
+                .await
+                .map_err(|e| ElbError::from_sdk("DescribeLoadBalancers", e));
+            match out {
+                Ok(out) => {
+                    for lb in out.load_balancers() {
+                        if let (Some(arn), Some(vpc)) = (lb.load_balancer_arn(), lb.vpc_id()) {
+                            vpcs.insert(arn.to_owned(), vpc.to_owned());
+                        }
+                    }
+                }
+                Err(e) if e.is_not_found() && chunk.len() > 1 => {
+                    for arn in chunk {
+                        let vpc = self
+                            .load_balancer_vpc(arn)
+                            .await
+                            .map_err(|e| (arn.to_string(), e))?;
+                        vpcs.insert(arn.to_string(), vpc);
+                    }
+                }
+                Err(e) => return Err((chunk[0].to_string(), e)),
+            }
+            if let Some(missing) = chunk.iter().find(|a| !vpcs.contains_key(**a)) {
+                return Err((
+                    missing.to_string(),
+                    ElbError::invalid(
+                        "DescribeLoadBalancers",
+                        format!("{missing} is not in the answer or has no VPC"),
+                    ),
+                ));
+            }
+        }
+        Ok(vpcs)
+    }
+
     /// Creates the target group, or adopts an existing one with the same name if it carries
     /// our ownership tags (AWS returns the existing group for identical settings; moto answers
     /// `DuplicateTargetGroupName`: both end here). Sets the database attributes either way.
@@ -235,7 +312,8 @@ impl Elb {
     ) -> Result<String, ElbError> {
         let hc = spec.health_check;
         let created = self
-            .client
+            .client()
+            .await
             .create_target_group()
             .name(&spec.name)
             .protocol(ProtocolEnum::Tcp)
@@ -294,7 +372,8 @@ impl Elb {
         name: &str,
     ) -> Result<Option<TargetGroupInfo>, ElbError> {
         match self
-            .client
+            .client()
+            .await
             .describe_target_groups()
             .names(name)
             .send()
@@ -335,7 +414,8 @@ impl Elb {
         let mut marker = None;
         loop {
             let page = self
-                .client
+                .client()
+                .await
                 .describe_target_groups()
                 .set_marker(marker)
                 .page_size(400)
@@ -356,7 +436,8 @@ impl Elb {
         arns: &[String],
         tags_to_add: &BTreeMap<String, String>,
     ) -> Result<(), ElbError> {
-        self.client
+        self.client()
+            .await
             .add_tags()
             .set_resource_arns(Some(arns.to_vec()))
             .set_tags(Some(tags(tags_to_add)))
@@ -374,7 +455,8 @@ impl Elb {
         let mut out = BTreeMap::new();
         for chunk in arns.chunks(DESCRIBE_TAGS_BATCH) {
             let page = self
-                .client
+                .client()
+                .await
                 .describe_tags()
                 .set_resource_arns(Some(chunk.to_vec()))
                 .send()
@@ -400,7 +482,8 @@ impl Elb {
     /// Current attributes of a target group.
     pub async fn attributes(&self, arn: &str) -> Result<BTreeMap<String, String>, ElbError> {
         let out = self
-            .client
+            .client()
+            .await
             .describe_target_group_attributes()
             .target_group_arn(arn)
             .send()
@@ -423,7 +506,8 @@ impl Elb {
             .iter()
             .map(|(k, v)| TargetGroupAttribute::builder().key(k).value(v).build())
             .collect();
-        self.client
+        self.client()
+            .await
             .modify_target_group_attributes()
             .target_group_arn(arn)
             .set_attributes(Some(attrs))
@@ -435,7 +519,8 @@ impl Elb {
 
     /// Restores a target group's health check.
     pub async fn set_health_check(&self, arn: &str, hc: HealthCheck) -> Result<(), ElbError> {
-        self.client
+        self.client()
+            .await
             .modify_target_group()
             .target_group_arn(arn)
             .health_check_protocol(ProtocolEnum::Tcp)
@@ -455,7 +540,8 @@ impl Elb {
         let mut marker = None;
         loop {
             let page = self
-                .client
+                .client()
+                .await
                 .describe_listeners()
                 .load_balancer_arn(nlb_arn)
                 .set_marker(marker)
@@ -489,7 +575,8 @@ impl Elb {
         tag_map: &BTreeMap<String, String>,
     ) -> Result<String, ElbError> {
         let out = self
-            .client
+            .client()
+            .await
             .create_listener()
             .load_balancer_arn(nlb_arn)
             .protocol(ProtocolEnum::Tcp)
@@ -512,7 +599,8 @@ impl Elb {
         listener_arn: &str,
         target_group_arn: &str,
     ) -> Result<(), ElbError> {
-        self.client
+        self.client()
+            .await
             .modify_listener()
             .listener_arn(listener_arn)
             .default_actions(forward(target_group_arn))
@@ -525,7 +613,8 @@ impl Elb {
     /// Deletes a listener; a missing one counts as deleted.
     pub async fn delete_listener(&self, listener_arn: &str) -> Result<(), ElbError> {
         match self
-            .client
+            .client()
+            .await
             .delete_listener()
             .listener_arn(listener_arn)
             .send()
@@ -540,7 +629,8 @@ impl Elb {
     /// Deletes a target group; a missing one counts as deleted.
     pub async fn delete_target_group(&self, arn: &str) -> Result<(), ElbError> {
         match self
-            .client
+            .client()
+            .await
             .delete_target_group()
             .target_group_arn(arn)
             .send()
@@ -560,7 +650,8 @@ impl Targets for Elb {
         target_group_arn: &str,
     ) -> Result<Vec<TargetHealth>, ElbError> {
         let out = self
-            .client
+            .client()
+            .await
             .describe_target_health()
             .target_group_arn(target_group_arn)
             .send()
@@ -599,7 +690,8 @@ impl Targets for Elb {
 
     async fn register(&self, target_group_arn: &str, targets: &[Target]) -> Result<(), ElbError> {
         for chunk in targets.chunks(TARGET_BATCH) {
-            self.client
+            self.client()
+                .await
                 .register_targets()
                 .target_group_arn(target_group_arn)
                 .set_targets(Some(chunk.iter().map(to_description).collect()))
@@ -612,7 +704,8 @@ impl Targets for Elb {
 
     async fn deregister(&self, target_group_arn: &str, targets: &[Target]) -> Result<(), ElbError> {
         for chunk in targets.chunks(TARGET_BATCH) {
-            self.client
+            self.client()
+                .await
                 .deregister_targets()
                 .target_group_arn(target_group_arn)
                 .set_targets(Some(chunk.iter().map(to_description).collect()))

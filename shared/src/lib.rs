@@ -26,6 +26,7 @@ pub mod permissions;
 pub mod plan;
 pub mod ports;
 pub mod provision;
+pub mod rate_budget;
 pub mod rds;
 pub mod reconcile;
 pub mod route;

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
 use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -104,6 +106,71 @@ impl DynamoStore {
                 return Ok((entries, active));
             }
         }
+    }
+
+    /// Each router's allocated-listener count (its `META` item; 0 when it has none), read in
+    /// BatchGetItem calls of up to 100 keys (the API's limit) with strongly consistent reads,
+    /// unprocessed keys retried: placing a route reads one count per router this way, so a
+    /// full router costs a fraction of one call instead of a Query of its port table.
+    pub async fn listener_counts(
+        &self,
+        routers: &[&str],
+    ) -> Result<HashMap<String, u32>, StoreError> {
+        let mut counts: HashMap<String, u32> = routers.iter().map(|r| (r.to_string(), 0)).collect();
+        for chunk in routers.chunks(100) {
+            let keys: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|r| {
+                    HashMap::from([
+                        ("pk".to_owned(), router_pk(r)),
+                        ("sk".to_owned(), s("META")),
+                    ])
+                })
+                .collect();
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Codec(e.to_string()))?,
+            );
+            let mut pause = std::time::Duration::from_millis(20);
+            while let Some(request) = pending.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::aws("BatchGetItem", e))?;
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    if let Some(router) =
+                        get_s(&item, "pk").and_then(|pk| pk.strip_prefix("ROUTER#"))
+                    {
+                        counts.insert(
+                            router.to_owned(),
+                            get_n(&item, "active").unwrap_or(0) as u32,
+                        );
+                    }
+                }
+                pending = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .filter(|k| !k.keys().is_empty());
+                if pending.is_some() {
+                    // DynamoDB asks for a backoff before unprocessed keys are sent again.
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(1));
+                }
+            }
+        }
+        Ok(counts)
     }
 
     /// Writes a new route with its port and the router's count, all or nothing.

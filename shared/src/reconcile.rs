@@ -2,9 +2,9 @@
 
 use std::net::IpAddr;
 
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use serde::Serialize;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::apply::apply;
 use crate::config::Config;
@@ -147,6 +147,14 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
     changed
 }
 
+/// How long a reconcile holds a route's apply lease ([`Route::applying_until`]) at most. An
+/// apply is one RegisterTargets and one DeregisterTargets call per 200 targets, well under a
+/// second normally; 10 s covers a slow attempt (the 5 s attempt timeout) and its retry. A lease
+/// whose holder died or could not return it expires by itself, so the next reconcile waits at
+/// most this long. An apply slower than this (ELBv2 failing for seconds) loses only the
+/// ordering guarantee, and the full audit repairs what it leaves.
+pub const APPLY_LEASE: TimeDelta = TimeDelta::seconds(10);
+
 /// Reconciles one route against fresh lookups; stores the route only when something changed.
 ///
 /// Concurrency (an RDS event, a sync and the audit may reconcile one route at once): a plan that
@@ -156,6 +164,13 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
 /// lost race re-reads the route and plans again, up to three times; lookups that would bring
 /// back an IP the other writer retired meanwhile are dropped as stale (the next pass looks
 /// again).
+///
+/// The same save takes the route's apply lease ([`APPLY_LEASE`]) and a second save after the
+/// apply returns it, so plans are applied in the order they were stored: a reconcile that
+/// finds the lease held waits for it before it reads the targets (otherwise it could plan
+/// from targets the first apply is still changing, and the two applies could land in the
+/// wrong order, e.g. the first one's late deregistration of the IP the second one kept).
+/// Cost: one more conditional write per reconcile that changes targets; none otherwise.
 pub async fn reconcile(
     ctx: &Context,
     route: Route,
@@ -175,7 +190,8 @@ pub async fn reconcile_with(
     dry_run: bool,
 ) -> Result<Outcome, ReconcileError> {
     let mut lookups = lookups.to_vec();
-    for attempt in 0..3 {
+    let (mut attempt, mut waits) = (0, 0);
+    loop {
         let router = ctx
             .fleet
             .get(&route.router)
@@ -194,6 +210,16 @@ pub async fn reconcile_with(
                 conflicts: vec![],
             });
         };
+        if !dry_run && route.applying_until.is_some_and(|until| until > Utc::now()) {
+            waits += 1;
+            if waits > 3 {
+                return Err(StoreError::Conflict(route.id().to_string()).into());
+            }
+            let fresh = wait_for_apply(ctx, &route).await?;
+            follow(&mut lookups, &route, &fresh);
+            route = fresh;
+            continue;
+        }
         let observed = ctx.elb.describe_targets(&tg).await?;
         // Draining targets take no new connections: not registered, for planning (rule 6).
         let current: Vec<_> = observed
@@ -240,50 +266,107 @@ pub async fn reconcile_with(
         // proof).
         next.version += 1;
         next.updated_at = Utc::now();
+        let leased = !p.is_noop();
+        next.applying_until = leased.then(|| next.updated_at + APPLY_LEASE);
         match ctx.store.save(&next).await {
             Ok(()) => {
                 log_plan(&next, &p, dry_run);
-                if let Err(e) = apply(&ctx.elb, &tg, &p).await {
-                    // The route remembers an answer its targets do not show: flag it so the
-                    // next DNS watch retries (best effort; the full audit repairs it anyway).
-                    let mut flagged = next.clone();
-                    flagged.unapplied = true;
-                    flagged.version += 1;
-                    flagged.updated_at = Utc::now();
-                    let _ = ctx.store.save(&flagged).await;
-                    return Err(e.into());
-                }
+                let applied = apply(&ctx.elb, &tg, &p).await;
+                let done = if leased || applied.is_err() {
+                    return_lease(ctx, next, applied.is_err()).await
+                } else {
+                    next
+                };
+                applied?;
                 return Ok(Outcome {
-                    route_id: next.id().to_string(),
+                    route_id: done.id().to_string(),
                     plan: p,
                     applied: true,
-                    route: next,
+                    route: done,
                     observed,
                     conflicts: vec![],
                 });
             }
             Err(StoreError::Conflict(_)) if attempt < 2 => {
+                attempt += 1;
                 let fresh = ctx
                     .store
                     .get(route.id())
                     .await?
                     .ok_or_else(|| StoreError::NotFound(route.id().to_string()))?;
-                let retired: Vec<IpAddr> = route
-                    .sightings
-                    .ips()
-                    .difference(&fresh.sightings.ips())
-                    .copied()
-                    .collect();
-                lookups.retain(|l| match l {
-                    Lookup::Answer(ips) => !ips.iter().any(|ip| retired.contains(ip)),
-                    Lookup::Failed(_) => true,
-                });
+                follow(&mut lookups, &route, &fresh);
                 route = fresh;
             }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Conflict(route.id().to_string()).into())
+}
+
+/// Another writer stored `fresh` after `route`: lookups that would bring back an IP it retired
+/// meanwhile are dropped as stale (the next pass looks again).
+fn follow(lookups: &mut Vec<Lookup>, route: &Route, fresh: &Route) {
+    let retired: Vec<IpAddr> = route
+        .sightings
+        .ips()
+        .difference(&fresh.sightings.ips())
+        .copied()
+        .collect();
+    lookups.retain(|l| match l {
+        Lookup::Answer(ips) => !ips.iter().any(|ip| retired.contains(ip)),
+        Lookup::Failed(_) => true,
+    });
+}
+
+/// Returns the apply lease taken by the save of `stored` (clears [`Route::applying_until`] if
+/// it is still that lease: writers in between, e.g. an event's mark, keep the field); when the
+/// apply failed, also flags the route [`Route::unapplied`]: it remembers an answer its targets
+/// do not show, so the next DNS watch retries. Best effort: a lease not returned expires by
+/// itself, and the full audit repairs the rest. Returns the route as last stored.
+async fn return_lease(ctx: &Context, stored: Route, failed: bool) -> Route {
+    let lease = stored.applying_until;
+    let mut route = stored;
+    for _ in 0..3 {
+        if route.applying_until != lease {
+            return route;
+        }
+        let mut next = route.clone();
+        next.applying_until = None;
+        next.unapplied |= failed;
+        next.version += 1;
+        next.updated_at = Utc::now();
+        match ctx.store.save(&next).await {
+            Ok(()) => return next,
+            Err(StoreError::Conflict(_)) => match ctx.store.get(route.id()).await {
+                Ok(Some(fresh)) => route = fresh,
+                _ => return route,
+            },
+            Err(e) => {
+                warn!(route_id = %route.id(), error = %e, "apply lease not returned; it expires by itself");
+                return route;
+            }
+        }
+    }
+    warn!(route_id = %route.id(), "apply lease not returned after three tries; it expires by itself");
+    route
+}
+
+/// Waits until the route's apply lease is returned or expires (polling the route, 50 ms
+/// doubling to 1 s) and returns the route as stored then.
+async fn wait_for_apply(ctx: &Context, route: &Route) -> Result<Route, ReconcileError> {
+    let mut pause = std::time::Duration::from_millis(50);
+    loop {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(1));
+        let fresh = ctx
+            .store
+            .get(route.id())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(route.id().to_string()))?;
+        if fresh.applying_until.is_none_or(|until| until <= Utc::now()) {
+            info!(route_id = %route.id(), version = fresh.version, "apply lease returned; planning from the targets as they are now");
+            return Ok(fresh);
+        }
+    }
 }
 
 /// One log line per decision: route id, action, reason, counts.

@@ -417,6 +417,12 @@ pub struct Route {
     /// whatever DNS says; a reconcile that applies clears it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unapplied: bool,
+    /// Set while a reconcile applies a stored plan to ELBv2 (the route's apply lease, until
+    /// then): another reconcile of the route waits for it to clear or expire before it reads
+    /// the targets, so two plans are never applied out of order
+    /// ([`crate::reconcile::APPLY_LEASE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applying_until: Option<DateTime<Utc>>,
     /// Event time of the newest RDS event applied, to drop older replays.
     pub last_event_at: Option<DateTime<Utc>>,
     /// Creation time.

@@ -451,11 +451,23 @@ async fn allocate(
         if let Some(pin) = &spec.pin {
             chosen = Some(pinned(ctx, pin, &spec, now.timestamp()).await?);
         }
+        // One read of every router's listener count; only a router with room has its port
+        // table and listeners read, so a full fleet costs no more than its counts.
+        let counts = if chosen.is_none() {
+            let ids: Vec<&str> = ctx.fleet.keys().map(String::as_str).collect();
+            ctx.store.listener_counts(&ids).await?
+        } else {
+            Default::default()
+        };
         for router in ctx.fleet.values().filter(|_| chosen.is_none()) {
-            let (entries, active): (Vec<PortEntry>, u32) =
-                ctx.store.ports(&router.config.id).await?;
+            let id = &router.config.id;
+            if counts.get(id).copied().unwrap_or(0) >= crate::ports::MAX_LISTENERS_PER_NLB {
+                full.push(id.clone());
+                continue;
+            }
+            let (entries, active): (Vec<PortEntry>, u32) = ctx.store.ports(id).await?;
             if active >= crate::ports::MAX_LISTENERS_PER_NLB {
-                full.push(router.config.id.clone());
+                full.push(id.clone());
                 continue;
             }
             let live = live_listeners(ctx, &router.config.id).await?;
@@ -490,6 +502,7 @@ async fn allocate(
             refused: vec![],
             conflict: None,
             unapplied: false,
+            applying_until: None,
             last_event_at: None,
             created_at: now,
             updated_at: now,

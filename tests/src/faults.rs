@@ -16,17 +16,24 @@
 //!   happened but was not acknowledged);
 //! - [`Fault::Drop`]: the connection is closed before the request is forwarded;
 //! - [`Fault::LostResponse`]: the request is forwarded and applied, then the connection is
-//!   closed instead of answering.
+//!   closed instead of answering;
+//! - [`Fault::Delay`]: the request is held, then forwarded (later calls overtake it).
+//!
+//! Beside the rules, [`FaultProxy::throttle_like_aws`] throttles a service the way AWS does
+//! (token buckets per API family), and [`FaultProxy::timeline`] lists every call with its
+//! arrival time, to check a client's pacing.
 //!
 //! Point a client at it with `sdk.into_builder().endpoint_url(proxy.endpoint()).build()`.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
@@ -75,6 +82,9 @@ pub enum Fault {
     Drop,
     /// Forward the call (it is applied), then close the connection without answering.
     LostResponse,
+    /// Hold the call this long, then forward it: a request that reaches the service late (a
+    /// slow network path, a paused Lambda), so calls sent after it are applied before it.
+    Delay(Duration),
 }
 
 /// A fault's kind, the key of the injected-fault counters.
@@ -90,6 +100,8 @@ pub enum FaultKind {
     Drop,
     /// [`Fault::LostResponse`].
     LostResponse,
+    /// [`Fault::Delay`].
+    Delay,
 }
 
 impl Fault {
@@ -101,6 +113,7 @@ impl Fault {
             Fault::Slow(_) => FaultKind::Slow,
             Fault::Drop => FaultKind::Drop,
             Fault::LostResponse => FaultKind::LostResponse,
+            Fault::Delay(_) => FaultKind::Delay,
         }
     }
 }
@@ -113,6 +126,7 @@ impl fmt::Display for FaultKind {
             FaultKind::Slow => "slow",
             FaultKind::Drop => "drop",
             FaultKind::LostResponse => "lost-response",
+            FaultKind::Delay => "delay",
         })
     }
 }
@@ -308,6 +322,9 @@ struct Shared {
     serialized: Mutex<Vec<Service>>,
     one_at_a_time: tokio::sync::Mutex<()>,
     stats: Mutex<Stats>,
+    buckets: Mutex<BTreeMap<(Service, &'static str), DefaultDirectRateLimiter>>,
+    throttled: Mutex<BTreeMap<Service, Quota>>,
+    timeline: Mutex<Vec<(Instant, Call)>>,
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
@@ -318,6 +335,39 @@ impl Shared {
 
     fn stats(&self) -> MutexGuard<'_, Stats> {
         self.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes a token from the call's bucket; false when the service's token-bucket throttle
+    /// ([`FaultProxy::throttle_like_aws`]) is on and the bucket is empty.
+    fn within_rate(&self, call: &Call) -> bool {
+        let quota = self
+            .throttled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&call.service)
+            .copied();
+        let Some(quota) = quota else {
+            return true;
+        };
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets
+            .entry((call.service, api_family(&call.operation)))
+            .or_insert_with(|| RateLimiter::direct(quota))
+            .check()
+            .is_ok()
+    }
+}
+
+/// The token bucket an operation draws from: ELBv2 keeps separate buckets for its
+/// non-mutating (`Describe*`), registration (`RegisterTargets`, `DeregisterTargets`) and other
+/// mutating actions ("Request throttling for the ELB API", Elastic Load Balancing user guide).
+pub fn api_family(operation: &str) -> &'static str {
+    if operation.starts_with("Describe") {
+        "describe"
+    } else if matches!(operation, "RegisterTargets" | "DeregisterTargets") {
+        "registration"
+    } else {
+        "mutating"
     }
 }
 
@@ -349,6 +399,9 @@ impl FaultProxy {
             serialized: Mutex::new(Vec::new()),
             one_at_a_time: tokio::sync::Mutex::new(()),
             stats: Mutex::new(Stats::default()),
+            buckets: Mutex::new(BTreeMap::new()),
+            throttled: Mutex::new(BTreeMap::new()),
+            timeline: Mutex::new(Vec::new()),
             client,
         });
         let accept = shared.clone();
@@ -396,6 +449,40 @@ impl FaultProxy {
         if !s.contains(&service) {
             s.push(service);
         }
+    }
+
+    /// Throttles `service` as AWS does: one token bucket per API family ([`api_family`]), each
+    /// holding up to `burst` tokens and refilled at `per_second` tokens a second; a call that
+    /// finds its bucket empty gets the service's throttling error (counted as
+    /// [`FaultKind::Throttle`]). ELBv2's documented `Describe*` bucket is 40 tokens refilled at
+    /// 10 a second ("Request throttling for the ELB API", Elastic Load Balancing user guide).
+    /// Rules are asked first; [`FaultProxy::clear`] does not lift the throttle.
+    pub fn throttle_like_aws(&self, service: Service, per_second: u32, burst: u32) {
+        let nz = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_second(nz(per_second)).allow_burst(nz(burst));
+        self.shared
+            .throttled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(service, quota);
+        self.shared
+            .buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(s, _), _| *s != service);
+    }
+
+    /// Every call `service` received so far (throttled and faulted ones included): when, and
+    /// which operation, in arrival order.
+    pub fn timeline(&self, service: Service) -> Vec<(Instant, String)> {
+        self.shared
+            .timeline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, c)| c.service == service)
+            .map(|(t, c)| (*t, c.operation.clone()))
+            .collect()
     }
 
     /// Removes every rule: from now on every call is forwarded unchanged.
@@ -533,14 +620,20 @@ async fn handle(
         Err(_) => return Err(Hangup("request body unreadable")),
     };
     let call = classify(&parts.headers, &body);
+    let now = Instant::now();
+    shared
+        .timeline
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((now, call.clone()));
     let fault = {
-        let now = Instant::now();
         let mut rules = shared.rules();
         // Every rule sees (and counts) the call until one fires.
         rules
             .iter_mut()
             .find_map(|r| r.fires(&call, now).then_some(r.fault))
-    };
+    }
+    .or_else(|| (!shared.within_rate(&call)).then_some(Fault::Throttle));
     {
         let mut stats = shared.stats();
         stats.requests += 1;
@@ -559,6 +652,7 @@ async fn handle(
             return Ok(error_response(call.service, f))
         }
         Some(Fault::Drop) => return Err(Hangup("dropped before forwarding")),
+        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
         _ => {}
     }
     let serialized = shared

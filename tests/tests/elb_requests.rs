@@ -82,20 +82,7 @@ async fn registrations_use_zone_all_exactly_for_ips_outside_the_vpc_subnets() {
             "10.20.0.4".parse().unwrap(),
         ],
     );
-    let req = service::CreateRequest {
-        name: "zones".into(),
-        host: "zones.db.test".into(),
-        port: 5432,
-        protocol: None,
-        health_check: None,
-        tags: Default::default(),
-        rds_identifier: None,
-        account_id: None,
-        rds_arn: None,
-        listener_port: None,
-        router: None,
-        target_group: None,
-    };
+    let req = router_tests::fixtures::create_request("zones", "zones.db.test");
     service::create(&ctx, &Bed::owner(), &req).await.unwrap();
     let mut regs = sent.lock().unwrap().clone();
     regs.sort();

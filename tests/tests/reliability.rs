@@ -322,20 +322,7 @@ impl World {
     }
 
     fn request(name: &str, host: &str) -> CreateRequest {
-        CreateRequest {
-            name: name.into(),
-            host: host.into(),
-            port: 5432,
-            protocol: None,
-            health_check: None,
-            tags: Default::default(),
-            rds_identifier: None,
-            account_id: None,
-            rds_arn: None,
-            listener_port: None,
-            router: None,
-            target_group: None,
-        }
+        router_tests::fixtures::create_request(name, host)
     }
 
     /// Creates routes `{prefix}{i}` → `{prefix}{i}.db.test` (DNS set to `ip(i)`), `parallel` at
@@ -978,7 +965,8 @@ async fn a_write_whose_answer_was_lost_is_not_mistaken_for_a_lost_race() {
             .get("ConditionalCheckFailedException"),
         Some(&1)
     );
-    assert_eq!(after.version, before.version + 1, "stored once");
+    // The plan's save (which takes the apply lease) once, and the lease's return once.
+    assert_eq!(after.version, before.version + 2, "stored once");
     assert_eq!(misses, Some(1), "the one lookup was counted twice");
     outcome.assert_clean("lost write answer");
 }
@@ -1315,4 +1303,253 @@ async fn two_audits_at_once_converge_without_flapping_or_lost_updates() {
         ),
     });
     outcome.assert_clean("two audits");
+}
+
+// ---------------------------------------------------------------------------------------
+// Pacing under AWS's own throttle, and the order of two reconciles of one route
+// ---------------------------------------------------------------------------------------
+
+/// The most calls in any `window` of a timeline.
+fn peak(times: &[Instant], window: Duration) -> usize {
+    let mut peak = 0;
+    let mut from = 0;
+    for (i, t) in times.iter().enumerate() {
+        while times[from] + window <= *t {
+            from += 1;
+        }
+        peak = peak.max(i + 1 - from);
+    }
+    peak
+}
+
+/// ELBv2 throttles like AWS (token buckets of 40, refilled at 10 a second, per API family)
+/// and the full audit runs at its default budget (5 calls a second) over drift: it is never
+/// throttled, no second holds more calls than the budget allows, and the drift is repaired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_full_audit_keeps_to_its_elbv2_budget_and_aws_never_throttles_it() {
+    let _serial = SERIAL.lock().await;
+    let rate = privatelink_router::config::DEFAULT_AUDIT_ELBV2_CALLS_PER_SECOND;
+    let rate_var = rate.to_string();
+    let n = scale(12, 40);
+    let w = World::start(
+        "paced",
+        1,
+        &[("ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND", rate_var.as_str())],
+    )
+    .await;
+    let (names, failures) = w.create_many("p", n, 4, |i| ip_of(i, 20)).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    // Drift: every 3rd database moved, every 4th route lost its target by hand.
+    let mut expected = BTreeMap::new();
+    for (i, name) in names.iter().enumerate() {
+        let ip = if i % 3 == 0 {
+            ip_of(i, 21)
+        } else {
+            ip_of(i, 20)
+        };
+        w.bed.dns.set_a(&host(name), &[ip]);
+        expected.insert(name.clone(), vec![ip]);
+        if i % 4 == 1 {
+            let tg = w.bed.route(name).await.target_group_arn.unwrap();
+            let target = privatelink_router::plan::Target {
+                ip: IpAddr::V4(ip_of(i, 20)),
+                port: 5432,
+                availability_zone: Some("all".into()),
+            };
+            w.bed.ctx.elb.deregister(&tg, &[target]).await.unwrap();
+        }
+    }
+    w.proxy.throttle_like_aws(Service::Elb, 10, 40);
+    let before = w.proxy.stats();
+    let started = Instant::now();
+    let report_ = audit(&w.ctx, AuditRequest::default()).await.unwrap();
+    let took = started.elapsed();
+    let during = w.proxy.stats().since(&before);
+    let times: Vec<Instant> = w
+        .proxy
+        .timeline(Service::Elb)
+        .into_iter()
+        .filter(|(t, _)| *t >= started)
+        .map(|(t, _)| t)
+        .collect();
+    let calls = times.len();
+    let busiest = peak(&times, Duration::from_secs(1));
+    let outcome = w.check(&expected, false).await;
+    report(Row {
+        scenario: format!("full audit at {rate} ELBv2 calls/s under AWS throttling ({n} routes)"),
+        faults: format!("ELBv2 token buckets 10/s, burst 40: {}", during.summary()),
+        routes: n,
+        outcome: outcome.clone(),
+        converge: took,
+        note: format!(
+            "{calls} ELBv2 calls in {:.1} s, busiest second {busiest}; repaired {:?}",
+            took.as_secs_f64(),
+            report_.repaired
+        ),
+    });
+    assert_eq!(during.total_injected(), 0, "the audit was throttled");
+    assert!(report_.errors.is_empty(), "{:?}", report_.errors);
+    assert_eq!(report_.elbv2_calls_per_second, rate);
+    assert!(
+        calls as u64 >= 2 * n as u64,
+        "{calls} ELBv2 calls for {n} routes"
+    );
+    // A burst of one: in any second at most rate + 1 calls (and one more for arrival jitter).
+    assert!(
+        busiest <= rate as usize + 2,
+        "{busiest} ELBv2 calls in one second (budget {rate}/s)"
+    );
+    let floor = Duration::from_secs_f64((calls - 1) as f64 / rate as f64 * 0.9);
+    assert!(
+        took >= floor,
+        "{calls} calls in {took:?}: faster than {rate}/s"
+    );
+    outcome.assert_clean("paced audit");
+}
+
+/// A storm of unpaced syncs against a busy account's ELBv2 (a small token bucket) is throttled;
+/// the SDK retries what it can, nothing is lost, and the next full audit at the default budget
+/// (AWS's documented bucket back) converges every route without one throttle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_sync_storm_loses_nothing_and_the_paced_audit_converges() {
+    let _serial = SERIAL.lock().await;
+    let rate = privatelink_router::config::DEFAULT_AUDIT_ELBV2_CALLS_PER_SECOND.to_string();
+    let n = scale(12, 40);
+    let w = World::start(
+        "tstorm",
+        1,
+        &[("ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND", rate.as_str())],
+    )
+    .await;
+    let (names, failures) = w.create_many("t", n, 4, |i| ip_of(i, 22)).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    let mut expected = BTreeMap::new();
+    for (i, name) in names.iter().enumerate() {
+        w.bed.dns.set_a(&host(name), &[ip_of(i, 23)]);
+        expected.insert(name.clone(), vec![ip_of(i, 23)]);
+    }
+    // A busy account: 2 tokens a second, burst 4, for every API family.
+    w.proxy.throttle_like_aws(Service::Elb, 2, 4);
+    let before = w.proxy.stats();
+    let owner = Bed::owner();
+    let storm =
+        futures::future::join_all(names.iter().map(|name| service::sync(&w.ctx, &owner, name)))
+            .await;
+    let storm_failed = storm.iter().filter(|r| r.is_err()).count();
+    let injected = w.proxy.stats().since(&before);
+    assert!(
+        injected.total_injected() > 0,
+        "the storm was never throttled"
+    );
+
+    w.proxy.throttle_like_aws(Service::Elb, 10, 40);
+    let after_storm = w.proxy.stats();
+    let converge = Instant::now();
+    let paced = audit(&w.ctx, AuditRequest::default()).await.unwrap();
+    let took = converge.elapsed();
+    let audit_throttles = w.proxy.stats().since(&after_storm).total_injected();
+    let outcome = w.check(&expected, false).await;
+    report(Row {
+        scenario: format!("{n} concurrent syncs on a throttled account, then the paced audit"),
+        faults: format!(
+            "ELBv2 buckets 2/s burst 4 during the storm: {}",
+            injected.summary()
+        ),
+        routes: n,
+        outcome: outcome.clone(),
+        converge: took,
+        note: format!(
+            "{storm_failed} of {n} syncs failed (throttled past the SDK's retries); audit throttled {audit_throttles} times, repaired {:?}",
+            paced.repaired
+        ),
+    });
+    assert_eq!(audit_throttles, 0, "the paced audit was throttled");
+    assert!(paced.errors.is_empty(), "{:?}", paced.errors);
+    outcome.assert_clean("throttled storm");
+}
+
+/// Two reconciles of one route whose applies would land in the wrong order: a failover event
+/// stores its plan (register the new IP, deregister the old) and its DeregisterTargets reaches
+/// ELBv2 late; meanwhile the database fails back and a sync reconciles the route. Without the
+/// apply lease the sync plans from targets the event is still changing (the old IP still
+/// registered: nothing to do), and the event's late deregistration then leaves the route
+/// without the IP DNS answers. With it, the sync waits for the event's apply and registers the
+/// IP again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_reconciles_of_one_route_apply_in_the_order_they_were_stored() {
+    let _serial = SERIAL.lock().await;
+    let w = World::start("fence", 1, &[]).await;
+    let first = Ipv4Addr::new(10, 12, 1, 1);
+    let second = Ipv4Addr::new(10, 12, 1, 2);
+    w.bed.dns.set_a(ORDERS, &[first]);
+    service::create(&w.ctx, &Bed::owner(), &World::request("orders", ORDERS))
+        .await
+        .unwrap();
+    w.proxy.add(
+        Rule::new(Fault::Delay(Duration::from_secs(2)))
+            .service(Service::Elb)
+            .operation("DeregisterTargets")
+            .first(1),
+    );
+    let started = Instant::now();
+    // The failover: DNS moves, the event reconciles (its deregistration is held 2 s).
+    w.bed.dns.set_a(ORDERS, &[second]);
+    let failover = rds_event("rds-instance-failover-completed-0049.json");
+    let event = privatelink_router::events::handle(&w.ctx, &failover);
+    // The failback while the event's deregistration is in flight, then a sync.
+    let proxy = &w.proxy;
+    let dns = w.bed.dns.clone();
+    let owner = Bed::owner();
+    let failback = async {
+        while !proxy
+            .timeline(Service::Elb)
+            .iter()
+            .any(|(t, op)| *t >= started && op == "DeregisterTargets")
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        dns.set_a(ORDERS, &[first]);
+        service::sync(&w.ctx, &owner, "orders").await
+    };
+    let (event, sync) = tokio::join!(event, failback);
+    let event = event.expect("event handled");
+    let sync = sync.expect("sync");
+    let took = started.elapsed();
+    let route = w.bed.route("orders").await;
+    let targets = w
+        .targets_of(route.target_group_arn.as_deref().unwrap())
+        .await;
+    let timeline = w.proxy.timeline(Service::Elb);
+    let at = |op: &str| {
+        timeline
+            .iter()
+            .filter(|(t, o)| *t >= started && o == op)
+            .map(|(t, _)| t.duration_since(started).as_millis())
+            .collect::<Vec<_>>()
+    };
+    let note = format!(
+        "event moved {:?} -> {:?}; sync plan {:?}; ELBv2 at ms: describe {:?}, register {:?}, deregister {:?}; targets {targets:?}",
+        event.routes[0].deregistered,
+        event.routes[0].registered,
+        sync.plan,
+        at("DescribeTargetHealth"),
+        at("RegisterTargets"),
+        at("DeregisterTargets")
+    );
+    report(Row {
+        scenario: "failover event + failback sync, one route, event's apply late".into(),
+        faults: "DeregisterTargets held 2 s".into(),
+        routes: 1,
+        outcome: Outcome::default(),
+        converge: took,
+        note: note.clone(),
+    });
+    assert!(
+        targets.contains(&IpAddr::V4(first)),
+        "DNS answers {first} but the route's targets are {targets:?}: {note}"
+    );
+    assert!(
+        route.applying_until.is_none(),
+        "apply lease left: {route:?}"
+    );
 }

@@ -62,20 +62,7 @@ async fn recorded_context(bed: &Bed) -> (Context, Registered) {
 }
 
 fn request(name: &str, host: &str) -> CreateRequest {
-    CreateRequest {
-        name: name.into(),
-        host: host.into(),
-        port: 5432,
-        protocol: None,
-        health_check: None,
-        tags: Default::default(),
-        rds_identifier: None,
-        account_id: None,
-        rds_arn: None,
-        listener_port: None,
-        router: None,
-        target_group: None,
-    }
+    router_tests::fixtures::create_request(name, host)
 }
 
 /// Addresses a poisoned (or publicly accessible) DNS name could answer, none a valid target.

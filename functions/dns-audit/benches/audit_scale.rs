@@ -1,16 +1,28 @@
-//! Audit scale benchmark (not a test): N routes on moto + a loopback DNS server, then one
-//! no-drift audit and one audit with 10% of the routes drifted, each through the real handler.
-//! Prints wall time and AWS calls per operation, and how many runs the drift took to be fully
-//! repaired.
+//! Scale benchmark (not a test) of the two scheduled jobs, the minute DNS watch and the full
+//! drift audit: N routes on moto + a loopback DNS server, each job through the real handler.
+//! Per size it runs, in order:
+//!
+//! 1. the watch with nothing moved (the goal: no ELBv2 call, no write, ⌈table / 1 MB⌉ + 2
+//!    DynamoDB requests);
+//! 2. the full audit with no drift;
+//! 3. the watch after 10 % of the databases moved (the goal: ≤ 3 ELBv2 calls per moved route,
+//!    none for the others);
+//! 4. the full audit after 10 % of the routes drifted in five other ways (a stranger target,
+//!    health check, attributes, a deleted listener, a DNS flip), then full audits until every
+//!    drift is repaired.
+//!
+//! It prints wall time, AWS calls per route by API, DynamoDB reads and writes, the time a paced
+//! full pass takes at the default ELBv2 budget (calls / rate: the bench itself runs unpaced so
+//! it measures moto, not the budget), and the process's peak RSS.
 //!
 //! Run: `cargo bench -p dns-audit --bench audit_scale` (N = 100 and 1,000), or pass sizes:
-//! `cargo bench -p dns-audit --bench audit_scale -- 1000`. `ROUTER_AUDIT_CONCURRENCY` is read
-//! like in the Lambda (default 8).
+//! `cargo bench -p dns-audit --bench audit_scale -- 100 1000 3000`. `ROUTER_AUDIT_CONCURRENCY`
+//! is read like in the Lambda (default 8).
 //!
-//! Layout: 50 routes per router (the NLB's hard listener limit, which moto does not enforce),
-//! so N = 1,000 runs on 20 routers (20 NLBs, each in its own VPC) — the shape of a real fleet.
-//! Setup writes routes through the library (target group, listener, route item, first
-//! reconcile), 16 at a time, skipping the API's port allocator.
+//! Layout: 50 routes per router (the NLB's hard listener limit), so N = 1,000 runs on 20
+//! routers (20 NLBs, each in its own VPC) — the shape of a real fleet. Setup writes routes
+//! through the library (target group, listener, route item, first reconcile), 16 at a time,
+//! skipping the API's port allocator.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -96,6 +108,8 @@ async fn build(n: usize) -> anyhow::Result<World> {
     ]);
     let config = Config::from_lookup(&|k| match k {
         "ROUTER_AUDIT_CONCURRENCY" => concurrency.clone(),
+        // Unpaced: the bench measures calls and moto; the paced time is computed from them.
+        "ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND" => Some("0".into()),
         _ => env.get(k).cloned(),
     })?;
     let clients = Clients::from_sdk_config(&sdk);
@@ -154,6 +168,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         refused: vec![],
         conflict: None,
         unapplied: false,
+        applying_until: None,
         last_event_at: None,
         created_at: now,
         updated_at: now,
@@ -271,10 +286,57 @@ struct Row {
     run: &'static str,
     wall: Duration,
     report: Value,
+    peak_rss_mb: u64,
+}
+
+/// ELBv2 operations among the counted calls (the rest are DynamoDB, EC2 and RDS).
+fn is_elbv2(operation: &str) -> bool {
+    [
+        "Describe",
+        "Register",
+        "Deregister",
+        "Create",
+        "Delete",
+        "Modify",
+        "AddTags",
+    ]
+    .iter()
+    .any(|p| operation.starts_with(p))
+        && !matches!(
+            operation,
+            "DescribeVpcs"
+                | "DescribeSubnets"
+                | "DescribeNetworkInterfaces"
+                | "DescribeDBClusters"
+                | "DescribeDBInstances"
+                | "DescribeDBClusterEndpoints"
+                | "DeleteItem"
+        )
+}
+
+/// The process's peak resident set so far (`VmHWM` in /proc/self/status), in MB.
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
 }
 
 async fn audit(ctx: &Context) -> anyhow::Result<(Duration, Value)> {
-    let event = json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+    run(ctx, json!({})).await
+}
+
+async fn watch(ctx: &Context) -> anyhow::Result<(Duration, Value)> {
+    run(ctx, json!({"mode": "watch"})).await
+}
+
+/// Invokes the handler with a scheduled event whose target input is `detail`.
+async fn run(ctx: &Context, detail: Value) -> anyhow::Result<(Duration, Value)> {
+    let event = json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": detail});
     let started = Instant::now();
     let report = dns_audit::handler(ctx, LambdaEvent::new(event, LambdaContext::default()))
         .await
@@ -291,6 +353,21 @@ async fn bench(n: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    let (wall, report) = watch(&w.ctx).await?;
+    ensure!(report["errors"] == json!([]), "errors: {report:#}");
+    ensure!(
+        report["routes_reconciled"] == json!([]),
+        "moved: {report:#}"
+    );
+    rows.push(Row {
+        n,
+        routers,
+        run: "watch, nothing moved",
+        wall,
+        report,
+        peak_rss_mb: peak_rss_mb(),
+    });
+
     let (wall, report) = audit(&w.ctx).await?;
     ensure!(report["errors"] == json!([]), "errors: {report:#}");
     ensure!(report["repaired"] == json!({}), "drift found: {report:#}");
@@ -298,9 +375,30 @@ async fn bench(n: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     rows.push(Row {
         n,
         routers,
-        run: "no drift",
+        run: "full, no drift",
         wall,
         report,
+        peak_rss_mb: peak_rss_mb(),
+    });
+
+    // 10 % of the databases move (routes 5, 15, 25…; the drift below uses 0, 10, 20…).
+    let moved: Vec<usize> = (5..n).step_by(10).collect();
+    for i in &moved {
+        w.dns.set_a(&host_of(*i), &[ip_of(*i, true)]);
+    }
+    let (wall, report) = watch(&w.ctx).await?;
+    ensure!(report["errors"] == json!([]), "errors: {report:#}");
+    ensure!(
+        report["routes_reconciled"].as_array().map(Vec::len) == Some(moved.len()),
+        "not every moved route reconciled: {report:#}"
+    );
+    rows.push(Row {
+        n,
+        routers,
+        run: "watch, 10% moved",
+        wall,
+        report,
+        peak_rss_mb: peak_rss_mb(),
     });
 
     let kinds = drift(&w).await?;
@@ -313,9 +411,10 @@ async fn bench(n: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     rows.push(Row {
         n,
         routers,
-        run: "10% drift",
+        run: "full, 10% drift",
         wall,
         report,
+        peak_rss_mb: peak_rss_mb(),
     });
 
     // Until nothing is left: the old IPs of flipped records leave after K=3 lookups, and
@@ -333,9 +432,10 @@ async fn bench(n: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
             rows.push(Row {
                 n,
                 routers,
-                run: "after convergence",
+                run: "full, drift repaired",
                 wall,
                 report,
+                peak_rss_mb: peak_rss_mb(),
             });
             return Ok(());
         }
@@ -361,30 +461,46 @@ async fn main() -> anyhow::Result<()> {
     for n in sizes {
         bench(n, &mut rows).await?;
     }
+    let rate = privatelink_router::config::DEFAULT_AUDIT_ELBV2_CALLS_PER_SECOND;
     println!();
-    println!("| routes | routers | run | wall time | repairs | AWS calls | calls by operation |");
-    println!("|---:|---:|---|---:|---:|---:|---|");
+    println!(
+        "| routes | routers | run | wall time | repairs | ELBv2 calls/route | DynamoDB reads / writes | paced pass at {rate}/s | peak RSS | calls by operation |"
+    );
+    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---|");
     for r in &rows {
         let calls: BTreeMap<String, u64> =
             serde_json::from_value(r.report["aws_calls"].clone()).unwrap_or_default();
-        let total: u64 = calls.values().sum();
+        let count = |ops: &[&str]| -> u64 { ops.iter().filter_map(|o| calls.get(*o)).sum() };
+        let reads = count(&["GetItem", "Query", "Scan", "BatchGetItem"]);
+        let writes = count(&["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]);
+        let elbv2: u64 = calls
+            .iter()
+            .filter(|(k, _)| is_elbv2(k))
+            .map(|(_, v)| v)
+            .sum();
         let by_op: Vec<String> = calls.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let repairs: u64 = r.report["repaired"]
             .as_object()
             .map(|m| m.values().filter_map(Value::as_u64).sum())
             .unwrap_or(0);
+        let paced = if r.run.starts_with("full") {
+            format!("{:.0} s", elbv2 as f64 / f64::from(rate))
+        } else {
+            "-".into()
+        };
         println!(
-            "| {} | {} | {} | {:.2} s | {} | {} | {} |",
+            "| {} | {} | {} | {:.2} s | {} | {:.2} | {reads} / {writes} | {paced} | {} MB | {} |",
             r.n,
             r.routers,
             r.run,
             r.wall.as_secs_f64(),
             repairs,
-            total,
+            elbv2 as f64 / r.n as f64,
+            r.peak_rss_mb,
             by_op.join(", ")
         );
     }
-    for r in rows.iter().filter(|r| r.run != "no drift") {
+    for r in rows.iter().filter(|r| r.run == "full, 10% drift") {
         println!(
             "\nN={} 10% drift repaired: {}",
             r.n,

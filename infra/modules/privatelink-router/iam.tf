@@ -202,6 +202,7 @@ data "aws_iam_policy_document" "route_management" {
       "dynamodb:DeleteItem",
       "dynamodb:UpdateItem",
       "dynamodb:Query",
+      "dynamodb:BatchGetItem",
       "dynamodb:TransactWriteItems",
     ]
     resources = local.table_arns

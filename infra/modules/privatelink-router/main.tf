@@ -51,6 +51,7 @@ locals {
     ROUTER_DNS_POLL_DEADLINE_SECONDS    = tostring(var.dns_poll_deadline_seconds)
     ROUTER_AUDIT_CONCURRENCY            = tostring(var.audit_concurrency)
     ROUTER_AUDIT_BUDGET_SECONDS         = tostring(var.audit_budget_seconds)
+    ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND = tostring(var.full_audit_elbv2_calls_per_second)
     ROUTER_ORPHAN_GRACE_SECONDS         = tostring(var.orphan_grace_seconds)
     ROUTER_DRY_RUN                      = tostring(var.dry_run)
     ROUTER_METRICS_NAMESPACE            = var.metrics_namespace

@@ -336,6 +336,17 @@ variable "full_audit_schedule" {
   default     = "rate(15 minutes)"
 }
 
+variable "full_audit_elbv2_calls_per_second" {
+  description = "ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND: ELBv2 calls a second the full drift audit may make (a token bucket shared by the run); a pass over N routes takes about N x 2 / this seconds, resumed across runs. ELBv2 allows 10 Describe calls a second per account and region (burst 40); 0 = unpaced."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.full_audit_elbv2_calls_per_second >= 0 && floor(var.full_audit_elbv2_calls_per_second) == var.full_audit_elbv2_calls_per_second
+    error_message = "full_audit_elbv2_calls_per_second must be a whole number, 0 or more."
+  }
+}
+
 variable "event_bus_name" {
   description = "Bus the RDS events arrive on (events from other accounts are forwarded to it)."
   type        = string
