@@ -254,8 +254,8 @@ impl Elb {
     /// The VPC of each load balancer, by ARN: DescribeLoadBalancers with up to
     /// [`DESCRIBE_LOAD_BALANCERS_BATCH`] ARNs per call (ELBv2 API reference,
     /// DescribeLoadBalancers), so a fleet of 60 routers costs 3 calls, not 60. When a batch
-    /// fails because one NLB is missing, its ARNs are read one by one so the error names the
-    /// NLB.
+    /// fails (one NLB missing, a malformed ARN), its ARNs are read one by one so the error
+    /// names the NLB.
     pub async fn load_balancer_vpcs(
         &self,
         nlb_arns: &[&str],
@@ -278,7 +278,9 @@ impl Elb {
                         }
                     }
                 }
-                Err(e) if e.is_not_found() && chunk.len() > 1 => {
+                // One bad ARN fails the whole batch (not found, malformed, denied): read the
+                // batch one by one so the error names the NLB.
+                Err(_) if chunk.len() > 1 => {
                     for arn in chunk {
                         let vpc = self
                             .load_balancer_vpc(arn)

@@ -135,7 +135,16 @@ impl DynamoStore {
                     .map_err(|e| StoreError::Codec(e.to_string()))?,
             );
             let mut pause = std::time::Duration::from_millis(20);
+            let mut rounds = 0;
             while let Some(request) = pending.take() {
+                rounds += 1;
+                if rounds > 5 {
+                    return Err(StoreError::Aws {
+                        operation: "BatchGetItem",
+                        code: Some("ProvisionedThroughputExceededException".into()),
+                        message: "router listener counts left unprocessed five times in a row; retry later".into(),
+                    });
+                }
                 let out = self
                     .client
                     .batch_get_item()

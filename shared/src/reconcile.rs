@@ -149,11 +149,16 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
 
 /// How long a reconcile holds a route's apply lease ([`Route::applying_until`]) at most. An
 /// apply is one RegisterTargets and one DeregisterTargets call per 200 targets, well under a
-/// second normally; 10 s covers a slow attempt (the 5 s attempt timeout) and its retry. A lease
-/// whose holder died or could not return it expires by itself, so the next reconcile waits at
-/// most this long. An apply slower than this (ELBv2 failing for seconds) loses only the
-/// ordering guarantee, and the full audit repairs what it leaves.
+/// second normally; it gets [`APPLY_DEADLINE`] inside the lease, so it never outlives it. A
+/// lease whose holder died or could not return it expires by itself: the next reconcile waits
+/// at most this long.
 pub const APPLY_LEASE: TimeDelta = TimeDelta::seconds(10);
+
+/// How long an apply may take inside its [`APPLY_LEASE`] (2 s less, for the lease's own
+/// writes): an apply cut at the deadline fails like any ELBv2 failure (the route is flagged
+/// [`Route::unapplied`], the next DNS watch retries) instead of landing after the lease, when
+/// another reconcile may already be planning from the targets.
+pub const APPLY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(8);
 
 /// Reconciles one route against fresh lookups; stores the route only when something changed.
 ///
@@ -210,7 +215,12 @@ pub async fn reconcile_with(
                 conflicts: vec![],
             });
         };
-        if !dry_run && route.applying_until.is_some_and(|until| until > Utc::now()) {
+        let now = Utc::now();
+        if !dry_run
+            && route
+                .applying_until
+                .is_some_and(|until| until > now && until <= now + APPLY_LEASE)
+        {
             waits += 1;
             if waits > 3 {
                 return Err(StoreError::Conflict(route.id().to_string()).into());
@@ -271,7 +281,13 @@ pub async fn reconcile_with(
         match ctx.store.save(&next).await {
             Ok(()) => {
                 log_plan(&next, &p, dry_run);
-                let applied = apply(&ctx.elb, &tg, &p).await;
+                let applied = match tokio::time::timeout(APPLY_DEADLINE, apply(&ctx.elb, &tg, &p)).await {
+                    Ok(applied) => applied,
+                    Err(_) => Err(ElbError::invalid(
+                        "RegisterTargets/DeregisterTargets",
+                        format!("the apply took longer than {} s (its lease); the next DNS watch retries", APPLY_DEADLINE.as_secs()),
+                    )),
+                };
                 let done = if leased || applied.is_err() {
                     return_lease(ctx, next, applied.is_err()).await
                 } else {
@@ -362,7 +378,13 @@ async fn wait_for_apply(ctx: &Context, route: &Route) -> Result<Route, Reconcile
             .get(route.id())
             .await?
             .ok_or_else(|| StoreError::NotFound(route.id().to_string()))?;
-        if fresh.applying_until.is_none_or(|until| until <= Utc::now()) {
+        // A lease further ahead than a lease can be (clock skew, a hand edit) counts as
+        // expired, so nothing waits longer than one lease.
+        let now = Utc::now();
+        if fresh
+            .applying_until
+            .is_none_or(|until| until <= now || until > now + APPLY_LEASE)
+        {
             info!(route_id = %route.id(), version = fresh.version, "apply lease returned; planning from the targets as they are now");
             return Ok(fresh);
         }

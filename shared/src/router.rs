@@ -77,7 +77,11 @@ impl Router {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let first = || configs.first().map(|c| c.id.clone()).unwrap_or_default();
+        // The EC2 reads cover every router's VPC at once: an error names them all.
+        let first = || {
+            let ids: Vec<&str> = configs.iter().map(|c| c.id.as_str()).collect();
+            ids.join(", ")
+        };
         let mut cidrs: BTreeMap<String, std::collections::BTreeSet<Ipv4Net>> = BTreeMap::new();
         let mut subnets: BTreeMap<String, Vec<Ipv4Net>> = BTreeMap::new();
         if !vpc_ids.is_empty() {

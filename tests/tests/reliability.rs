@@ -966,7 +966,11 @@ async fn a_write_whose_answer_was_lost_is_not_mistaken_for_a_lost_race() {
         Some(&1)
     );
     // The plan's save (which takes the apply lease) once, and the lease's return once.
-    assert_eq!(after.version, before.version + 2, "stored once");
+    assert_eq!(
+        after.version,
+        before.version + 2,
+        "stored once, lease returned once"
+    );
     assert_eq!(misses, Some(1), "the one lookup was counted twice");
     outcome.assert_clean("lost write answer");
 }
@@ -1465,6 +1469,11 @@ async fn a_throttled_sync_storm_loses_nothing_and_the_paced_audit_converges() {
     });
     assert_eq!(audit_throttles, 0, "the paced audit was throttled");
     assert!(paced.errors.is_empty(), "{:?}", paced.errors);
+    // Failed syncs left no apply lease behind and no change unapplied after the audit.
+    for route in w.routes().await {
+        assert!(route.applying_until.is_none(), "lease left: {route:?}");
+        assert!(!route.unapplied, "unapplied after the audit: {route:?}");
+    }
     outcome.assert_clean("throttled storm");
 }
 
