@@ -20,12 +20,11 @@
 //!    route audited, so no route starves), logs one summary line and prints EMF counters.
 //!
 //! Cost of a run with no drift: the Query for seeds, the Query for the audit state, the route
-//! Query pages,
-//! DescribeTargetGroups pages, one DescribeListeners per router, one DescribeTargetHealth per
-//! target group, and DescribeTargetGroupAttributes for at most about
-//! [`ATTRIBUTE_READS_PER_RUN`] groups (all of them in smaller fleets; ELBv2 has no batch read
-//! of attributes). No write: the cursor is written only when it changes, routes only when
-//! something changed.
+//! Query pages, DescribeTargetGroups pages, one DescribeListeners per router, and per target
+//! group one DescribeTargetHealth and one DescribeTargetGroupAttributes (ELBv2 has no batch
+//! read of attributes): about 2 ELBv2 calls per route, paced by the run's rate budget
+//! ([`crate::rate_budget`]) and resumed across runs by the cursor. No write but the run lease:
+//! the cursor is written only when it changes, routes only when something changed.
 //!
 //! Items of its own in the route table (same `pk`/`sk` keys, never in an index):
 //!
@@ -63,14 +62,6 @@ use crate::store::{n, s, RouteStore, StoreError, GSI_ROUTES};
 /// audit finishes it. Younger ones are left to the call still working on them (the API's
 /// Lambda timeout is 29 s).
 pub const STUCK_AFTER: Duration = Duration::from_secs(120);
-
-/// Most DescribeTargetGroupAttributes calls a run aims at. ELBv2 reads attributes one target
-/// group per call, and every Describe* call of the account and region draws on one token
-/// bucket (the ELB API throttling page's example: 40 tokens, refilled at 10 per second) that
-/// the event handler and the API share. With more groups than this, each run reads the
-/// attributes of one pseudo-random share of them (about this many), so attribute drift is
-/// found after about `groups / 100` runs on average; everything else is checked every run.
-pub const ATTRIBUTE_READS_PER_RUN: usize = 100;
 
 /// Partition key of the audit's own items.
 pub const AUDIT_PK: &str = "AUDIT";
@@ -426,16 +417,8 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
     let state = read_state(ctx).await?;
     // Snapshot before the routes: a target group in the snapshot was created after its route
     // record, so the listing that follows sees that route (orphans cannot be misread).
-    let mut snapshot = Snapshot::read(ctx).await?;
+    let snapshot = Snapshot::read(ctx).await?;
     let items = list_items(ctx).await?;
-    let names: Vec<String> = items
-        .iter()
-        .filter_map(|it| match it {
-            Item::Route(r) => Some(r.target_group_name()),
-            Item::Malformed { .. } => None,
-        })
-        .collect();
-    snapshot.attributes_of = attribute_share(&names, Utc::now().timestamp_millis());
 
     let mut report = AuditReport {
         dry_run,
@@ -687,40 +670,6 @@ async fn write_cursor(ctx: &Context, after: Option<&str>) -> Result<(), StoreErr
         }
     }
     Ok(())
-}
-
-/// The target groups whose attributes this run reads: all (`None`) up to
-/// [`ATTRIBUTE_READS_PER_RUN`], else the share picked by `seed` (the run's start time in ms).
-/// Shares are disjoint and cover every group; the share of a run is pseudo-random (not
-/// `seed % shares`), so no schedule period keeps landing on the same share.
-pub fn attribute_share(names: &[String], seed: i64) -> Option<BTreeSet<String>> {
-    let shares = names.len().div_ceil(ATTRIBUTE_READS_PER_RUN) as u64;
-    if shares <= 1 {
-        return None;
-    }
-    let slot = mix(seed as u64) % shares;
-    Some(
-        names
-            .iter()
-            .filter(|n| mix(fnv(n.as_bytes())) % shares == slot)
-            .cloned()
-            .collect(),
-    )
-}
-
-/// FNV-1a: a stable 64-bit hash of bytes (std's hasher is not stable across releases).
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// SplitMix64 finaliser: spreads nearby inputs (consecutive start times) over all outputs.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 /// Index of the first item to audit: the first whose id sorts after the cursor (0 when there
@@ -1320,32 +1269,6 @@ mod tests {
         let item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(json!({"gsi1sk": "weird", "status": "active"})).unwrap();
         assert!(matches!(decode_item(item), Item::Malformed { id, .. } if id == "weird"));
-    }
-
-    #[test]
-    fn attribute_reads_are_capped_per_run_and_shares_cover_every_group() {
-        let small: Vec<String> = (0..100).map(|i| format!("g{i}")).collect();
-        assert_eq!(attribute_share(&small, 7), None, "all groups, every run");
-        let names: Vec<String> = (0..1000).map(|i| format!("plr-db-{i}")).collect();
-        let mut seen = BTreeSet::new();
-        let mut sizes = Vec::new();
-        for seed in 0..200 {
-            let share = attribute_share(&names, seed).unwrap();
-            sizes.push(share.len());
-            seen.extend(share);
-        }
-        assert_eq!(seen.len(), 1000, "every group is checked sooner or later");
-        let mean = sizes.iter().sum::<usize>() / sizes.len();
-        assert!(
-            (60..=140).contains(&mean),
-            "about 100 reads per run, got {mean}"
-        );
-        // Runs started exactly 10 minutes apart still visit every share.
-        let mut every_tenth = BTreeSet::new();
-        for seed in (0..200).map(|i| 1_700_000_000_000 + i * 600_000) {
-            every_tenth.extend(attribute_share(&names, seed).unwrap());
-        }
-        assert_eq!(every_tenth.len(), 1000);
     }
 
     #[test]

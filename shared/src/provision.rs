@@ -2,7 +2,7 @@
 //! the route's fixed port. Every step is idempotent, so a retry or the audit finishes a
 //! half-done creation, and a missing or altered resource is rebuilt the same way.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use tracing::{info, warn};
@@ -59,10 +59,6 @@ pub struct Snapshot {
     pub target_groups: BTreeMap<String, TargetGroupInfo>,
     /// Listeners of each router's NLB, by router id.
     pub listeners: BTreeMap<String, Vec<ListenerInfo>>,
-    /// Names of the target groups whose attributes are read (and restored) this run; `None`:
-    /// all of them. ELBv2 reads attributes one group per call, so a large fleet checks a
-    /// share per run.
-    pub attributes_of: Option<BTreeSet<String>>,
 }
 
 impl Snapshot {
@@ -80,7 +76,6 @@ impl Snapshot {
                 .map(|tg| (tg.name.clone(), tg))
                 .collect(),
             listeners: listeners.into_iter().collect(),
-            attributes_of: None,
         })
     }
 }
@@ -130,8 +125,8 @@ pub async fn ensure_resources(
 }
 
 /// [`ensure_resources`] against a [`Snapshot`] read once per audit run: the target group and
-/// listener are looked up in the snapshot, so a route in order costs nothing, or one
-/// DescribeTargetGroupAttributes when its group is in [`Snapshot::attributes_of`]. In a dry run, a missing target group is
+/// listener are looked up in the snapshot, so a route in order costs one
+/// DescribeTargetGroupAttributes (ELBv2 has no batch read). In a dry run, a missing target group is
 /// reported and the returned route has no target group ARN (there is nothing to reconcile).
 pub async fn ensure_resources_with(
     ctx: &Context,
@@ -142,22 +137,9 @@ pub async fn ensure_resources_with(
     let router = router_of(ctx, route)?;
     let name = route.target_group_name();
     let found = snapshot.target_groups.get(&name).cloned();
-    let check_attributes = snapshot
-        .attributes_of
-        .as_ref()
-        .is_none_or(|due| due.contains(&name));
     let mut route = route.clone();
     let mut repairs = Vec::new();
-    let tg = ensure_target_group(
-        ctx,
-        router,
-        &route,
-        found,
-        check_attributes,
-        &mut repairs,
-        dry_run,
-    )
-    .await?;
+    let tg = ensure_target_group(ctx, router, &route, found, true, &mut repairs, dry_run).await?;
     route.target_group_arn = tg.clone();
     let listeners = snapshot
         .listeners
