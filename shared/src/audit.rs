@@ -382,8 +382,10 @@ pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, Audi
             }
         }
     };
-    // Every ELBv2 call of the run (snapshot, targets, attributes, repairs, orphans) shares
-    // one token bucket, so a run over any number of routes stays under the configured rate.
+    // Every ELBv2 call of the run (snapshot, targets, attributes, structural repairs,
+    // orphans) shares one token bucket, so a run over any number of routes stays under the
+    // configured rate; only target changes inside a route's apply lease skip it (a slow
+    // bucket must not stretch the lease).
     let budget = RateBudget::per_second(ctx.config.audit_elbv2_calls_per_second);
     let paced = budget.map(|b| ctx.with_elb_budget(b));
     let report = audit_leased(paced.as_ref().unwrap_or(ctx), req).await;
@@ -460,9 +462,7 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
 
     let known = Known::of(&items);
     match find_orphans(ctx, &snapshot, &known).await {
-        Ok(found) => {
-            settle_orphans(ctx, &state, found, dry_run, report.complete, &mut report).await
-        }
+        Ok(found) => settle_orphans(ctx, &state, found, dry_run, &mut report).await,
         Err(e) => report.errors.push(RouteFailure {
             route_id: "orphans".into(),
             error: e.to_string(),
@@ -1026,13 +1026,15 @@ async fn find_orphans(
 }
 
 /// Records first-seen times, deletes orphans past the grace period (listeners before target
-/// groups; only in a complete, real run) and forgets records of resources no longer orphaned.
+/// groups; only in a real run) and forgets records of resources no longer orphaned. A run the
+/// budget stopped early deletes too: orphans are found against the whole route listing (read
+/// after the ELBv2 snapshot), not against the routes audited, and a paced run over more routes
+/// than its budget covers is never complete.
 async fn settle_orphans(
     ctx: &Context,
     state: &AuditState,
     mut found: Vec<Orphan>,
     dry_run: bool,
-    complete: bool,
     report: &mut AuditReport,
 ) {
     let now = Utc::now().timestamp();
@@ -1053,7 +1055,7 @@ async fn settle_orphans(
         o.first_seen = first.and_then(|t| DateTime::from_timestamp(t, 0));
         let due = first.is_some_and(|t| now - t >= grace);
         info!(kind = %o.kind, arn = %o.arn, router = %o.router, route_id = %o.route_id, first_seen = ?o.first_seen, due, dry_run, "orphan");
-        if !(due && complete && !dry_run) {
+        if !due || dry_run {
             continue;
         }
         let deleted = if o.kind == "listener" {

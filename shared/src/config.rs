@@ -114,6 +114,30 @@ pub struct Config {
 /// for the ELB API"), leaving the rest to events, the API and the account's other callers.
 pub const DEFAULT_AUDIT_ELBV2_CALLS_PER_SECOND: u32 = 5;
 
+/// The most `ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND` may be: ELBv2's documented refill rate of
+/// the account's `Describe*` bucket; more than that would throttle the account by itself.
+pub const MAX_AUDIT_ELBV2_CALLS_PER_SECOND: u32 = 10;
+
+fn audit_rate(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    const VAR: &str = "ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND";
+    let bad = |v: &str| {
+        ConfigError {
+        var: VAR,
+        message: format!(
+            "{v:?} is not a whole number from 0 (unpaced) to {MAX_AUDIT_ELBV2_CALLS_PER_SECOND} (ELBv2's refill rate)"
+        ),
+    }
+    };
+    match get(env, VAR) {
+        None => Ok(DEFAULT_AUDIT_ELBV2_CALLS_PER_SECOND),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|r| *r <= MAX_AUDIT_ELBV2_CALLS_PER_SECOND)
+            .ok_or_else(|| bad(&v)),
+    }
+}
+
 fn get(env: &dyn Fn(&str) -> Option<String>, var: &'static str) -> Option<String> {
     env(var)
         .map(|v| v.trim().to_owned())
@@ -282,11 +306,7 @@ impl Config {
             dns_poll_deadline: secs("ROUTER_DNS_POLL_DEADLINE_SECONDS", 60)?,
             audit_concurrency: num(env, "ROUTER_AUDIT_CONCURRENCY", 8)?,
             audit_budget: secs("ROUTER_AUDIT_BUDGET_SECONDS", 240)?,
-            audit_elbv2_calls_per_second: num(
-                env,
-                "ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND",
-                DEFAULT_AUDIT_ELBV2_CALLS_PER_SECOND,
-            )?,
+            audit_elbv2_calls_per_second: audit_rate(env)?,
             orphan_grace: secs("ROUTER_ORPHAN_GRACE_SECONDS", 3600)?,
             dry_run: flag(env, "ROUTER_DRY_RUN", false)?,
             metrics_namespace: get(env, "ROUTER_METRICS_NAMESPACE")
@@ -335,6 +355,26 @@ mod tests {
         let e = Config::from_lookup(&env(&[("ROUTER_TABLE", "t"), ("ROUTER_FLEET", "[]")]))
             .unwrap_err();
         assert_eq!(e.var, "ROUTER_FLEET");
+    }
+
+    #[test]
+    fn the_audit_rate_is_a_whole_number_from_zero_to_elbv2s_refill_rate() {
+        let rate = |v: &str| {
+            Config::from_lookup(&env(&[
+                ("ROUTER_TABLE", "t"),
+                ("ROUTER_FLEET", FLEET),
+                ("ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND", v),
+            ]))
+            .map(|c| c.audit_elbv2_calls_per_second)
+        };
+        assert_eq!(rate("").unwrap(), DEFAULT_AUDIT_ELBV2_CALLS_PER_SECOND);
+        assert_eq!(rate("0").unwrap(), 0);
+        assert_eq!(rate("10").unwrap(), 10);
+        for bad in ["-1", "11", "2.5", "abc", "100000"] {
+            let e = rate(bad).unwrap_err();
+            assert_eq!(e.var, "ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND");
+            assert!(e.message.contains("from 0 (unpaced) to 10"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -224,6 +224,15 @@ impl Elb {
         }
     }
 
+    /// The same client without a budget: target changes inside a route's apply lease are not
+    /// paced, so a slow bucket never stretches a lease ([`crate::reconcile::APPLY_LEASE`]).
+    pub fn unpaced(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            budget: None,
+        }
+    }
+
     /// The SDK client, once the budget (if any) allows one more call.
     async fn client(&self) -> &elbv2::Client {
         if let Some(budget) = &self.budget {

@@ -281,7 +281,9 @@ pub async fn reconcile_with(
         match ctx.store.save(&next).await {
             Ok(()) => {
                 log_plan(&next, &p, dry_run);
-                let applied = match tokio::time::timeout(APPLY_DEADLINE, apply(&ctx.elb, &tg, &p)).await {
+                // Unpaced: the audit's rate budget must not stretch the lease.
+                let elb = ctx.elb.unpaced();
+                let applied = match tokio::time::timeout(APPLY_DEADLINE, apply(&elb, &tg, &p)).await {
                     Ok(applied) => applied,
                     Err(_) => Err(ElbError::invalid(
                         "RegisterTargets/DeregisterTargets",

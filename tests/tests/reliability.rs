@@ -1328,7 +1328,8 @@ fn peak(times: &[Instant], window: Duration) -> usize {
 
 /// ELBv2 throttles like AWS (token buckets of 40, refilled at 10 a second, per API family)
 /// and the full audit runs at its default budget (5 calls a second) over drift: it is never
-/// throttled, no second holds more calls than the budget allows, and the drift is repaired.
+/// throttled, no second holds more paced calls (all but target changes) than the budget
+/// allows, and the drift is repaired.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_full_audit_keeps_to_its_elbv2_budget_and_aws_never_throttles_it() {
     let _serial = SERIAL.lock().await;
@@ -1369,11 +1370,13 @@ async fn the_full_audit_keeps_to_its_elbv2_budget_and_aws_never_throttles_it() {
     let report_ = audit(&w.ctx, AuditRequest::default()).await.unwrap();
     let took = started.elapsed();
     let during = w.proxy.stats().since(&before);
+    // Target changes inside a route's apply lease are not paced (and ELBv2 buckets them
+    // apart from reads): the budget is checked on every other call.
     let times: Vec<Instant> = w
         .proxy
         .timeline(Service::Elb)
         .into_iter()
-        .filter(|(t, _)| *t >= started)
+        .filter(|(t, op)| *t >= started && !op.ends_with("egisterTargets"))
         .map(|(t, _)| t)
         .collect();
     let calls = times.len();

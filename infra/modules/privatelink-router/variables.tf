@@ -337,13 +337,13 @@ variable "full_audit_schedule" {
 }
 
 variable "full_audit_elbv2_calls_per_second" {
-  description = "ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND: ELBv2 calls a second the full drift audit may make (a token bucket shared by the run); a pass over N routes takes about N x 2 / this seconds, resumed across runs. ELBv2 allows 10 Describe calls a second per account and region (burst 40); 0 = unpaced."
+  description = "ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND: ELBv2 calls a second the full drift audit may make (a token bucket shared by the run); a pass over N routes takes about N x 2 / this seconds, resumed across runs. ELBv2 refills 10 Describe calls a second per account and region (burst 40): at most 10; 0 = unpaced. Target changes inside a route's apply lease are not paced."
   type        = number
   default     = 5
 
   validation {
-    condition     = var.full_audit_elbv2_calls_per_second >= 0 && floor(var.full_audit_elbv2_calls_per_second) == var.full_audit_elbv2_calls_per_second
-    error_message = "full_audit_elbv2_calls_per_second must be a whole number, 0 or more."
+    condition     = var.full_audit_elbv2_calls_per_second >= 0 && var.full_audit_elbv2_calls_per_second <= 10 && floor(var.full_audit_elbv2_calls_per_second) == var.full_audit_elbv2_calls_per_second
+    error_message = "full_audit_elbv2_calls_per_second must be a whole number from 0 (unpaced) to 10 (ELBv2's refill rate)."
   }
 }
 
