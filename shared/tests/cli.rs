@@ -1,29 +1,56 @@
 //! The `plr` CLI end to end against moto and the loopback DNS server, asserting on its JSON.
 
+use std::collections::BTreeMap;
 use std::process::Command;
 
 use router_tests::fixtures::{moto, Bed};
 use serde_json::Value;
 
+/// A change to `plr`'s environment: set a variable, or remove it (`None`).
+type EnvChange<'a> = (&'a str, Option<&'a str>);
+
 async fn plr(bed: &Bed, args: &[&str]) -> (bool, Value, String) {
-    let endpoint = moto().await.endpoint();
-    let out = Command::new(env!("CARGO_BIN_EXE_plr"))
-        .args(["--endpoint-url", &endpoint, "--output", "json"])
-        .args(args)
-        .env_clear()
-        .envs(&bed.env)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("plr runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let (ok, stdout, stderr) = plr_with(bed, args, &[]).await;
     (
-        out.status.success(),
+        ok,
         serde_json::from_str(&stdout).unwrap_or(Value::Null),
         stderr,
+    )
+}
+
+/// `plr --output json <args>` against the bed's moto with its `ROUTER_*` variables and test
+/// credentials, `changes` applied to that environment (`None` removes a variable).
+async fn plr_with(bed: &Bed, args: &[&str], changes: &[EnvChange<'_>]) -> (bool, String, String) {
+    let mut env: BTreeMap<String, String> = bed.env.clone().into_iter().collect();
+    for (k, v) in [
+        ("AWS_ENDPOINT_URL", moto().await.endpoint()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        // No profile files: credentials come only from what a test sets.
+        ("AWS_CONFIG_FILE", "/nonexistent".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".into()),
+    ] {
+        env.insert(k.into(), v);
+    }
+    for (k, v) in changes {
+        match v {
+            Some(v) => env.insert((*k).into(), (*v).into()),
+            None => env.remove(*k),
+        };
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_plr"))
+        .args(["--output", "json"])
+        .args(args)
+        .env_clear()
+        .envs(&env)
+        .output()
+        .expect("plr runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 
@@ -158,6 +185,116 @@ async fn cli_errors_are_one_line_with_a_non_zero_exit() {
     let (ok, _, err) = plr(&bed, &["routes", "show", "Bad_Id"]).await;
     assert!(!ok);
     assert!(err.starts_with("error: route name"), "{err}");
+}
+
+/// Issue #17: the mistakes a new operator makes first, each answered in one line that names
+/// the variable to fix; `--help` lists the variables `plr` reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_mistakes_get_one_line_with_the_fix_and_help_lists_the_variables() {
+    let bed = Bed::start("clisetup").await;
+    let (ok, help, _) = plr_with(&bed, &["--help"], &[]).await;
+    assert!(ok);
+    for var in [
+        "ROUTER_TABLE",
+        "ROUTER_FLEET",
+        "ROUTER_DNS_SERVERS",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {var}")),
+            "{var} missing from --help:\n{help}"
+        );
+    }
+    let fleet = bed.env["ROUTER_FLEET"].clone();
+    let missing_nlb = fleet.replace(
+        &bed.network.nlb_arn,
+        &format!(
+            "{}0000",
+            &bed.network.nlb_arn[..bed.network.nlb_arn.len() - 4]
+        ),
+    );
+    let cases: [(&str, Vec<EnvChange>, &[&str]); 4] = [
+        (
+            "no region",
+            vec![("AWS_REGION", None)],
+            &["no AWS region", "AWS_REGION"],
+        ),
+        (
+            "no credentials",
+            vec![("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)],
+            &["no AWS credentials", "AWS_PROFILE"],
+        ),
+        (
+            "missing table",
+            vec![("ROUTER_TABLE", Some("no-such-table"))],
+            &["no-such-table does not exist", "ROUTER_TABLE"],
+        ),
+        (
+            "missing NLB",
+            vec![("ROUTER_FLEET", Some(missing_nlb.as_str()))],
+            &["does not exist", "ROUTER_FLEET", &bed.router_id],
+        ),
+    ];
+    for (case, changes, wanted) in cases {
+        let (ok, _, err) = plr_with(&bed, &["routes", "list"], &changes).await;
+        assert!(!ok, "{case}: succeeded");
+        assert_eq!(err.trim().lines().count(), 1, "{case}: {err}");
+        assert!(err.len() < 300, "{case}: {} bytes: {err}", err.len());
+        for w in wanted {
+            assert!(err.contains(w), "{case}: {w:?} missing from {err}");
+        }
+    }
+    // The chain of causes only on request.
+    let (_, _, err) = plr_with(
+        &bed,
+        &["--verbose", "routes", "list"],
+        &[("ROUTER_TABLE", Some("no-such-table"))],
+    )
+    .await;
+    assert!(err.contains("caused by:"), "{err}");
+}
+
+/// Issue #17: a name that does not resolve is not silence: `routes add` and `routes sync`
+/// still print the route (pending) and then a one-line warning, with exit code 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_does_not_resolve_is_a_warning_and_exit_code_two() {
+    let bed = Bed::start("clinx").await;
+    let add = [
+        "routes",
+        "add",
+        "--name",
+        "ghost",
+        "--host",
+        "ghost.db.test",
+        "--port",
+        "5432",
+    ];
+    for args in [&add[..], &["routes", "sync", "ghost"][..]] {
+        let endpoint = moto().await.endpoint();
+        let out = Command::new(env!("CARGO_BIN_EXE_plr"))
+            .args(["--endpoint-url", &endpoint, "--output", "json"])
+            .args(args)
+            .env_clear()
+            .envs(&bed.env)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("plr runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with(
+                "warning: ghost.db.test did not resolve: the name does not exist (NXDOMAIN);"
+            ),
+            "{args:?}: {err}"
+        );
+        let json: Value = serde_json::from_slice(&out.stdout).expect("the route is printed");
+        assert!(!json.is_null(), "{args:?}");
+    }
 }
 
 /// Issue #15: builds in moto exactly what the seed's HCL creates on an NLB (target groups

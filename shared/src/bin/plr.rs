@@ -6,12 +6,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use aws_sdk_dynamodb::config::ProvideCredentials;
 use clap::{Parser, Subcommand, ValueEnum};
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use privatelink_router::adopt::adopt;
 use privatelink_router::aws::{retry_config, timeout_config, Clients};
 use privatelink_router::config::Config;
-use privatelink_router::context::Context;
+use privatelink_router::context::{Context, InitError};
+use privatelink_router::plan::LookupFailure;
+use privatelink_router::route::Route;
 use privatelink_router::seed_inputs::SeedInputs;
 use privatelink_router::service::{self, Caller, CreateRequest, ListFilter};
 use serde_json::{json, Value};
@@ -20,12 +23,32 @@ use serde_json::{json, Value};
 #[command(
     name = "plr",
     version,
-    about = "Operate a privatelink-router: routes, audit, plan, ports"
+    about = "Operate a privatelink-router: routes, audit, plan, ports",
+    after_help = "Every other ROUTER_* variable the Lambdas read (README, \"Configuration\") is read \
+                  here too. AWS credentials come from the SDK's usual chain (AWS_PROFILE, \
+                  AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, instance roles)."
 )]
 struct Cli {
+    /// The router's DynamoDB table (the Terraform module's output `table_name`).
+    #[arg(long, global = true, env = "ROUTER_TABLE")]
+    table: Option<String>,
+    /// The routers: JSON list of {id, nlb_arn, endpoint_service_name} (the Terraform module's
+    /// output `fleet`).
+    #[arg(long, global = true, env = "ROUTER_FLEET", hide_env_values = true)]
+    fleet: Option<String>,
+    /// DNS servers to resolve databases with (`ip:port`, comma-separated); default: the
+    /// system's.
+    #[arg(long, global = true, env = "ROUTER_DNS_SERVERS")]
+    dns_servers: Option<String>,
+    /// AWS region of the routers.
+    #[arg(long, global = true, env = "AWS_REGION")]
+    region: Option<String>,
     /// AWS endpoint override (e.g. a local emulator); default: the SDK's own resolution.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
     endpoint_url: Option<String>,
+    /// On errors, print the whole chain of causes (AWS request ids, SDK detail).
+    #[arg(long, short, global = true)]
+    verbose: bool,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value = "table")]
     output: Output,
@@ -136,7 +159,8 @@ fn parse_tag(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{s:?} is not key=value"))
 }
 
-/// One entry of the seed module's `target_endpoints`.
+/// The router context from the flags and the environment. Fails early, in the operator's
+/// terms, when no region or no credentials are configured.
 async fn context(cli: &Cli) -> anyhow::Result<Context> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .retry_config(retry_config())
@@ -144,10 +168,143 @@ async fn context(cli: &Cli) -> anyhow::Result<Context> {
     if let Some(url) = &cli.endpoint_url {
         loader = loader.endpoint_url(url);
     }
+    if let Some(region) = &cli.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
     let sdk = loader.load().await;
-    let mut config = Config::from_env()?;
+    if sdk.region().is_none() {
+        anyhow::bail!(Hint(
+            "no AWS region: set AWS_REGION (or --region) to the routers' region".into()
+        ));
+    }
+    let creds = match sdk.credentials_provider() {
+        Some(p) => p
+            .provide_credentials()
+            .await
+            .map(drop)
+            .map_err(anyhow::Error::new),
+        None => Err(anyhow::anyhow!("no credentials provider")),
+    };
+    if let Err(e) = creds {
+        return Err(e.context(Hint(
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`".into(),
+        )));
+    }
+    let flags = [
+        ("ROUTER_TABLE", &cli.table),
+        ("ROUTER_FLEET", &cli.fleet),
+        ("ROUTER_DNS_SERVERS", &cli.dns_servers),
+    ];
+    let lookup = |k: &str| {
+        flags
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map_or_else(|| std::env::var(k).ok(), |(_, v)| (*v).clone())
+    };
+    let mut config = Config::from_lookup(&lookup)?;
     config.admin_principals.insert(cli.principal.clone());
-    Ok(Context::build(config, Clients::from_sdk_config(&sdk)).await?)
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+    let ctx = Context::build(config.clone(), Clients::from_sdk_config(&sdk))
+        .await
+        .map_err(|e| {
+            let hint = match &e {
+                InitError::Router { router, source } if is_not_found(&source.to_string()) => {
+                    let arn = config
+                        .fleet
+                        .iter()
+                        .find(|r| &r.id == router)
+                        .map(|r| r.nlb_arn.clone())
+                        .unwrap_or_default();
+                    Some(Hint(format!(
+                        "router {router}: its NLB {arn} does not exist in {region}: check ROUTER_FLEET (the Terraform module's output fleet) and AWS_REGION"
+                    )))
+                }
+                _ => None,
+            };
+            match hint {
+                Some(h) => anyhow::Error::new(e).context(h),
+                None => anyhow::Error::new(e),
+            }
+        })?;
+    Ok(ctx)
+}
+
+/// A requested change that was made only in part (e.g. a route created but its name does not
+/// resolve): printed as `warning: …`, exit code 2.
+#[derive(Debug)]
+struct Warning(String);
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Warning {}
+
+/// The warning for a route whose latest lookup failed: it has no target from it.
+fn dns_warning(route: &Route) -> Option<String> {
+    let stored = route.resolutions.first()?.error.as_ref()?;
+    // Stored as the failure's serde name (`nx_domain`): shown in words.
+    let error = serde_json::from_value::<LookupFailure>(Value::String(stored.clone()))
+        .map_or_else(|_| stored.clone(), |f| f.to_string());
+    Some(format!(
+        "{} did not resolve: {error}; route {} has no new target and follows the name once it resolves (`plr routes sync {}`)",
+        route.spec.host,
+        route.id(),
+        route.id()
+    ))
+}
+
+/// An error message already in the operator's terms, with the fix: printed alone (its causes
+/// only with `--verbose`).
+#[derive(Debug)]
+struct Hint(String);
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Hint {}
+
+fn is_not_found(text: &str) -> bool {
+    text.contains("NotFound")
+        || text.contains("not found")
+        || text.contains("ResourceNotFoundException")
+}
+
+/// The one line shown for an error: a [`Hint`] as is; a missing table named with its fix;
+/// otherwise the outermost message only. `verbose` adds every cause.
+fn one_line(e: &anyhow::Error, table: Option<&str>, verbose: bool) -> String {
+    let head = if let Some(h) = e.chain().find_map(|c| c.downcast_ref::<Hint>()) {
+        h.0.clone()
+    } else if e
+        .chain()
+        .any(|c| c.to_string().contains("ResourceNotFoundException"))
+    {
+        format!(
+            "the route table {} does not exist in this region: check ROUTER_TABLE (the Terraform module's output table_name) and AWS_REGION",
+            table.unwrap_or("(ROUTER_TABLE unset)")
+        )
+    } else {
+        e.to_string()
+    };
+    let head = head.replace('\n', " ");
+    if !verbose {
+        return head;
+    }
+    let causes: Vec<String> = e
+        .chain()
+        .map(|c| c.to_string().replace('\n', " "))
+        .filter(|c| *c != head)
+        .collect();
+    if causes.is_empty() {
+        head
+    } else {
+        format!("{head}\n  caused by: {}", causes.join("\n  caused by: "))
+    }
 }
 
 fn print(output: Output, value: &Value, headers: &[&str], rows: Vec<Vec<String>>) {
@@ -223,8 +380,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     target_group: None,
                 };
                 let (route, created) = service::create_trusted(&ctx, &caller, &req).await?;
+                let warning = dns_warning(&route);
                 let v = json!({"created": created, "route": service::view(&ctx, route)});
                 print(cli.output, &v, &ROUTE_HEADERS, vec![route_row(&v["route"])]);
+                if let Some(w) = warning {
+                    return Err(Warning(w).into());
+                }
             }
             RoutesCommand::List { owner } => {
                 let mut all = Vec::new();
@@ -271,6 +432,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             RoutesCommand::Sync { id } => {
                 let out = service::sync(&ctx, &caller, id).await?;
+                let warning = dns_warning(&out.route);
                 let v = serde_json::to_value(&out)?;
                 let mut rows: Vec<Vec<String>> = out
                     .plan
@@ -292,6 +454,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ]
                 }));
                 print(cli.output, &v, &["action", "target", "reason"], rows);
+                if let Some(w) = warning {
+                    return Err(Warning(w).into());
+                }
             }
             RoutesCommand::Rm { id } => {
                 service::delete(&ctx, &caller, id).await?;
@@ -452,12 +617,18 @@ async fn main() -> ExitCode {
     // CloudWatch EMF lines are for Lambda's log pipeline; on a terminal they would garble
     // the output (and break --output json).
     privatelink_router::metrics::redirect(Box::new(std::io::sink()));
+    let (table, verbose) = (cli.table.clone(), cli.verbose);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("error: {msg}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<Warning>() {
+            Some(w) => {
+                eprintln!("warning: {w}");
+                ExitCode::from(2)
+            }
+            None => {
+                eprintln!("error: {}", one_line(&e, table.as_deref(), verbose));
+                ExitCode::FAILURE
+            }
+        },
     }
 }
