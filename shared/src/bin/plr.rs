@@ -231,16 +231,9 @@ async fn context(cli: &Cli) -> anyhow::Result<Context> {
 
 /// A requested change that was made only in part (e.g. a route created but its name does not
 /// resolve): printed as `warning: …`, exit code 2.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 struct Warning(String);
-
-impl std::fmt::Display for Warning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Warning {}
 
 /// The warning for a route whose latest lookup failed: it has no target from it.
 fn dns_warning(route: &Route) -> Option<String> {
@@ -258,16 +251,9 @@ fn dns_warning(route: &Route) -> Option<String> {
 
 /// An error message already in the operator's terms, with the fix: printed alone (its causes
 /// only with `--verbose`).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 struct Hint(String);
-
-impl std::fmt::Display for Hint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Hint {}
 
 fn is_not_found(text: &str) -> bool {
     text.contains("NotFound")
