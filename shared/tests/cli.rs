@@ -10,7 +10,8 @@ use serde_json::Value;
 type EnvChange<'a> = (&'a str, Option<&'a str>);
 
 async fn plr(bed: &Bed, args: &[&str]) -> (bool, Value, String) {
-    let (code, stdout, stderr) = plr_with(bed, args, &[]).await;
+    let args: Vec<&str> = ["--output", "json"].iter().chain(args).copied().collect();
+    let (code, stdout, stderr) = plr_with(bed, &args, &[]).await;
     (
         code == Some(0),
         serde_json::from_str(&stdout).unwrap_or(Value::Null),
@@ -18,7 +19,7 @@ async fn plr(bed: &Bed, args: &[&str]) -> (bool, Value, String) {
     )
 }
 
-/// `plr --output json <args>` against the bed's moto with its `ROUTER_*` variables and test
+/// `plr <args>` against the bed's moto with its `ROUTER_*` variables and test
 /// credentials, `changes` applied to that environment (`None` removes a variable).
 async fn plr_with(
     bed: &Bed,
@@ -45,7 +46,6 @@ async fn plr_with(
         };
     }
     let out = Command::new(env!("CARGO_BIN_EXE_plr"))
-        .args(["--output", "json"])
         .args(args)
         .env_clear()
         .envs(&env)
@@ -112,13 +112,46 @@ async fn cli_adds_lists_shows_syncs_and_removes_a_route() {
     assert_eq!(v["routes_seen"], 1);
     assert_eq!(v["complete"], true);
 
-    let (ok, _, err) = plr(&bed, &["routes", "rm", "orders"]).await;
+    // Issue #17: an 80-column terminal gets an 80-column table, with the endpoint service.
+    let (code, table, err) = plr_with(&bed, &["routes", "list"], &[("COLUMNS", Some("80"))]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert!(table.contains("endpoint"), "{table}");
+    for line in table.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}\n{table}",
+            line.chars().count()
+        );
+    }
+
+    // rm asks first: without a terminal it refuses and says how to confirm; --dry-run shows
+    // what would go; --yes removes.
+    let (code, _, err) = plr_with(&bed, &["routes", "rm", "orders"], &[]).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("pass --yes"), "{err}");
+    let (ok, v, err) = plr(&bed, &["routes", "rm", "orders", "--dry-run"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["would_delete"]["listener_port"].as_u64(), Some(port));
+    let (ok, v, _) = plr(&bed, &["routes", "list"]).await;
+    assert!(ok);
+    assert_eq!(v["routes"].as_array().unwrap().len(), 1, "still there");
+    let (ok, _, err) = plr(&bed, &["routes", "rm", "orders", "--yes"]).await;
     assert!(ok, "{err}");
     let (ok, v, _) = plr(&bed, &["ports"]).await;
     assert!(ok);
     assert_eq!(
         v["routers"][&bed.router_id]["ports"][0]["state"],
         "quarantined"
+    );
+    // Times as RFC 3339, not epoch seconds.
+    let (code, table, _) = plr_with(&bed, &["ports"], &[("COLUMNS", Some("200"))]).await;
+    assert_eq!(code, Some(0));
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert!(
+        table.contains(&format!("{year}-")) && table.contains("+00:00"),
+        "{table}"
     );
 }
 
@@ -265,6 +298,8 @@ async fn setup_mistakes_get_one_line_with_the_fix_and_help_lists_the_variables()
 async fn a_name_that_does_not_resolve_is_a_warning_and_exit_code_two() {
     let bed = Bed::start("clinx").await;
     let add = [
+        "--output",
+        "json",
         "routes",
         "add",
         "--name",
@@ -274,7 +309,10 @@ async fn a_name_that_does_not_resolve_is_a_warning_and_exit_code_two() {
         "--port",
         "5432",
     ];
-    for args in [&add[..], &["routes", "sync", "ghost"][..]] {
+    for args in [
+        &add[..],
+        &["--output", "json", "routes", "sync", "ghost"][..],
+    ] {
         let (code, out, err) = plr_with(&bed, args, &[]).await;
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use aws_sdk_dynamodb::config::ProvideCredentials;
 use clap::{Parser, Subcommand, ValueEnum};
-use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
+use comfy_table::{presets::UTF8_BORDERS_ONLY, ContentArrangement, Table};
 use privatelink_router::adopt::adopt;
 use privatelink_router::aws::{retry_config, timeout_config, Clients};
 use privatelink_router::config::Config;
@@ -146,10 +146,17 @@ enum RoutesCommand {
         /// Route id.
         id: String,
     },
-    /// Remove a route (listener, target group; the port is quarantined).
+    /// Remove a route (listener, target group; the port is quarantined). Asks first unless
+    /// --yes.
     Rm {
         /// Route id.
         id: String,
+        /// Show what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove without asking (required when stdin is not a terminal).
+        #[arg(long, short)]
+        yes: bool,
     },
 }
 
@@ -303,26 +310,61 @@ fn print(output: Output, value: &Value, headers: &[&str], rows: Vec<Vec<String>>
     }
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(headers.to_vec());
+    // The terminal's width (comfy-table reads it from a tty); COLUMNS when set, as shells
+    // export it and as pipes need it.
+    if let Some(cols) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<u16>().ok())
+    {
+        t.set_width(cols);
+    }
     for r in rows {
         t.add_row(r);
     }
     println!("{t}");
 }
 
-fn route_row(v: &Value) -> Vec<String> {
-    let s = |k: &str| match &v[k] {
+/// A JSON value as a table cell: strings bare, null as `-`.
+fn cell(v: &Value) -> String {
+    match v {
         Value::Null => "-".to_owned(),
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    };
+    }
+}
+
+/// Asks `question` on the terminal; true for `y`/`yes`. Without a terminal, refuses with the
+/// fix (`--yes`) rather than guess.
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(Hint(format!(
+            "{} Not asked: stdin is not a terminal; pass --yes to confirm",
+            question.trim_end_matches('?')
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// A route's table row: what a database owner and a Databricks admin need (the endpoint
+/// service and listener port are the consumer's address).
+fn route_row(v: &Value) -> Vec<String> {
     vec![
-        s("id"),
-        s("host"),
-        s("port"),
-        s("router"),
-        s("listener_port"),
-        s("status"),
+        cell(&v["id"]),
+        cell(&v["host"]),
+        cell(&v["port"]),
+        cell(&v["connection"]["endpoint_service_name"]),
+        cell(&v["listener_port"]),
+        cell(&v["status"]),
     ]
 }
 
@@ -330,7 +372,7 @@ const ROUTE_HEADERS: [&str; 6] = [
     "route",
     "host",
     "db port",
-    "router",
+    "endpoint service",
     "listener port",
     "status",
 ];
@@ -428,7 +470,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         vec![
                             "register".into(),
                             c.target.ip.to_string(),
-                            format!("{:?}", c.reason),
+                            cell(&serde_json::to_value(c.reason).unwrap_or_default()),
                         ]
                     })
                     .collect();
@@ -436,7 +478,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     vec![
                         "deregister".into(),
                         c.target.ip.to_string(),
-                        format!("{:?}", c.reason),
+                        cell(&serde_json::to_value(c.reason).unwrap_or_default()),
                     ]
                 }));
                 print(cli.output, &v, &["action", "target", "reason"], rows);
@@ -444,13 +486,59 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     return Err(Warning(w).into());
                 }
             }
-            RoutesCommand::Rm { id } => {
+            RoutesCommand::Rm { id, dry_run, yes } => {
+                let route = service::get(&ctx, &caller, id).await?;
+                let what = json!({
+                    "route": id,
+                    "router": route.router,
+                    "listener_port": route.listener_port,
+                    "listener": route.listener_arn,
+                    "target_group": route.target_group_arn,
+                    "port_free_again_after": (chrono::Utc::now() + ctx.config.port_quarantine).to_rfc3339(),
+                });
+                let row = |v: &Value| {
+                    [
+                        "route",
+                        "router",
+                        "listener_port",
+                        "listener",
+                        "target_group",
+                        "port_free_again_after",
+                    ]
+                    .iter()
+                    .map(|k| cell(&v[*k]))
+                    .collect::<Vec<_>>()
+                };
+                let headers = [
+                    "route",
+                    "router",
+                    "listener port",
+                    "listener",
+                    "target group",
+                    "port free again after",
+                ];
+                if *dry_run {
+                    print(
+                        cli.output,
+                        &json!({"dry_run": true, "would_delete": what}),
+                        &headers,
+                        vec![row(&what)],
+                    );
+                    return Ok(());
+                }
+                if !yes
+                    && !confirm(&format!(
+                    "remove route {id} (listener port {} on router {}; the port is quarantined)?",
+                    route.listener_port, route.router
+                ))? {
+                    anyhow::bail!(Hint(format!("route {id} not removed")));
+                }
                 service::delete(&ctx, &caller, id).await?;
                 print(
                     cli.output,
-                    &json!({"deleted": id}),
-                    &["deleted"],
-                    vec![vec![id.clone()]],
+                    &json!({"deleted": what}),
+                    &headers,
+                    vec![row(&what)],
                 );
             }
         },
@@ -578,7 +666,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         e.port.to_string(),
                         e.route_id.clone(),
                         e.state.clone(),
-                        e.until.map(|u| u.to_string()).unwrap_or_else(|| "-".into()),
+                        e.until
+                            .and_then(|u| chrono::DateTime::from_timestamp(u, 0))
+                            .map_or_else(|| "-".into(), |t| t.to_rfc3339()),
                     ]);
                 }
                 all.insert(
