@@ -31,6 +31,7 @@
 //! | item          | pk      | sk                  | attributes                                   |
 //! |---------------|---------|---------------------|----------------------------------------------|
 //! | resume cursor | `AUDIT` | `CURSOR`            | `after` (route id), `at` (RFC 3339)          |
+//! | dry runs' cursor | `AUDIT` | `CURSOR#dry`     | `after` (route id), `at` (RFC 3339)          |
 //! | orphan        | `AUDIT` | `ORPHAN#<arn>`      | `arn`, `kind`, `router`, `route_id`, `first_seen` (epoch s) |
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -67,6 +68,9 @@ pub const STUCK_AFTER: Duration = Duration::from_secs(120);
 pub const AUDIT_PK: &str = "AUDIT";
 /// Sort key of the resume cursor.
 const CURSOR_SK: &str = "CURSOR";
+/// Sort key of the dry runs' own resume cursor: a dry run resumes like a real one, without
+/// moving the real runs' cursor.
+const DRY_CURSOR_SK: &str = "CURSOR#dry";
 /// Sort key prefix of orphan first-seen records.
 const ORPHAN_SK: &str = "ORPHAN#";
 
@@ -425,7 +429,7 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
     let mut report = AuditReport {
         dry_run,
         routes_seen: items.len(),
-        resumed_from: state.cursor.clone(),
+        resumed_from: state.cursor(dry_run).map(str::to_owned),
         ..AuditReport::default()
     };
     report.errors.extend(seed_error.map(|error| RouteFailure {
@@ -439,7 +443,7 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
         })
     }));
     report.seeds = seeds;
-    let start = resume_index(&items, state.cursor.as_deref());
+    let start = resume_index(&items, state.cursor(dry_run));
     let order: Vec<&Item> = items[start..].iter().chain(&items[..start]).collect();
     let concurrency = ctx.config.audit_concurrency.max(1);
     let results: Vec<ItemAudit> = stream::iter(order.iter().enumerate())
@@ -469,9 +473,11 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
         }),
     }
 
+    // A dry run keeps its own cursor (bookkeeping only: it changes nothing the router serves),
+    // so repeated dry runs cover every route like real ones.
     let cursor = report.stopped_at.clone();
-    if !dry_run && cursor != state.cursor {
-        if let Err(e) = write_cursor(ctx, cursor.as_deref()).await {
+    if cursor.as_deref() != state.cursor(dry_run) {
+        if let Err(e) = write_cursor(ctx, dry_run, cursor.as_deref()).await {
             report.errors.push(RouteFailure {
                 route_id: "cursor".into(),
                 error: e.to_string(),
@@ -597,7 +603,19 @@ pub(crate) async fn list_items(ctx: &Context) -> Result<Vec<Item>, StoreError> {
 #[derive(Debug, Clone, Default)]
 struct AuditState {
     cursor: Option<String>,
+    dry_cursor: Option<String>,
     orphans: BTreeMap<String, i64>,
+}
+
+impl AuditState {
+    /// The cursor a run resumes from: the dry runs' for a dry run.
+    fn cursor(&self, dry_run: bool) -> Option<&str> {
+        if dry_run {
+            self.dry_cursor.as_deref()
+        } else {
+            self.cursor.as_deref()
+        }
+    }
 }
 
 async fn read_state(ctx: &Context) -> Result<AuditState, StoreError> {
@@ -620,6 +638,7 @@ async fn read_state(ctx: &Context) -> Result<AuditState, StoreError> {
             let get_s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
             match get_s("sk").as_deref() {
                 Some(CURSOR_SK) => state.cursor = get_s("after"),
+                Some(DRY_CURSOR_SK) => state.dry_cursor = get_s("after"),
                 Some(sk) if sk.starts_with(ORPHAN_SK) => {
                     let first = item
                         .get("first_seen")
@@ -644,11 +663,12 @@ fn audit_key(sk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".to_owned(), s(AUDIT_PK)), ("sk".to_owned(), s(sk))])
 }
 
-async fn write_cursor(ctx: &Context, after: Option<&str>) -> Result<(), StoreError> {
+async fn write_cursor(ctx: &Context, dry_run: bool, after: Option<&str>) -> Result<(), StoreError> {
     let client = &ctx.store.client;
+    let sk = if dry_run { DRY_CURSOR_SK } else { CURSOR_SK };
     match after {
         Some(after) => {
-            let mut item = audit_key(CURSOR_SK.to_owned());
+            let mut item = audit_key(sk.to_owned());
             item.insert("after".into(), s(after));
             item.insert("at".into(), s(Utc::now().to_rfc3339()));
             client
@@ -663,7 +683,7 @@ async fn write_cursor(ctx: &Context, after: Option<&str>) -> Result<(), StoreErr
             client
                 .delete_item()
                 .table_name(&ctx.store.table)
-                .set_key(Some(audit_key(CURSOR_SK.to_owned())))
+                .set_key(Some(audit_key(sk.to_owned())))
                 .send()
                 .await
                 .map_err(|e| StoreError::aws("DeleteItem", e))?;

@@ -586,3 +586,30 @@ async fn plr_adopt_takes_over_a_seed_deployment_without_changing_a_port() {
         listeners_after
     );
 }
+
+/// Every `plr` command line in the README's code blocks is one `plr` accepts (subcommands and
+/// flags; checked with `--help`, which parses the line and runs nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_plr_command_in_the_readme_is_accepted() {
+    let bed = Bed::start("clireadme").await;
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let mut in_block = false;
+    let mut checked = 0;
+    for line in readme.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        let Some(command) = line.trim().strip_prefix("plr ").filter(|_| in_block) else {
+            continue;
+        };
+        let command = command.split("  #").next().unwrap_or_default();
+        let mut args: Vec<&str> = command.split_whitespace().collect();
+        args.push("--help");
+        let (code, _, err) = plr_with(&bed, &args, &[]).await;
+        assert_eq!(code, Some(0), "README line `{line}`: {err}");
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} plr lines found in the README");
+}

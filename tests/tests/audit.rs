@@ -532,6 +532,19 @@ async fn a_run_out_of_budget_stops_cleanly_and_the_next_run_resumes_after_it() {
 
     let mut starved = bed.ctx.clone();
     starved.config.audit_budget = Duration::ZERO;
+    // Dry runs resume too (issue #17: each stopped at the same route), on their own cursor.
+    let dry = invoke(&starved, sample("audit-dry-run.json")).await;
+    assert_eq!(
+        (dry["resumed_from"].clone(), dry["stopped_at"].clone()),
+        (Value::Null, json!("alpha")),
+        "{dry:#}"
+    );
+    let dry = invoke(&starved, sample("audit-dry-run.json")).await;
+    assert_eq!(
+        (dry["resumed_from"].clone(), dry["stopped_at"].clone()),
+        (json!("alpha"), json!("bravo")),
+        "{dry:#}"
+    );
     let first = scheduled(&starved).await;
     assert_eq!(first["complete"], false, "{first:#}");
     assert_eq!(first["routes_seen"], 3);

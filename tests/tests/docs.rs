@@ -36,3 +36,40 @@ fn readme_states_the_demo_and_test_commands() {
     assert!(readme.contains("`./demo.sh`"));
     assert!(readme.contains("`cargo test --workspace --locked`"));
 }
+
+/// Every repository path the README names (events, sources, Terraform, tests) exists: a
+/// renamed file breaks this test, not a reader's copy-paste.
+#[test]
+fn every_path_the_readme_names_exists() {
+    let readme = readme();
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let prefixes = [
+        "events/",
+        "shared/",
+        "functions/",
+        "infra/",
+        "tests/",
+        ".ci/",
+    ];
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for token in readme.split(|c: char| c.is_whitespace() || "`()[]|,;\"'".contains(c)) {
+        let path = token.trim_end_matches(['.', ':']);
+        // Placeholders (`functions/<lambda>/`) and globs are not paths.
+        if !prefixes.iter().any(|p| path.starts_with(p)) || path.contains(['<', '*', '{', '$']) {
+            continue;
+        }
+        checked += 1;
+        if !root.join(path).exists() {
+            missing.push(path.to_owned());
+        }
+    }
+    assert!(
+        checked > 10,
+        "only {checked} paths found: the scan is broken"
+    );
+    assert!(
+        missing.is_empty(),
+        "the README names paths that do not exist: {missing:?}"
+    );
+}

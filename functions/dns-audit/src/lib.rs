@@ -15,8 +15,13 @@ use serde_json::Value;
 pub use lambda_runtime;
 use lambda_runtime::LambdaEvent;
 
-/// Time kept back from the Lambda deadline for in-flight routes, orphans and the cursor.
+/// Time kept back from the Lambda deadline for in-flight routes, orphans and the cursor: a
+/// tenth of the time left, at least [`MIN_DEADLINE_MARGIN`] and at most this. A fixed 20 s
+/// left nothing to do under a short deadline (`cargo lambda watch`, a small timeout).
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
+/// The least time kept back from the deadline (one route's calls under the SDK's attempt
+/// timeout need about this much to finish).
+pub const MIN_DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 
 /// Runs one audit and returns its report as JSON; an error (so Lambda retries) only when the
 /// payload is malformed or the run could not read the table or ELBv2.
@@ -35,7 +40,7 @@ pub async fn handler(
 }
 
 /// The instant the audit must stop starting routes: the invocation deadline (epoch ms; `0`
-/// when unknown) less [`DEADLINE_MARGIN`].
+/// when unknown) less a margin that scales with the time left ([`DEADLINE_MARGIN`]).
 pub fn stop_before(deadline_epoch_ms: u64) -> Option<Instant> {
     if deadline_epoch_ms == 0 {
         return None;
@@ -45,7 +50,8 @@ pub fn stop_before(deadline_epoch_ms: u64) -> Option<Instant> {
         .ok()?
         .as_millis() as u64;
     let left = Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms));
-    Some(Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
+    let margin = (left / 10).clamp(MIN_DEADLINE_MARGIN, DEADLINE_MARGIN);
+    Some(Instant::now() + left.saturating_sub(margin))
 }
 
 #[cfg(test)]
@@ -55,6 +61,30 @@ mod tests {
     #[test]
     fn unknown_deadline_leaves_only_the_configured_budget() {
         assert!(stop_before(0).is_none());
+    }
+
+    #[test]
+    fn a_short_deadline_keeps_a_short_margin() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        // 30 s left (cargo lambda's default timeout): 3 s kept back, 27 s to work.
+        let left = stop_before(now_ms + 30_000)
+            .unwrap()
+            .saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_millis(26_500) && left <= Duration::from_secs(27),
+            "{left:?}"
+        );
+        // 5 s left: the 1 s floor.
+        let left = stop_before(now_ms + 5_000)
+            .unwrap()
+            .saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_millis(3_500) && left <= Duration::from_secs(4),
+            "{left:?}"
+        );
     }
 
     #[test]
