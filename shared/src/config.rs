@@ -247,12 +247,32 @@ impl Config {
         let fleet: Vec<RouterConfig> =
             serde_json::from_str(&fleet_raw).map_err(|e| ConfigError {
                 var: "ROUTER_FLEET",
-                message: e.to_string(),
+                message: format!(
+                    "not a JSON list of {{id, nlb_arn, endpoint_service_name}} ({e}); the Terraform module's output `fleet` is one"
+                ),
             })?;
         if fleet.is_empty() {
             return Err(ConfigError {
                 var: "ROUTER_FLEET",
                 message: "at least one router is required".into(),
+            });
+        }
+        // An ELBv2 load balancer ARN: arn:<partition>:elasticloadbalancing:<region>:<account>:
+        // loadbalancer/<type>/<name>/<id> (ELBv2 API reference, LoadBalancer).
+        if let Some(bad) = fleet.iter().find(|r| {
+            let parts: Vec<&str> = r.nlb_arn.splitn(6, ':').collect();
+            !(parts.len() == 6
+                && parts[0] == "arn"
+                && parts[2] == "elasticloadbalancing"
+                && !parts[3].is_empty()
+                && parts[5].starts_with("loadbalancer/"))
+        }) {
+            return Err(ConfigError {
+                var: "ROUTER_FLEET",
+                message: format!(
+                    "router {}: {:?} is not a load balancer ARN (arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/net/<name>/<id>)",
+                    bad.id, bad.nlb_arn
+                ),
             });
         }
         let dns_servers = parse_servers(&get(env, "ROUTER_DNS_SERVERS").unwrap_or_default())

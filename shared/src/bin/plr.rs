@@ -36,8 +36,8 @@ struct Cli {
     /// output `fleet`).
     #[arg(long, global = true, env = "ROUTER_FLEET", hide_env_values = true)]
     fleet: Option<String>,
-    /// DNS servers to resolve databases with (`ip:port`, comma-separated); default: the
-    /// system's.
+    /// DNS servers to resolve databases with (`ip` or `ip:port`, comma-separated); default:
+    /// the system's.
     #[arg(long, global = true, env = "ROUTER_DNS_SERVERS")]
     dns_servers: Option<String>,
     /// AWS region of the routers.
@@ -179,7 +179,7 @@ async fn context(cli: &Cli) -> anyhow::Result<Context> {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
     let sdk = loader.load().await;
-    if sdk.region().is_none() {
+    if sdk.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
         anyhow::bail!(Hint(
             "no AWS region: set AWS_REGION (or --region) to the routers' region".into()
         ));
@@ -193,9 +193,13 @@ async fn context(cli: &Cli) -> anyhow::Result<Context> {
         None => Err(anyhow::anyhow!("no credentials provider")),
     };
     if let Err(e) = creds {
-        return Err(e.context(Hint(
-            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`".into(),
-        )));
+        let hint = match std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()) {
+            Some(profile) => format!(
+                "no AWS credentials from profile {profile:?} ({e}): check it in ~/.aws/config, or run `aws sso login --profile {profile}`"
+            ),
+            None => "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`".into(),
+        };
+        return Err(e.context(Hint(hint)));
     }
     let flags = [
         ("ROUTER_TABLE", &cli.table),
@@ -223,7 +227,7 @@ async fn context(cli: &Cli) -> anyhow::Result<Context> {
                         .map(|r| r.nlb_arn.clone())
                         .unwrap_or_default();
                     Some(Hint(format!(
-                        "router {router}: its NLB {arn} does not exist in {region}: check ROUTER_FLEET (the Terraform module's output fleet) and AWS_REGION"
+                        "router {router}: its NLB {arn} does not exist in {region}: check --fleet/ROUTER_FLEET (the Terraform module's output fleet) and AWS_REGION"
                     )))
                 }
                 _ => None,
@@ -237,7 +241,7 @@ async fn context(cli: &Cli) -> anyhow::Result<Context> {
 }
 
 /// A requested change that was made only in part (e.g. a route created but its name does not
-/// resolve): printed as `warning: …`, exit code 2.
+/// resolve): printed as `warning: …`, exit code 3 (1 is an error, 2 a usage error).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct Warning(String);
@@ -270,16 +274,39 @@ fn is_not_found(text: &str) -> bool {
 
 /// The one line shown for an error: a [`Hint`] as is; a missing table named with its fix;
 /// otherwise the outermost message only. `verbose` adds every cause.
-fn one_line(e: &anyhow::Error, table: Option<&str>, verbose: bool) -> String {
+fn one_line(
+    e: &anyhow::Error,
+    table: Option<&str>,
+    endpoint: Option<&str>,
+    verbose: bool,
+) -> String {
+    let text = e
+        .chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
     let head = if let Some(h) = e.chain().find_map(|c| c.downcast_ref::<Hint>()) {
         h.0.clone()
-    } else if e
-        .chain()
-        .any(|c| c.to_string().contains("ResourceNotFoundException"))
-    {
+    } else if text.contains("ResourceNotFoundException") {
         format!(
-            "the route table {} does not exist in this region: check ROUTER_TABLE (the Terraform module's output table_name) and AWS_REGION",
+            "the route table {} does not exist in this region: check --table/ROUTER_TABLE (the Terraform module's output table_name) and AWS_REGION",
             table.unwrap_or("(ROUTER_TABLE unset)")
+        )
+    } else if text.contains("dispatch failure") {
+        // The SDK never reached AWS: say where it tried and why, not the connector's dump.
+        let why = [
+            ("Connection refused", "connection refused"),
+            ("dns error", "the host name does not resolve"),
+            ("timed out", "timed out"),
+            ("invalid URL", "not a valid URL"),
+            ("InvalidUri", "not a valid URL"),
+        ]
+        .iter()
+        .find(|(k, _)| text.contains(k))
+        .map_or("unreachable", |(_, w)| w);
+        format!(
+            "cannot reach AWS at {}: {why}; check --endpoint-url/AWS_ENDPOINT_URL, AWS_REGION and the network (-v for detail)",
+            endpoint.unwrap_or("its regional endpoint")
         )
     } else {
         e.to_string()
@@ -291,7 +318,7 @@ fn one_line(e: &anyhow::Error, table: Option<&str>, verbose: bool) -> String {
     let causes: Vec<String> = e
         .chain()
         .map(|c| c.to_string().replace('\n', " "))
-        .filter(|c| *c != head)
+        .filter(|c| !head.ends_with(c.as_str()))
         .collect();
     if causes.is_empty() {
         head
@@ -341,7 +368,7 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
     use std::io::{BufRead, IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
         anyhow::bail!(Hint(format!(
-            "{} Not asked: stdin is not a terminal; pass --yes to confirm",
+            "not done: plr cannot ask ({}) without a terminal; pass --yes to confirm",
             question.trim_end_matches('?')
         )));
     }
@@ -494,7 +521,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "listener_port": route.listener_port,
                     "listener": route.listener_arn,
                     "target_group": route.target_group_arn,
-                    "port_free_again_after": (chrono::Utc::now() + ctx.config.port_quarantine).to_rfc3339(),
+                    "port_free_again_after": (chrono::Utc::now() + ctx.config.port_quarantine)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 });
                 let row = |v: &Value| {
                     [
@@ -668,7 +696,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         e.state.clone(),
                         e.until
                             .and_then(|u| chrono::DateTime::from_timestamp(u, 0))
-                            .map_or_else(|| "-".into(), |t| t.to_rfc3339()),
+                            .map_or_else(
+                                || "-".into(),
+                                |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                            ),
                     ]);
                 }
                 all.insert(
@@ -693,16 +724,20 @@ async fn main() -> ExitCode {
     // CloudWatch EMF lines are for Lambda's log pipeline; on a terminal they would garble
     // the output (and break --output json).
     privatelink_router::metrics::redirect(Box::new(std::io::sink()));
-    let (table, verbose) = (cli.table.clone(), cli.verbose);
+    let (table, endpoint, verbose) = (cli.table.clone(), cli.endpoint_url.clone(), cli.verbose);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => match e.downcast_ref::<Warning>() {
             Some(w) => {
                 eprintln!("warning: {w}");
-                ExitCode::from(2)
+                // 3: 1 is an error, 2 a usage error (clap).
+                ExitCode::from(3)
             }
             None => {
-                eprintln!("error: {}", one_line(&e, table.as_deref(), verbose));
+                eprintln!(
+                    "error: {}",
+                    one_line(&e, table.as_deref(), endpoint.as_deref(), verbose)
+                );
                 ExitCode::FAILURE
             }
         },
