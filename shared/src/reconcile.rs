@@ -215,12 +215,7 @@ pub async fn reconcile_with(
                 conflicts: vec![],
             });
         };
-        let now = Utc::now();
-        if !dry_run
-            && route
-                .applying_until
-                .is_some_and(|until| until > now && until <= now + APPLY_LEASE)
-        {
+        if !dry_run && lease_held(&route) {
             waits += 1;
             if waits > 3 {
                 return Err(StoreError::Conflict(route.id().to_string()).into());
@@ -368,6 +363,16 @@ async fn return_lease(ctx: &Context, stored: Route, failed: bool) -> Route {
     route
 }
 
+/// True while another reconcile holds the route's apply lease. A lease further ahead than a
+/// lease can be (clock skew, a hand edit) counts as expired, so nothing waits longer than one
+/// lease.
+fn lease_held(route: &Route) -> bool {
+    let now = Utc::now();
+    route
+        .applying_until
+        .is_some_and(|until| until > now && until <= now + APPLY_LEASE)
+}
+
 /// Waits until the route's apply lease is returned or expires (polling the route, 50 ms
 /// doubling to 1 s) and returns the route as stored then.
 async fn wait_for_apply(ctx: &Context, route: &Route) -> Result<Route, ReconcileError> {
@@ -380,13 +385,7 @@ async fn wait_for_apply(ctx: &Context, route: &Route) -> Result<Route, Reconcile
             .get(route.id())
             .await?
             .ok_or_else(|| StoreError::NotFound(route.id().to_string()))?;
-        // A lease further ahead than a lease can be (clock skew, a hand edit) counts as
-        // expired, so nothing waits longer than one lease.
-        let now = Utc::now();
-        if fresh
-            .applying_until
-            .is_none_or(|until| until <= now || until > now + APPLY_LEASE)
-        {
+        if !lease_held(&fresh) {
             info!(route_id = %route.id(), version = fresh.version, "apply lease returned; planning from the targets as they are now");
             return Ok(fresh);
         }

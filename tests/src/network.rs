@@ -125,6 +125,37 @@ impl Network {
 }
 
 impl Network {
+    /// `n` more internal NLBs in the fixture's subnets (a fleet of routers sharing one VPC),
+    /// named after the fixture; returns their ARNs.
+    pub async fn more_nlbs(&self, config: &SdkConfig, n: usize) -> anyhow::Result<Vec<String>> {
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
+        let subnets: Vec<String> = self.subnets.iter().map(|s| s.id.clone()).collect();
+        let mut arns = Vec::with_capacity(n);
+        for i in 1..=n {
+            let created = elb
+                .create_load_balancer()
+                .name(format!(
+                    "{}-{i}",
+                    self.name.chars().take(24).collect::<String>()
+                ))
+                .r#type(LoadBalancerTypeEnum::Network)
+                .scheme(LoadBalancerSchemeEnum::Internal)
+                .set_subnets(Some(subnets.clone()))
+                .send()
+                .await
+                .map_err(sdk_error("CreateLoadBalancer"))?;
+            arns.push(
+                created
+                    .load_balancers()
+                    .first()
+                    .and_then(|lb| lb.load_balancer_arn())
+                    .context("CreateLoadBalancer returned no ARN")?
+                    .to_owned(),
+            );
+        }
+        Ok(arns)
+    }
+
     /// A TCP target group `tg_name` (IP targets on `target_port`) and a TCP listener on `port`
     /// of the fixture's NLB forwarding to it, created the way a person or a seed deployment
     /// does: without the router's tags. Returns the target group's and the listener's ARNs.

@@ -5,7 +5,6 @@
 use std::time::Instant;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
 use privatelink_router::aws::Clients;
 use privatelink_router::config::Config;
 use privatelink_router::context::{Context, InitError};
@@ -18,37 +17,22 @@ const ROUTERS: usize = 60;
 /// The bed's NLB plus `ROUTERS - 1` more in its VPC, as a fleet `f00`…`f59` (the bed's is
 /// `f00`), and a config using it.
 async fn sixty_routers(bed: &Bed) -> (Value, Config) {
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk);
-    let subnets: Vec<String> = bed.network.subnets.iter().map(|s| s.id.clone()).collect();
-    let mut fleet = vec![json!({
-        "id": "f00",
-        "nlb_arn": bed.network.nlb_arn,
-        "endpoint_service_name": "com.amazonaws.vpce.us-east-1.vpce-svc-f00",
-    })];
-    for i in 1..ROUTERS {
-        let name = format!(
-            "{}-{i}",
-            bed.network.name.chars().take(24).collect::<String>()
-        );
-        let lb = elb
-            .create_load_balancer()
-            .name(&name)
-            .r#type(LoadBalancerTypeEnum::Network)
-            .scheme(LoadBalancerSchemeEnum::Internal)
-            .set_subnets(Some(subnets.clone()))
-            .send()
+    let arns = std::iter::once(bed.network.nlb_arn.clone()).chain(
+        bed.network
+            .more_nlbs(&bed.sdk, ROUTERS - 1)
             .await
-            .expect("NLB created");
-        let arn = lb.load_balancers()[0]
-            .load_balancer_arn()
-            .unwrap()
-            .to_owned();
-        fleet.push(json!({
-            "id": format!("f{i:02}"),
-            "nlb_arn": arn,
-            "endpoint_service_name": format!("com.amazonaws.vpce.us-east-1.vpce-svc-f{i:02}"),
-        }));
-    }
+            .expect("NLBs created"),
+    );
+    let fleet: Vec<Value> = arns
+        .enumerate()
+        .map(|(i, arn)| {
+            json!({
+                "id": format!("f{i:02}"),
+                "nlb_arn": arn,
+                "endpoint_service_name": format!("com.amazonaws.vpce.us-east-1.vpce-svc-f{i:02}"),
+            })
+        })
+        .collect();
     let fleet = Value::Array(fleet);
     let mut env = bed.env.clone();
     env.insert("ROUTER_FLEET".into(), fleet.to_string());

@@ -20,7 +20,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
 use privatelink_router::store::DynamoStore;
 use router_tests::fixtures::{moto, sdk_config};
 use router_tests::network::Network;
@@ -33,28 +32,8 @@ const RUNS: usize = 5;
 async fn fleet(n: usize) -> anyhow::Result<String> {
     let sdk = sdk_config().await;
     let net = Network::create(&sdk, &format!("cold{n}")).await?;
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
-    let subnets: Vec<String> = net.subnets.iter().map(|s| s.id.clone()).collect();
     let mut arns = vec![net.nlb_arn.clone()];
-    for i in 1..n {
-        let lb = elb
-            .create_load_balancer()
-            .name(format!(
-                "{}-{i}",
-                net.name.chars().take(24).collect::<String>()
-            ))
-            .r#type(LoadBalancerTypeEnum::Network)
-            .scheme(LoadBalancerSchemeEnum::Internal)
-            .set_subnets(Some(subnets.clone()))
-            .send()
-            .await?;
-        arns.push(
-            lb.load_balancers()[0]
-                .load_balancer_arn()
-                .context("NLB ARN")?
-                .to_owned(),
-        );
-    }
+    arns.extend(net.more_nlbs(&sdk, n - 1).await?);
     let fleet: Vec<Value> = arns
         .iter()
         .enumerate()
