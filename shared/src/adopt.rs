@@ -21,6 +21,7 @@ use tracing::info;
 
 use crate::context::Context;
 use crate::elb::{ElbError, TAG_MANAGED_BY, TAG_ROUTE};
+use crate::log_fields::list;
 use crate::provision::ownership_tags_of;
 use crate::seed_inputs::{SeedInputError, SeedInputs};
 use crate::service::{self, Caller, CreateRequest, ServiceError};
@@ -229,7 +230,7 @@ pub async fn adopt(
                     .collect();
                 if !missing.is_empty() {
                     ctx.elb.add_tags(&missing, &wanted).await?;
-                    info!(route_id = %db.route_id, resources = ?missing, "seed resources tagged for the router");
+                    info!(route_id = %db.route_id, resources = %list(&missing), "seed resources tagged for the router");
                 }
             }
         }

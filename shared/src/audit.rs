@@ -41,14 +41,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 use tracing::{info, warn};
 
 use crate::context::Context;
 use crate::elb::{ElbError, Targets, MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
 use crate::health::{refused_in, summarize, Health, RefusedAddress, RouteHealth, TargetProblem};
 use crate::lease::{Lease, Taken};
-use crate::metrics;
+use crate::metrics::{self, count, millis, Metric};
 use crate::observe::observe;
 use crate::plan::{Change, Lookup, LookupFailure};
 use crate::provision::{ensure_resources_with, Snapshot};
@@ -300,6 +300,8 @@ pub struct AuditReport {
     pub duration_ms: u64,
     /// AWS calls made by the run, by operation.
     pub aws_calls: BTreeMap<String, u64>,
+    /// Attempts AWS throttled during the run (the SDK retried them or gave up).
+    pub aws_throttles: u64,
     /// The run's ELBv2 rate budget in calls a second (0 = unpaced,
     /// `ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND`).
     pub elbv2_calls_per_second: u32,
@@ -329,25 +331,31 @@ impl AuditReport {
 
     /// The run's counters as EMF metric values (the alarm contract: `DnsFailures`, `Repairs`,
     /// `Errors`, `RoutesNotServing`, `AddressesRefused`).
-    pub fn metrics(&self) -> Vec<(&'static str, f64)> {
+    /// `RoutesServing` counts audited routes that are neither not serving nor degraded.
+    pub fn metrics(&self) -> Vec<Metric<'static>> {
+        let not_serving = self.routes_not_serving_count() as u64;
+        let degraded = (self.routes_not_serving.len() as u64).saturating_sub(not_serving);
         vec![
-            ("RoutesSeen", self.routes_seen as f64),
-            ("RoutesAudited", self.routes_audited as f64),
-            ("Repairs", self.repairs() as f64),
-            ("DnsFailures", self.counted_dns_failures() as f64),
-            ("RoutesNotServing", self.routes_not_serving_count() as f64),
-            (
-                "RoutesDegraded",
-                (self.routes_not_serving.len() - self.routes_not_serving_count()) as f64,
+            count("RoutesSeen", self.routes_seen as u64),
+            count("RoutesAudited", self.routes_audited as u64),
+            count(
+                "RoutesServing",
+                (self.routes_audited as u64).saturating_sub(not_serving + degraded),
             ),
-            ("TargetsNotServing", self.targets_not_serving.len() as f64),
-            ("AddressesRefused", self.refused_addresses.len() as f64),
-            ("ListenerConflicts", self.conflicts.len() as f64),
-            ("OrphansFound", self.orphans.found.len() as f64),
-            ("OrphansDeleted", self.orphans.deleted as f64),
-            ("Errors", self.errors.len() as f64),
-            ("AuditIncomplete", if self.complete { 0.0 } else { 1.0 }),
-            ("AuditDurationMs", self.duration_ms as f64),
+            count("RoutesNotServing", not_serving),
+            count("RoutesDegraded", degraded),
+            count("Repairs", self.repairs()),
+            count("DnsFailures", self.counted_dns_failures() as u64),
+            count("TargetsNotServing", self.targets_not_serving.len() as u64),
+            count("AddressesRefused", self.refused_addresses.len() as u64),
+            count("ListenerConflicts", self.conflicts.len() as u64),
+            count("OrphansFound", self.orphans.found.len() as u64),
+            count("OrphansDeleted", self.orphans.deleted as u64),
+            count("Errors", self.errors.len() as u64),
+            count("AuditIncomplete", u64::from(!self.complete)),
+            millis("AuditDurationMs", self.duration_ms),
+            count("AwsCalls", self.aws_calls.values().sum()),
+            count("AwsThrottles", self.aws_throttles),
         ]
     }
 }
@@ -356,6 +364,7 @@ impl AuditReport {
 /// cannot read what it audits; everything else is in the report.
 pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, AuditError> {
     let calls_before = ctx.clients.calls.snapshot();
+    let usage_before = ctx.clients.calls.usage();
     // One full audit at a time (a dry run changes nothing and takes no lease): the lease costs
     // one PutItem and one DeleteItem per run, counted in `aws_calls`.
     let dry = req.dry_run || ctx.config.dry_run;
@@ -400,6 +409,7 @@ pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, Audi
     }
     report.map(|mut r| {
         r.aws_calls = ctx.clients.calls.since(&calls_before);
+        r.aws_throttles = ctx.clients.calls.usage().since(usage_before).throttles;
         r.elbv2_calls_per_second = ctx.config.audit_elbv2_calls_per_second;
         r
     })
@@ -408,6 +418,7 @@ pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, Audi
 async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, AuditError> {
     let started = Instant::now();
     let calls_before = ctx.clients.calls.snapshot();
+    let usage_before = ctx.clients.calls.usage();
     let dry_run = req.dry_run || ctx.config.dry_run;
     let mut stop = started + ctx.config.audit_budget;
     if let Some(deadline) = req.deadline {
@@ -492,14 +503,16 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
         .sort_by(|a, b| a.route_id.cmp(&b.route_id));
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.aws_calls = ctx.clients.calls.since(&calls_before);
+    report.aws_throttles = ctx.clients.calls.usage().since(usage_before).throttles;
     publish(&report, &ctx.config.metrics_namespace);
     Ok(report)
 }
 
 /// Logs the summary line and prints the EMF records: the counters under dimension
-/// `Function=dns-audit`, and `Repairs` per kind under `Function, RepairKind`.
+/// `Function=dns-audit`, and `Repairs` per kind under `Function, RepairKind`. The counters
+/// go to the log line, the maps (repairs by kind, calls by operation) as JSON objects in the
+/// EMF record.
 fn publish(report: &AuditReport, namespace: &str) {
-    let calls = serde_json::to_string(&report.aws_calls).unwrap_or_default();
     info!(
         dry_run = report.dry_run,
         routes_seen = report.routes_seen,
@@ -508,7 +521,6 @@ fn publish(report: &AuditReport, namespace: &str) {
         resumed_from = report.resumed_from.as_deref(),
         stopped_at = report.stopped_at.as_deref(),
         repairs = report.repairs(),
-        repaired = %serde_json::to_string(&report.repaired).unwrap_or_default(),
         dns_failures = report.dns_failures.len(),
         routes_not_serving = report.routes_not_serving_count(),
         targets_not_serving = report.targets_not_serving.len(),
@@ -517,15 +529,20 @@ fn publish(report: &AuditReport, namespace: &str) {
         orphans_deleted = report.orphans.deleted,
         errors = report.errors.len(),
         duration_ms = report.duration_ms,
-        aws_calls = %calls,
+        aws_calls = report.aws_calls.values().sum::<u64>(),
+        aws_throttles = report.aws_throttles,
         "audit done"
     );
     let function = [("Function", "dns-audit")];
-    metrics::emit(namespace, &report.metrics(), &function);
-    for (kind, count) in &report.repaired {
+    let properties = Map::from_iter([
+        ("repaired".to_owned(), json!(report.repaired)),
+        ("aws_calls".to_owned(), json!(report.aws_calls)),
+    ]);
+    metrics::emit_with(namespace, &report.metrics(), &function, properties);
+    for (kind, n) in &report.repaired {
         metrics::emit(
             namespace,
-            &[("Repairs", *count as f64)],
+            &[count("Repairs", *n)],
             &[("Function", "dns-audit"), ("RepairKind", kind)],
         );
     }
@@ -1074,7 +1091,7 @@ async fn settle_orphans(
         let first = first.or((!dry_run).then_some(now));
         o.first_seen = first.and_then(|t| DateTime::from_timestamp(t, 0));
         let due = first.is_some_and(|t| now - t >= grace);
-        info!(kind = %o.kind, arn = %o.arn, router = %o.router, route_id = %o.route_id, first_seen = ?o.first_seen, due, dry_run, "orphan");
+        info!(kind = %o.kind, arn = %o.arn, router = %o.router, route_id = %o.route_id, first_seen = o.first_seen.map(|t| t.to_rfc3339()), due, dry_run, "orphan");
         if !due || dry_run {
             continue;
         }
@@ -1306,10 +1323,21 @@ mod tests {
             repaired: BTreeMap::from([("listener_created".into(), 2)]),
             ..AuditReport::default()
         };
-        let m: BTreeMap<&str, f64> = report.metrics().into_iter().collect();
+        let m: BTreeMap<&str, f64> = report
+            .metrics()
+            .into_iter()
+            .map(|(n, v, _)| (n, v))
+            .collect();
         assert_eq!(m["Repairs"], 2.0);
         assert_eq!(m["DnsFailures"], 0.0);
         assert_eq!(m["Errors"], 0.0);
         assert_eq!(m["AuditIncomplete"], 0.0);
+        let units: BTreeMap<&str, metrics::Unit> = report
+            .metrics()
+            .into_iter()
+            .map(|(n, _, u)| (n, u))
+            .collect();
+        assert_eq!(units["AuditDurationMs"], metrics::Unit::Milliseconds);
+        assert_eq!(units["Repairs"], metrics::Unit::Count);
     }
 }

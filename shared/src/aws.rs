@@ -13,21 +13,62 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// Counts AWS calls by operation name (e.g. `DescribeTargetHealth`; operations, not retries),
-/// for audit reports and benchmarks.
+/// and throttled attempts (any service, retries included), for audit reports, metrics and
+/// benchmarks.
 #[derive(Debug, Clone, Default)]
-pub struct CallCounter(Arc<Mutex<BTreeMap<String, u64>>>);
+pub struct CallCounter(Arc<Mutex<Counts>>);
+
+#[derive(Debug, Default)]
+struct Counts {
+    calls: BTreeMap<String, u64>,
+    throttles: u64,
+}
+
+/// The error codes AWS services answer when a caller is over its request rate: the list the
+/// SDK's own retry classifier treats as throttling (`aws-runtime`, `THROTTLING_ERRORS`), as
+/// ELBv2 and RDS (`Throttling`), DynamoDB (`ThrottlingException`) and EC2
+/// (`RequestLimitExceeded`) send them.
+const THROTTLING_CODES: [&str; 8] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "SlowDown",
+];
+
+/// True when an HTTP answer is a throttling error: status 429, or a 400/503 whose body names
+/// one of [`THROTTLING_CODES`] (XML `<Code>…</Code>` or JSON `"__type":"…#Code"`).
+fn is_throttle(status: u16, body: &[u8]) -> bool {
+    if status == 429 {
+        return true;
+    }
+    if status != 400 && status != 503 {
+        return false;
+    }
+    let body = String::from_utf8_lossy(body);
+    THROTTLING_CODES.iter().any(|code| {
+        body.contains(&format!("<Code>{code}</Code>"))
+            || body.contains(&format!("#{code}\""))
+            || body.contains(&format!("\"{code}\""))
+    })
+}
 
 impl CallCounter {
     /// Calls so far, by operation name.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+        self.0.lock().map(|m| m.calls.clone()).unwrap_or_default()
     }
 
     /// Calls since an earlier snapshot.
@@ -40,6 +81,38 @@ impl CallCounter {
             })
             .filter(|(_, v)| *v > 0)
             .collect()
+    }
+
+    /// Calls and throttled attempts so far (a throttled attempt is one the SDK then retried
+    /// or gave up on).
+    pub fn usage(&self) -> Usage {
+        self.0
+            .lock()
+            .map(|m| Usage {
+                calls: m.calls.values().sum(),
+                throttles: m.throttles,
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// AWS calls (operations) and throttled attempts, in all: the `AwsCalls` and `AwsThrottles`
+/// metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Operations called.
+    pub calls: u64,
+    /// Attempts AWS answered with a throttling error.
+    pub throttles: u64,
+}
+
+impl Usage {
+    /// What was used after `before` was read.
+    pub fn since(self, before: Usage) -> Usage {
+        Usage {
+            calls: self.calls.saturating_sub(before.calls),
+            throttles: self.throttles.saturating_sub(before.throttles),
+        }
     }
 }
 
@@ -59,7 +132,25 @@ impl Intercept for CallCounter {
     ) -> Result<(), BoxError> {
         if let Some(md) = cfg.load::<Metadata>() {
             if let Ok(mut m) = self.0.lock() {
-                *m.entry(md.name().to_owned()).or_default() += 1;
+                *m.calls.entry(md.name().to_owned()).or_default() += 1;
+            }
+        }
+        Ok(())
+    }
+
+    // Once per attempt; the body of a non-streaming answer is in memory by then.
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(response) = context.response() {
+            let body = response.body().bytes().unwrap_or_default();
+            if is_throttle(response.status().as_u16(), body) {
+                if let Ok(mut m) = self.0.lock() {
+                    m.throttles += 1;
+                }
             }
         }
         Ok(())
@@ -200,5 +291,27 @@ impl Clients {
         self.rds_client(
             aws_sdk_rds::config::Builder::from(&self.sdk).credentials_provider(provider),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_throttle;
+
+    #[test]
+    fn throttles_are_told_from_other_errors_in_each_wire_format() {
+        let elb = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>\
+                    <Message>Rate exceeded</Message></Error></ErrorResponse>";
+        let dynamo = br#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException"}"#;
+        let ec2 = b"<Response><Errors><Error><Code>RequestLimitExceeded</Code></Error></Errors></Response>";
+        let not_found =
+            b"<ErrorResponse><Error><Code>TargetGroupNotFound</Code></Error></ErrorResponse>";
+        assert!(is_throttle(400, elb));
+        assert!(is_throttle(400, dynamo));
+        assert!(is_throttle(503, ec2));
+        assert!(is_throttle(429, b""));
+        assert!(!is_throttle(400, not_found));
+        assert!(!is_throttle(200, elb));
+        assert!(!is_throttle(500, b"InternalFailure"));
     }
 }

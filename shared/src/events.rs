@@ -39,6 +39,7 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::dns::Resolve;
 use crate::host::{parse_rds_endpoint, RdsEndpointKind};
+use crate::log_fields::{list, tag};
 use crate::metrics;
 use crate::observe::members_lookup;
 use crate::plan::{Lookup, LookupFailure, Note};
@@ -496,6 +497,7 @@ pub async fn handle_until(
     hard_deadline: Option<Instant>,
 ) -> Result<Summary, EventError> {
     let started = Instant::now();
+    let usage_before = ctx.clients.calls.usage();
     let mut deadline = started + ctx.config.dns_poll_deadline;
     if let Some(hard) = hard_deadline {
         deadline = deadline.min(hard);
@@ -503,6 +505,11 @@ pub async fn handle_until(
     let result = handle_inner(ctx, raw, deadline).await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let ns = ctx.config.metrics_namespace.as_str();
+    let usage = ctx.clients.calls.usage().since(usage_before);
+    let aws = [
+        metrics::count("AwsCalls", usage.calls),
+        metrics::count("AwsThrottles", usage.throttles),
+    ];
     match result {
         Ok(mut summary) => {
             summary.elapsed_ms = elapsed_ms;
@@ -518,15 +525,16 @@ pub async fn handle_until(
                 .iter()
                 .filter(|r| !r.registered.is_empty() || !r.deregistered.is_empty())
                 .count();
-            let mut values = vec![(counter, 1.0)];
+            let mut values = vec![metrics::count(counter, 1)];
             if summary.decision == Decision::Handled {
-                values.push(("RoutesChangedByEvent", changed as f64));
-                values.push(("RdsEventHandlingMs", elapsed_ms as f64));
+                values.push(metrics::count("RoutesChangedByEvent", changed as u64));
+                values.push(metrics::millis("RdsEventHandlingMs", elapsed_ms));
             }
+            values.extend(aws);
             metrics::emit(ns, &values, &[("Function", "rds-events")]);
             info!(
-                decision = ?summary.decision,
-                action = ?summary.action,
+                decision = %tag(&summary.decision),
+                action = summary.action.as_ref().map(tag),
                 routes = summary.routes.len(),
                 routes_changed = changed,
                 elapsed_ms,
@@ -535,11 +543,9 @@ pub async fn handle_until(
             Ok(summary)
         }
         Err(e) => {
-            metrics::emit(
-                ns,
-                &[("RdsEventFailed", 1.0)],
-                &[("Function", "rds-events")],
-            );
+            let mut values = vec![metrics::count("RdsEventFailed", 1)];
+            values.extend(aws);
+            metrics::emit(ns, &values, &[("Function", "rds-events")]);
             warn!(error = %e, elapsed_ms, "rds event failed; Lambda will retry");
             Err(e)
         }
@@ -603,12 +609,12 @@ async fn handle_inner(
         } else {
             "no route uses these identifiers".to_owned()
         };
-        debug!(event_id = %event.event_id, identifiers = ?identifiers, reason = %reason, "RDS event unrouted");
+        debug!(event_id = %event.event_id, identifiers = %list(&identifiers), reason = %reason, "RDS event unrouted");
         let mut s = summary(Decision::Unrouted, Some(reason), Some(&event));
         s.identifiers = identifiers.into_iter().collect();
         return Ok(s);
     }
-    info!(event_id = %event.event_id, action = ?action, identifiers = ?identifiers, routes = routes.len(), "RDS event matched routes");
+    info!(event_id = %event.event_id, action = %tag(&action), identifiers = %list(&identifiers), routes = routes.len(), "RDS event matched routes");
     let results = join_all(
         routes
             .into_values()
@@ -626,7 +632,7 @@ async fn handle_inner(
 }
 
 fn skipped(route: &Route, result: RouteResult, reason: String) -> RouteReport {
-    info!(route_id = %route.id(), result = ?result, reason = %reason, "route not changed by event");
+    info!(route_id = %route.id(), result = %tag(&result), reason = %reason, "route not changed by event");
     RouteReport {
         route_id: route.id().to_string(),
         result,
@@ -749,7 +755,7 @@ async fn handle_route(
         (Action::Deleted, _) => (vec![], None),
         (_, Some((ips, ids))) => {
             retention = Some(Retention::Lookups(1));
-            info!(route_id = %working.id(), members = ?ids, "members read from the RDS API");
+            info!(route_id = %working.id(), members = %list(&ids), "members read from the RDS API");
             let lookups = vec![Lookup::Answer(ips)];
             let report = DnsReport {
                 changed: baseline(&working).changed_by(match &lookups[0] {
@@ -830,8 +836,8 @@ async fn handle_route(
     info!(
         route_id = %report.route_id,
         event_id = %event.event_id,
-        action = ?action,
-        status = ?report.status_after,
+        action = %tag(&action),
+        status = %tag(&report.status_after),
         registered = report.registered.len(),
         deregistered = report.deregistered.len(),
         dns_changed = report.dns.as_ref().map(|d| d.changed),
@@ -856,7 +862,7 @@ async fn store_status(
         next.updated_at = Utc::now();
         match ctx.store.save(&next).await {
             Ok(()) => {
-                info!(route_id = %next.id(), from = ?route.status, to = ?status, "route status changed by RDS event");
+                info!(route_id = %next.id(), from = %tag(&route.status), to = %tag(&status), "route status changed by RDS event");
                 return Ok(next);
             }
             Err(StoreError::Conflict(_)) if attempt < 2 => {

@@ -18,6 +18,7 @@ pub mod events;
 pub mod health;
 pub mod host;
 pub mod lease;
+pub mod log_fields;
 pub mod membership;
 pub mod metrics;
 pub mod net;

@@ -10,19 +10,58 @@ use std::sync::Mutex;
 
 use serde_json::{json, Map, Value};
 
+/// The CloudWatch unit of a metric (EMF `Unit`; CloudWatch's `StandardUnit` names), so graphs
+/// and alarms read "Milliseconds" instead of a bare number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Things counted: routes, events, repairs, calls.
+    Count,
+    /// Elapsed time in milliseconds.
+    Milliseconds,
+}
+
+impl Unit {
+    /// The name CloudWatch expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Milliseconds => "Milliseconds",
+        }
+    }
+}
+
+/// One metric value: name, value, unit.
+pub type Metric<'a> = (&'a str, f64, Unit);
+
+/// A count metric.
+pub fn count(name: &str, value: u64) -> Metric<'_> {
+    (name, value as f64, Unit::Count)
+}
+
+/// A duration metric in milliseconds.
+pub fn millis(name: &str, ms: u64) -> Metric<'_> {
+    (name, ms as f64, Unit::Milliseconds)
+}
+
 /// Renders one EMF record: every metric in `metrics` under `namespace`, with `dimensions`
-/// (name, value) as the record's single dimension set.
-pub fn render(namespace: &str, metrics: &[(&str, f64)], dimensions: &[(&str, &str)]) -> String {
-    let mut root = Map::new();
+/// (name, value) as the record's single dimension set, and `properties` as further members
+/// (EMF keeps them as log fields, nested objects included, queryable in Logs Insights).
+pub fn render(
+    namespace: &str,
+    metrics: &[Metric<'_>],
+    dimensions: &[(&str, &str)],
+    properties: Map<String, Value>,
+) -> String {
+    let mut root = properties;
     for (name, value) in dimensions {
         root.insert((*name).to_owned(), Value::String((*value).to_owned()));
     }
-    for (name, value) in metrics {
+    for (name, value, _) in metrics {
         root.insert((*name).to_owned(), json!(value));
     }
     let names: Vec<Value> = metrics
         .iter()
-        .map(|(name, _)| json!({ "Name": name }))
+        .map(|(name, _, unit)| json!({ "Name": name, "Unit": unit.as_str() }))
         .collect();
     let dimension_keys: Vec<&str> = dimensions.iter().map(|(name, _)| *name).collect();
     root.insert(
@@ -50,11 +89,21 @@ pub fn redirect(writer: Box<dyn Write + Send>) {
 }
 
 /// Prints one EMF record to stdout (see [`render`]); nothing is printed for no metrics.
-pub fn emit(namespace: &str, metrics: &[(&str, f64)], dimensions: &[(&str, &str)]) {
+pub fn emit(namespace: &str, metrics: &[Metric<'_>], dimensions: &[(&str, &str)]) {
+    emit_with(namespace, metrics, dimensions, Map::new());
+}
+
+/// Prints one EMF record with further log `properties` (see [`render`]).
+pub fn emit_with(
+    namespace: &str,
+    metrics: &[Metric<'_>],
+    dimensions: &[(&str, &str)],
+    properties: Map<String, Value>,
+) {
     if metrics.is_empty() {
         return;
     }
-    let line = render(namespace, metrics, dimensions);
+    let line = render(namespace, metrics, dimensions, properties);
     match SINK.lock().as_deref_mut() {
         Ok(Some(w)) => {
             let _ = writeln!(w, "{line}");
@@ -71,8 +120,12 @@ mod tests {
     fn record_names_namespace_dimensions_and_values() {
         let line = render(
             "PrivateLinkRouter",
-            &[("RdsEventMalformed", 1.0), ("RoutesReconciled", 2.0)],
+            &[
+                count("RdsEventMalformed", 1),
+                millis("RdsEventHandlingMs", 2),
+            ],
             &[("Function", "rds-events")],
+            Map::from_iter([("aws_calls".to_owned(), json!({ "DescribeTargetHealth": 2 }))]),
         );
         let v: Value = serde_json::from_str(&line).unwrap();
         assert!(!line.contains('\n'));
@@ -81,17 +134,22 @@ mod tests {
         assert_eq!(cw["Dimensions"], json!([["Function"]]));
         assert_eq!(
             cw["Metrics"],
-            json!([{"Name": "RdsEventMalformed"}, {"Name": "RoutesReconciled"}])
+            json!([
+                {"Name": "RdsEventMalformed", "Unit": "Count"},
+                {"Name": "RdsEventHandlingMs", "Unit": "Milliseconds"}
+            ])
         );
         assert_eq!(v["Function"], "rds-events");
         assert_eq!(v["RdsEventMalformed"], 1.0);
-        assert_eq!(v["RoutesReconciled"], 2.0);
+        assert_eq!(v["RdsEventHandlingMs"], 2.0);
+        assert_eq!(v["aws_calls"]["DescribeTargetHealth"], 2);
         assert!(v["_aws"]["Timestamp"].as_i64().unwrap() > 1_600_000_000_000);
     }
 
     #[test]
     fn record_without_dimensions_has_one_empty_dimension_set() {
-        let v: Value = serde_json::from_str(&render("N", &[("M", 1.0)], &[])).unwrap();
+        let v: Value =
+            serde_json::from_str(&render("N", &[count("M", 1)], &[], Map::new())).unwrap();
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
     }
 }

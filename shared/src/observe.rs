@@ -12,6 +12,7 @@ use tracing::{debug, warn};
 
 use crate::context::Context;
 use crate::host::{parse_rds_endpoint, RdsEndpointKind};
+use crate::log_fields::list;
 use crate::membership::{custom_endpoint_members, reader_endpoint_members, Member};
 use crate::plan::{Lookup, LookupFailure};
 use crate::rds::RdsError;
@@ -191,7 +192,7 @@ pub async fn observe_host(
 ) -> Observation {
     match members_lookup(ctx, host, account).await {
         Ok((ips, members)) => {
-            debug!(host, members = ?members, "members read from the RDS API");
+            debug!(host, members = %list(&members), "members read from the RDS API");
             return Observation {
                 lookup: Lookup::Answer(ips),
                 retention: Retention::Lookups(1),

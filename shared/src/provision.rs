@@ -12,6 +12,7 @@ use crate::elb::{
     database_attributes, ElbError, ListenerInfo, TargetGroupInfo, TargetGroupSpec, MANAGED_BY,
     TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER,
 };
+use crate::log_fields::tag;
 use crate::route::Route;
 use crate::router::Router;
 
@@ -294,6 +295,6 @@ fn note_conflict(route: &mut Route, listener: Result<(), ElbError>) -> Result<()
 
 fn log_repairs(route: &Route, repairs: &[Repair], dry_run: bool) {
     for r in repairs {
-        info!(route_id = %route.id(), repair = ?r, dry_run, "structural repair");
+        info!(route_id = %route.id(), repair = %tag(r), dry_run, "structural repair");
     }
 }

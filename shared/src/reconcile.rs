@@ -12,7 +12,8 @@ use crate::context::Context;
 use crate::elb::{ElbError, TargetHealth, Targets};
 use crate::health::refused_in;
 use crate::host::answers_one_member;
-use crate::plan::{plan, Intent, Lookup, Plan, PlanInput};
+use crate::log_fields::tag;
+use crate::plan::{plan, Intent, Lookup, Note, Plan, PlanInput};
 use crate::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
 use crate::store::{RouteStore, StoreError};
 use crate::window::{Retention, RDS_RECORD_TTL_SECS};
@@ -395,12 +396,24 @@ async fn wait_for_apply(ctx: &Context, route: &Route) -> Result<Route, Reconcile
 /// One log line per decision: route id, action, reason, counts.
 fn log_plan(route: &Route, p: &Plan, dry_run: bool) {
     for c in &p.register {
-        info!(route_id = %route.id(), action = "register", ip = %c.target.ip, port = c.target.port, az = ?c.target.availability_zone, reason = ?c.reason, dry_run, "target change");
+        info!(route_id = %route.id(), action = "register", ip = %c.target.ip, port = c.target.port, az = c.target.availability_zone.as_deref(), reason = %tag(&c.reason), dry_run, "target change");
     }
     for c in &p.deregister {
-        info!(route_id = %route.id(), action = "deregister", ip = %c.target.ip, port = c.target.port, reason = ?c.reason, dry_run, "target change");
+        info!(route_id = %route.id(), action = "deregister", ip = %c.target.ip, port = c.target.port, reason = %tag(&c.reason), dry_run, "target change");
     }
     for n in &p.notes {
-        info!(route_id = %route.id(), note = ?n, "reconcile note");
+        let (route_id, note) = (route.id().as_str(), tag(n));
+        match n {
+            Note::LookupFailed { failure } => {
+                info!(route_id, note, failure = %tag(failure), "reconcile note");
+            }
+            Note::Refused { ip, why } => {
+                info!(route_id, note, %ip, why = %tag(why), "reconcile note");
+            }
+            Note::KeptLastTargets { count } => info!(route_id, note, count, "reconcile note"),
+            Note::KeptInWindow { ip, misses } => {
+                info!(route_id, note, %ip, misses, "reconcile note");
+            }
+        }
     }
 }

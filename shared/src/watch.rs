@@ -21,7 +21,7 @@ use crate::audit::{list_items, AuditError, DnsFailure, Item, RouteFailure};
 use crate::context::Context;
 use crate::health::refused_in;
 use crate::host::answers_one_member;
-use crate::metrics;
+use crate::metrics::{self, count, millis};
 use crate::net::AddressPolicy;
 use crate::observe::observe;
 use crate::plan::Lookup;
@@ -51,6 +51,8 @@ pub struct WatchReport {
     pub duration_ms: u64,
     /// AWS calls made, by operation.
     pub aws_calls: BTreeMap<String, u64>,
+    /// Attempts AWS throttled (the SDK retried them or gave up).
+    pub aws_throttles: u64,
 }
 
 /// One route's watch: its id, what its reconcile did (`None`: the answer did not move;
@@ -106,6 +108,7 @@ async fn watch_leased(
 ) -> Result<WatchReport, AuditError> {
     let started = Instant::now();
     let calls_before = ctx.clients.calls.snapshot();
+    let usage_before = ctx.clients.calls.usage();
     let dry_run = dry_run || ctx.config.dry_run;
     let items = list_items(ctx).await?;
     let routes: Vec<&Route> = items
@@ -203,6 +206,7 @@ async fn watch_leased(
     report.routes_reconciled.sort();
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.aws_calls = ctx.clients.calls.since(&calls_before);
+    report.aws_throttles = ctx.clients.calls.usage().since(usage_before).throttles;
     let counted_failures = report
         .dns_failures
         .iter()
@@ -220,12 +224,14 @@ async fn watch_leased(
     metrics::emit(
         &ctx.config.metrics_namespace,
         &[
-            ("RoutesWatched", report.routes_watched as f64),
-            ("RoutesMoved", report.routes_reconciled.len() as f64),
-            ("Repairs", report.repaired.values().sum::<u64>() as f64),
-            ("DnsFailures", counted_failures as f64),
-            ("Errors", report.errors.len() as f64),
-            ("WatchDurationMs", report.duration_ms as f64),
+            count("RoutesWatched", report.routes_watched as u64),
+            count("RoutesMoved", report.routes_reconciled.len() as u64),
+            count("Repairs", report.repaired.values().sum()),
+            count("DnsFailures", counted_failures as u64),
+            count("Errors", report.errors.len() as u64),
+            millis("WatchDurationMs", report.duration_ms),
+            count("AwsCalls", report.aws_calls.values().sum()),
+            count("AwsThrottles", report.aws_throttles),
         ],
         &[("Function", "dns-audit")],
     );

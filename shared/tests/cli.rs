@@ -639,7 +639,11 @@ async fn every_plr_command_in_the_readme_is_accepted() {
             in_block = !in_block;
             continue;
         }
-        let Some(command) = line.trim().strip_prefix("plr ").filter(|_| in_block) else {
+        let line = line.trim();
+        let command = line
+            .strip_prefix("plr ")
+            .or_else(|| line.strip_prefix("cargo run -q -p privatelink-router --bin plr -- "));
+        let Some(command) = command.filter(|_| in_block) else {
             continue;
         };
         let command = command.split("  #").next().unwrap_or_default();
@@ -649,5 +653,5 @@ async fn every_plr_command_in_the_readme_is_accepted() {
         assert_eq!(code, Some(0), "README line `{line}`: {err}");
         checked += 1;
     }
-    assert!(checked >= 4, "only {checked} plr lines found in the README");
+    assert!(checked >= 7, "only {checked} plr lines found in the README");
 }

@@ -73,3 +73,162 @@ fn every_path_the_readme_names_exists() {
         "the README names paths that do not exist: {missing:?}"
     );
 }
+
+/// One line of demo output with what varies per run blanked: box drawing and padding (column
+/// widths follow the timings), the DNS port, milliseconds and seconds.
+fn demo_words(line: &str) -> String {
+    let text: String = line.chars().filter(|c| !"─═┌┐└┘│╞╡".contains(*c)).collect();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let digits = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit() || c == '.');
+    (0..words.len())
+        .map(|i| {
+            let (w, prev, next) = (
+                words[i],
+                i.checked_sub(1).map(|p| words[p]),
+                words
+                    .get(i + 1)
+                    .map(|n| n.trim_end_matches([';', ',', ')'])),
+            );
+            if w.contains("127.0.0.1:") {
+                "127.0.0.1:PORT".to_owned()
+            } else if digits(w) && (matches!(next, Some("ms" | "s")) || prev == Some("duration_ms"))
+            {
+                "N".to_owned()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn demo_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(demo_words)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The README's copy of the demo's output is what the demo prints today (ports and timings
+/// aside): a real run of the demo binary, as `./demo.sh` starts it, with stdout a pipe.
+#[test]
+fn the_readme_demo_output_is_what_the_demo_prints() {
+    let readme = readme();
+    let section = &readme[readme
+        .find("## The demo")
+        .expect("README has a demo section")..];
+    let block = section
+        .split("```")
+        .nth(1)
+        .expect("the demo section has a code block");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_demo"))
+        .env_remove("COLUMNS")
+        .output()
+        .expect("demo runs");
+    let printed = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "demo failed: {printed}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (want, got) = (demo_lines(block), demo_lines(&printed));
+    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+        assert_eq!(w, g, "README demo block line {} differs from a run", i + 1);
+    }
+    assert_eq!(
+        want.len(),
+        got.len(),
+        "README demo block has {} lines, a run prints {}:\n{printed}",
+        want.len(),
+        got.len()
+    );
+}
+
+#[test]
+fn demo_output_comparison_ignores_ports_and_timings_only() {
+    assert_eq!(
+        demo_words("│ orders   10.1.2.3   129 ms    │"),
+        "orders 10.1.2.3 N ms"
+    );
+    assert_eq!(
+        demo_words("step 1: moto and DNS on 127.0.0.1 (127.0.0.1:41480), three"),
+        "step 1: moto and DNS on 127.0.0.1 127.0.0.1:PORT three"
+    );
+    assert_eq!(demo_words("│ duration_ms   1813  │"), "duration_ms N");
+    assert_eq!(
+        demo_words("finished in 3.5 s; logs"),
+        "finished in N s; logs"
+    );
+    assert_ne!(demo_words("PutItem: 5"), demo_words("PutItem: 6"));
+}
+
+/// `export` lines as the demo prints them (`export K=V K2='V2'`) as variables.
+fn exported(lines: &[String]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("export "))
+        .flat_map(|l| l.split(' '))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+        .collect()
+}
+
+/// The README's "Try `plr` against the demo": `./demo.sh --keep` leaves moto and DNS running
+/// and prints the exports; `plr routes list` with only those (and PATH) lists the demo's three
+/// routes; Ctrl-C stops the demo cleanly. `plr` is the binary `cargo test --workspace` builds
+/// beside the demo.
+#[test]
+fn the_kept_demo_serves_plr_with_the_exports_it_prints() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let plr = std::path::Path::new(env!("CARGO_BIN_EXE_demo")).with_file_name("plr");
+    assert!(
+        plr.exists(),
+        "{} is missing: run `cargo build -p privatelink-router --bin plr` (or the README's test command)",
+        plr.display()
+    );
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .arg("--keep")
+        .env_remove("COLUMNS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("demo starts");
+    let mut lines = Vec::new();
+    let mut output = BufReader::new(demo.stdout.take().unwrap()).lines();
+    for line in output.by_ref() {
+        let line = line.expect("demo output");
+        let done = line.starts_with("cargo run");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let vars = exported(&lines);
+    assert!(
+        vars.iter().any(|(k, _)| k == "ROUTER_FLEET"),
+        "no exports printed: {lines:#?}"
+    );
+    let listed = Command::new(&plr)
+        .args(["routes", "list", "--output", "json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(vars)
+        .output()
+        .expect("plr runs");
+    // SIGINT, as Ctrl-C sends it.
+    unsafe { libc::kill(demo.id() as i32, libc::SIGINT) };
+    let rest: Vec<String> = output.map_while(Result::ok).collect();
+    let stopped = demo.wait().expect("demo stops");
+    let out = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success(),
+        "plr: {out}{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    for route in ["\"orders\"", "\"billing\"", "\"billing-ro\""] {
+        assert!(out.contains(route), "{route} not listed: {out}");
+    }
+    assert!(stopped.success(), "demo --keep exited {stopped} on Ctrl-C");
+    assert_eq!(rest, ["stopped"]);
+}

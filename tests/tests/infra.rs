@@ -7,7 +7,8 @@
 //! - every Lambda sets every environment variable the code reads (`config::ENV_VARS`);
 //! - the EventBridge pattern of the RDS rule, evaluated with EventBridge's matching rules,
 //!   matches every RDS sample in `events/` of a detail-type the handler subscribes to
-//!   (`events::DETAIL_TYPES`) and nothing else.
+//!   (`events::DETAIL_TYPES`) and nothing else;
+//! - the dashboard graphs every EMF metric the code emits, from `var.metrics_namespace`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -1193,4 +1194,92 @@ fn the_module_readme_lists_every_input_and_output_with_its_description() {
         ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard
+// ---------------------------------------------------------------------------------------------
+
+/// The EMF metrics the code emits under `Function=rds-events` (shared/src/events.rs) and
+/// `Function=dns-audit` (audit.rs, watch.rs).
+const EMITTED_METRICS: &str = "RdsEventHandled RdsEventMalformed RdsEventRefused \
+    RdsEventIgnored RdsEventUnrouted RdsEventFailed RoutesChangedByEvent RdsEventHandlingMs \
+    AwsCalls AwsThrottles RoutesSeen RoutesAudited RoutesServing RoutesNotServing RoutesDegraded \
+    TargetsNotServing AddressesRefused ListenerConflicts OrphansFound OrphansDeleted Repairs \
+    DnsFailures Errors AuditIncomplete AuditDurationMs RoutesWatched RoutesMoved WatchDurationMs";
+
+/// The rows of every `metrics` list in a dashboard body, through `concat(...)` and `for`.
+fn metric_rows<'a>(expr: &'a Expression, metrics: bool, out: &mut Vec<&'a Expression>) {
+    match expr {
+        Expression::Array(rows) if metrics => out.extend(rows),
+        Expression::FuncCall(call) if metrics => {
+            for arg in &call.args {
+                metric_rows(arg, true, out);
+            }
+        }
+        Expression::ForExpr(f) if metrics => out.push(&f.value_expr),
+        Expression::Array(items) => {
+            for item in items {
+                metric_rows(item, false, out);
+            }
+        }
+        Expression::Object(object) => {
+            for (key, value) in object.iter() {
+                metric_rows(value, object_key(key) == "metrics", out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The on-call dashboard graphs every metric the code emits, read from the namespace the
+/// Lambdas write to (`var.metrics_namespace`, their ROUTER_METRICS_NAMESPACE).
+#[test]
+fn the_dashboard_shows_every_metric_the_code_emits() {
+    let module = Module::load();
+    let dashboard = module.resource("aws_cloudwatch_dashboard", "router");
+    let gate = attr(dashboard, "count").expect("dashboard count");
+    assert!(gate.to_string().contains("var.dashboard"), "count = {gate}");
+    let Some(Expression::FuncCall(call)) = attr(dashboard, "dashboard_body") else {
+        panic!("dashboard_body must be jsonencode(local.<name>)");
+    };
+    let ["local", name] = path(&call.args[0])[..] else {
+        panic!("dashboard_body must be jsonencode(local.<name>)");
+    };
+    assert_eq!(call.name.name.as_str(), "jsonencode");
+    let mut rows = Vec::new();
+    metric_rows(module.local(name), false, &mut rows);
+    let mut shown = BTreeSet::new();
+    for row in rows {
+        let Expression::Array(items) = row else {
+            panic!("metric row {row} is not a list");
+        };
+        match items.as_slice() {
+            // [{ expression = "SEARCH(...)" }]: a search names the namespace it reads.
+            [Expression::Object(options)] => {
+                for (key, value) in options.iter() {
+                    let text = module.render(value);
+                    if object_key(key) == "expression" && text.contains("SEARCH(") {
+                        assert!(text.contains("var.metrics_namespace"), "{row}");
+                    }
+                }
+            }
+            [namespace, name, ..] => {
+                let namespace = module.render(namespace);
+                if !namespace.starts_with("AWS/") {
+                    assert_eq!(namespace.trim(), "var.metrics_namespace", "{row}");
+                    shown.insert(module.render(name));
+                }
+            }
+            _ => panic!("metric row {row}: [namespace, name, ...] expected"),
+        }
+    }
+    let missing: Vec<&str> = EMITTED_METRICS
+        .split_whitespace()
+        .filter(|m| !shown.contains(*m))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "metrics not on the dashboard: {missing:?}"
+    );
 }

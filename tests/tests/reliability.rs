@@ -1438,6 +1438,7 @@ async fn a_throttled_sync_storm_loses_nothing_and_the_paced_audit_converges() {
     // A busy account: 2 tokens a second, burst 4, for every API family.
     w.proxy.throttle_like_aws(Service::Elb, 2, 4);
     let before = w.proxy.stats();
+    let usage_before = w.ctx.clients.calls.usage();
     let owner = Bed::owner();
     let storm =
         futures::future::join_all(names.iter().map(|name| service::sync(&w.ctx, &owner, name)))
@@ -1447,6 +1448,11 @@ async fn a_throttled_sync_storm_loses_nothing_and_the_paced_audit_converges() {
     assert!(
         injected.total_injected() > 0,
         "the storm was never throttled"
+    );
+    // The router counts each throttled attempt (the `AwsThrottles` metric) as AWS sent them.
+    assert_eq!(
+        w.ctx.clients.calls.usage().since(usage_before).throttles,
+        injected.total_injected()
     );
 
     w.proxy.throttle_like_aws(Service::Elb, 10, 40);
@@ -1471,6 +1477,7 @@ async fn a_throttled_sync_storm_loses_nothing_and_the_paced_audit_converges() {
         ),
     });
     assert_eq!(audit_throttles, 0, "the paced audit was throttled");
+    assert_eq!(paced.aws_throttles, 0);
     assert!(paced.errors.is_empty(), "{:?}", paced.errors);
     // Failed syncs left no apply lease behind and no change unapplied after the audit.
     for route in w.routes().await {

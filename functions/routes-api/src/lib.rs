@@ -12,6 +12,7 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue, Method};
 use base64::Engine as _;
 use privatelink_router::context::Context;
+use privatelink_router::metrics;
 use privatelink_router::route::{RouteId, ValidationError};
 use privatelink_router::service::{self, Caller, CreateRequest, ListFilter, ServiceError};
 use serde_json::{json, Value};
@@ -148,6 +149,7 @@ enum Endpoint {
 
 /// Handles one API Gateway HTTP API request; never fails (every error becomes a JSON reply).
 pub async fn handle(ctx: &Context, req: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+    let usage_before = ctx.clients.calls.usage();
     let method = req.request_context.http.method.clone();
     let path = request_path(&req);
     let caller = req
@@ -165,6 +167,15 @@ pub async fn handle(ctx: &Context, req: ApiGatewayV2httpRequest) -> ApiGatewayV2
         }
     };
     let request_id = req.request_context.request_id.as_deref().unwrap_or("");
+    let usage = ctx.clients.calls.usage().since(usage_before);
+    metrics::emit(
+        &ctx.config.metrics_namespace,
+        &[
+            metrics::count("AwsCalls", usage.calls),
+            metrics::count("AwsThrottles", usage.throttles),
+        ],
+        &[("Function", "routes-api")],
+    );
     match outcome {
         Ok(reply) => {
             info!(%method, %path, status = reply.status, request_id, caller = caller.as_deref().unwrap_or(""), "request served");

@@ -102,3 +102,16 @@ output "routes" {
     }
   }
 }
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (null when dashboard is false)."
+  value       = one(aws_cloudwatch_dashboard.router[*].dashboard_name)
+}
+
+output "dashboard_url" {
+  description = "Console URL of the CloudWatch dashboard (null when dashboard is false)."
+  value = one([
+    for d in aws_cloudwatch_dashboard.router :
+    "https://${local.dashboard_region}.console.aws.amazon.com/cloudwatch/home?region=${local.dashboard_region}#dashboards/dashboard/${d.dashboard_name}"
+  ])
+}

@@ -533,3 +533,13 @@ variable "audit_metric_dimensions" {
   type        = map(string)
   default     = { Function = "dns-audit" }
 }
+
+############################################################################################
+# Dashboard
+############################################################################################
+
+variable "dashboard" {
+  description = "Create the CloudWatch dashboard <service_name> (dashboard.tf): route health, repairs by kind, RDS event to converged time, events by decision, AWS calls and throttles, DNS failures, audit duration, Lambda errors and the DLQ, and the alarms' states."
+  type        = bool
+  default     = true
+}

@@ -1,7 +1,8 @@
 //! The one-command local demo (`./demo.sh`): the router's main job on this machine, with no AWS
 //! account — moto for AWS, a loopback DNS server for the databases' names — driven through the
 //! real Lambda handlers with real-shaped events. Logs go to `.demo/demo.log`; the terminal gets
-//! one table per step.
+//! one table per step. With `--keep` it then leaves moto and the DNS server running, writes
+//! the variables that point `plr` at them to `.demo/env`, and waits for Ctrl-C.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -10,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context as _};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
+use comfy_table::{presets::UTF8_BORDERS_ONLY, ContentArrangement, Table};
 use privatelink_router::aws::Clients;
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
@@ -36,10 +37,19 @@ fn load(name: &str) -> anyhow::Result<Value> {
     Ok(serde_json::from_str(&raw)?)
 }
 
+/// Width of tables when stdout is not a terminal (a pipe, CI, the README's copy): `COLUMNS`
+/// when set, else 100.
+const PIPE_WIDTH: u16 = 100;
+
 fn table(headers: &[&str], rows: Vec<Vec<String>>) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(headers.to_vec());
+    if !t.is_tty() {
+        let cols = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+        t.set_width(cols.unwrap_or(PIPE_WIDTH));
+    }
     for r in rows {
         t.add_row(r);
     }
@@ -88,7 +98,33 @@ async fn create_route(ctx: &Context, name: &str, host: &str, port: u16) -> anyho
     Ok(body)
 }
 
-async fn run() -> anyhow::Result<()> {
+/// A report value as a person reads it: text without quotes, maps as `key: value, …`.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_owned(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", cell(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// `export` lines that point `plr` (and the AWS CLI) at this demo's moto, table and DNS.
+fn exports(endpoint: &str, env: &BTreeMap<&str, String>) -> String {
+    let mut lines = vec![
+        format!("export AWS_ENDPOINT_URL={endpoint} AWS_REGION=us-east-1"),
+        "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test".to_owned(),
+    ];
+    for key in ["ROUTER_TABLE", "ROUTER_FLEET", "ROUTER_DNS_SERVERS"] {
+        lines.push(format!("export {key}='{}'", env[key]));
+    }
+    lines.join("\n") + "\n"
+}
+
+async fn run(keep: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     println!("privatelink-router demo — moto + loopback DNS, real handlers\n");
 
@@ -130,6 +166,7 @@ async fn run() -> anyhow::Result<()> {
 
     let mut rows = Vec::new();
     let mut tgs = BTreeMap::new();
+    let mut services = std::collections::BTreeSet::new();
     for (name, host, port) in [
         ("orders", &writer, 5432),
         ("billing", &cluster, 5432),
@@ -143,12 +180,14 @@ async fn run() -> anyhow::Result<()> {
                 .unwrap_or_default()
                 .to_owned(),
         );
-        rows.push(vec![
-            name.to_owned(),
+        services.insert(
             route["connection"]["endpoint_service_name"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
+        );
+        rows.push(vec![
+            name.to_owned(),
             route["listener_port"].to_string(),
             host.split('.').take(2).collect::<Vec<_>>().join("."),
             targets(&ctx, &tgs[name]).await?,
@@ -163,15 +202,11 @@ async fn run() -> anyhow::Result<()> {
         )
         .await?;
     }
-    rows[2][4] = targets(&ctx, &tgs["billing-ro"]).await?;
+    rows[2][3] = targets(&ctx, &tgs["billing-ro"]).await?;
     println!("\nstep 2: three routes added through the routes-api handler — the port map for a Databricks admin");
-    println!(
-        "{}",
-        table(
-            &["route", "endpoint service", "port", "database", "targets"],
-            rows
-        )
-    );
+    let services: Vec<String> = services.into_iter().collect();
+    println!("endpoint service: {}", services.join(", "));
+    println!("{}", table(&["route", "port", "database", "targets"], rows));
 
     // 3. Failover: DNS flips, the RDS event arrives, targets follow.
     let before = targets(&ctx, &tgs["orders"]).await?;
@@ -245,11 +280,11 @@ async fn run() -> anyhow::Result<()> {
         .map(|o| {
             o.iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "aws_calls" | "routes"))
-                .map(|(k, v)| vec![k.clone(), v.to_string()])
+                .map(|(k, v)| vec![k.clone(), cell(v)])
                 .collect()
         })
         .unwrap_or_default();
-    rows.push(vec!["aws_calls".into(), report["aws_calls"].to_string()]);
+    rows.push(vec!["aws_calls".into(), cell(&report["aws_calls"])]);
     println!("{}", table(&["audit", "value"], rows));
     let orders_now = targets(&ctx, &tgs["orders"]).await?;
     let listener_back = ctx
@@ -275,12 +310,38 @@ async fn run() -> anyhow::Result<()> {
         "\ndemo finished in {:.1} s; logs: .demo/demo.log",
         started.elapsed().as_secs_f64()
     );
+    if keep {
+        let endpoint = router_tests::fixtures::moto().await.endpoint();
+        let exports = exports(&endpoint, &env);
+        let file = demo_dir().join("env");
+        std::fs::write(&file, &exports).with_context(|| format!("writing {}", file.display()))?;
+        println!(
+            "\nmoto and DNS keep running until Ctrl-C. In another shell, in this directory:\n"
+        );
+        println!("source .demo/env        # these lines:\n{exports}");
+        println!("cargo run -q -p privatelink-router --bin plr -- routes list");
+        tokio::signal::ctrl_c().await?;
+        let _ = std::fs::remove_file(&file);
+        println!("stopped");
+    }
     Ok(())
+}
+
+fn demo_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.demo"))
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.demo"));
+    let keep = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("--keep") => true,
+        Some(other) => {
+            eprintln!("demo: unknown argument {other}; usage: ./demo.sh [--keep]");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let dir = demo_dir();
     let _ = std::fs::create_dir_all(dir);
     if let Ok(file) = std::fs::File::create(dir.join("demo.log")) {
         if let Ok(emf) = file.try_clone() {
@@ -291,7 +352,7 @@ async fn main() -> std::process::ExitCode {
             .with_writer(std::sync::Mutex::new(file))
             .init();
     }
-    match run().await {
+    match run(keep).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo failed: {e:#}");
