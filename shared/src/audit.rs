@@ -35,6 +35,8 @@
 //! | orphan        | `AUDIT` | `ORPHAN#<arn>`      | `arn`, `kind`, `router`, `route_id`, `first_seen` (epoch s) |
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -100,6 +102,17 @@ pub enum Mode {
     Watch,
 }
 
+/// Told after each route of a full audit: (routes audited so far, routes the run will look at
+/// if its budget allows). The CLI draws its progress bar with it.
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
 /// What to audit and how.
 #[derive(Debug, Clone, Default)]
 pub struct AuditRequest {
@@ -110,6 +123,8 @@ pub struct AuditRequest {
     /// Stop starting routes at this instant at the latest (the Lambda deadline less a margin);
     /// the configured budget applies as well.
     pub deadline: Option<Instant>,
+    /// Told of each route audited (full audit only).
+    pub progress: Option<Progress>,
 }
 
 impl AuditRequest {
@@ -144,7 +159,7 @@ impl AuditRequest {
         Ok(Self {
             mode,
             dry_run,
-            deadline: None,
+            ..Self::default()
         })
     }
 }
@@ -457,9 +472,16 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
     let start = resume_index(&items, state.cursor(dry_run));
     let order: Vec<&Item> = items[start..].iter().chain(&items[..start]).collect();
     let concurrency = ctx.config.audit_concurrency.max(1);
+    let done = AtomicUsize::new(0);
     let results: Vec<ItemAudit> = stream::iter(order.iter().enumerate())
         .take_while(|(i, _)| futures::future::ready(*i == 0 || Instant::now() < stop))
-        .map(|(_, item)| audit_item(ctx, &snapshot, item, dry_run))
+        .map(|(_, item)| async {
+            let audited = audit_item(ctx, &snapshot, item, dry_run).await;
+            if let Some(Progress(tell)) = &req.progress {
+                tell(done.fetch_add(1, Ordering::Relaxed) + 1, order.len());
+            }
+            audited
+        })
         .buffer_unordered(concurrency)
         .collect()
         .await;

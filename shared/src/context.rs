@@ -115,6 +115,23 @@ impl Context {
         Self::assemble(config, clients, &init, dns).await
     }
 
+    /// A context for reading the route table only (`plr routes list`, `show`, `ports` when an
+    /// NLB cannot be read): no router facts are loaded, so [`Context::fleet`] is empty and
+    /// nothing that registers targets or places routes may use it. Route views still name
+    /// each route's endpoint service, from the configured fleet.
+    pub fn for_reading(config: Config, clients: Clients) -> Result<Self, InitError> {
+        let dns = HickoryResolver::new(&config.dns_servers, Duration::from_secs(2), 2)?;
+        Ok(Self {
+            elb: Elb::new(clients.elb.clone()),
+            store: DynamoStore::new(clients.dynamodb.clone(), config.table.clone()),
+            fleet: Fleet::default(),
+            dns: Arc::new(dns),
+            rds: Rds::disabled(),
+            config,
+            clients,
+        })
+    }
+
     /// Reads the router facts through `init` (the cold-start clients) and assembles the
     /// context around `clients`.
     async fn assemble(

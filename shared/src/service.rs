@@ -329,10 +329,16 @@ pub struct RouteDetail {
 
 /// Builds the API view of a route.
 pub fn view(ctx: &Context, route: Route) -> RouteView {
-    let connection = ctx.fleet.get(&route.router).map(|r| Connection {
-        endpoint_service_name: r.config.endpoint_service_name.clone(),
-        port: route.listener_port,
-    });
+    // From the configuration, not the loaded fleet: a view needs no NLB to answer.
+    let connection = ctx
+        .config
+        .fleet
+        .iter()
+        .find(|r| r.id == route.router)
+        .map(|r| Connection {
+            endpoint_service_name: r.endpoint_service_name.clone(),
+            port: route.listener_port,
+        });
     RouteView { route, connection }
 }
 

@@ -312,7 +312,12 @@ async fn setup_mistakes_get_one_line_with_the_fix_and_help_lists_the_variables()
         ),
     ];
     for (case, changes, wanted) in cases {
-        let (code, _, err) = plr_with(&bed, &["routes", "list"], &changes).await;
+        // Reading the route table needs no NLB (see the test below); a change does.
+        let args: &[&str] = match case {
+            "missing NLB" => &["routes", "sync", "orders"],
+            _ => &["routes", "list"],
+        };
+        let (code, _, err) = plr_with(&bed, args, &changes).await;
         assert_eq!(code, Some(1), "{case}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{case}: {err}");
         assert!(err.len() < 300, "{case}: {} bytes: {err}", err.len());
@@ -328,6 +333,92 @@ async fn setup_mistakes_get_one_line_with_the_fix_and_help_lists_the_variables()
     )
     .await;
     assert!(err.contains("caused by:"), "{err}");
+}
+
+/// Issue #17: read-only commands (`routes list`, `routes show`, `ports`) answer from the route
+/// table while a router's NLB cannot be read, with one warning line naming the router; a
+/// change still stops with the one-line error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_the_route_table_works_while_an_nlb_is_missing() {
+    let bed = Bed::start("clinlb").await;
+    bed.dns
+        .set_a("orders.db.test", &[std::net::Ipv4Addr::new(10, 9, 0, 1)]);
+    let add = [
+        "routes",
+        "add",
+        "--name",
+        "orders",
+        "--host",
+        "orders.db.test",
+        "--port",
+        "5432",
+    ];
+    let (code, _, err) = plr_with(&bed, &add, &[]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let arn = &bed.network.nlb_arn;
+    let gone = format!("{}0000", &arn[..arn.len() - 4]);
+    let fleet = bed.env["ROUTER_FLEET"].replace(arn.as_str(), &gone);
+    let missing = [("ROUTER_FLEET", Some(fleet.as_str()))];
+    for args in [
+        &["--output", "json", "routes", "list"][..],
+        &["--output", "json", "routes", "show", "orders"][..],
+        &["--output", "json", "ports"][..],
+    ] {
+        let (code, out, err) = plr_with(&bed, args, &missing).await;
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert!(out.contains("\"orders\""), "{args:?}: {out}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("warning: router ") && err.contains("does not exist"),
+            "{args:?}: {err}"
+        );
+    }
+    let (_, out, _) = plr_with(&bed, &["--output", "json", "routes", "list"], &missing).await;
+    assert!(
+        out.contains("com.amazonaws.vpce"),
+        "the endpoint service comes from the configuration: {out}"
+    );
+    let (code, _, err) = plr_with(&bed, &["routes", "sync", "orders"], &missing).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("ROUTER_FLEET"), "{err}");
+}
+
+/// Issue #17: `plr audit --budget` stops starting routes at the budget (the run reports
+/// `complete: false` and where it stopped); `plr completions` prints a script for the shell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_takes_a_budget_and_completions_are_printed() {
+    let bed = Bed::start("clibudget").await;
+    for (i, name) in ["a1", "a2", "a3"].into_iter().enumerate() {
+        let host = format!("{name}.db.test");
+        bed.dns
+            .set_a(&host, &[std::net::Ipv4Addr::new(10, 9, 1, i as u8 + 1)]);
+        let args = [
+            "routes", "add", "--name", name, "--host", &host, "--port", "5432",
+        ];
+        let (code, _, err) = plr_with(&bed, &args, &[]).await;
+        assert_eq!(code, Some(0), "{err}");
+    }
+    let args = ["--output", "json", "audit", "--dry-run", "--budget", "0"];
+    let (code, out, err) = plr_with(&bed, &args, &[]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["complete"], false, "{report}");
+    assert_eq!(report["routes_audited"], 1, "{report}");
+    assert_eq!(report["routes_seen"], 3, "{report}");
+    let (code, out, _) = plr_with(&bed, &["audit", "--dry-run"], &[]).await;
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("complete") && !out.contains("\"complete\""),
+        "{out}"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, script, err) = plr_with(&bed, &["completions", shell], &[]).await;
+        assert_eq!(code, Some(0), "{shell}: {err}");
+        assert!(
+            script.contains("routes") && script.contains("--dry-run"),
+            "{shell}"
+        );
+    }
 }
 
 /// Issue #17: a name that does not resolve is not silence: `routes add` and `routes sync`
@@ -646,7 +737,9 @@ async fn every_plr_command_in_the_readme_is_accepted() {
         let Some(command) = command.filter(|_| in_block) else {
             continue;
         };
+        // The command itself: not its comment, nor a shell redirection or pipe after it.
         let command = command.split("  #").next().unwrap_or_default();
+        let command = command.split(['>', '|']).next().unwrap_or_default();
         let mut args: Vec<&str> = command.split_whitespace().collect();
         args.push("--help");
         let (code, _, err) = plr_with(&bed, &args, &[]).await;

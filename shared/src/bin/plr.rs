@@ -4,12 +4,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use aws_sdk_dynamodb::config::ProvideCredentials;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use comfy_table::{presets::UTF8_BORDERS_ONLY, ContentArrangement, Table};
+use indicatif::{ProgressBar, ProgressStyle};
 use privatelink_router::adopt::adopt;
+use privatelink_router::audit::{AuditRequest, Progress};
 use privatelink_router::aws::{retry_config, timeout_config, Clients};
 use privatelink_router::config::Config;
 use privatelink_router::context::{Context, InitError};
@@ -96,12 +100,35 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Audit every route now: repair drift (or, with --dry-run, only report it).
+    /// Audit every route now: repair drift (or, with --dry-run, only report it). A progress
+    /// bar shows routes audited on a terminal.
     Audit {
         /// Report what would change; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Stop starting routes after this many seconds (default ROUTER_AUDIT_BUDGET_SECONDS);
+        /// a run that stops early reports `complete: false` and the next resumes there.
+        #[arg(long, value_name = "SECONDS")]
+        budget: Option<u64>,
     },
+    /// Print a shell completion script: `plr completions bash > ~/.local/share/bash-completion/completions/plr`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+impl Command {
+    /// Commands that only read the route table: they work while an NLB cannot be read.
+    fn reads_only(&self) -> bool {
+        matches!(
+            self,
+            Command::Ports
+                | Command::Routes {
+                    command: RoutesCommand::List { .. } | RoutesCommand::Show { .. }
+                }
+        )
+    }
 }
 
 #[derive(Subcommand)]
@@ -215,29 +242,37 @@ async fn context(cli: &Cli) -> anyhow::Result<Context> {
     let mut config = Config::from_lookup(&lookup)?;
     config.admin_principals.insert(cli.principal.clone());
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    let ctx = Context::build(config.clone(), Clients::from_sdk_config(&sdk))
-        .await
-        .map_err(|e| {
-            let hint = match &e {
-                InitError::Router { router, source } if is_not_found(&source.to_string()) => {
-                    let arn = config
-                        .fleet
-                        .iter()
-                        .find(|r| &r.id == router)
-                        .map(|r| r.nlb_arn.clone())
-                        .unwrap_or_default();
-                    Some(Hint(format!(
-                        "router {router}: its NLB {arn} does not exist in {region}: check --fleet/ROUTER_FLEET (the Terraform module's output fleet) and AWS_REGION"
-                    )))
-                }
-                _ => None,
-            };
-            match hint {
-                Some(h) => anyhow::Error::new(e).context(h),
-                None => anyhow::Error::new(e),
-            }
-        })?;
-    Ok(ctx)
+    let e = match Context::build(config.clone(), Clients::from_sdk_config(&sdk)).await {
+        Ok(ctx) => return Ok(ctx),
+        Err(e) => e,
+    };
+    let hint = match &e {
+        InitError::Router { router, source } if is_not_found(&source.to_string()) => {
+            let arn = config
+                .fleet
+                .iter()
+                .find(|r| &r.id == router)
+                .map(|r| r.nlb_arn.clone())
+                .unwrap_or_default();
+            Some(Hint(format!(
+                "router {router}: its NLB {arn} does not exist in {region}: check --fleet/ROUTER_FLEET (the Terraform module's output fleet) and AWS_REGION"
+            )))
+        }
+        _ => None,
+    };
+    // Reading the route table needs no NLB: say which is missing and go on without NLB facts.
+    // (Anything else — AWS unreachable, no permission — would fail the table reads too.)
+    if let (true, Some(Hint(why))) = (cli.command.reads_only(), &hint) {
+        eprintln!("warning: {why}; showing the route table only, without NLB details");
+        return Ok(Context::for_reading(
+            config,
+            Clients::from_sdk_config(&sdk),
+        )?);
+    }
+    Err(match hint {
+        Some(h) => anyhow::Error::new(e).context(h),
+        None => anyhow::Error::new(e),
+    })
 }
 
 /// A requested change that was made only in part (e.g. a route created but its name does not
@@ -353,15 +388,6 @@ fn print(output: Output, value: &Value, headers: &[&str], rows: Vec<Vec<String>>
     println!("{t}");
 }
 
-/// A JSON value as a table cell: strings bare, null as `-`.
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => "-".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// Asks `question` on the terminal; true for `y`/`yes`. Without a terminal, refuses with the
 /// fix (`--yes`) rather than guess.
 fn confirm(question: &str) -> anyhow::Result<bool> {
@@ -404,8 +430,30 @@ const ROUTE_HEADERS: [&str; 6] = [
     "status",
 ];
 
+/// A report value as a person reads it: text without quotes, maps as `key: value, …`, lists
+/// as `a, b`, nothing as `-`.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_owned(),
+        Value::Array(items) if items.is_empty() => "-".to_owned(),
+        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(", "),
+        Value::Object(m) if m.is_empty() => "-".to_owned(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", cell(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let ctx = context(&cli).await?;
+    if let Command::Completions { shell } = &cli.command {
+        clap_complete::generate(*shell, &mut Cli::command(), "plr", &mut std::io::stdout());
+        return Ok(());
+    }
+    let mut ctx = context(&cli).await?;
     let caller = Caller {
         principal: cli.principal.clone(),
     };
@@ -625,20 +673,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 table_rows,
             );
         }
-        Command::Audit { dry_run } => {
-            eprintln!("auditing every route (this may take a while)…");
-            let req = privatelink_router::audit::AuditRequest {
+        // Printed before any AWS client is built (above).
+        Command::Completions { .. } => {}
+        Command::Audit { dry_run, budget } => {
+            if let Some(secs) = budget {
+                ctx.config.audit_budget = Duration::from_secs(*secs);
+            }
+            // Drawn on stderr when it is a terminal; hidden in pipes and CI.
+            let bar = ProgressBar::new(0).with_style(
+                ProgressStyle::with_template(
+                    "auditing {bar:30} {pos}/{len} routes, {elapsed} (budget {msg})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_message(format!("{} s", ctx.config.audit_budget.as_secs()));
+            let shown = bar.clone();
+            let req = AuditRequest {
                 dry_run: *dry_run,
+                progress: Some(Progress(Arc::new(move |done, total| {
+                    shown.set_length(total as u64);
+                    shown.set_position(done as u64);
+                }))),
                 ..Default::default()
             };
-            let report = privatelink_router::audit::audit(&ctx, req).await?;
+            let report = privatelink_router::audit::audit(&ctx, req).await;
+            bar.finish_and_clear();
+            let report = report?;
             let v = serde_json::to_value(&report)?;
             let rows = v
                 .as_object()
                 .map(|o| {
                     o.iter()
                         .filter(|(k, _)| k.as_str() != "routes")
-                        .map(|(k, v)| vec![k.clone(), v.to_string()])
+                        .map(|(k, v)| vec![k.clone(), cell(v)])
                         .collect()
                 })
                 .unwrap_or_default();
@@ -686,8 +753,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ports => {
             let mut all = BTreeMap::new();
             let mut rows = Vec::new();
-            for router in ctx.fleet.values() {
-                let (entries, active) = ctx.store.ports(&router.config.id).await?;
+            for router in &ctx.config.fleet {
+                let (entries, active) = ctx.store.ports(&router.id).await?;
                 for e in &entries {
                     rows.push(vec![
                         e.router.clone(),
@@ -703,7 +770,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ]);
                 }
                 all.insert(
-                    router.config.id.clone(),
+                    router.id.clone(),
                     json!({"active": active, "ports": entries}),
                 );
             }
