@@ -346,6 +346,13 @@ impl AuditReport {
 
     /// The run's counters as EMF metric values (the alarm contract: `DnsFailures`, `Repairs`,
     /// `Errors`, `RoutesNotServing`, `AddressesRefused`).
+    /// The report as (field, text) rows for a person — every field but the per-route list,
+    /// in the JSON's order: text without quotes, maps as `key: value, …`, lists as `a, b`,
+    /// nothing as `-`. What `plr audit` and the demo print.
+    pub fn rows(&self) -> Vec<(String, String)> {
+        serde_json::to_value(self).map_or_else(|_| vec![], |v| report_rows(&v))
+    }
+
     /// `RoutesServing` counts audited routes that are neither not serving nor degraded.
     pub fn metrics(&self) -> Vec<Metric<'static>> {
         let not_serving = self.routes_not_serving_count() as u64;
@@ -372,6 +379,34 @@ impl AuditReport {
             count("AwsCalls", self.aws_calls.values().sum()),
             count("AwsThrottles", self.aws_throttles),
         ]
+    }
+}
+
+/// [`AuditReport::rows`] of a report as JSON (what the `dns-audit` handler returns).
+pub fn report_rows(report: &Value) -> Vec<(String, String)> {
+    report
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != "routes")
+        .map(|(k, v)| (k.clone(), as_text(v)))
+        .collect()
+}
+
+/// A JSON value as text for [`AuditReport::rows`].
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_owned(),
+        Value::Array(items) if items.is_empty() => "-".to_owned(),
+        Value::Array(items) => items.iter().map(as_text).collect::<Vec<_>>().join(", "),
+        Value::Object(m) if m.is_empty() => "-".to_owned(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", as_text(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
     }
 }
 
@@ -1336,6 +1371,25 @@ mod tests {
     fn target_group_prefix_matches_generated_names() {
         assert_eq!(tg_prefix(), "plr-");
         assert!(target_group_name("router", "orders").starts_with(&tg_prefix()));
+    }
+
+    #[test]
+    fn report_rows_read_as_text_not_json() {
+        let report = serde_json::json!({
+            "complete": false,
+            "stopped_at": null,
+            "errors": [],
+            "repaired": {"listener_created": 2},
+            "dns_failures": [{"route_id": "a"}, {"route_id": "b"}],
+            "routes": [{"route_id": "a"}],
+        });
+        let rows: BTreeMap<String, String> = report_rows(&report).into_iter().collect();
+        assert_eq!(rows["complete"], "false");
+        assert_eq!(rows["stopped_at"], "-");
+        assert_eq!(rows["errors"], "-");
+        assert_eq!(rows["repaired"], "listener_created: 2");
+        assert_eq!(rows["dns_failures"], "route_id: a, route_id: b");
+        assert!(!rows.contains_key("routes"));
     }
 
     #[test]

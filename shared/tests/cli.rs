@@ -335,26 +335,23 @@ async fn setup_mistakes_get_one_line_with_the_fix_and_help_lists_the_variables()
     assert!(err.contains("caused by:"), "{err}");
 }
 
+/// `plr routes add --name NAME --host HOST --port 5432`, which must succeed.
+async fn add_route(bed: &Bed, name: &str, host: &str) {
+    let args = [
+        "routes", "add", "--name", name, "--host", host, "--port", "5432",
+    ];
+    let (code, _, err) = plr_with(bed, &args, &[]).await;
+    assert_eq!(code, Some(0), "{name}: {err}");
+}
+
 /// Issue #17: read-only commands (`routes list`, `routes show`, `ports`) answer from the route
 /// table while a router's NLB cannot be read, with one warning line naming the router; a
 /// change still stops with the one-line error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reading_the_route_table_works_while_an_nlb_is_missing() {
     let bed = Bed::start("clinlb").await;
-    bed.dns
-        .set_a("orders.db.test", &[std::net::Ipv4Addr::new(10, 9, 0, 1)]);
-    let add = [
-        "routes",
-        "add",
-        "--name",
-        "orders",
-        "--host",
-        "orders.db.test",
-        "--port",
-        "5432",
-    ];
-    let (code, _, err) = plr_with(&bed, &add, &[]).await;
-    assert_eq!(code, Some(0), "{err}");
+    bed.set_ip("orders.db.test", [10, 9, 0, 1]);
+    add_route(&bed, "orders", "orders.db.test").await;
     let arn = &bed.network.nlb_arn;
     let gone = format!("{}0000", &arn[..arn.len() - 4]);
     let fleet = bed.env["ROUTER_FLEET"].replace(arn.as_str(), &gone);
@@ -390,13 +387,8 @@ async fn audit_takes_a_budget_and_completions_are_printed() {
     let bed = Bed::start("clibudget").await;
     for (i, name) in ["a1", "a2", "a3"].into_iter().enumerate() {
         let host = format!("{name}.db.test");
-        bed.dns
-            .set_a(&host, &[std::net::Ipv4Addr::new(10, 9, 1, i as u8 + 1)]);
-        let args = [
-            "routes", "add", "--name", name, "--host", &host, "--port", "5432",
-        ];
-        let (code, _, err) = plr_with(&bed, &args, &[]).await;
-        assert_eq!(code, Some(0), "{err}");
+        bed.set_ip(&host, [10, 9, 1, i as u8 + 1]);
+        add_route(&bed, name, &host).await;
     }
     let args = ["--output", "json", "audit", "--dry-run", "--budget", "0"];
     let (code, out, err) = plr_with(&bed, &args, &[]).await;

@@ -430,20 +430,11 @@ const ROUTE_HEADERS: [&str; 6] = [
     "status",
 ];
 
-/// A report value as a person reads it: text without quotes, maps as `key: value, …`, lists
-/// as `a, b`, nothing as `-`.
+/// A JSON value as a table cell: strings bare, null as `-`.
 fn cell(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
         Value::Null => "-".to_owned(),
-        Value::Array(items) if items.is_empty() => "-".to_owned(),
-        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(", "),
-        Value::Object(m) if m.is_empty() => "-".to_owned(),
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", cell(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Value::String(s) => s.clone(),
         other => other.to_string(),
     }
 }
@@ -700,15 +691,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bar.finish_and_clear();
             let report = report?;
             let v = serde_json::to_value(&report)?;
-            let rows = v
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .filter(|(k, _)| k.as_str() != "routes")
-                        .map(|(k, v)| vec![k.clone(), cell(v)])
-                        .collect()
-                })
-                .unwrap_or_default();
+            let rows = report.rows().into_iter().map(|(k, v)| vec![k, v]).collect();
             print(cli.output, &v, &["audit", "value"], rows);
         }
         Command::Adopt {

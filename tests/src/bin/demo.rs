@@ -98,20 +98,6 @@ async fn create_route(ctx: &Context, name: &str, host: &str, port: u16) -> anyho
     Ok(body)
 }
 
-/// A report value as a person reads it: text without quotes, maps as `key: value, …`.
-fn cell(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".to_owned(),
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", cell(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
-    }
-}
-
 /// `export` lines that point `plr` (and the AWS CLI) at this demo's moto, table and DNS.
 fn exports(endpoint: &str, env: &BTreeMap<&str, String>) -> String {
     let mut lines = vec![
@@ -275,16 +261,10 @@ async fn run(keep: bool) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("dns-audit handler: {e}"))?;
     println!("\nstep 4: deleted billing's listener and registered a stranger (10.66.6.6) on orders; the audit handler's report:");
-    let mut rows: Vec<Vec<String>> = report
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "aws_calls" | "routes"))
-                .map(|(k, v)| vec![k.clone(), cell(v)])
-                .collect()
-        })
-        .unwrap_or_default();
-    rows.push(vec!["aws_calls".into(), cell(&report["aws_calls"])]);
+    let rows = privatelink_router::audit::report_rows(&report)
+        .into_iter()
+        .map(|(k, v)| vec![k, v])
+        .collect();
     println!("{}", table(&["audit", "value"], rows));
     let orders_now = targets(&ctx, &tgs["orders"]).await?;
     let listener_back = ctx
