@@ -1,16 +1,21 @@
 //! The `routes-api` Lambda's handler: thin glue from an API Gateway HTTP API request (payload
-//! format 2.0, IAM authorization) to [`privatelink_router::service`]. It parses the transport
-//! (method, path, query, body, caller) and maps every failure to an HTTP status and a stable
+//! format 2.0, IAM authorization) to [`privatelink_router::service`]. `lambda_http` (the
+//! runtime project's own crate) turns the event into an `http::Request` and the
+//! `http::Response` back into the API Gateway answer; [`serve`] routes by method and path,
+//! reads the caller, query and body, and maps every failure to an HTTP status and a stable
 //! machine code in one place, [`ApiError::status_and_code`]. No business rule lives here.
 //!
 //! Endpoints (documented in `openapi.yaml` next to this crate):
 //! `POST /routes`, `GET /routes`, `GET /routes/{id}`, `POST /routes/{id}/sync`,
 //! `DELETE /routes/{id}`.
 
+use std::convert::Infallible;
+
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::{HeaderMap, HeaderValue, Method};
 use base64::Engine as _;
+use lambda_http::http::{HeaderValue, Method};
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{Adapter, Body, LambdaEvent, Request, RequestExt, Response, Service};
 use privatelink_router::context::Context;
 use privatelink_router::metrics;
 use privatelink_router::route::{RouteId, ValidationError};
@@ -45,6 +50,10 @@ pub enum ApiError {
     /// The body is missing or cannot be decoded (bad base64).
     #[error("{0}")]
     InvalidBody(String),
+    /// The event is not an HTTP request `lambda_http` can build (a path or host that is not
+    /// a URI); API Gateway never sends one, a direct invoke can.
+    #[error("not a valid HTTP request: {0}")]
+    InvalidRequest(String),
     /// The body is not JSON.
     #[error("body is not valid JSON: {0}")]
     InvalidJson(String),
@@ -84,6 +93,7 @@ impl ApiError {
             ApiError::Unauthenticated => (401, "unauthenticated"),
             ApiError::PayloadTooLarge { .. } => (413, "payload_too_large"),
             ApiError::InvalidBody(_) => (400, "invalid_body"),
+            ApiError::InvalidRequest(_) => (400, "invalid_request"),
             ApiError::InvalidJson(_) => (400, "invalid_json"),
             ApiError::UnknownField(_) => (422, "unknown_field"),
             ApiError::InvalidShape(_) => (422, "validation_failed"),
@@ -147,26 +157,60 @@ enum Endpoint {
     Sync(RouteId),
 }
 
-/// Handles one API Gateway HTTP API request; never fails (every error becomes a JSON reply).
-pub async fn handle(ctx: &Context, req: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+/// Handles one API Gateway HTTP API event (payload 2.0) the way `lambda_http::run` does —
+/// through `lambda_http`'s own adapter, event → `http::Request` → [`serve`] →
+/// `http::Response` → API Gateway answer — with guards where `lambda_http` 1.3 panics on
+/// events API Gateway never sends but a direct invoke can: a body flagged base64 that does
+/// not decode (`Body::from_maybe_encoded` expects valid base64) is a 400 `invalid_body`, and
+/// a path or host that makes no URI (`expect("failed to build request")`, `Url::parse`
+/// unwrap) is a 400 `invalid_request`. The Lambda's `main` and the tests both enter here.
+/// Never fails.
+pub async fn handle_event(
+    ctx: &Context,
+    event: LambdaEvent<ApiGatewayV2httpRequest>,
+) -> ApiGatewayV2httpResponse {
+    let LambdaEvent {
+        payload: mut req,
+        context,
+    } = event;
+    let undecodable = req
+        .body
+        .as_deref()
+        .filter(|_| req.is_base64_encoded)
+        .and_then(|raw| base64_error(raw).err());
+    if undecodable.is_some() {
+        req.body = None;
+        req.is_base64_encoded = false;
+    }
     let usage_before = ctx.clients.calls.usage();
-    let method = req.request_context.http.method.clone();
-    let path = request_path(&req);
-    let caller = req
-        .request_context
-        .authorizer
-        .as_ref()
-        .and_then(|a| a.iam.as_ref())
-        .and_then(|iam| iam.user_arn.clone())
-        .filter(|arn| !arn.trim().is_empty());
-    let outcome = match &caller {
-        None => Err(ApiError::Unauthenticated),
-        Some(user_arn) => {
-            let caller = Caller::from_user_arn(user_arn);
-            dispatch(ctx, &caller, &method, &path, &req).await
+    let mut adapter = Adapter::from(lambda_http::service_fn(|http: Request| {
+        let refused = undecodable.clone();
+        async move {
+            Ok::<_, Infallible>(match refused {
+                Some(e) => error_response(&http, ApiError::InvalidBody(e)),
+                None => serve(ctx, http).await,
+            })
+        }
+    }));
+    // The conversion to `http::Request` runs inside `call`, before its future: a panic there
+    // is the event's fault; [`serve`] runs in the future, outside this guard.
+    let event = LambdaEvent::new(LambdaRequest::ApiGatewayV2(req), context);
+    let converted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| adapter.call(event)));
+    let answer = match converted {
+        // The JSON the Lambda runtime sends API Gateway, read back as its type.
+        Ok(future) => match future.await.map(serde_json::to_value) {
+            Ok(Ok(json)) => serde_json::from_value(json).unwrap_or_else(|_| internal()),
+            _ => internal(),
+        },
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "the event does not convert".into());
+            unconvertible(ApiError::InvalidRequest(why))
         }
     };
-    let request_id = req.request_context.request_id.as_deref().unwrap_or("");
     let usage = ctx.clients.calls.usage().since(usage_before);
     metrics::emit(
         &ctx.config.metrics_namespace,
@@ -176,40 +220,121 @@ pub async fn handle(ctx: &Context, req: ApiGatewayV2httpRequest) -> ApiGatewayV2
         ],
         &[("Function", "routes-api")],
     );
+    answer
+}
+
+/// The answer to an event that is no HTTP request: the JSON error, built directly (there is
+/// no `http::Request` to answer).
+fn unconvertible(e: ApiError) -> ApiGatewayV2httpResponse {
+    let (status, code) = e.status_and_code();
+    warn!(
+        status,
+        code, "request refused: the event is not an HTTP request"
+    );
+    let mut resp = ApiGatewayV2httpResponse::default();
+    resp.status_code = i64::from(status);
+    resp.headers
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    resp.body = Some(Body::Text(
+        json!({"error": {"code": code, "message": e.to_string()}}).to_string(),
+    ));
+    resp
+}
+
+/// A bare 500 (lambda_http's answer did not serialize: cannot happen with these types).
+fn internal() -> ApiGatewayV2httpResponse {
+    let mut resp = ApiGatewayV2httpResponse::default();
+    resp.status_code = 500;
+    resp
+}
+
+/// [`handle_event`] with an empty Lambda context (tests and the demo).
+pub async fn handle(ctx: &Context, req: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+    handle_event(ctx, LambdaEvent::new(req, lambda_http::Context::default())).await
+}
+
+/// `Ok` when `raw` is valid base64, else why not.
+fn base64_error(raw: &str) -> Result<(), String> {
+    base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .map(drop)
+        .map_err(|e| format!("body is not valid base64: {e}"))
+}
+
+/// Answers one HTTP request of the API: routes it by method and path, calls the service as
+/// the IAM caller, and renders the reply or the error as JSON. Never fails.
+pub async fn serve(ctx: &Context, req: Request) -> Response<Body> {
+    let method = req.method().clone();
+    let path = request_path(&req);
+    let caller = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => c
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.iam.as_ref())
+            .and_then(|iam| iam.user_arn.clone())
+            .filter(|arn| !arn.trim().is_empty()),
+        _ => None,
+    };
+    let outcome = match &caller {
+        None => Err(ApiError::Unauthenticated),
+        Some(user_arn) => {
+            let caller = Caller::from_user_arn(user_arn);
+            dispatch(ctx, &caller, &method, &path, &req).await
+        }
+    };
     match outcome {
         Ok(reply) => {
-            info!(%method, %path, status = reply.status, request_id, caller = caller.as_deref().unwrap_or(""), "request served");
+            info!(%method, %path, status = reply.status, request_id = request_id(&req), caller = caller.as_deref().unwrap_or(""), "request served");
             response(reply.status, &reply.body, &reply.headers)
         }
-        Err(e) => {
-            let (status, code) = e.status_and_code();
-            if status >= 500 {
-                error!(%method, %path, status, code, request_id, error = %e, "request failed");
-            } else {
-                // Not the error text: for bad bodies it quotes the caller's input (secrets too).
-                warn!(%method, %path, status, code, request_id, "request refused");
-            }
-            let mut headers = vec![];
-            if let ApiError::MethodNotAllowed { allow, .. } = &e {
-                headers.push(("allow", (*allow).to_owned()));
-            }
-            if matches!(e, ApiError::Service(ServiceError::Busy(_))) {
-                headers.push(("retry-after", "1".to_owned()));
-            }
-            let body = json!({"error": {"code": code, "message": e.to_string()}});
-            response(status, &body, &headers)
-        }
+        Err(e) => error_response(&req, e),
     }
 }
 
-/// The request path without the stage prefix (absent for the `$default` stage).
-fn request_path(req: &ApiGatewayV2httpRequest) -> String {
-    let raw = req
-        .raw_path
-        .clone()
-        .or_else(|| req.request_context.http.path.clone())
-        .unwrap_or_default();
-    match req.request_context.stage.as_deref() {
+/// API Gateway's request id, for log lines.
+fn request_id(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// The JSON error answer (`{"error": {"code", "message"}}`) with its status and headers, and
+/// its log line.
+fn error_response(req: &Request, e: ApiError) -> Response<Body> {
+    let (method, path, request_id) = (req.method(), request_path(req), request_id(req));
+    let (status, code) = e.status_and_code();
+    if status >= 500 {
+        error!(%method, %path, status, code, request_id, error = %e, "request failed");
+    } else {
+        // Not the error text: for bad bodies it quotes the caller's input (secrets too).
+        warn!(%method, %path, status, code, request_id, "request refused");
+    }
+    let mut headers = vec![];
+    if let ApiError::MethodNotAllowed { allow, .. } = &e {
+        headers.push(("allow", (*allow).to_owned()));
+    }
+    if matches!(e, ApiError::Service(ServiceError::Busy(_))) {
+        headers.push(("retry-after", "1".to_owned()));
+    }
+    let body = json!({"error": {"code": code, "message": e.to_string()}});
+    response(status, &body, &headers)
+}
+
+/// The request path without the stage prefix (absent for the `$default` stage): the event's
+/// `rawPath`, else `requestContext.http.path`.
+fn request_path(req: &Request) -> String {
+    let context = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => Some(c),
+        _ => None,
+    };
+    let raw = match req.raw_http_path() {
+        "" => context
+            .and_then(|c| c.http.path.clone())
+            .unwrap_or_default(),
+        raw => raw.to_owned(),
+    };
+    match context.and_then(|c| c.stage.as_deref()) {
         Some(stage) if stage != "$default" && !stage.is_empty() => {
             let prefix = format!("/{stage}");
             match raw.strip_prefix(&prefix) {
@@ -227,7 +352,7 @@ async fn dispatch(
     caller: &Caller,
     method: &Method,
     path: &str,
-    req: &ApiGatewayV2httpRequest,
+    req: &Request,
 ) -> Result<Reply, ApiError> {
     let body = body_bytes(req)?;
     let not_allowed = |allow| ApiError::MethodNotAllowed {
@@ -276,27 +401,18 @@ fn endpoint(path: &str) -> Result<Endpoint, ApiError> {
     }
 }
 
-/// The request body as bytes (base64 decoded when flagged), within the size cap.
-fn body_bytes(req: &ApiGatewayV2httpRequest) -> Result<Option<Vec<u8>>, ApiError> {
-    let Some(raw) = req.body.as_deref() else {
-        return Ok(None);
+/// The request body as bytes (`lambda_http` has decoded base64), within the size cap.
+fn body_bytes(req: &Request) -> Result<Option<Vec<u8>>, ApiError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => return Ok(None),
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => return Ok(None),
     };
-    if req.is_base64_encoded {
-        if raw.len() > MAX_BODY_BYTES.div_ceil(3) * 4 + 4 {
-            return Err(ApiError::PayloadTooLarge { size: raw.len() });
-        }
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(raw.trim())
-            .map_err(|e| ApiError::InvalidBody(format!("body is not valid base64: {e}")))?;
-        if bytes.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge { size: bytes.len() });
-        }
-        Ok(Some(bytes))
-    } else if raw.len() > MAX_BODY_BYTES {
-        Err(ApiError::PayloadTooLarge { size: raw.len() })
-    } else {
-        Ok(Some(raw.as_bytes().to_vec()))
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge { size: bytes.len() });
     }
+    Ok(Some(bytes.to_vec()))
 }
 
 /// `POST /routes`: 201 when created now, 200 for an identical replay.
@@ -327,16 +443,12 @@ fn parse_error(e: serde_json::Error) -> ApiError {
 }
 
 /// `GET /routes?owner=&tag=key[=value]&limit=&next=`.
-async fn list(
-    ctx: &Context,
-    caller: &Caller,
-    req: &ApiGatewayV2httpRequest,
-) -> Result<Reply, ApiError> {
+async fn list(ctx: &Context, caller: &Caller, req: &Request) -> Result<Reply, ApiError> {
     let mut filter = ListFilter {
         limit: DEFAULT_PAGE,
         ..ListFilter::default()
     };
-    let query = &req.query_string_parameters;
+    let query = req.query_string_parameters();
     for (key, _) in query.iter() {
         if query.all(key).is_some_and(|v| v.len() > 1) {
             return Err(ApiError::InvalidQuery(format!(
@@ -394,24 +506,18 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or_else(|e| json!({"serialization_error": e.to_string()}))
 }
 
-/// Builds the API Gateway response with a JSON body.
-fn response(
-    status: u16,
-    body: &Value,
-    extra: &[(&'static str, String)],
-) -> ApiGatewayV2httpResponse {
-    let mut headers = HeaderMap::new();
+/// An HTTP response with a JSON body.
+fn response(status: u16, body: &Value, extra: &[(&'static str, String)]) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(body.to_string()));
+    *resp.status_mut() = lambda_http::http::StatusCode::from_u16(status)
+        .unwrap_or(lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers_mut();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     for (k, v) in extra {
         if let Ok(v) = HeaderValue::from_str(v) {
             headers.insert(*k, v);
         }
     }
-    let mut resp = ApiGatewayV2httpResponse::default();
-    resp.status_code = i64::from(status);
-    resp.headers = headers;
-    resp.body = Some(Body::Text(body.to_string()));
-    resp.is_base64_encoded = false;
     resp
 }
 
@@ -464,6 +570,7 @@ mod tests {
             ApiError::Unauthenticated,
             ApiError::PayloadTooLarge { size: 1 },
             ApiError::InvalidBody(String::new()),
+            ApiError::InvalidRequest(String::new()),
             ApiError::InvalidJson(String::new()),
             ApiError::UnknownField(String::new()),
             ApiError::InvalidShape(String::new()),
@@ -526,17 +633,15 @@ mod tests {
             if !name.starts_with("apigw-") {
                 continue;
             }
-            let req: ApiGatewayV2httpRequest =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            // As lambda_http reads the event.
+            let req = lambda_http::request::from_str(&std::fs::read_to_string(&path).unwrap())
+                .unwrap();
             assert!(endpoint(&request_path(&req)).is_ok(), "{name}");
-            let arn = req
-                .request_context
-                .authorizer
-                .unwrap()
-                .iam
-                .unwrap()
-                .user_arn;
-            assert!(arn.is_some(), "{name}");
+            let Some(RequestContext::ApiGatewayV2(context)) = req.request_context_ref() else {
+                panic!("{name}: not an HTTP API payload 2.0 event");
+            };
+            let iam = context.authorizer.as_ref().and_then(|a| a.iam.as_ref());
+            assert!(iam.and_then(|i| i.user_arn.as_ref()).is_some(), "{name}");
             seen += 1;
         }
         assert_eq!(seen, 5, "one sample per endpoint");

@@ -1,6 +1,6 @@
 //! `routes-api` Lambda: JSON logs, then configuration, SDK clients, DNS resolver and router
 //! facts built once per cold start and shared by warm invocations; each request goes to
-//! [`routes_api::handle`].
+//! [`routes_api::handle_event`] (`lambda_http`'s adapter around [`routes_api::serve`]).
 
 use std::convert::Infallible;
 
@@ -32,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
     let ctx = &ctx;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            Ok::<_, Infallible>(routes_api::handle(ctx, event.payload).await)
+            Ok::<_, Infallible>(routes_api::handle_event(ctx, event).await)
         },
     ))
     .await
