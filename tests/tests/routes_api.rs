@@ -1746,3 +1746,229 @@ async fn deleting_a_half_created_route_removes_what_was_created() {
         .iter()
         .any(|p| p.route_id == "half" && p.state == "quarantined"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The contract: real answers against the OpenAPI document
+// ---------------------------------------------------------------------------------------------
+
+/// `functions/routes-api/openapi.yaml` as JSON.
+fn openapi() -> Value {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions/routes-api/openapi.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+}
+
+/// `value`, or what its `$ref` (a local JSON pointer) names.
+fn follow<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value["$ref"].as_str() {
+        Some(r) => doc
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("dangling $ref {r}")),
+        None => value,
+    }
+}
+
+/// Whether an answer is one the document describes for `method template`: its status is
+/// listed, every header it sends (but `content-type`) is declared and every required one is
+/// sent, and its body validates against the declared schema (JSON Schema 2020-12, as OpenAPI
+/// 3.1 defines it; `$ref`s resolve in the document).
+fn conforms(
+    doc: &Value,
+    method: &str,
+    template: &str,
+    status: u16,
+    resp: &routes_api::aws_lambda_events::apigw::ApiGatewayV2httpResponse,
+    body: &Value,
+) -> Result<(), String> {
+    let op = &doc["paths"][template][method.to_ascii_lowercase()];
+    let documented = op["responses"]
+        .get(status.to_string())
+        .ok_or_else(|| format!("status {status} is not documented"))?;
+    let documented = follow(doc, documented);
+    let headers = documented["headers"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for name in resp.headers.keys().filter(|n| n.as_str() != "content-type") {
+        if !headers
+            .keys()
+            .any(|h| h.eq_ignore_ascii_case(name.as_str()))
+        {
+            return Err(format!("header {name} is not documented"));
+        }
+    }
+    for (name, header) in &headers {
+        let required = follow(doc, header)["required"].as_bool() == Some(true);
+        if required
+            && !resp
+                .headers
+                .contains_key(name.to_ascii_lowercase().as_str())
+        {
+            return Err(format!("required header {name} is missing"));
+        }
+    }
+    let schema = &documented["content"]["application/json"]["schema"];
+    if schema.is_null() {
+        return Err("no application/json schema".into());
+    }
+    let mut root = doc.clone();
+    root["allOf"] = json!([schema]);
+    let validator = jsonschema::draft202012::new(&root).map_err(|e| format!("schema: {e}"))?;
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{e} (at {})", e.instance_path()))
+        .collect();
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(errors.join("; ")),
+    }
+}
+
+/// Issue #17: every endpoint's real answers — successes and errors, through the handler and
+/// moto — are what `openapi.yaml` says: status, headers and body, undocumented fields and
+/// `null`s included; each operation is checked with at least one success and one error, and
+/// the 500 a corrupt table item gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_is_the_one_the_openapi_document_describes() {
+    let doc = openapi();
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "OpenAPI 3.1: schemas are JSON Schema 2020-12"
+    );
+    let bed = bed("api-contract").await;
+    let host = "orders.cluster-c9akciq32abc.us-east-1.rds.amazonaws.com";
+    bed.set_ip(host, [10, 0, 7, 10]);
+    bed.set_ip("billing.db.test", [10, 0, 7, 11]);
+    let orders = create_body("orders", host);
+    let mut pinned = create_body("pinned", "billing.db.test");
+    pinned["listener_port"] = 10500.into();
+    let mut unknown = create_body("extra", host);
+    unknown["colour"] = "blue".into();
+    let padded = format!("{}{}", create_body("big", host), " ".repeat(17 * 1024));
+    let mut too_big = create_event(&orders);
+    set_body(&mut too_big, &padded);
+    let mut not_json = create_event(&orders);
+    set_body(&mut not_json, "{");
+    let mut put = list_event(&[]);
+    set_target(&mut put, "PUT", "/routes");
+
+    let create = ("POST", "/routes");
+    let list = ("GET", "/routes");
+    let get = ("GET", "/routes/{id}");
+    let delete = ("DELETE", "/routes/{id}");
+    let sync = ("POST", "/routes/{id}/sync");
+    let mut cases: Vec<(&str, (&str, &str), Value, u16)> = vec![
+        ("create", create, create_event(&orders), 201),
+        ("replay", create, create_event(&orders), 200),
+        (
+            "second route",
+            create,
+            create_event(&create_body("billing", "billing.db.test")),
+            201,
+        ),
+        ("not JSON", create, not_json, 400),
+        (
+            "no caller",
+            create,
+            as_caller(create_event(&orders), None),
+            401,
+        ),
+        ("pin by a non-admin", create, create_event(&pinned), 403),
+        (
+            "same name, other body",
+            create,
+            create_event(&create_body("orders", "billing.db.test")),
+            409,
+        ),
+        ("too large", create, too_big, 413),
+        ("unknown field", create, create_event(&unknown), 422),
+        ("last page", list, list_event(&[]), 200),
+        (
+            "first of two pages",
+            list,
+            list_event(&[("limit", "1")]),
+            200,
+        ),
+        ("limit 0", list, list_event(&[("limit", "0")]), 400),
+        ("PUT", list, put, 405),
+        ("detail", get, get_event("orders"), 200),
+        ("bad id", get, get_event("Orders"), 400),
+        (
+            "another owner's",
+            get,
+            as_caller(get_event("orders"), Some(OTHER_SESSION)),
+            403,
+        ),
+        ("no such route", get, get_event("nope"), 404),
+        ("sync", sync, sync_event("orders"), 200),
+        ("sync of no route", sync, sync_event("nope"), 404),
+        (
+            "delete by another",
+            delete,
+            as_caller(delete_event("billing"), Some(OTHER_SESSION)),
+            403,
+        ),
+        ("delete", delete, delete_event("billing"), 200),
+        ("delete again", delete, delete_event("billing"), 404),
+    ];
+    // A route item the code cannot read (a version that is no number): 500 internal_error.
+    bed.ctx
+        .clients
+        .dynamodb
+        .put_item()
+        .table_name(&bed.ctx.config.table)
+        .item(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("ROUTE#broken".into()),
+        )
+        .item(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("ROUTE".into()),
+        )
+        .item(
+            "version",
+            aws_sdk_dynamodb::types::AttributeValue::S("x".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    cases.push(("corrupt item", get, get_event("broken"), 500));
+
+    let mut failures = Vec::new();
+    let mut checked: BTreeMap<(&str, &str), BTreeSet<u16>> = BTreeMap::new();
+    for (what, (method, template), ev, status) in cases {
+        let (got, body, resp) = send(&bed.ctx, ev).await;
+        assert_eq!(got, status, "{what}: {body}");
+        if let Err(e) = conforms(&doc, method, template, got, &resp, &body) {
+            failures.push(format!(
+                "{what} ({method} {template} → {got}): {e}\n  body: {body}"
+            ));
+        }
+        checked.entry((method, template)).or_default().insert(got);
+    }
+    assert!(
+        failures.is_empty(),
+        "answers the document does not describe:\n{}",
+        failures.join("\n")
+    );
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|m| *m != "parameters")
+        {
+            let statuses = checked
+                .get(&(method.to_ascii_uppercase().as_str(), path.as_str()))
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                statuses.iter().any(|s| *s < 300) && statuses.iter().any(|s| *s >= 400),
+                "{method} {path}: checked only {statuses:?}"
+            );
+        }
+    }
+}

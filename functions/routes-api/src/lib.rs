@@ -634,8 +634,8 @@ mod tests {
                 continue;
             }
             // As lambda_http reads the event.
-            let req = lambda_http::request::from_str(&std::fs::read_to_string(&path).unwrap())
-                .unwrap();
+            let req =
+                lambda_http::request::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             assert!(endpoint(&request_path(&req)).is_ok(), "{name}");
             let Some(RequestContext::ApiGatewayV2(context)) = req.request_context_ref() else {
                 panic!("{name}: not an HTTP API payload 2.0 event");
