@@ -79,8 +79,9 @@ pub struct AdoptionReport {
 }
 
 /// The name inside an NLB ARN (`…:loadbalancer/net/<name>/<id>`).
-fn nlb_name_of(arn: &str) -> Option<&str> {
-    arn.split(":loadbalancer/").nth(1)?.split('/').nth(1)
+fn nlb_name_of(arn: &str) -> Option<String> {
+    let arn = crate::config::load_balancer_arn(arn)?;
+    arn.resource().split('/').nth(2).map(str::to_owned)
 }
 
 /// Takes over the seed deployment described by `inputs` (see the module documentation).
@@ -99,7 +100,7 @@ pub async fn adopt(
         None => ctx
             .fleet
             .values()
-            .find(|r| nlb_name_of(&r.config.nlb_arn) == Some(nlb_name.as_str())),
+            .find(|r| nlb_name_of(&r.config.nlb_arn).as_deref() == Some(nlb_name.as_str())),
     }
     .ok_or_else(|| AdoptError::NoRouter(nlb_name.clone()))?;
     let listeners = ctx.elb.listeners(&router.config.nlb_arn).await?;

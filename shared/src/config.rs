@@ -3,6 +3,7 @@
 //! Every variable is listed in [`ENV_VARS`], documented in the README and set by Terraform
 //! (a test checks the three agree).
 
+use scratchstack_arn::Arn;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -202,20 +203,26 @@ fn role_arns(env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, Config
     Ok(roles)
 }
 
-/// The 12-digit account of an IAM role ARN `arn:<partition>:iam::<account>:role/<name>`.
-pub fn account_of_role(arn: &str) -> Option<&str> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", _, "iam", "", account, resource]
-            if account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
-                && resource.starts_with("role/")
-                && resource.len() > 5 =>
-        {
-            Some(account)
-        }
-        _ => None,
-    }
+/// The 12-digit account of an IAM role ARN `arn:<partition>:iam::<account>:role/<name>`
+/// (parsed by `scratchstack-arn`, which checks each part's syntax).
+pub fn account_of_role(arn: &str) -> Option<String> {
+    let arn: Arn = arn.parse().ok()?;
+    let role = arn.resource().strip_prefix("role/")?;
+    (arn.service() == "iam"
+        && arn.region().is_empty()
+        && arn.account_id() != "aws"
+        && !role.is_empty())
+    .then(|| arn.account_id().to_owned())
+}
+
+/// An ELBv2 load balancer ARN, `arn:<partition>:elasticloadbalancing:<region>:<account>:
+/// loadbalancer/<type>/<name>/<id>` (ELBv2 API reference, LoadBalancer), parsed.
+pub fn load_balancer_arn(arn: &str) -> Option<Arn> {
+    let parsed: Arn = arn.parse().ok()?;
+    (parsed.service() == "elasticloadbalancing"
+        && !parsed.region().is_empty()
+        && parsed.resource().starts_with("loadbalancer/"))
+    .then_some(parsed)
 }
 
 impl Config {
@@ -224,9 +231,9 @@ impl Config {
     pub fn own_account(&self) -> String {
         self.fleet
             .first()
-            .and_then(|r| r.nlb_arn.split(':').nth(4))
+            .and_then(|r| load_balancer_arn(&r.nlb_arn))
+            .map(|arn| arn.account_id().to_owned())
             .unwrap_or_default()
-            .to_owned()
     }
 
     /// Reads the process environment.
@@ -257,16 +264,10 @@ impl Config {
                 message: "at least one router is required".into(),
             });
         }
-        // An ELBv2 load balancer ARN: arn:<partition>:elasticloadbalancing:<region>:<account>:
-        // loadbalancer/<type>/<name>/<id> (ELBv2 API reference, LoadBalancer).
-        if let Some(bad) = fleet.iter().find(|r| {
-            let parts: Vec<&str> = r.nlb_arn.splitn(6, ':').collect();
-            !(parts.len() == 6
-                && parts[0] == "arn"
-                && parts[2] == "elasticloadbalancing"
-                && !parts[3].is_empty()
-                && parts[5].starts_with("loadbalancer/"))
-        }) {
+        if let Some(bad) = fleet
+            .iter()
+            .find(|r| load_balancer_arn(&r.nlb_arn).is_none())
+        {
             return Err(ConfigError {
                 var: "ROUTER_FLEET",
                 message: format!(
@@ -348,7 +349,7 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
-    const FLEET: &str = r#"[{"id":"r1","nlb_arn":"arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/a/b","endpoint_service_name":"com.amazonaws.vpce.us-east-1.vpce-svc-1"}]"#;
+    const FLEET: &str = r#"[{"id":"r1","nlb_arn":"arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a/b","endpoint_service_name":"com.amazonaws.vpce.us-east-1.vpce-svc-1"}]"#;
 
     #[test]
     fn defaults_apply_when_only_required_variables_are_set() {
@@ -375,6 +376,32 @@ mod tests {
         let e = Config::from_lookup(&env(&[("ROUTER_TABLE", "t"), ("ROUTER_FLEET", "[]")]))
             .unwrap_err();
         assert_eq!(e.var, "ROUTER_FLEET");
+        // Not load balancer ARNs: an account that is not 12 digits, another service, a target
+        // group, no region.
+        for bad in [
+            "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/a/b",
+            "arn:aws:ec2:us-east-1:123456789012:loadbalancer/net/a/b",
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/b",
+            "arn:aws:elasticloadbalancing::123456789012:loadbalancer/net/a/b",
+        ] {
+            let fleet = FLEET.replace(
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a/b",
+                bad,
+            );
+            let e = Config::from_lookup(&env(&[("ROUTER_TABLE", "t"), ("ROUTER_FLEET", &fleet)]))
+                .unwrap_err();
+            assert!(
+                e.message.contains("is not a load balancer ARN"),
+                "{bad}: {e:?}"
+            );
+        }
+        assert_eq!(
+            load_balancer_arn(
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/a/b"
+            )
+            .map(|a| a.account_id().to_owned()),
+            Some("123456789012".to_owned())
+        );
     }
 
     #[test]
@@ -409,8 +436,11 @@ mod tests {
         ]))
         .unwrap();
         assert!(c.rds_membership);
-        assert_eq!(account_of_role(&c.rds_role_arns[0]), Some("210987654321"));
-        assert_eq!(c.own_account(), "1");
+        assert_eq!(
+            account_of_role(&c.rds_role_arns[0]).as_deref(),
+            Some("210987654321")
+        );
+        assert_eq!(c.own_account(), "123456789012");
         let e = Config::from_lookup(&env(&[
             ("ROUTER_TABLE", "t"),
             ("ROUTER_FLEET", FLEET),

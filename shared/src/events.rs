@@ -304,9 +304,9 @@ fn is_rds_identifier(s: &str) -> bool {
 
 /// The database name in an `arn:aws:rds:<region>:<account>:db:<name>` (or `cluster:`) ARN.
 fn database_in_arn(arn: &str) -> Option<String> {
-    let parts: Vec<&str> = arn.split(':').collect();
-    match parts.as_slice() {
-        ["arn", _, "rds", _, _, "db" | "cluster", name] if is_rds_identifier(name) => {
+    let arn: scratchstack_arn::Arn = arn.parse().ok()?;
+    match arn.resource().split_once(':') {
+        Some(("db" | "cluster", name)) if arn.service() == "rds" && is_rds_identifier(name) => {
             Some(name.to_ascii_lowercase())
         }
         _ => None,

@@ -286,25 +286,32 @@ pub fn parse_rds_arn(arn: &str) -> Result<RdsArn, ValidationError> {
         value: arn.chars().take(128).collect(),
         reason: reason.into(),
     };
-    let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    let ["arn", _, "rds", region, account, kind, name] = parts.as_slice() else {
-        return Err(bad(
-            "expected arn:aws:rds:<region>:<account>:<db|cluster|db-proxy|cluster-endpoint>:<name>",
-        ));
+    let expected =
+        "expected arn:aws:rds:<region>:<account>:<db|cluster|db-proxy|cluster-endpoint>:<name>";
+    // Syntax by `scratchstack-arn`; an account that is not 12 digits fails there too.
+    let parsed: scratchstack_arn::Arn = match arn.parse() {
+        Ok(parsed) => parsed,
+        Err(scratchstack_arn::ArnError::InvalidAccountId(_)) => {
+            return Err(bad("the account in the ARN is not 12 digits"))
+        }
+        Err(_) => return Err(bad(expected)),
     };
-    if !["db", "cluster", "db-proxy", "cluster-endpoint"].contains(kind)
+    let (region, account) = (parsed.region(), parsed.account_id());
+    let Some((kind, name)) = parsed.resource().split_once(':') else {
+        return Err(bad(expected));
+    };
+    if parsed.service() != "rds"
+        || !["db", "cluster", "db-proxy", "cluster-endpoint"].contains(&kind)
         || name.is_empty()
         || region.is_empty()
     {
-        return Err(bad(
-            "expected arn:aws:rds:<region>:<account>:<db|cluster|db-proxy|cluster-endpoint>:<name>",
-        ));
+        return Err(bad(expected));
     }
     Ok(RdsArn {
         region: region.to_ascii_lowercase(),
         account: validate_account("rds_arn", account)
             .map_err(|_| bad("the account in the ARN is not 12 digits"))?,
-        kind: (*kind).to_owned(),
+        kind: kind.to_owned(),
         identifier: name.to_ascii_lowercase(),
     })
 }
