@@ -76,9 +76,14 @@ pub enum ServiceError {
         /// Caller.
         principal: String,
     },
-    /// A route with this name exists with a different definition.
-    #[error("route {0} exists with a different definition")]
-    Conflict(String),
+    /// A route with this name exists with a different definition, or another owner's.
+    #[error("route {id} exists with {differs}: remove it first (DELETE /routes/{id}, `plr routes rm {id}`) or use another name")]
+    Conflict {
+        /// Route id.
+        id: String,
+        /// What differs, in the API's field names (`a different tags, host`, `another owner`).
+        differs: String,
+    },
     /// Every router is full or every port is taken.
     #[error("no capacity: {0}")]
     CapacityExhausted(String),
@@ -437,6 +442,42 @@ pub async fn create_trusted(
     Ok((route, created))
 }
 
+/// The 409 for a route that exists otherwise than asked: which fields differ (as the API
+/// names them), or that it is another principal's.
+fn conflict(ctx: &Context, caller: &Caller, existing: &Route, wanted: &RouteSpec) -> ServiceError {
+    let id = wanted.id.to_string();
+    if existing.owner != caller.principal && !caller.is_admin(ctx) {
+        return ServiceError::Conflict {
+            id,
+            differs: "another owner".into(),
+        };
+    }
+    let fields = |spec: &RouteSpec| match serde_json::to_value(spec) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (have, want) = (fields(&existing.spec), fields(wanted));
+    let mut keys: Vec<&String> = have.keys().chain(want.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let differing: Vec<&str> = keys
+        .into_iter()
+        .filter(|k| have.get(*k) != want.get(*k))
+        .map(|k| {
+            if k == "pin" {
+                "listener_port"
+            } else {
+                k.as_str()
+            }
+        })
+        .collect();
+    let differs = match differing.is_empty() {
+        true => "a different definition".to_owned(),
+        false => format!("a different {}", differing.join(", ")),
+    };
+    ServiceError::Conflict { id, differs }
+}
+
 /// Finds or writes the route record with a port on a router with room.
 async fn allocate(
     ctx: &Context,
@@ -447,7 +488,7 @@ async fn allocate(
         if let Some(existing) = ctx.store.get(&spec.id).await? {
             if existing.spec != spec || existing.owner != caller.principal && !caller.is_admin(ctx)
             {
-                return Err(ServiceError::Conflict(spec.id.to_string()));
+                return Err(conflict(ctx, caller, &existing, &spec));
             }
             return Ok((existing, false));
         }
@@ -900,7 +941,7 @@ pub async fn preview(
         if !same || existing.owner != caller.principal && !caller.is_admin(ctx) {
             return Ok(refuse(
                 "conflict",
-                ServiceError::Conflict(spec.id.to_string()).to_string(),
+                conflict(ctx, caller, &existing, &spec).to_string(),
                 resolved,
             ));
         }

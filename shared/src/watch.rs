@@ -220,13 +220,14 @@ async fn watch_leased(
         duration_ms = report.duration_ms,
         "dns watch done"
     );
-    // The alarm contract of the audit (`DnsFailures`, `Repairs`, `Errors`) holds every minute.
+    // The alarm contract of the audit (`DnsFailures`, `Errors`) holds every minute. Target
+    // changes that follow a DNS move are `RoutesMoved`, not `Repairs` (drift put right): a
+    // failover the watch catches first must not page.
     metrics::emit(
         &ctx.config.metrics_namespace,
         &[
             count("RoutesWatched", report.routes_watched as u64),
             count("RoutesMoved", report.routes_reconciled.len() as u64),
-            count("Repairs", report.repaired.values().sum()),
             count("DnsFailures", counted_failures as u64),
             count("Errors", report.errors.len() as u64),
             millis("WatchDurationMs", report.duration_ms),

@@ -252,7 +252,17 @@ async fn setup_mistakes_get_one_line_with_the_fix_and_help_lists_the_variables()
             &bed.network.nlb_arn[..bed.network.nlb_arn.len() - 4]
         ),
     );
-    let cases: [(&str, Vec<EnvChange>, &[&str]); 9] = [
+    let cases: [(&str, Vec<EnvChange>, &[&str]); 11] = [
+        (
+            "no table",
+            vec![("ROUTER_TABLE", None)],
+            &["ROUTER_TABLE", "--table", "output table_name"],
+        ),
+        (
+            "no fleet",
+            vec![("ROUTER_FLEET", None)],
+            &["ROUTER_FLEET", "--fleet", "output fleet"],
+        ),
         (
             "empty region",
             vec![("AWS_REGION", Some(""))],
@@ -360,6 +370,7 @@ async fn reading_the_route_table_works_while_an_nlb_is_missing() {
         &["--output", "json", "routes", "list"][..],
         &["--output", "json", "routes", "show", "orders"][..],
         &["--output", "json", "ports"][..],
+        &["--output", "json", "routes", "rm", "orders", "--dry-run"][..],
     ] {
         let (code, out, err) = plr_with(&bed, args, &missing).await;
         assert_eq!(code, Some(0), "{args:?}: {err}");
@@ -378,6 +389,56 @@ async fn reading_the_route_table_works_while_an_nlb_is_missing() {
     let (code, _, err) = plr_with(&bed, &["routes", "sync", "orders"], &missing).await;
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("ROUTER_FLEET"), "{err}");
+}
+
+/// Issue #17 (newcomer trial): what a person meets next — a route that exists otherwise
+/// names what differs and the fix, an unknown route points at `routes list`, a terminal
+/// without a size (COLUMNS=0) still gets a readable table, and `plr … | head` ends quietly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicts_unknown_routes_zero_widths_and_closed_pipes_read_well() {
+    let bed = Bed::start("clinext").await;
+    bed.set_ip("orders.db.test", [10, 9, 2, 1]);
+    add_route(&bed, "orders", "orders.db.test").await;
+    let args = [
+        "routes",
+        "add",
+        "--name",
+        "orders",
+        "--host",
+        "orders.db.test",
+        "--port",
+        "5432",
+        "--tag",
+        "team=data",
+    ];
+    let (code, _, err) = plr_with(&bed, &args, &[]).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("route orders exists with a different tags")
+            && err.contains("plr routes rm orders"),
+        "{err}"
+    );
+    let (code, _, err) = plr_with(&bed, &["routes", "show", "nosuch"], &[]).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("`plr routes list`"), "{err}");
+
+    let (code, out, err) = plr_with(&bed, &["routes", "list"], &[("COLUMNS", Some("0"))]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let width = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(width >= 40, "{width} columns:\n{out}");
+    assert!(out.contains("orders"), "{out}");
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plr"))
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before plr writes (as `| head` does after its lines).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 /// Issue #17: `plr audit --budget` stops starting routes at the budget (the run reports

@@ -109,7 +109,7 @@ impl ApiError {
                 ServiceError::PublicAddress { .. } => (422, "public_address"),
                 ServiceError::NotFound(_) => (404, "not_found"),
                 ServiceError::Forbidden { .. } => (403, "forbidden"),
-                ServiceError::Conflict(_) => (409, "conflict"),
+                ServiceError::Conflict { .. } => (409, "conflict"),
                 ServiceError::PortPinned { .. } => (409, "port_pinned"),
                 ServiceError::PortServed { .. } => (409, "port_in_use"),
                 ServiceError::PinNotAllowed { .. } => (403, "pin_not_allowed"),
@@ -594,7 +594,11 @@ mod tests {
                 route: "r".into(),
             }
             .into(),
-            ServiceError::Conflict("x".into()).into(),
+            ServiceError::Conflict {
+                id: "x".into(),
+                differs: "a different host".into(),
+            }
+            .into(),
             ServiceError::CapacityExhausted("x".into()).into(),
             ServiceError::Busy("x".into()).into(),
             ServiceError::Elb(elb("ListenerPortTaken")).into(),

@@ -24,7 +24,7 @@ locals {
         width  = 24
         height = 3
         properties = {
-          markdown = "**${var.service_name}**: *serving / not serving / degraded* is the health of each route's targets at the last full audit (every 15 min); a *repair* is the router changing AWS back to its route table (targets, listeners, target groups).\n\n*Event → converged* is an RDS event's arrival until the route's targets match DNS; *AuditIncomplete* 1 means the audit stopped at its budget and resumes at the next run. Logs: `/aws/lambda/${var.service_name}-*`."
+          markdown = "**${var.service_name}**: *serving / not serving / degraded* is the health of each route's targets at the last full audit (every 15 min); a *repair* is the router changing AWS back to its route table (targets, listeners, target groups).\n\n*Event → converged* runs from the rds-events handler's start until the route's targets match DNS (EventBridge delivery time not included); *AuditIncomplete* 1 means the audit stopped at its budget and resumes at the next run. Logs: `/aws/lambda/${var.service_name}-*`."
         }
       },
       {
@@ -77,7 +77,7 @@ locals {
           stat   = "Sum"
           metrics = [
             [{ id = "kinds", expression = "SEARCH('{\"${var.metrics_namespace}\",Function,RepairKind} MetricName=\"Repairs\"', 'Sum', 300)", label = "$${PROP('Dim.RepairKind')}" }],
-            [var.metrics_namespace, "Repairs", "Function", "dns-audit", { label = "all repairs (audit + minute watch)" }],
+            [var.metrics_namespace, "Repairs", "Function", "dns-audit", { label = "all repairs (full audit)" }],
           ]
           yAxis = { left = { label = "repairs per 5 min", showUnits = false, min = 0 } }
         }

@@ -15,12 +15,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use privatelink_router::adopt::adopt;
 use privatelink_router::audit::{AuditRequest, Progress};
 use privatelink_router::aws::{retry_config, timeout_config, Clients};
-use privatelink_router::config::Config;
+use privatelink_router::config::{Config, ConfigError};
 use privatelink_router::context::{Context, InitError};
 use privatelink_router::plan::LookupFailure;
 use privatelink_router::route::Route;
 use privatelink_router::seed_inputs::SeedInputs;
-use privatelink_router::service::{self, Caller, CreateRequest, ListFilter};
+use privatelink_router::service::{self, Caller, CreateRequest, ListFilter, ServiceError};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -125,7 +125,9 @@ impl Command {
             self,
             Command::Ports
                 | Command::Routes {
-                    command: RoutesCommand::List { .. } | RoutesCommand::Show { .. }
+                    command: RoutesCommand::List { .. }
+                        | RoutesCommand::Show { .. }
+                        | RoutesCommand::Rm { dry_run: true, .. }
                 }
         )
     }
@@ -313,6 +315,7 @@ fn one_line(
     e: &anyhow::Error,
     table: Option<&str>,
     endpoint: Option<&str>,
+    region: Option<&str>,
     verbose: bool,
 ) -> String {
     let text = e
@@ -324,9 +327,28 @@ fn one_line(
         h.0.clone()
     } else if text.contains("ResourceNotFoundException") {
         format!(
-            "the route table {} does not exist in this region: check --table/ROUTER_TABLE (the Terraform module's output table_name) and AWS_REGION",
-            table.unwrap_or("(ROUTER_TABLE unset)")
+            "the route table {} does not exist in {}: check --table/ROUTER_TABLE (the Terraform module's output table_name) and --region/AWS_REGION",
+            table.unwrap_or("(ROUTER_TABLE unset)"),
+            region.unwrap_or("this region")
         )
+    } else if let Some(id) = e
+        .chain()
+        .find_map(|c| match c.downcast_ref::<ServiceError>() {
+            Some(ServiceError::NotFound(id)) => Some(id.clone()),
+            _ => None,
+        })
+    {
+        format!("route {id} not found: `plr routes list` shows the routes you may see")
+    } else if let Some(var @ ("ROUTER_TABLE" | "ROUTER_FLEET")) = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<ConfigError>())
+        .map(|c| c.var)
+    {
+        let (flag, output) = match var {
+            "ROUTER_TABLE" => ("--table", "table_name"),
+            _ => ("--fleet", "fleet"),
+        };
+        format!("{e}; set {flag} or {var} (the Terraform module's output {output})")
     } else if text.contains("dispatch failure") {
         // The SDK never reached AWS: say where it tried and why, not the connector's dump.
         let why = [
@@ -375,12 +397,17 @@ fn print(output: Output, value: &Value, headers: &[&str], rows: Vec<Vec<String>>
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(headers.to_vec());
     // The terminal's width (comfy-table reads it from a tty); COLUMNS when set, as shells
-    // export it and as pipes need it.
+    // export it and as pipes need it. A width of 0 (a pseudo-terminal without a size, or
+    // COLUMNS=0) would stack every letter: 100 then.
     if let Some(cols) = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse::<u16>().ok())
+        .filter(|c| *c > 0)
     {
         t.set_width(cols);
+    }
+    if t.width().is_some_and(|w| w < 20) {
+        t.set_width(100);
     }
     for r in rows {
         t.add_row(r);
@@ -547,7 +574,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         cell(&serde_json::to_value(c.reason).unwrap_or_default()),
                     ]
                 }));
-                print(cli.output, &v, &["action", "target", "reason"], rows);
+                if rows.is_empty() && cli.output == Output::Table {
+                    let targets = out.route.resolutions.first().map_or_else(String::new, |r| {
+                        r.ips
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    });
+                    println!("{id}: nothing to change; DNS answers {targets}");
+                } else {
+                    print(cli.output, &v, &["action", "target", "reason"], rows);
+                }
                 if let Some(w) = warning {
                     return Err(Warning(w).into());
                 }
@@ -671,13 +709,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ctx.config.audit_budget = Duration::from_secs(*secs);
             }
             // Drawn on stderr when it is a terminal; hidden in pipes and CI.
-            let bar = ProgressBar::new(0).with_style(
-                ProgressStyle::with_template(
-                    "auditing {bar:30} {pos}/{len} routes, {elapsed} (budget {msg})",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            // Drawn from the first route on (no `0/0` frame while seeds and the snapshot load).
+            let template = format!(
+                "auditing {{bar:30}} {{pos}}/{{len}} routes, {{elapsed}} (budget {} s)",
+                ctx.config.audit_budget.as_secs()
             );
-            bar.set_message(format!("{} s", ctx.config.audit_budget.as_secs()));
+            let bar = ProgressBar::new(0).with_style(
+                ProgressStyle::with_template(&template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
             let shown = bar.clone();
             let req = AuditRequest {
                 dry_run: *dry_run,
@@ -770,11 +810,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // `plr … | head`: end quietly when the reader goes away, as Unix tools do (Rust ignores
+    // SIGPIPE, so the next print would panic with "Broken pipe").
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     // CloudWatch EMF lines are for Lambda's log pipeline; on a terminal they would garble
     // the output (and break --output json).
     privatelink_router::metrics::redirect(Box::new(std::io::sink()));
     let (table, endpoint, verbose) = (cli.table.clone(), cli.endpoint_url.clone(), cli.verbose);
+    let region = cli.region.clone();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => match e.downcast_ref::<Warning>() {
@@ -786,7 +833,13 @@ async fn main() -> ExitCode {
             None => {
                 eprintln!(
                     "error: {}",
-                    one_line(&e, table.as_deref(), endpoint.as_deref(), verbose)
+                    one_line(
+                        &e,
+                        table.as_deref(),
+                        endpoint.as_deref(),
+                        region.as_deref(),
+                        verbose
+                    )
                 );
                 ExitCode::FAILURE
             }

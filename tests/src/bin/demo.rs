@@ -316,6 +316,10 @@ async fn main() -> std::process::ExitCode {
     let keep = match std::env::args().nth(1).as_deref() {
         None => false,
         Some("--keep") => true,
+        Some("-h" | "--help") => {
+            println!("usage: ./demo.sh [--keep]\n  --keep  then keep moto and DNS running for plr (exports in .demo/env) until Ctrl-C");
+            return std::process::ExitCode::SUCCESS;
+        }
         Some(other) => {
             eprintln!("demo: unknown argument {other}; usage: ./demo.sh [--keep]");
             return std::process::ExitCode::from(2);
