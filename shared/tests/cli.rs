@@ -65,18 +65,7 @@ async fn cli_adds_lists_shows_syncs_and_removes_a_route() {
 
     let (ok, v, err) = plr(
         &bed,
-        &[
-            "routes",
-            "add",
-            "--name",
-            "orders",
-            "--host",
-            "orders.db.test",
-            "--port",
-            "5432",
-            "--tag",
-            "team=data",
-        ],
+        &add_args("orders", "orders.db.test", &["--tag", "team=data"]),
     )
     .await;
     assert!(ok, "{err}");
@@ -345,12 +334,18 @@ async fn setup_mistakes_get_one_line_with_the_fix_and_help_lists_the_variables()
     assert!(err.contains("caused by:"), "{err}");
 }
 
-/// `plr routes add --name NAME --host HOST --port 5432`, which must succeed.
-async fn add_route(bed: &Bed, name: &str, host: &str) {
-    let args = [
+/// `routes add --name NAME --host HOST --port 5432` and `extra` flags.
+fn add_args<'a>(name: &'a str, host: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
         "routes", "add", "--name", name, "--host", host, "--port", "5432",
     ];
-    let (code, _, err) = plr_with(bed, &args, &[]).await;
+    args.extend(extra);
+    args
+}
+
+/// `plr routes add --name NAME --host HOST --port 5432`, which must succeed.
+async fn add_route(bed: &Bed, name: &str, host: &str) {
+    let (code, _, err) = plr_with(bed, &add_args(name, host, &[]), &[]).await;
     assert_eq!(code, Some(0), "{name}: {err}");
 }
 
@@ -399,18 +394,7 @@ async fn conflicts_unknown_routes_zero_widths_and_closed_pipes_read_well() {
     let bed = Bed::start("clinext").await;
     bed.set_ip("orders.db.test", [10, 9, 2, 1]);
     add_route(&bed, "orders", "orders.db.test").await;
-    let args = [
-        "routes",
-        "add",
-        "--name",
-        "orders",
-        "--host",
-        "orders.db.test",
-        "--port",
-        "5432",
-        "--tag",
-        "team=data",
-    ];
+    let args = add_args("orders", "orders.db.test", &["--tag", "team=data"]);
     let (code, _, err) = plr_with(&bed, &args, &[]).await;
     assert_eq!(code, Some(1), "{err}");
     assert!(
