@@ -157,6 +157,23 @@ impl Intercept for CallCounter {
     }
 }
 
+/// An AWS SDK error as one line of text: each error of its `source()` chain by its `Display`,
+/// joined with `: ` (repeats dropped), e.g. `service error: ResourceNotFoundException:
+/// Requested resource not found`. Unlike the SDK's `DisplayErrorContext`, no `Debug` dump of
+/// the raw HTTP response (headers included) ends up in API answers, logs or `plr` output.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
 /// The SDK clients the router uses, sharing one config and one call counter.
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -297,6 +314,18 @@ impl Clients {
 #[cfg(test)]
 mod tests {
     use super::is_throttle;
+
+    #[test]
+    fn error_chains_read_as_one_line_of_displays() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        #[derive(Debug, thiserror::Error)]
+        #[error("dispatch failure")]
+        struct Outer(#[source] std::io::Error);
+        assert_eq!(
+            super::error_chain(&Outer(io)),
+            "dispatch failure: Connection refused"
+        );
+    }
 
     #[test]
     fn throttles_are_told_from_other_errors_in_each_wire_format() {

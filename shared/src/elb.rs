@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2 as elbv2;
-use aws_sdk_elasticloadbalancingv2::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use elbv2::types::{
     Action, ActionTypeEnum, ProtocolEnum, Tag, TargetDescription, TargetGroupAttribute,
     TargetTypeEnum,
@@ -50,12 +50,12 @@ impl ElbError {
     fn from_sdk<E, R>(operation: &'static str, err: elbv2::error::SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         Self {
             operation,
             code: err.code().map(str::to_owned),
-            message: DisplayErrorContext(&err).to_string(),
+            message: crate::aws::error_chain(&err),
         }
     }
 

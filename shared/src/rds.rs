@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_rds as rds;
-use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_rds::error::ProvideErrorMetadata;
 use rds::types::Filter;
 
 use crate::host::{RdsEndpoint, RdsEndpointKind};
@@ -46,7 +46,7 @@ impl RdsError {
     fn from_sdk<E, R>(operation: &'static str, err: rds::error::SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         // One line: the service's code and message, or the transport failure's kind
         // (timeout, connection refused) — never the raw response.
@@ -60,11 +60,7 @@ impl RdsError {
                 rds::error::SdkError::DispatchFailure(d) if d.is_io() => {
                     "could not reach the RDS endpoint".to_owned()
                 }
-                other => DisplayErrorContext(other)
-                    .to_string()
-                    .chars()
-                    .take(200)
-                    .collect(),
+                other => crate::aws::error_chain(other).chars().take(200).collect(),
             },
         };
         Self {

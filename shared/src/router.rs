@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::Filter;
 use ipnet::Ipv4Net;
 use serde::Serialize;
@@ -31,11 +31,11 @@ pub enum RouterError {
 fn ec2_err<E, R>(operation: &'static str, e: aws_sdk_ec2::error::SdkError<E, R>) -> RouterError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     RouterError::Ec2 {
         operation,
-        message: DisplayErrorContext(&e).to_string(),
+        message: crate::aws::error_chain(&e),
     }
 }
 

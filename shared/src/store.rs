@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb as ddb;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use ddb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
@@ -58,12 +58,12 @@ impl StoreError {
     pub(crate) fn aws<E, R>(operation: &'static str, err: ddb::error::SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         Self::Aws {
             operation,
             code: err.code().map(str::to_owned),
-            message: DisplayErrorContext(&err).to_string(),
+            message: crate::aws::error_chain(&err),
         }
     }
 }

@@ -1685,6 +1685,12 @@ async fn a_create_cut_at_any_aws_call_converges_when_retried() {
                 expected,
                 "{name} ({failed_op}): {body}"
             );
+            // One line for people: no Debug dump of the SDK error (raw HTTP response, headers).
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                !message.contains("raw: Response") && !message.contains("{ "),
+                "{name}: {message}"
+            );
             let (retry, body, _) = send(&ctx, ev).await;
             assert!(retry == 200 || retry == 201, "{name} retry: {retry} {body}");
             assert_converged(&bed, &bed.ctx, &name, "10.0.1.110", 5432).await;
