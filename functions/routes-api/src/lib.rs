@@ -11,7 +11,9 @@
 
 use std::convert::Infallible;
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::apigw::{
+    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext, ApiGatewayV2httpResponse,
+};
 use base64::Engine as _;
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::request::{LambdaRequest, RequestContext};
@@ -86,6 +88,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The JSON answer: `{"error": {"code", "message"}}` (OpenAPI schema `Error`).
+    pub fn body(&self) -> Value {
+        json!({"error": {"code": self.status_and_code().1, "message": self.to_string()}})
+    }
+
     /// The one mapping from an error to its HTTP status and stable machine-readable code.
     /// Input problems are 4xx; only AWS failing (or our own stored data) gives a 5xx.
     pub fn status_and_code(&self) -> (u16, &'static str) {
@@ -235,9 +242,7 @@ fn unconvertible(e: ApiError) -> ApiGatewayV2httpResponse {
     resp.status_code = i64::from(status);
     resp.headers
         .insert("content-type", HeaderValue::from_static("application/json"));
-    resp.body = Some(Body::Text(
-        json!({"error": {"code": code, "message": e.to_string()}}).to_string(),
-    ));
+    resp.body = Some(Body::Text(e.body().to_string()));
     resp
 }
 
@@ -266,15 +271,11 @@ fn base64_error(raw: &str) -> Result<(), String> {
 pub async fn serve(ctx: &Context, req: Request) -> Response<Body> {
     let method = req.method().clone();
     let path = request_path(&req);
-    let caller = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(c)) => c
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.iam.as_ref())
-            .and_then(|iam| iam.user_arn.clone())
-            .filter(|arn| !arn.trim().is_empty()),
-        _ => None,
-    };
+    let caller = http_api_context(&req)
+        .and_then(|c| c.authorizer.as_ref())
+        .and_then(|a| a.iam.as_ref())
+        .and_then(|iam| iam.user_arn.clone())
+        .filter(|arn| !arn.trim().is_empty());
     let outcome = match &caller {
         None => Err(ApiError::Unauthenticated),
         Some(user_arn) => {
@@ -291,12 +292,19 @@ pub async fn serve(ctx: &Context, req: Request) -> Response<Body> {
     }
 }
 
+/// The HTTP API (payload 2.0) request context `lambda_http` keeps with the request.
+fn http_api_context(req: &Request) -> Option<&ApiGatewayV2httpRequestContext> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => Some(c),
+        _ => None,
+    }
+}
+
 /// API Gateway's request id, for log lines.
 fn request_id(req: &Request) -> String {
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone().unwrap_or_default(),
-        _ => String::new(),
-    }
+    http_api_context(req)
+        .and_then(|c| c.request_id.clone())
+        .unwrap_or_default()
 }
 
 /// The JSON error answer (`{"error": {"code", "message"}}`) with its status and headers, and
@@ -317,17 +325,13 @@ fn error_response(req: &Request, e: ApiError) -> Response<Body> {
     if matches!(e, ApiError::Service(ServiceError::Busy(_))) {
         headers.push(("retry-after", "1".to_owned()));
     }
-    let body = json!({"error": {"code": code, "message": e.to_string()}});
-    response(status, &body, &headers)
+    response(status, &e.body(), &headers)
 }
 
 /// The request path without the stage prefix (absent for the `$default` stage): the event's
 /// `rawPath`, else `requestContext.http.path`.
 fn request_path(req: &Request) -> String {
-    let context = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(c)) => Some(c),
-        _ => None,
-    };
+    let context = http_api_context(req);
     let raw = match req.raw_http_path() {
         "" => context
             .and_then(|c| c.http.path.clone())

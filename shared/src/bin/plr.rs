@@ -17,8 +17,10 @@ use privatelink_router::audit::{AuditRequest, Progress};
 use privatelink_router::aws::{retry_config, timeout_config, Clients};
 use privatelink_router::config::{Config, ConfigError};
 use privatelink_router::context::{Context, InitError};
+use privatelink_router::log_fields::tag;
 use privatelink_router::plan::LookupFailure;
 use privatelink_router::route::Route;
+use privatelink_router::router::RouterError;
 use privatelink_router::seed_inputs::SeedInputs;
 use privatelink_router::service::{self, Caller, CreateRequest, ListFilter, ServiceError};
 use serde_json::{json, Value};
@@ -244,12 +246,16 @@ async fn context(cli: &Cli) -> anyhow::Result<Context> {
     let mut config = Config::from_lookup(&lookup)?;
     config.admin_principals.insert(cli.principal.clone());
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    let e = match Context::build(config.clone(), Clients::from_sdk_config(&sdk)).await {
+    let clients = Clients::from_sdk_config(&sdk);
+    let e = match Context::build(config.clone(), clients.clone()).await {
         Ok(ctx) => return Ok(ctx),
         Err(e) => e,
     };
     let hint = match &e {
-        InitError::Router { router, source } if is_not_found(&source.to_string()) => {
+        InitError::Router {
+            router,
+            source: RouterError::Elb(elb),
+        } if elb.is_not_found() => {
             let arn = config
                 .fleet
                 .iter()
@@ -266,10 +272,7 @@ async fn context(cli: &Cli) -> anyhow::Result<Context> {
     // (Anything else — AWS unreachable, no permission — would fail the table reads too.)
     if let (true, Some(Hint(why))) = (cli.command.reads_only(), &hint) {
         eprintln!("warning: {why}; showing the route table only, without NLB details");
-        return Ok(Context::for_reading(
-            config,
-            Clients::from_sdk_config(&sdk),
-        )?);
+        return Ok(Context::for_reading(config, clients)?);
     }
     Err(match hint {
         Some(h) => anyhow::Error::new(e).context(h),
@@ -302,12 +305,6 @@ fn dns_warning(route: &Route) -> Option<String> {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct Hint(String);
-
-fn is_not_found(text: &str) -> bool {
-    text.contains("NotFound")
-        || text.contains("not found")
-        || text.contains("ResourceNotFoundException")
-}
 
 /// The one line shown for an error: a [`Hint`] as is; a missing table named with its fix;
 /// otherwise the outermost message only. `verbose` adds every cause.
@@ -555,25 +552,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let out = service::sync(&ctx, &caller, id).await?;
                 let warning = dns_warning(&out.route);
                 let v = serde_json::to_value(&out)?;
-                let mut rows: Vec<Vec<String>> = out
-                    .plan
-                    .register
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            "register".into(),
-                            c.target.ip.to_string(),
-                            cell(&serde_json::to_value(c.reason).unwrap_or_default()),
-                        ]
-                    })
-                    .collect();
-                rows.extend(out.plan.deregister.iter().map(|c| {
-                    vec![
-                        "deregister".into(),
-                        c.target.ip.to_string(),
-                        cell(&serde_json::to_value(c.reason).unwrap_or_default()),
-                    ]
-                }));
+                let rows: Vec<Vec<String>> = [
+                    ("register", &out.plan.register),
+                    ("deregister", &out.plan.deregister),
+                ]
+                .into_iter()
+                .flat_map(|(action, changes)| {
+                    changes
+                        .iter()
+                        .map(move |c| vec![action.into(), c.target.ip.to_string(), tag(&c.reason)])
+                })
+                .collect();
                 if rows.is_empty() && cli.output == Output::Table {
                     let targets = out.route.resolutions.first().map_or_else(String::new, |r| {
                         r.ips
