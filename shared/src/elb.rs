@@ -10,6 +10,7 @@ use elbv2::types::{
     Action, ActionTypeEnum, ProtocolEnum, Tag, TargetDescription, TargetGroupAttribute,
     TargetTypeEnum,
 };
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::plan::Target;
@@ -77,7 +78,7 @@ impl ElbError {
 }
 
 /// A registered target with its health as ELB reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TargetHealth {
     /// The target exactly as registered.
     #[serde(flatten)]

@@ -10,6 +10,7 @@
 
 use std::net::IpAddr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::elb::TargetHealth;
@@ -17,7 +18,7 @@ use crate::net::Refusal;
 use crate::plan::Note;
 
 /// A route's health, next to its lifecycle status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     /// Every target can take connections (or is passing its first health checks).
@@ -29,7 +30,7 @@ pub enum Health {
 }
 
 /// An address DNS answered that is never registered (public, or outside the allowed ranges).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RefusedAddress {
     /// The address.
     pub ip: IpAddr,
@@ -38,7 +39,7 @@ pub struct RefusedAddress {
 }
 
 /// A registered target that cannot take connections, with ELB's words and ours.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TargetProblem {
     /// Target address.
     pub ip: IpAddr,
@@ -53,7 +54,7 @@ pub struct TargetProblem {
 }
 
 /// A route's health with the reasons behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct RouteHealth {
     /// The summary.
     pub health: Health,

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::route::ValidationError;
@@ -11,6 +12,21 @@ use crate::route::ValidationError;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct HostName(String);
+
+/// A DNS name as [`HostName::parse_with`] accepts it.
+impl JsonSchema for HostName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HostName".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "maxLength": Self::MAX_LEN})
+    }
+}
 
 /// What host names a deployment accepts beyond RFC 1123.
 #[derive(Debug, Clone, Default)]

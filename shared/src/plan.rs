@@ -18,6 +18,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::net::{AddressPolicy, Placement, Refusal};
@@ -27,7 +28,7 @@ use crate::window::{Retention, Sightings};
 pub const ALL_ZONES: &str = "all";
 
 /// Why a lookup failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LookupFailure {
     /// No answer in time.
@@ -77,7 +78,9 @@ impl Lookup {
 }
 
 /// A registered (or to-be-registered) NLB target.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub struct Target {
     /// Target IP.
     pub ip: IpAddr,
@@ -106,7 +109,7 @@ pub enum Intent {
 }
 
 /// Why a target is added or removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// DNS answers it within the window and it is not registered.
@@ -124,7 +127,7 @@ pub enum Reason {
 }
 
 /// One target change with its reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     /// The target, exactly as to send to ELBv2.
     #[serde(flatten)]
@@ -134,7 +137,7 @@ pub struct Change {
 }
 
 /// Something the plan did not act on but the operator should know.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Note {
     /// The newest lookup failed: targets left as they are.
@@ -187,7 +190,7 @@ pub struct PlanInput<'a> {
 }
 
 /// The planner's decision.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     /// Targets to register (applied first).
     pub register: Vec<Change>,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -95,6 +96,23 @@ impl RouteId {
     }
 }
 
+/// A string of the [`RouteId::parse`] rules (the `{id}` of the API's paths).
+impl JsonSchema for RouteId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RouteId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A route's name and id: 1-64 of a-z, 0-9 and '-', no '-' at either end.",
+            "pattern": "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$",
+            "minLength": 1,
+            "maxLength": Self::MAX_LEN,
+        })
+    }
+}
+
 impl TryFrom<String> for RouteId {
     type Error = ValidationError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
@@ -149,7 +167,7 @@ pub fn target_group_name(router: &str, route: &str) -> String {
 }
 
 /// Transport protocol of a route; NLB TCP listeners only, for now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Protocol {
     /// Plain TCP pass-through.
@@ -168,16 +186,20 @@ impl Protocol {
 }
 
 /// TCP health check of a route's target group, within the NLB's allowed ranges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HealthCheck {
     /// Seconds between checks (NLB: 5-300).
+    #[schemars(range(min = 5, max = 300))]
     pub interval_seconds: u32,
     /// Seconds before a check fails (NLB: 2-120).
+    #[schemars(range(min = 2, max = 120))]
     pub timeout_seconds: u32,
     /// Successes before healthy (NLB: 2-10).
+    #[schemars(range(min = 2, max = 10))]
     pub healthy_threshold: u32,
     /// Failures before unhealthy (NLB: 2-10).
+    #[schemars(range(min = 2, max = 10))]
     pub unhealthy_threshold: u32,
 }
 
@@ -325,7 +347,7 @@ pub fn validate_port(field: &'static str, value: i64) -> Result<u16, ValidationE
 }
 
 /// Lifecycle of a route, as the router drives it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RouteStatus {
     /// Intent recorded; AWS resources not (all) created yet — a retry or the audit finishes it.
@@ -341,7 +363,7 @@ pub enum RouteStatus {
 }
 
 /// What a route asks for: the user-controlled part, compared to tell a replay from a conflict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RouteSpec {
     /// Unique name, also the id.
     pub id: RouteId,
@@ -359,8 +381,9 @@ pub struct RouteSpec {
     pub rds_identifier: Option<String>,
     /// AWS account of the database (12 digits), explicit (`account_id`, `rds_arn`) or learned
     /// from the router's own RDS API. Names are unique only per account and region: events of
-    /// other accounts never end this route. `None` (routes stored before accounts were known,
-    /// or databases the router cannot look up): see [`crate::events`].
+    /// other accounts never end this route. Absent when unknown (routes stored before accounts
+    /// were known, or databases the router cannot look up; `crate::events` says how those are
+    /// handled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// AWS region of the database, from `rds_arn` (RDS endpoint names carry their own region).
@@ -377,17 +400,17 @@ pub struct RouteSpec {
 }
 
 /// A pinned listener port, on a given router (default: the fleet's first).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PortPin {
     /// Listener port (1-65535; may lie outside `ROUTER_PORT_RANGE`).
     pub port: u16,
-    /// Router id; `None`: the first router of `ROUTER_FLEET`.
+    /// Router id; absent or null: the first router of `ROUTER_FLEET`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub router: Option<String>,
 }
 
 /// A stored route: its spec plus what the router allocated and observed for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Route {
     /// What the owner asked for.
     #[serde(flatten)]
@@ -426,8 +449,8 @@ pub struct Route {
     pub unapplied: bool,
     /// Set while a reconcile applies a stored plan to ELBv2 (the route's apply lease, until
     /// then): another reconcile of the route waits for it to clear or expire before it reads
-    /// the targets, so two plans are never applied out of order
-    /// ([`crate::reconcile::APPLY_LEASE`]).
+    /// the targets, so two plans are never applied out of order (`reconcile::APPLY_LEASE`,
+    /// 10 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applying_until: Option<DateTime<Utc>>,
     /// Event time of the newest RDS event applied, to drop older replays.
@@ -465,7 +488,7 @@ impl Route {
 }
 
 /// One remembered DNS resolution of a route's host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Resolution {
     /// When it was seen first.
     pub at: DateTime<Utc>,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -123,44 +124,65 @@ impl From<ReconcileError> for ServiceError {
     }
 }
 
-/// The body of `POST /routes`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The body of `POST /routes`: a route definition. The same body again is a replay; another
+/// body under an existing name is a conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
     /// Route name (becomes its id).
+    #[schemars(with = "RouteId")]
     pub name: String,
-    /// Database DNS name.
+    /// Database DNS name (RFC 1123; must end with one of `ROUTER_HOST_SUFFIXES` when set). IP
+    /// literals only when `ROUTER_ALLOW_IP_LITERALS`.
+    #[schemars(length(max = 253))]
     pub host: String,
-    /// Database port.
+    /// Database port (targets are registered on it).
+    #[schemars(range(min = 1, max = 65535))]
     pub port: i64,
-    /// `TCP` (default).
+    /// `TCP` (the default, case-insensitive); others are 422 `unsupported_protocol`.
     #[serde(default)]
     pub protocol: Option<String>,
-    /// Health check; NLB defaults when absent.
+    /// TCP health check; absent fields take the defaults. `timeout_seconds` may not exceed
+    /// `interval_seconds`.
     #[serde(default)]
     pub health_check: Option<HealthCheck>,
-    /// Tags for the route's resources.
+    /// Tags copied onto the route's target group: at most 40; keys 1-128 and values 0-256
+    /// characters of letters, digits, spaces and `_.:/=+-@` (ELB's tag pattern); keys may not
+    /// start with `aws:` or `privatelink-router:`.
     #[serde(default)]
+    #[schemars(extend("maxProperties" = 40))]
     pub tags: BTreeMap<String, String>,
-    /// RDS identifier; derived from RDS host names when absent.
+    /// RDS instance, cluster or proxy identifier whose events concern this route; derived from
+    /// RDS endpoint host names when absent.
     #[serde(default)]
     pub rds_identifier: Option<String>,
-    /// AWS account of the database (12 digits); learned from the router's own RDS API when
-    /// absent and the database is there.
+    /// AWS account of the database (12 digits). Names are unique only per account and region,
+    /// so events of other accounts never touch the route. When absent, learned from the
+    /// router's own RDS API if the database is there; otherwise unknown (a deletion event then
+    /// ends the route only once its name stops resolving).
     #[serde(default)]
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
     pub account_id: Option<String>,
-    /// ARN of the database (`arn:aws:rds:<region>:<account>:db:<name>`, `…:cluster:<name>`):
-    /// gives the account, and the RDS identifier when `rds_identifier` is absent.
+    /// ARN of the database (`arn:aws:rds:<region>:<account>:db:<name>`, `…:cluster:<name>`,
+    /// `db-proxy`, `cluster-endpoint`): gives its account, and the RDS identifier when
+    /// `rds_identifier` is absent. Must agree with `account_id` (and, for an RDS endpoint host,
+    /// with the host's region); events from other regions never touch the route.
     #[serde(default)]
     pub rds_arn: Option<String>,
-    /// Pinned listener port (admins only through the API): exactly this port or a refusal.
+    /// Pinned listener port instead of an allocated one, so a takeover keeps the ports
+    /// consumers use: exactly this port or a refusal (409 `port_pinned` when another route
+    /// holds it). Admins only through the API (`ROUTER_ADMIN_PRINCIPALS`; others get 403
+    /// `pin_not_allowed`).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
     pub listener_port: Option<i64>,
-    /// Router of the pinned port (default: the fleet's first).
+    /// Router (`ROUTER_FLEET` id) of the pinned `listener_port`; default the fleet's first.
+    /// Only with `listener_port`.
     #[serde(default)]
     pub router: Option<String>,
-    /// Take over this existing target group (by name) instead of creating one; trusted
-    /// callers only (`plr adopt`), and it must carry the router's ownership tags.
+    /// Take over this existing target group (by name) instead of creating one (`plr adopt`):
+    /// admins only (403 `pin_not_allowed` otherwise), and it must carry the router's ownership
+    /// tags (409 `target_group_not_ours` otherwise).
     #[serde(default)]
     pub target_group: Option<String>,
 }
@@ -299,7 +321,7 @@ impl Caller {
 }
 
 /// What consumers (a Databricks private endpoint rule) need to reach the database.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Connection {
     /// VPC endpoint service name.
     pub endpoint_service_name: String,
@@ -307,18 +329,20 @@ pub struct Connection {
     pub port: u16,
 }
 
-/// A route as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+/// A route as the API shows it: as stored, with what a consumer needs to reach it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Route")]
 pub struct RouteView {
     /// The stored route.
     #[serde(flatten)]
     pub route: Route,
-    /// Connection info for consumers.
+    /// What a Databricks private endpoint rule needs; null when the route's router is not in
+    /// the configured fleet.
     pub connection: Option<Connection>,
 }
 
 /// Route detail: the route plus what ELB reports now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RouteDetail {
     /// The route and connection info.
     #[serde(flatten)]

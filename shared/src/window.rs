@@ -29,6 +29,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Default time an IP of a reader or custom endpoint must be absent before it is removed
@@ -69,15 +70,31 @@ pub struct Absence {
 
 /// Stored form: a bare count for present IPs and lookup-based windows (the format routes were
 /// written in before time-based retention), an object otherwise.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 enum StoredAbsence {
+    /// Successful lookups since the IP was last answered (0: in the newest answer).
     Count(u32),
+    /// For Aurora reader and custom endpoints followed by DNS: misses and when they began.
     Timed {
+        /// Successful lookups since the IP was last answered.
         misses: u32,
+        /// Epoch seconds of the first miss.
         since: Option<i64>,
+        /// Epoch seconds of the last miss counted.
         counted_at: Option<i64>,
     },
+}
+
+/// The stored (and API) form, [`StoredAbsence`].
+impl JsonSchema for Absence {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Absence".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        StoredAbsence::json_schema(generator)
+    }
 }
 
 impl Serialize for Absence {
@@ -116,7 +133,7 @@ impl<'de> Deserialize<'de> for Absence {
 }
 
 /// Per-IP absence since the IP was last answered.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct Sightings(BTreeMap<IpAddr, Absence>);
 

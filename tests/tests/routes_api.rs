@@ -1765,6 +1765,17 @@ fn openapi() -> Value {
     serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
 }
 
+/// Issue #17: `openapi.yaml` is the document generated from the handler's Rust types, so it
+/// cannot drift from the answers (the contract test below checks real answers against it).
+#[test]
+fn the_committed_openapi_document_is_the_generated_one() {
+    assert!(
+        openapi() == routes_api::openapi::document(),
+        "functions/routes-api/openapi.yaml is not the generated document; regenerate it:\n  \
+         cargo run -q -p routes-api --example openapi > functions/routes-api/openapi.yaml"
+    );
+}
+
 /// `value`, or what its `$ref` (a local JSON pointer) names.
 fn follow<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     match value["$ref"].as_str() {

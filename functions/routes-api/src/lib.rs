@@ -3,7 +3,7 @@
 //! runtime project's own crate) turns the event into an `http::Request` and the
 //! `http::Response` back into the API Gateway answer; [`serve`] routes by method and path,
 //! reads the caller, query and body, and maps every failure to an HTTP status and a stable
-//! machine code in one place, [`ApiError::status_and_code`]. No business rule lives here.
+//! machine code in one place, [`ApiError::code`]. No business rule lives here.
 //!
 //! Endpoints (documented in `openapi.yaml` next to this crate):
 //! `POST /routes`, `GET /routes`, `GET /routes/{id}`, `POST /routes/{id}/sync`,
@@ -19,11 +19,18 @@ use lambda_http::http::{HeaderValue, Method};
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Adapter, Body, LambdaEvent, Request, RequestExt, Response, Service};
 use privatelink_router::context::Context;
-use privatelink_router::metrics;
+use privatelink_router::plan::Plan;
 use privatelink_router::route::{RouteId, ValidationError};
-use privatelink_router::service::{self, Caller, CreateRequest, ListFilter, ServiceError};
+use privatelink_router::service::{
+    self, Caller, CreateRequest, ListFilter, RouteView, ServiceError,
+};
+use privatelink_router::{log_fields, metrics};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tracing::{error, info, warn};
+
+pub mod openapi;
 
 /// The event and response types, re-exported so tests build requests with the same version.
 pub use aws_lambda_events;
@@ -87,53 +94,197 @@ pub enum ApiError {
     Service(#[from] ServiceError),
 }
 
-impl ApiError {
-    /// The JSON answer: `{"error": {"code", "message"}}` (OpenAPI schema `Error`).
-    pub fn body(&self) -> Value {
-        json!({"error": {"code": self.status_and_code().1, "message": self.to_string()}})
-    }
+/// The stable, machine-readable code of every error answer (`error.code`), with one HTTP
+/// status each (`ErrorCode::status`). Clients branch on it; the message is for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not JSON.
+    InvalidJson,
+    /// The body is missing or blank, or flagged base64 and not base64.
+    InvalidBody,
+    /// The event is no HTTP request: a path or host that is not a URI (only a direct invoke
+    /// sends one).
+    InvalidRequest,
+    /// A query parameter is unknown, repeated or malformed.
+    InvalidQuery,
+    /// The `{id}` path segment is not a route id.
+    InvalidRouteId,
+    /// The body has a field the endpoint does not know.
+    UnknownField,
+    /// Wrong type, missing field, or a value outside the rules: route name, RFC 1123 host and
+    /// the allowed suffixes, port, health check ranges, tags.
+    ValidationFailed,
+    /// Only `TCP` is supported.
+    UnsupportedProtocol,
+    /// The host resolves only to addresses that may not be NLB targets.
+    PublicAddress,
+    /// No IAM caller in the request context.
+    Unauthenticated,
+    /// The route belongs to another principal and the caller is no admin.
+    Forbidden,
+    /// Only admins may pin a `listener_port` or take over a `target_group`.
+    PinNotAllowed,
+    /// No such route.
+    NotFound,
+    /// No such path.
+    UnknownEndpoint,
+    /// The path does not take this method; the `Allow` header lists those it takes.
+    MethodNotAllowed,
+    /// The body exceeds 16 KiB (decoded).
+    PayloadTooLarge,
+    /// The name exists with a different definition or another owner.
+    Conflict,
+    /// Every router has 50 listeners, or no free port is left in the range.
+    CapacityExhausted,
+    /// A concurrent change won the race: retry after `Retry-After` seconds.
+    Busy,
+    /// A listener the router does not own holds the route's port.
+    PortInUse,
+    /// The pinned `listener_port` is held by another route or quarantined.
+    PortPinned,
+    /// A target group with the route's name exists without the router's ownership tags.
+    TargetGroupNotOurs,
+    /// An AWS call (ELBv2, DynamoDB, EC2) failed; retrying the same request is safe and
+    /// completes a change cut short.
+    UpstreamError,
+    /// A stored route item the router cannot read (a table edited by hand, or written by a
+    /// newer version); retrying does not help, the message names the item.
+    InternalError,
+}
 
-    /// The one mapping from an error to its HTTP status and stable machine-readable code.
-    /// Input problems are 4xx; only AWS failing (or our own stored data) gives a 5xx.
-    pub fn status_and_code(&self) -> (u16, &'static str) {
+impl ErrorCode {
+    /// The HTTP status every answer with this code has: input problems are 4xx; only AWS
+    /// failing (or our own stored data) gives a 5xx.
+    pub fn status(self) -> u16 {
+        use ErrorCode::*;
         match self {
-            ApiError::Unauthenticated => (401, "unauthenticated"),
-            ApiError::PayloadTooLarge { .. } => (413, "payload_too_large"),
-            ApiError::InvalidBody(_) => (400, "invalid_body"),
-            ApiError::InvalidRequest(_) => (400, "invalid_request"),
-            ApiError::InvalidJson(_) => (400, "invalid_json"),
-            ApiError::UnknownField(_) => (422, "unknown_field"),
-            ApiError::InvalidShape(_) => (422, "validation_failed"),
-            ApiError::InvalidQuery(_) => (400, "invalid_query"),
-            ApiError::InvalidRouteId(_) => (400, "invalid_route_id"),
-            ApiError::UnknownEndpoint(_) => (404, "unknown_endpoint"),
-            ApiError::MethodNotAllowed { .. } => (405, "method_not_allowed"),
-            ApiError::Service(e) => match e {
-                ServiceError::Invalid(ValidationError::Protocol(_)) => {
-                    (422, "unsupported_protocol")
-                }
-                ServiceError::Invalid(_) => (422, "validation_failed"),
-                ServiceError::PublicAddress { .. } => (422, "public_address"),
-                ServiceError::NotFound(_) => (404, "not_found"),
-                ServiceError::Forbidden { .. } => (403, "forbidden"),
-                ServiceError::Conflict { .. } => (409, "conflict"),
-                ServiceError::PortPinned { .. } => (409, "port_pinned"),
-                ServiceError::PortServed { .. } => (409, "port_in_use"),
-                ServiceError::PinNotAllowed { .. } => (403, "pin_not_allowed"),
-                ServiceError::CapacityExhausted(_) => (409, "capacity_exhausted"),
-                ServiceError::Busy(_) => (409, "busy"),
-                ServiceError::Elb(e) => match e.code.as_deref() {
-                    Some("ListenerPortTaken") => (409, "port_in_use"),
-                    Some("TargetGroupNotOurs") => (409, "target_group_not_ours"),
-                    _ => (502, "upstream_error"),
-                },
-                ServiceError::Store(privatelink_router::store::StoreError::Codec(_)) => {
-                    (500, "internal_error")
-                }
-                ServiceError::Store(_) => (502, "upstream_error"),
+            InvalidJson | InvalidBody | InvalidRequest | InvalidQuery | InvalidRouteId => 400,
+            Unauthenticated => 401,
+            Forbidden | PinNotAllowed => 403,
+            NotFound | UnknownEndpoint => 404,
+            MethodNotAllowed => 405,
+            Conflict | CapacityExhausted | Busy | PortInUse | PortPinned | TargetGroupNotOurs => {
+                409
+            }
+            PayloadTooLarge => 413,
+            UnknownField | ValidationFailed | UnsupportedProtocol | PublicAddress => 422,
+            InternalError => 500,
+            UpstreamError => 502,
+        }
+    }
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Error")]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// An error's code and message.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ErrorDetail {
+    /// Stable; clients branch on it.
+    pub code: ErrorCode,
+    /// One line for people, with the fix when known; may change.
+    pub message: String,
+}
+
+impl ApiError {
+    /// The JSON answer: `{"error": {"code", "message"}}` ([`ErrorBody`]).
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
             },
         }
     }
+
+    /// The one mapping from an error to its stable code (and so its HTTP status).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::Unauthenticated => ErrorCode::Unauthenticated,
+            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiError::InvalidBody(_) => ErrorCode::InvalidBody,
+            ApiError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            ApiError::InvalidJson(_) => ErrorCode::InvalidJson,
+            ApiError::UnknownField(_) => ErrorCode::UnknownField,
+            ApiError::InvalidShape(_) => ErrorCode::ValidationFailed,
+            ApiError::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            ApiError::InvalidRouteId(_) => ErrorCode::InvalidRouteId,
+            ApiError::UnknownEndpoint(_) => ErrorCode::UnknownEndpoint,
+            ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            ApiError::Service(e) => match e {
+                ServiceError::Invalid(ValidationError::Protocol(_)) => {
+                    ErrorCode::UnsupportedProtocol
+                }
+                ServiceError::Invalid(_) => ErrorCode::ValidationFailed,
+                ServiceError::PublicAddress { .. } => ErrorCode::PublicAddress,
+                ServiceError::NotFound(_) => ErrorCode::NotFound,
+                ServiceError::Forbidden { .. } => ErrorCode::Forbidden,
+                ServiceError::Conflict { .. } => ErrorCode::Conflict,
+                ServiceError::PortPinned { .. } => ErrorCode::PortPinned,
+                ServiceError::PortServed { .. } => ErrorCode::PortInUse,
+                ServiceError::PinNotAllowed { .. } => ErrorCode::PinNotAllowed,
+                ServiceError::CapacityExhausted(_) => ErrorCode::CapacityExhausted,
+                ServiceError::Busy(_) => ErrorCode::Busy,
+                ServiceError::Elb(e) => match e.code.as_deref() {
+                    Some("ListenerPortTaken") => ErrorCode::PortInUse,
+                    Some("TargetGroupNotOurs") => ErrorCode::TargetGroupNotOurs,
+                    _ => ErrorCode::UpstreamError,
+                },
+                ServiceError::Store(privatelink_router::store::StoreError::Codec(_)) => {
+                    ErrorCode::InternalError
+                }
+                ServiceError::Store(_) => ErrorCode::UpstreamError,
+            },
+        }
+    }
+
+    /// The HTTP status of the answer ([`ErrorCode::status`]).
+    pub fn status(&self) -> u16 {
+        self.code().status()
+    }
+}
+
+/// `GET /routes`: one page of routes, in id order.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RoutePage {
+    /// The routes of this page the caller may see.
+    pub routes: Vec<RouteView>,
+    /// Pass as `next` for the following page; null on the last.
+    #[schemars(with = "Option<RouteId>")]
+    pub next: Option<String>,
+}
+
+/// `DELETE /routes/{id}`: the route is gone (listener and target group removed, port
+/// quarantined).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Deleted {
+    /// The route removed.
+    pub id: RouteId,
+    /// Always true.
+    #[schemars(extend("const" = true))]
+    pub deleted: bool,
+}
+
+/// `POST /routes/{id}/sync`: the plan the reconcile applied, and the route afterwards.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SyncResult {
+    /// The route synced.
+    pub route_id: String,
+    /// Whether the plan was applied (false only in a dry run).
+    pub applied: bool,
+    /// Structural conflicts found (targets were reconciled anyway). Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
+    /// What the reconcile decided, as applied.
+    pub plan: Plan,
+    /// The route as stored afterwards.
+    pub route: RouteView,
 }
 
 /// A successful answer: status, JSON body, extra headers.
@@ -233,7 +384,7 @@ pub async fn handle_event(
 /// The answer to an event that is no HTTP request: the JSON error, built directly (there is
 /// no `http::Request` to answer).
 fn unconvertible(e: ApiError) -> ApiGatewayV2httpResponse {
-    let (status, code) = e.status_and_code();
+    let (status, code) = (e.status(), log_fields::tag(&e.code()));
     warn!(
         status,
         code, "request refused: the event is not an HTTP request"
@@ -242,7 +393,7 @@ fn unconvertible(e: ApiError) -> ApiGatewayV2httpResponse {
     resp.status_code = i64::from(status);
     resp.headers
         .insert("content-type", HeaderValue::from_static("application/json"));
-    resp.body = Some(Body::Text(e.body().to_string()));
+    resp.body = Some(Body::Text(to_json(&e.body()).to_string()));
     resp
 }
 
@@ -311,7 +462,7 @@ fn request_id(req: &Request) -> String {
 /// its log line.
 fn error_response(req: &Request, e: ApiError) -> Response<Body> {
     let (method, path, request_id) = (req.method(), request_path(req), request_id(req));
-    let (status, code) = e.status_and_code();
+    let (status, code) = (e.status(), log_fields::tag(&e.code()));
     if status >= 500 {
         error!(%method, %path, status, code, request_id, error = %e, "request failed");
     } else {
@@ -325,7 +476,7 @@ fn error_response(req: &Request, e: ApiError) -> Response<Body> {
     if matches!(e, ApiError::Service(ServiceError::Busy(_))) {
         headers.push(("retry-after", "1".to_owned()));
     }
-    response(status, &e.body(), &headers)
+    response(status, &to_json(&e.body()), &headers)
 }
 
 /// The request path without the stage prefix (absent for the `$default` stage): the event's
@@ -376,16 +527,20 @@ async fn dispatch(
             }
             Method::DELETE => {
                 service::delete(ctx, caller, id.as_str()).await?;
-                Ok(Reply::ok(json!({"id": id, "deleted": true})))
+                Ok(Reply::ok(to_json(&Deleted { id, deleted: true })))
             }
             _ => Err(not_allowed("GET, DELETE")),
         },
         Endpoint::Sync(id) => match *method {
             Method::POST => {
                 let outcome = service::sync(ctx, caller, id.as_str()).await?;
-                let mut body = to_json(&outcome);
-                body["route"] = to_json(&service::view(ctx, outcome.route));
-                Ok(Reply::ok(body))
+                Ok(Reply::ok(to_json(&SyncResult {
+                    route_id: outcome.route_id,
+                    applied: outcome.applied,
+                    conflicts: outcome.conflicts,
+                    plan: outcome.plan,
+                    route: service::view(ctx, outcome.route),
+                })))
             }
             _ => Err(not_allowed("POST")),
         },
@@ -499,11 +654,8 @@ async fn list(ctx: &Context, caller: &Caller, req: &Request) -> Result<Reply, Ap
         }
     }
     let (routes, next) = service::list(ctx, caller, &filter).await?;
-    let routes: Vec<Value> = routes
-        .into_iter()
-        .map(|r| to_json(&service::view(ctx, r)))
-        .collect();
-    Ok(Reply::ok(json!({"routes": routes, "next": next})))
+    let routes = routes.into_iter().map(|r| service::view(ctx, r)).collect();
+    Ok(Reply::ok(to_json(&RoutePage { routes, next })))
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
@@ -561,10 +713,9 @@ mod tests {
     }
 
     #[test]
-    fn every_error_code_is_documented_in_the_openapi_file() {
+    fn every_error_code_is_reached_and_only_aws_and_stored_data_are_5xx() {
         use privatelink_router::elb::ElbError;
         use privatelink_router::store::StoreError;
-        let spec = include_str!("../openapi.yaml");
         let elb = |code: &str| ElbError {
             operation: "X",
             code: Some(code.into()),
@@ -603,6 +754,22 @@ mod tests {
                 differs: "a different host".into(),
             }
             .into(),
+            ServiceError::PortPinned {
+                router: "r1".into(),
+                port: 1,
+                holder: "x".into(),
+            }
+            .into(),
+            ServiceError::PortServed {
+                router: "r1".into(),
+                port: 1,
+                listener: "arn".into(),
+            }
+            .into(),
+            ServiceError::PinNotAllowed {
+                principal: "p".into(),
+            }
+            .into(),
             ServiceError::CapacityExhausted("x".into()).into(),
             ServiceError::Busy("x".into()).into(),
             ServiceError::Elb(elb("ListenerPortTaken")).into(),
@@ -616,19 +783,22 @@ mod tests {
             })
             .into(),
         ];
+        let mut reached = std::collections::BTreeSet::new();
         for e in errors {
-            let (status, code) = e.status_and_code();
-            assert!(
-                spec.contains(&format!("- {code}\n")),
-                "{code} not in openapi.yaml"
-            );
+            let (status, code) = (e.status(), e.code());
             assert!(
                 (400..500).contains(&status)
-                    || code == "upstream_error"
-                    || code == "internal_error",
-                "{code}: only AWS failures are 5xx"
+                    || matches!(code, ErrorCode::UpstreamError | ErrorCode::InternalError),
+                "{code:?}: only AWS failures and unreadable stored data are 5xx"
             );
+            reached.insert(privatelink_router::log_fields::tag(&code));
         }
+        let documented = crate::openapi::error_codes();
+        assert_eq!(
+            reached.iter().cloned().collect::<Vec<_>>(),
+            documented,
+            "every documented code is one an error gives"
+        );
     }
 
     #[test]
@@ -658,19 +828,13 @@ mod tests {
     #[test]
     fn json_syntax_errors_are_400_and_shape_errors_422() {
         let syntax = serde_json::from_str::<CreateRequest>("{").unwrap_err();
-        assert_eq!(parse_error(syntax).status_and_code(), (400, "invalid_json"));
+        assert_eq!(parse_error(syntax).code(), ErrorCode::InvalidJson);
         let unknown = serde_json::from_str::<CreateRequest>(
             r#"{"name":"a","host":"h.test","port":1,"extra":1}"#,
         )
         .unwrap_err();
-        assert_eq!(
-            parse_error(unknown).status_and_code(),
-            (422, "unknown_field")
-        );
+        assert_eq!(parse_error(unknown).code(), ErrorCode::UnknownField);
         let shape = serde_json::from_str::<CreateRequest>(r#"{"name":"a"}"#).unwrap_err();
-        assert_eq!(
-            parse_error(shape).status_and_code(),
-            (422, "validation_failed")
-        );
+        assert_eq!(parse_error(shape).code(), ErrorCode::ValidationFailed);
     }
 }
