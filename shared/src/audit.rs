@@ -413,6 +413,8 @@ fn as_text(v: &Value) -> String {
 /// Audits every route (see the module docs) and returns the report. Fails only when the run
 /// cannot read what it audits; everything else is in the report.
 pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, AuditError> {
+    // Measured here, once, around the whole run: the lease's calls count like any other.
+    let started = Instant::now();
     let calls_before = ctx.clients.calls.snapshot();
     let usage_before = ctx.clients.calls.usage();
     // One full audit at a time (a dry run changes nothing and takes no lease): the lease costs
@@ -457,18 +459,18 @@ pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, Audi
             warn!(error = %e, "audit lease not released; it expires by itself");
         }
     }
-    report.map(|mut r| {
-        r.aws_calls = ctx.clients.calls.since(&calls_before);
-        r.aws_throttles = ctx.clients.calls.usage().since(usage_before).throttles;
-        r.elbv2_calls_per_second = ctx.config.audit_elbv2_calls_per_second;
-        r
-    })
+    let mut report = report?;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report.aws_calls = ctx.clients.calls.since(&calls_before);
+    report.aws_throttles = ctx.clients.calls.usage().since(usage_before).throttles;
+    report.elbv2_calls_per_second = ctx.config.audit_elbv2_calls_per_second;
+    publish(&report, &ctx.config.metrics_namespace);
+    Ok(report)
 }
 
+/// The run itself, inside the lease; [`audit`] measures and publishes it.
 async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, AuditError> {
     let started = Instant::now();
-    let calls_before = ctx.clients.calls.snapshot();
-    let usage_before = ctx.clients.calls.usage();
     let dry_run = req.dry_run || ctx.config.dry_run;
     let mut stop = started + ctx.config.audit_budget;
     if let Some(deadline) = req.deadline {
@@ -558,10 +560,6 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
     report
         .dns_failures
         .sort_by(|a, b| a.route_id.cmp(&b.route_id));
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    report.aws_calls = ctx.clients.calls.since(&calls_before);
-    report.aws_throttles = ctx.clients.calls.usage().since(usage_before).throttles;
-    publish(&report, &ctx.config.metrics_namespace);
     Ok(report)
 }
 

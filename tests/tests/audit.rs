@@ -19,7 +19,7 @@ use privatelink_router::service::{self, CreateRequest};
 use privatelink_router::store::DynamoStore;
 use privatelink_router::store::RouteStore;
 use router_tests::dns::DnsServer;
-use router_tests::fixtures::Bed;
+use router_tests::fixtures::{create_request, Bed};
 use router_tests::moto::Moto;
 use router_tests::network::Network;
 use serde_json::{json, Value};
@@ -779,4 +779,59 @@ async fn a_terraform_seed_becomes_a_route_with_a_port_and_its_resources_in_one_r
     assert_eq!(again["seeds"], json!([]), "the seed was consumed");
     assert_eq!(again["repaired"], json!({}), "{again:#}");
     assert_eq!(again["errors"], json!([]));
+}
+
+/// EMF records written while a test runs, kept in memory.
+#[derive(Clone, Default)]
+struct Records(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Records {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Issue #17: the audit measures its AWS usage once — the run lease's PutItem and DeleteItem
+/// included — and the metric it publishes is the report's figure (the published `AwsCalls`
+/// used to leave out the lease's two calls the report counted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_published_aws_calls_are_the_reports() {
+    let namespace = format!("AuditUsage{}", std::process::id());
+    let bed = Bed::start_with("audit-usage", &[("ROUTER_METRICS_NAMESPACE", &namespace)]).await;
+    bed.dns.set_a("usage.db.test", &ips(&[[10, 0, 1, 60]]));
+    service::create(
+        &bed.ctx,
+        &Bed::owner(),
+        &create_request("usage", "usage.db.test"),
+    )
+    .await
+    .unwrap();
+    let records = Records::default();
+    privatelink_router::metrics::redirect(Box::new(records.clone()));
+    let report = scheduled(&bed.ctx).await;
+    let text = String::from_utf8(records.0.lock().unwrap().clone()).unwrap();
+    let published: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == json!(namespace))
+        .filter(|r| r.get("AwsCalls").is_some())
+        .collect();
+    assert_eq!(published.len(), 1, "one audit record: {text}");
+    let total: u64 = report["aws_calls"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(calls(&report, "PutItem"), 1, "the lease: {report:#}");
+    assert_eq!(published[0]["AwsCalls"], json!(total as f64), "{report:#}");
+    assert_eq!(published[0]["aws_calls"], report["aws_calls"]);
+    assert_eq!(
+        published[0]["AuditDurationMs"],
+        json!(report["duration_ms"].as_u64().unwrap() as f64)
+    );
 }
