@@ -26,6 +26,50 @@ async fn plr_with(
     args: &[&str],
     changes: &[EnvChange<'_>],
 ) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_plr"))
+        .args(args)
+        .env_clear()
+        .envs(plr_env(bed, changes).await)
+        .output()
+        .expect("plr runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs plr on a pseudo-terminal (util-linux `script`, as a person at a shell), typing
+/// `input`; its exit code and everything the terminal showed.
+async fn plr_on_terminal(bed: &Bed, args: &[&str], input: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let command = std::iter::once(env!("CARGO_BIN_EXE_plr"))
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .envs(plr_env(bed, &[]).await)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux script runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The environment plr gets: the bed's router variables, moto, and no other credentials.
+async fn plr_env(bed: &Bed, changes: &[EnvChange<'_>]) -> BTreeMap<String, String> {
     let mut env: BTreeMap<String, String> = bed.env.clone().into_iter().collect();
     for (k, v) in [
         ("AWS_ENDPOINT_URL", moto().await.endpoint()),
@@ -45,17 +89,7 @@ async fn plr_with(
             None => env.remove(*k),
         };
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_plr"))
-        .args(args)
-        .env_clear()
-        .envs(&env)
-        .output()
-        .expect("plr runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    env
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,7 +152,20 @@ async fn cli_adds_lists_shows_syncs_and_removes_a_route() {
     let (code, _, err) = plr_with(&bed, &["routes", "rm", "orders"], &[]).await;
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("pass --yes"), "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: route orders not removed: there is no terminal to ask for confirmation on; pass --yes to confirm"
+    );
+    // On a terminal it asks; "n" leaves the route, says so without `error:`, and exits 1
+    // (as `terraform destroy` does), so a script never reads it as done.
+    let (code, shown) = plr_on_terminal(&bed, &["routes", "rm", "orders"], "n\n").await;
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(
+        shown.contains("remove route orders, listener port"),
+        "{shown}"
+    );
+    assert!(shown.contains("route orders not removed"), "{shown}");
+    assert!(!shown.contains("error"), "{shown}");
     let (ok, v, err) = plr(&bed, &["routes", "rm", "orders", "--dry-run"]).await;
     assert!(ok, "{err}");
     assert_eq!(v["dry_run"], true);
@@ -388,7 +435,8 @@ async fn reading_the_route_table_works_while_an_nlb_is_missing() {
 
 /// Issue #17 (newcomer trial): what a person meets next — a route that exists otherwise
 /// names what differs and the fix, an unknown route points at `routes list`, a terminal
-/// without a size (COLUMNS=0) still gets a readable table, and `plr … | head` ends quietly.
+/// without a size (COLUMNS=0) still gets a readable table, an RDS host is never broken across
+/// lines at 80 columns, and `plr … | head` ends quietly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conflicts_unknown_routes_zero_widths_and_closed_pipes_read_well() {
     let bed = Bed::start("clinext").await;
@@ -411,6 +459,19 @@ async fn conflicts_unknown_routes_zero_widths_and_closed_pipes_read_well() {
     let width = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
     assert!(width >= 40, "{width} columns:\n{out}");
     assert!(out.contains("orders"), "{out}");
+
+    // An RDS host is longer than an 80-column table has room for: it is shown whole (one
+    // record per route), never broken mid-name.
+    let rds = "reporting.cluster-c9akciq32abc.us-east-1.rds.amazonaws.com";
+    bed.set_ip(rds, [10, 9, 2, 2]);
+    add_route(&bed, "reporting", rds).await;
+    let (code, out, err) = plr_with(&bed, &["routes", "list"], &[("COLUMNS", Some("80"))]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.lines().any(|l| l.ends_with(&format!("  {rds}"))),
+        "{out}"
+    );
+    assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plr"))
         .args(["completions", "bash"])

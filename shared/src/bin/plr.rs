@@ -300,6 +300,12 @@ fn dns_warning(route: &Route) -> Option<String> {
     ))
 }
 
+/// A confirmation answered no: printed as is (no `error:`), exit code 1 — as `terraform
+/// destroy` or `gcloud` do — so a script never reads a declined change as done.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Declined(String);
+
 /// An error message already in the operator's terms, with the fix: printed alone (its causes
 /// only with `--verbose`).
 #[derive(Debug, thiserror::Error)]
@@ -389,37 +395,55 @@ fn print(output: Output, value: &Value, headers: &[&str], rows: Vec<Vec<String>>
         );
         return;
     }
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(headers.to_vec());
-    // The terminal's width (comfy-table reads it from a tty); COLUMNS when set, as shells
-    // export it and as pipes need it. A width of 0 (a pseudo-terminal without a size, or
-    // COLUMNS=0) would stack every letter: 100 then.
-    if let Some(cols) = std::env::var("COLUMNS")
+    println!("{}", render(headers, rows, terminal_width()));
+}
+
+/// The width to fit: COLUMNS when set (shells export it, and pipes need it), else the
+/// terminal's; none when neither is known (a pipe: print whole lines). A width of 0 (a
+/// pseudo-terminal without a size, or COLUMNS=0) would fit nothing: 100 then.
+fn terminal_width() -> Option<u16> {
+    let width = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse::<u16>().ok())
-        .filter(|c| *c > 0)
-    {
-        t.set_width(cols);
+        .or_else(|| Table::new().width());
+    width.map(|w| if w < 20 { 100 } else { w })
+}
+
+/// Rows as a table when it fits `width`, else as one block of `header  value` lines per
+/// row (psql's expanded display): a host or endpoint service name is never broken across
+/// lines, so it can be read and copied whole.
+fn render(headers: &[&str], rows: Vec<Vec<String>>, width: Option<u16>) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(headers.to_vec());
+    for r in &rows {
+        t.add_row(r.clone());
     }
-    if t.width().is_some_and(|w| w < 20) {
-        t.set_width(100);
+    let table = t.to_string();
+    let widest = table.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    if width.is_none_or(|w| widest <= usize::from(w)) {
+        return table;
     }
-    for r in rows {
-        t.add_row(r);
+    let key_width = headers.iter().map(|h| h.chars().count()).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        out.push(format!("-[ RECORD {} ]-", i + 1));
+        for (header, value) in headers.iter().zip(row) {
+            out.push(format!("{header:<key_width$}  {value}"));
+        }
     }
-    println!("{t}");
+    out.join("\n")
 }
 
 /// Asks `question` on the terminal; true for `y`/`yes`. Without a terminal, refuses with the
-/// fix (`--yes`) rather than guess.
-fn confirm(question: &str) -> anyhow::Result<bool> {
+/// fix (`--yes`) rather than guess: `{undone}: there is no terminal to ask for confirmation
+/// on; pass --yes to confirm`.
+fn confirm(question: &str, undone: &str) -> anyhow::Result<bool> {
     use std::io::{BufRead, IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
         anyhow::bail!(Hint(format!(
-            "not done: plr cannot ask ({}) without a terminal; pass --yes to confirm",
-            question.trim_end_matches('?')
+            "{undone}: there is no terminal to ask for confirmation on; pass --yes to confirm"
         )));
     }
     eprint!("{question} [y/N] ");
@@ -620,12 +644,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                     return Ok(());
                 }
-                if !yes
-                    && !confirm(&format!(
-                    "remove route {id} (listener port {} on router {}; the port is quarantined)?",
-                    route.listener_port, route.router
-                ))? {
-                    anyhow::bail!(Hint(format!("route {id} not removed")));
+                let undone = format!("route {id} not removed");
+                let question = format!(
+                    "remove route {id}, listener port {} of router {}? The port stays quarantined until {}.",
+                    route.listener_port, route.router, what["port_free_again_after"].as_str().unwrap_or("later")
+                );
+                if !yes && !confirm(&question, &undone)? {
+                    return Err(Declined(undone).into());
                 }
                 service::delete(&ctx, &caller, id).await?;
                 print(
@@ -813,13 +838,17 @@ async fn main() -> ExitCode {
     let region = cli.region.clone();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => match e.downcast_ref::<Warning>() {
-            Some(w) => {
+        Err(e) => match (e.downcast_ref::<Warning>(), e.downcast_ref::<Declined>()) {
+            (Some(w), _) => {
                 eprintln!("warning: {w}");
                 // 3: 1 is an error, 2 a usage error (clap).
                 ExitCode::from(3)
             }
-            None => {
+            (_, Some(declined)) => {
+                eprintln!("{declined}");
+                ExitCode::FAILURE
+            }
+            (None, None) => {
                 eprintln!(
                     "error: {}",
                     one_line(
@@ -833,5 +862,56 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<Vec<String>> {
+        let row = |id: &str, host: &str| {
+            [
+                id,
+                host,
+                "5432",
+                "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0",
+                "10000",
+                "active",
+            ]
+            .map(str::to_owned)
+            .to_vec()
+        };
+        vec![
+            row(
+                "orders",
+                "orders.cluster-c9akciq32abc.us-east-1.rds.amazonaws.com",
+            ),
+            row("billing", "billing.db.test"),
+        ]
+    }
+
+    /// Issue #17: at 80 columns a table of RDS hosts used to wrap them mid-name
+    /// (`orders.cluste` / `r-c9akciq32ab` / …); now each row is a block of whole values.
+    #[test]
+    fn a_table_too_wide_for_the_terminal_becomes_records_with_whole_values() {
+        let out = render(&ROUTE_HEADERS, rows(), Some(80));
+        assert!(out.starts_with("-[ RECORD 1 ]-"), "{out}");
+        for value in rows().concat() {
+            assert!(
+                out.lines().any(|l| l.ends_with(&format!("  {value}"))),
+                "{value} is not whole on one line:\n{out}"
+            );
+        }
+        assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
+    }
+
+    #[test]
+    fn a_table_that_fits_or_goes_to_a_pipe_stays_a_table() {
+        for width in [Some(200), None] {
+            let out = render(&ROUTE_HEADERS, rows(), width);
+            assert!(out.starts_with('┌'), "{out}");
+            assert_eq!(out.lines().filter(|l| l.contains("vpce-svc")).count(), 2);
+        }
     }
 }
