@@ -44,6 +44,7 @@ pub struct TargetProblem {
     /// Target address.
     pub ip: IpAddr,
     /// Target port.
+    #[schemars(range(min = 1))]
     pub port: u16,
     /// ELB state: `unhealthy`, `unused`, `unavailable`, `draining`, `unhealthy.draining`.
     pub state: String,

@@ -85,6 +85,7 @@ pub struct Target {
     /// Target IP.
     pub ip: IpAddr,
     /// Target port (the database port).
+    #[schemars(range(min = 1))]
     pub port: u16,
     /// AvailabilityZone exactly as registered / to register (`all` or none).
     pub availability_zone: Option<String>,

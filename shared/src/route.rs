@@ -370,6 +370,7 @@ pub struct RouteSpec {
     /// Database DNS name the targets follow.
     pub host: HostName,
     /// Database port the targets are registered on.
+    #[schemars(range(min = 1))]
     pub port: u16,
     /// Listener/target protocol.
     pub protocol: Protocol,
@@ -382,8 +383,8 @@ pub struct RouteSpec {
     /// AWS account of the database (12 digits), explicit (`account_id`, `rds_arn`) or learned
     /// from the router's own RDS API. Names are unique only per account and region: events of
     /// other accounts never end this route. Absent when unknown (routes stored before accounts
-    /// were known, or databases the router cannot look up; `crate::events` says how those are
-    /// handled).
+    /// were known, or databases the router cannot look up): a deletion event then ends the
+    /// route only once its name stops resolving.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// AWS region of the database, from `rds_arn` (RDS endpoint names carry their own region).
@@ -403,6 +404,7 @@ pub struct RouteSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PortPin {
     /// Listener port (1-65535; may lie outside `ROUTER_PORT_RANGE`).
+    #[schemars(range(min = 1))]
     pub port: u16,
     /// Router id; absent or null: the first router of `ROUTER_FLEET`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -420,6 +422,7 @@ pub struct Route {
     /// Router (NLB) the route lives on; never changes.
     pub router: String,
     /// Allocated listener port; never changes for the life of the route.
+    #[schemars(range(min = 1))]
     pub listener_port: u16,
     /// Lifecycle state.
     pub status: RouteStatus,
@@ -449,8 +452,7 @@ pub struct Route {
     pub unapplied: bool,
     /// Set while a reconcile applies a stored plan to ELBv2 (the route's apply lease, until
     /// then): another reconcile of the route waits for it to clear or expire before it reads
-    /// the targets, so two plans are never applied out of order (`reconcile::APPLY_LEASE`,
-    /// 10 s).
+    /// the targets, so two plans are never applied out of order (at most 10 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applying_until: Option<DateTime<Utc>>,
     /// Event time of the newest RDS event applied, to drop older replays.

@@ -326,6 +326,7 @@ pub struct Connection {
     /// VPC endpoint service name.
     pub endpoint_service_name: String,
     /// Listener port.
+    #[schemars(range(min = 1))]
     pub port: u16,
 }
 

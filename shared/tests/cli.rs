@@ -288,7 +288,31 @@ async fn setup_mistakes_get_one_line_with_the_fix_and_help_lists_the_variables()
             &bed.network.nlb_arn[..bed.network.nlb_arn.len() - 4]
         ),
     );
-    let cases: [(&str, Vec<EnvChange>, &[&str]); 11] = [
+    // An HTTP server that is not AWS (as `python3 -m http.server` answers a POST).
+    let not_aws = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let not_aws_url = format!("http://{}", not_aws.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut conn in not_aws.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let not_aws_words = format!("{not_aws_url} does not answer as AWS does");
+    let cases: [(&str, Vec<EnvChange>, &[&str]); 13] = [
+        (
+            "endpoint not a URL",
+            vec![("AWS_ENDPOINT_URL", Some("notaurl"))],
+            &["notaurl is not a valid endpoint URL", "AWS_ENDPOINT_URL"],
+        ),
+        (
+            "endpoint not AWS",
+            vec![("AWS_ENDPOINT_URL", Some(not_aws_url.as_str()))],
+            &[not_aws_words.as_str(), "AWS_ENDPOINT_URL"],
+        ),
         (
             "no table",
             vec![("ROUTER_TABLE", None)],
@@ -371,7 +395,7 @@ async fn setup_mistakes_get_one_line_with_the_fix_and_help_lists_the_variables()
             assert!(err.contains(w), "{case}: {w:?} missing from {err}");
         }
     }
-    // The chain of causes only on request.
+    // The chain of causes only on request: each cause once, none a dump.
     let (_, _, err) = plr_with(
         &bed,
         &["--verbose", "routes", "list"],
@@ -379,6 +403,20 @@ async fn setup_mistakes_get_one_line_with_the_fix_and_help_lists_the_variables()
     )
     .await;
     assert!(err.contains("caused by:"), "{err}");
+    for changes in [
+        [("ROUTER_FLEET", Some(missing_nlb.as_str()))],
+        [("AWS_ENDPOINT_URL", Some("notaurl"))],
+    ] {
+        let (_, _, err) = plr_with(&bed, &["-v", "routes", "sync", "orders"], &changes).await;
+        let lines: Vec<&str> = err.lines().collect();
+        assert!(lines.len() >= 2, "{err}");
+        assert!(!err.contains("-v for detail"), "{err}");
+        assert!(lines.iter().all(|l| l.chars().count() <= 320), "{err}");
+        for pair in lines.windows(2) {
+            let cause = pair[1].trim_start_matches("  caused by: ");
+            assert!(!pair[0].ends_with(cause), "repeated cause:\n{err}");
+        }
+    }
 }
 
 /// `routes add --name NAME --host HOST --port 5432` and `extra` flags.

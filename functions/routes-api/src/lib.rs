@@ -95,7 +95,7 @@ pub enum ApiError {
 }
 
 /// The stable, machine-readable code of every error answer (`error.code`), with one HTTP
-/// status each (`ErrorCode::status`). Clients branch on it; the message is for people.
+/// status each. Clients branch on it; the message is for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

@@ -42,7 +42,9 @@ to the first router of the fleet with room.
 **Errors.** Every error is `{\"error\": {\"code\", \"message\"}}` with a stable `code` (schema \
 `ErrorCode`; one HTTP status per code). Input problems are always 4xx and write nothing; 5xx \
 means AWS (ELBv2/DynamoDB/EC2) failed, and retrying the same request completes a change cut \
-short.
+short. API Gateway answers some requests itself, before the router sees them, with its own \
+body `{\"message\": \"...\"}`: 403 (signature or IAM policy), 429 (throttled) and 504 \
+(integration timeout).
 
 **Generated** from the Rust types the `routes-api` Lambda serializes; answers carry no field \
 this document does not name.";

@@ -352,6 +352,21 @@ fn one_line(
             _ => ("--fleet", "fleet"),
         };
         format!("{e}; set {flag} or {var} (the Terraform module's output {output})")
+    } else if text.contains("failed to apply endpoint") {
+        format!(
+            "{} is not a valid endpoint URL (scheme://host[:port]); check --endpoint-url/AWS_ENDPOINT_URL",
+            endpoint.unwrap_or("the AWS endpoint")
+        )
+    } else if text.contains("request has timed out") {
+        format!(
+            "AWS did not answer in time at {}: check --endpoint-url/AWS_ENDPOINT_URL, AWS_REGION and the network (-v for detail)",
+            endpoint.unwrap_or("its regional endpoint")
+        )
+    } else if text.contains("unhandled error") && endpoint.is_some() {
+        format!(
+            "{} does not answer as AWS does (no AWS error in its reply): check --endpoint-url/AWS_ENDPOINT_URL (-v for detail)",
+            endpoint.unwrap_or_default()
+        )
     } else if text.contains("dispatch failure") {
         // The SDK never reached AWS: say where it tried and why, not the connector's dump.
         let why = [
@@ -375,10 +390,26 @@ fn one_line(
     if !verbose {
         return head;
     }
-    let causes: Vec<String> = e
-        .chain()
-        .map(|c| c.to_string().replace('\n', " "))
-        .filter(|c| !head.ends_with(c.as_str()))
+    let head = head.replace(" (-v for detail)", "");
+    // Each cause once (an outer message often ends with its cause's), at most 300 characters
+    // (the SDK's own messages may carry a whole request).
+    let mut causes: Vec<String> = Vec::new();
+    for cause in e.chain().map(|c| c.to_string().replace('\n', " ")) {
+        let repeated = head.ends_with(cause.as_str())
+            || head.starts_with(cause.as_str())
+            || causes
+                .last()
+                .is_some_and(|last| last.ends_with(cause.as_str()));
+        if !repeated {
+            causes.push(cause);
+        }
+    }
+    let causes: Vec<String> = causes
+        .into_iter()
+        .map(|c| match c.char_indices().nth(300) {
+            Some((cut, _)) => format!("{}…", &c[..cut]),
+            None => c,
+        })
         .collect();
     if causes.is_empty() {
         head
@@ -411,7 +442,8 @@ fn terminal_width() -> Option<u16> {
 
 /// Rows as a table when it fits `width`, else as one block of `header  value` lines per
 /// row (psql's expanded display): a host or endpoint service name is never broken across
-/// lines, so it can be read and copied whole.
+/// lines, so it can be read and copied whole. A key/value table (two columns) that does not
+/// fit wraps its values instead.
 fn render(headers: &[&str], rows: Vec<Vec<String>>, width: Option<u16>) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY)
@@ -424,6 +456,12 @@ fn render(headers: &[&str], rows: Vec<Vec<String>>, width: Option<u16>) -> Strin
     let widest = table.lines().map(|l| l.chars().count()).max().unwrap_or(0);
     if width.is_none_or(|w| widest <= usize::from(w)) {
         return table;
+    }
+    if let (2, Some(w)) = (headers.len(), width) {
+        // A key/value table is already one value per line: wrap the values (at spaces).
+        t.set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(w);
+        return t.to_string();
     }
     let key_width = headers.iter().map(|h| h.chars().count()).max().unwrap_or(0);
     let mut out = Vec::new();
@@ -551,7 +589,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .as_array()
                     .map(|a| a.iter().map(route_row).collect())
                     .unwrap_or_default();
-                print(cli.output, &json!({"routes": v}), &ROUTE_HEADERS, rows);
+                // As the API's last page (`RoutePage`).
+                print(
+                    cli.output,
+                    &json!({"routes": v, "next": null}),
+                    &ROUTE_HEADERS,
+                    rows,
+                );
             }
             RoutesCommand::Show { id } => {
                 let d = service::detail(&ctx, &caller, id).await?;
@@ -571,11 +615,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     print(cli.output, &v, &ROUTE_HEADERS, vec![route_row(&v)]);
                 }
                 print(cli.output, &v, &["target", "port", "health"], rows);
+                if cli.output == Output::Table {
+                    let health = tag(&d.health.health);
+                    match &d.health.reason {
+                        Some(why) => println!("health: {health}: {why}"),
+                        None => println!("health: {health}"),
+                    }
+                    if !d.nlb_private_ips.is_empty() {
+                        println!(
+                            "NLB private IPs (the database's security group must admit them): {}",
+                            d.nlb_private_ips.join(", ")
+                        );
+                    }
+                }
             }
             RoutesCommand::Sync { id } => {
                 let out = service::sync(&ctx, &caller, id).await?;
                 let warning = dns_warning(&out.route);
-                let v = serde_json::to_value(&out)?;
+                // As the API answers (`SyncResult`): the outcome and the route afterwards.
+                let mut v = serde_json::to_value(&out)?;
+                v["route"] = serde_json::to_value(service::view(&ctx, out.route.clone()))?;
                 let rows: Vec<Vec<String>> = [
                     ("register", &out.plan.register),
                     ("deregister", &out.plan.deregister),
@@ -595,7 +654,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             .collect::<Vec<_>>()
                             .join(", ")
                     });
-                    println!("{id}: nothing to change; DNS answers {targets}");
+                    match targets.is_empty() {
+                        true => println!("{id}: nothing to change"),
+                        false => println!("{id}: nothing to change; DNS answers {targets}"),
+                    }
                 } else {
                     print(cli.output, &v, &["action", "target", "reason"], rows);
                 }
@@ -904,6 +966,24 @@ mod tests {
             );
         }
         assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
+    }
+
+    /// The newcomer trial: `plr audit` at 80 columns became 20 one-line records; a key/value
+    /// table wraps its values instead.
+    #[test]
+    fn a_key_value_table_too_wide_wraps_its_values() {
+        let calls = (1..=8)
+            .map(|i| format!("DescribeTargetGroupAttributes{i}: {i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = vec![
+            vec!["routes_seen".to_owned(), "3".to_owned()],
+            vec!["aws_calls".to_owned(), calls],
+        ];
+        let out = render(&["audit", "value"], rows, Some(80));
+        assert!(!out.contains("RECORD"), "{out}");
+        assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
+        assert!(out.contains("routes_seen"), "{out}");
     }
 
     #[test]
