@@ -186,6 +186,8 @@ pub async fn adopt(
             listener_port: Some(i64::from(listener_port)),
             router: Some(router.config.id.clone()),
             target_group: target_group.clone(),
+            tls_name: false,
+            engine: None,
         };
         let mut note = note;
         if dry_run {

@@ -58,6 +58,12 @@ pub struct RouterConfig {
     pub nlb_arn: String,
     /// The VPC endpoint service name consumers connect to.
     pub endpoint_service_name: String,
+    /// The DNS name consumers use for this router (a domain name of the router's private
+    /// endpoint rule, which Databricks serverless compute resolves to the private endpoint):
+    /// each route's consumer address is `<consumer_domain>:<listener port>`. Absent: routes
+    /// have a consumer address only by their TLS name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_domain: Option<String>,
 }
 
 /// The router's configuration.
@@ -249,13 +255,15 @@ impl Config {
         })?;
         let fleet_raw = get(env, "ROUTER_FLEET").ok_or(ConfigError {
             var: "ROUTER_FLEET",
-            message: "required: JSON list of {id, nlb_arn, endpoint_service_name}".into(),
+            message:
+                "required: JSON list of {id, nlb_arn, endpoint_service_name, consumer_domain?}"
+                    .into(),
         })?;
         let fleet: Vec<RouterConfig> =
             serde_json::from_str(&fleet_raw).map_err(|e| ConfigError {
                 var: "ROUTER_FLEET",
                 message: format!(
-                    "not a JSON list of {{id, nlb_arn, endpoint_service_name}} ({e}); the Terraform module's output `fleet` is one"
+                    "not a JSON list of {{id, nlb_arn, endpoint_service_name, consumer_domain?}} ({e}); the Terraform module's output `fleet` is one"
                 ),
             })?;
         if fleet.is_empty() {
@@ -275,6 +283,16 @@ impl Config {
                     bad.id, bad.nlb_arn
                 ),
             });
+        }
+        let mut fleet = fleet;
+        for router in &mut fleet {
+            if let Some(domain) = &router.consumer_domain {
+                let parsed = crate::host::HostName::parse(domain).map_err(|e| ConfigError {
+                    var: "ROUTER_FLEET",
+                    message: format!("router {}: consumer_domain: {e}", router.id),
+                })?;
+                router.consumer_domain = Some(parsed.to_string());
+            }
         }
         let dns_servers = parse_servers(&get(env, "ROUTER_DNS_SERVERS").unwrap_or_default())
             .map_err(|e| ConfigError {
@@ -402,6 +420,34 @@ mod tests {
             .map(|a| a.account_id().to_owned()),
             Some("123456789012".to_owned())
         );
+    }
+
+    /// Issue #18: a router's consumer domain is a DNS name (lowercased), or the fleet is
+    /// refused naming the router.
+    #[test]
+    fn a_consumer_domain_is_a_dns_name() {
+        let with = |domain: &str| {
+            let mut fleet: serde_json::Value = serde_json::from_str(FLEET).unwrap();
+            fleet[0]["consumer_domain"] = domain.into();
+            Config::from_lookup(&env(&[
+                ("ROUTER_TABLE", "t"),
+                ("ROUTER_FLEET", &fleet.to_string()),
+            ]))
+        };
+        let config = with("Databases.Corp.Example").unwrap();
+        assert_eq!(
+            config.fleet[0].consumer_domain.as_deref(),
+            Some("databases.corp.example")
+        );
+        for bad in ["db_corp.example", "-db.example", "", "10.0.0.1"] {
+            let e = with(bad).unwrap_err();
+            assert!(
+                e.var == "ROUTER_FLEET" && e.message.contains("consumer_domain"),
+                "{bad}: {e:?}"
+            );
+        }
+        let config = Config::from_lookup(&env(&[("ROUTER_TABLE", "t"), ("ROUTER_FLEET", FLEET)]));
+        assert_eq!(config.unwrap().fleet[0].consumer_domain, None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod adopt;
 pub mod apply;
 pub mod audit;
 pub mod aws;
+pub mod catalog;
 pub mod config;
 pub mod context;
 pub mod dns;

@@ -37,6 +37,15 @@ pub struct PortEntry {
     pub until: Option<i64>,
 }
 
+/// A router's load as its `META` item records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouterLoad {
+    /// Listeners allocated (at most [`MAX_LISTENERS_PER_NLB`]).
+    pub listeners: u32,
+    /// Hosts of its `tls_name` routes: domain names its private endpoint rule must carry.
+    pub tls_names: std::collections::BTreeSet<String>,
+}
+
 /// How an allocation attempt ended.
 #[derive(Debug)]
 pub enum Allocation {
@@ -108,15 +117,18 @@ impl DynamoStore {
         }
     }
 
-    /// Each router's allocated-listener count (its `META` item; 0 when it has none), read in
-    /// BatchGetItem calls of up to 100 keys (the API's limit) with strongly consistent reads,
-    /// unprocessed keys retried: placing a route reads one count per router this way, so a
-    /// full router costs a fraction of one call instead of a Query of its port table.
-    pub async fn listener_counts(
+    /// Each router's load (its `META` item; empty when it has none), read in BatchGetItem
+    /// calls of up to 100 keys (the API's limit) with strongly consistent reads, unprocessed
+    /// keys retried: placing a route reads one item per router this way, so a full router
+    /// costs a fraction of one call instead of a Query of its port table.
+    pub async fn router_loads(
         &self,
         routers: &[&str],
-    ) -> Result<HashMap<String, u32>, StoreError> {
-        let mut counts: HashMap<String, u32> = routers.iter().map(|r| (r.to_string(), 0)).collect();
+    ) -> Result<HashMap<String, RouterLoad>, StoreError> {
+        let mut counts: HashMap<String, RouterLoad> = routers
+            .iter()
+            .map(|r| (r.to_string(), RouterLoad::default()))
+            .collect();
         for chunk in routers.chunks(100) {
             let keys: Vec<HashMap<String, AttributeValue>> = chunk
                 .iter()
@@ -163,7 +175,14 @@ impl DynamoStore {
                     {
                         counts.insert(
                             router.to_owned(),
-                            get_n(&item, "active").unwrap_or(0) as u32,
+                            RouterLoad {
+                                listeners: get_n(&item, "active").unwrap_or(0) as u32,
+                                tls_names: item
+                                    .get("tls_names")
+                                    .and_then(|v| v.as_ss().ok())
+                                    .map(|names| names.iter().cloned().collect())
+                                    .unwrap_or_default(),
+                            },
                         );
                     }
                 }
@@ -182,8 +201,14 @@ impl DynamoStore {
         Ok(counts)
     }
 
-    /// Writes a new route with its port and the router's count, all or nothing.
-    pub async fn allocate(&self, route: &Route) -> Result<Allocation, StoreError> {
+    /// Writes a new route with its port and the router's count, all or nothing. A `tls_name`
+    /// route also adds its host to the router's TLS names, on condition that the host is not
+    /// there yet and fewer than `tls_names_cap` are (its private endpoint rule's room).
+    pub async fn allocate(
+        &self,
+        route: &Route,
+        tls_names_cap: usize,
+    ) -> Result<Allocation, StoreError> {
         let now = Utc::now().timestamp();
         let put_route = Put::builder()
             .table_name(&self.table)
@@ -204,7 +229,7 @@ impl DynamoStore {
             .expression_attribute_values(":now", n(now))
             .build()
             .map_err(|e| StoreError::Codec(e.to_string()))?;
-        let count = Update::builder()
+        let mut count = Update::builder()
             .table_name(&self.table)
             .key("pk", router_pk(&route.router))
             .key("sk", s("META"))
@@ -212,7 +237,25 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(active) OR active < :limit")
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(MAX_LISTENERS_PER_NLB))
+            .expression_attribute_values(":limit", n(MAX_LISTENERS_PER_NLB));
+        if route.spec.tls_name {
+            count = count
+                .update_expression(
+                    "SET active = if_not_exists(active, :zero) + :one ADD tls_names :host",
+                )
+                .condition_expression(
+                    "(attribute_not_exists(active) OR active < :limit) AND \
+                     (attribute_not_exists(tls_names) OR \
+                      (NOT contains(tls_names, :name) AND size(tls_names) < :cap))",
+                )
+                .expression_attribute_values(
+                    ":host",
+                    AttributeValue::Ss(vec![route.spec.host.to_string()]),
+                )
+                .expression_attribute_values(":name", s(route.spec.host.as_str()))
+                .expression_attribute_values(":cap", n(tls_names_cap as u32));
+        }
+        let count = count
             .build()
             .map_err(|e| StoreError::Codec(e.to_string()))?;
         let items = vec![
@@ -279,14 +322,24 @@ impl DynamoStore {
             .item("until", n(until))
             .build()
             .map_err(|e| StoreError::Codec(e.to_string()))?;
-        let count = Update::builder()
+        let mut count = Update::builder()
             .table_name(&self.table)
             .key("pk", router_pk(&route.router))
             .key("sk", s("META"))
             .update_expression("SET active = active - :one")
             .condition_expression("active > :zero")
             .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":one", n(1));
+        if route.spec.tls_name {
+            // The host's name leaves the rule with its one route (`TlsNameTaken` keeps it one).
+            count = count
+                .update_expression("SET active = active - :one DELETE tls_names :host")
+                .expression_attribute_values(
+                    ":host",
+                    AttributeValue::Ss(vec![route.spec.host.to_string()]),
+                );
+        }
+        let count = count
             .build()
             .map_err(|e| StoreError::Codec(e.to_string()))?;
         self.client

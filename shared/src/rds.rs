@@ -30,6 +30,13 @@ pub struct Cluster {
     pub members: Vec<Member>,
 }
 
+/// A database the router's RDS API found for a host name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Database {
+    /// Its RDS engine (`postgres`, `aurora-postgresql`, `mysql`, …), when RDS reports it.
+    pub engine: Option<String>,
+}
+
 /// An RDS call failed, or the account has no client.
 #[derive(Debug, thiserror::Error)]
 #[error("RDS {operation} failed: {message}")]
@@ -203,17 +210,18 @@ impl Rds {
         })
     }
 
-    /// Whether `endpoint` (a host name) belongs to a database of `account`: the DB instance,
+    /// The database of `account` that `endpoint` (a host name) belongs to: the DB instance,
     /// cluster or custom endpoint of that identifier exists **and** its endpoint name is the
     /// host (identifiers are unique per account and region only; the name's hash tells
-    /// accounts apart). `Ok(false)` for a proxy (not looked up) or when RDS answers "not
+    /// accounts apart), with its engine (`DBInstance.Engine`, `DBCluster.Engine`; unknown for
+    /// a custom endpoint). `Ok(None)` for a proxy (not looked up) or when RDS answers "not
     /// found".
-    pub async fn has_database(
+    pub async fn find_database(
         &self,
         account: &str,
         host: &str,
         endpoint: &RdsEndpoint,
-    ) -> Result<bool, RdsError> {
+    ) -> Result<Option<Database>, RdsError> {
         let client = self.client(account)?;
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let id = endpoint.identifier.as_str();
@@ -230,8 +238,11 @@ impl Rds {
                     Ok(out) => Ok(out
                         .db_instances()
                         .iter()
-                        .any(|i| same(i.endpoint().and_then(|e| e.address())))),
-                    Err(e) if not_found(e.code()) => Ok(false),
+                        .find(|i| same(i.endpoint().and_then(|e| e.address())))
+                        .map(|i| Database {
+                            engine: i.engine().map(str::to_owned),
+                        })),
+                    Err(e) if not_found(e.code()) => Ok(None),
                     Err(e) => Err(RdsError::from_sdk("DescribeDBInstances", e)),
                 }
             }
@@ -245,22 +256,25 @@ impl Rds {
                     Ok(out) => Ok(out
                         .db_clusters()
                         .iter()
-                        .any(|c| same(c.endpoint()) || same(c.reader_endpoint()))),
-                    Err(e) if not_found(e.code()) => Ok(false),
+                        .find(|c| same(c.endpoint()) || same(c.reader_endpoint()))
+                        .map(|c| Database {
+                            engine: c.engine().map(str::to_owned),
+                        })),
+                    Err(e) if not_found(e.code()) => Ok(None),
                     Err(e) => Err(RdsError::from_sdk("DescribeDBClusters", e)),
                 }
             }
             RdsEndpointKind::ClusterCustom => match self.custom_endpoint(account, id).await {
-                Ok(custom) => Ok(same(Some(&custom.endpoint))),
+                Ok(custom) => Ok(same(Some(&custom.endpoint)).then_some(Database { engine: None })),
                 Err(e)
                     if not_found(e.code.as_deref())
                         || e.code.as_deref() == Some(ENDPOINT_ABSENT) =>
                 {
-                    Ok(false)
+                    Ok(None)
                 }
                 Err(e) => Err(e),
             },
-            RdsEndpointKind::Proxy => Ok(false),
+            RdsEndpointKind::Proxy => Ok(None),
         }
     }
 

@@ -185,6 +185,34 @@ impl Protocol {
     }
 }
 
+/// The database engine behind a route: which client (JDBC driver, libpq, mysql) a consumer
+/// uses and how it asks for a verified TLS connection ([`crate::catalog`]).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// PostgreSQL, RDS or Aurora (`postgres`, `aurora-postgresql`).
+    Postgres,
+    /// MySQL, RDS or Aurora (`mysql`, `aurora-mysql`).
+    Mysql,
+    /// MariaDB (`mariadb`).
+    Mariadb,
+}
+
+impl Engine {
+    /// The engine of an RDS `Engine` value (DescribeDBInstances / DescribeDBClusters, RDS API
+    /// reference, `DBInstance.Engine`); `None` for engines the catalog has no template for.
+    pub fn from_rds(engine: &str) -> Option<Self> {
+        match engine {
+            "postgres" | "aurora-postgresql" => Some(Self::Postgres),
+            "mysql" | "aurora-mysql" | "aurora" => Some(Self::Mysql),
+            "mariadb" => Some(Self::Mariadb),
+            _ => None,
+        }
+    }
+}
+
 /// TCP health check of a route's target group, within the NLB's allowed ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -398,6 +426,17 @@ pub struct RouteSpec {
     /// instead of the router's deterministic name so the listener keeps its default action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_group: Option<String>,
+    /// Consumers connect by the database's own host name, which the router's private endpoint
+    /// rule then carries as a domain name, so TLS certificate checks (PostgreSQL
+    /// `verify-full`, MySQL `VERIFY_IDENTITY`) pass: the RDS certificate names the RDS
+    /// endpoint, not the router's consumer domain. A rule carries at most 10 domain names
+    /// ([`crate::catalog::DOMAIN_NAMES_PER_RULE`]). Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_name: bool,
+    /// The database engine, for the catalog's connection strings: explicit, or learned from
+    /// the router's own RDS API. Absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
 }
 
 /// A pinned listener port, on a given router (default: the fleet's first).

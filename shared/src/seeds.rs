@@ -103,6 +103,8 @@ pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedRes
                     listener_port: seed.listener_port,
                     router: None,
                     target_group: None,
+                    tls_name: false,
+                    engine: None,
                 };
                 match service::create_trusted(
                     ctx,

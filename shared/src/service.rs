@@ -8,9 +8,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
+use crate::catalog::{
+    connection_urls, consumer_address, rule_domain_names, ConnectionUrls, ConsumerAddress,
+    DOMAIN_NAMES_PER_RULE,
+};
 use crate::context::Context;
 use crate::elb::{ElbError, ListenerInfo, TargetHealth, Targets, TAG_ROUTE};
-use crate::health::{summarize, RouteHealth};
+use crate::health::{summarize, Health, RouteHealth};
 use crate::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
 use crate::observe::{observe, observe_host};
 use crate::plan::Lookup;
@@ -19,8 +23,8 @@ use crate::provision::{ensure_resources, LISTENER_PORT_TAKEN};
 use crate::reconcile::{reconcile, reconcile_with, Outcome, ReconcileError};
 use crate::route::PortPin;
 use crate::route::{
-    parse_rds_arn, validate_account, validate_port, validate_tags, HealthCheck, Protocol, Route,
-    RouteId, RouteSpec, RouteStatus, ValidationError,
+    parse_rds_arn, validate_account, validate_port, validate_tags, Engine, HealthCheck, Protocol,
+    Route, RouteId, RouteSpec, RouteStatus, ValidationError,
 };
 use crate::store::{RouteStore, StoreError};
 use crate::window::Retention;
@@ -88,6 +92,19 @@ pub enum ServiceError {
     /// Every router is full or every port is taken.
     #[error("no capacity: {0}")]
     CapacityExhausted(String),
+    /// A `tls_name` route needs a domain name on its router's private endpoint rule, and every
+    /// router's rule has its 10 (Databricks: "up to 10 domain names" per rule).
+    #[error("no router's private endpoint rule has room for another TLS name (10 domain names per rule, the consumer domain included): {0}; add a router to ROUTER_FLEET, or create the route without tls_name and connect through the consumer domain")]
+    TlsNamesFull(String),
+    /// Another route already serves this host by its own name (a domain name maps to one
+    /// private endpoint).
+    #[error("another route on router {router} already serves {host} by its TLS name (`plr catalog` shows it): connect through that route, or create this one without tls_name")]
+    TlsNameTaken {
+        /// The host.
+        host: String,
+        /// The router whose rule carries it.
+        router: String,
+    },
     /// The operation raced with another and should be retried.
     #[error("route {0} is being changed concurrently, retry")]
     Busy(String),
@@ -185,6 +202,18 @@ pub struct CreateRequest {
     /// tags (409 `target_group_not_ours` otherwise).
     #[serde(default)]
     pub target_group: Option<String>,
+    /// Consumers connect by the database's own host name (`<host>:<listener port>`), which
+    /// the router's private endpoint rule then carries as a domain name, so PostgreSQL
+    /// `verify-full` and MySQL `VERIFY_IDENTITY` certificate checks pass. A rule carries at
+    /// most 10 domain names: the route goes to a router with a free one (409
+    /// `tls_names_full` when none has), and a host has one such route (409
+    /// `tls_name_taken`). Not for IP literals.
+    #[serde(default)]
+    pub tls_name: bool,
+    /// `postgres`, `mysql` or `mariadb`, for the catalog's connection strings; learned from
+    /// the router's own RDS API when absent and the database is there.
+    #[serde(default)]
+    pub engine: Option<Engine>,
 }
 
 impl CreateRequest {
@@ -240,6 +269,13 @@ impl CreateRequest {
                 .map(|e| e.identifier)
                 .or_else(|| arn.as_ref().map(|a| a.identifier.clone())),
         };
+        if self.tls_name && host.as_str().parse::<std::net::IpAddr>().is_ok() {
+            return Err(ValidationError::Host {
+                host: host.to_string(),
+                reason: "tls_name needs a DNS name: a certificate never names an IP literal here"
+                    .into(),
+            });
+        }
         let pin = match self.listener_port {
             Some(p) => Some(PortPin {
                 port: validate_port("listener_port", p)?,
@@ -273,6 +309,8 @@ impl CreateRequest {
             region: arn.as_ref().map(|a| a.region.clone()),
             pin,
             target_group: self.target_group.clone(),
+            tls_name: self.tls_name,
+            engine: self.engine,
         })
     }
 }
@@ -328,6 +366,9 @@ pub struct Connection {
     /// Listener port.
     #[schemars(range(min = 1))]
     pub port: u16,
+    /// The host a consumer connects to on `port`: the database's own name when the route has
+    /// `tls_name`, else the router's consumer domain; null when the router has none.
+    pub consumer_host: Option<String>,
 }
 
 /// A route as the API shows it: as stored, with what a consumer needs to reach it.
@@ -368,14 +409,189 @@ pub fn view(ctx: &Context, route: Route) -> RouteView {
         .map(|r| Connection {
             endpoint_service_name: r.endpoint_service_name.clone(),
             port: route.listener_port,
+            consumer_host: consumer_address(&route, Some(r)).map(|a| a.host),
         });
     RouteView { route, connection }
 }
 
+/// One route as a consumer sees it (`GET /catalog`, `plr catalog`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CatalogEntry {
+    /// The route.
+    pub route: RouteId,
+    /// Its router (NLB and endpoint service).
+    pub router: String,
+    /// The router's VPC endpoint service (a private endpoint rule's `endpoint_service`);
+    /// null when the router is not configured here.
+    pub endpoint_service_name: Option<String>,
+    /// Where a consumer connects; null when there is nowhere yet (see `notes`).
+    pub consumer: Option<ConsumerAddress>,
+    /// The database engine; null when unknown (see `notes`).
+    pub engine: Option<Engine>,
+    /// Connection strings for the engine at the consumer address; null without either.
+    pub urls: Option<ConnectionUrls>,
+    /// Lifecycle state.
+    pub status: RouteStatus,
+    /// Whether its targets take connections now; null when ELB could not be read.
+    pub health: Option<Health>,
+    /// The NLB's private IPs: the database's security group must admit them (client IP
+    /// preservation is off for IP targets over TCP).
+    pub nlb_private_ips: Vec<String>,
+    /// What is missing for a working connection, each with the fix. Empty when none.
+    pub notes: Vec<String>,
+}
+
+/// A router's private endpoint rule as its routes need it: the domain names to give it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RuleNames {
+    /// The router.
+    pub router: String,
+    /// The rule's `endpoint_service`.
+    pub endpoint_service_name: String,
+    /// The rule's `domain_names`: the consumer domain, then the TLS names of the routes
+    /// (for callers who are no admin, of their routes only).
+    pub domain_names: Vec<String>,
+    /// Domain names the rule has room for still (10 per rule).
+    pub room: usize,
+}
+
+/// A page of the catalog and the rules behind it.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// The routes of the page.
+    pub routes: Vec<CatalogEntry>,
+    /// The private endpoint rules of the routes' routers.
+    pub rules: Vec<RuleNames>,
+    /// Continue after this route id; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// The catalog: every route the caller may see (filtered and paged as [`list`]) with its
+/// consumer address, connection strings, health and the NLB IPs its database must admit,
+/// and the domain names each of their routers' private endpoint rules must carry. Reads one
+/// DescribeTargetHealth per route (eight at a time) and the NLB's network interfaces once
+/// per router.
+pub async fn catalog(
+    ctx: &Context,
+    caller: &Caller,
+    filter: &ListFilter,
+) -> Result<Catalog, ServiceError> {
+    use futures::stream::{self, StreamExt};
+    let (routes, next) = list(ctx, caller, filter).await?;
+    let routers: std::collections::BTreeSet<&str> =
+        routes.iter().map(|r| r.router.as_str()).collect();
+    let mut nlb_ips: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for id in &routers {
+        let ips = match ctx.fleet.get(*id) {
+            Some(r) => r.private_ips(&ctx.clients.ec2).await.unwrap_or_default(),
+            None => vec![],
+        };
+        nlb_ips.insert(id, ips);
+    }
+    // Owned inputs: a future borrowing a route would not be `Send` for every lifetime.
+    let inputs: Vec<_> = routes
+        .iter()
+        .map(|r| {
+            (
+                r.target_group_arn.clone(),
+                r.refused.clone(),
+                r.conflict.clone(),
+            )
+        })
+        .collect();
+    let healths: Vec<Result<Health, String>> = stream::iter(inputs)
+        .map(|(tg, refused, conflict)| async move {
+            let targets = match tg {
+                Some(tg) => ctx
+                    .elb
+                    .describe_targets(&tg)
+                    .await
+                    .map_err(|e| e.to_string())?,
+                None => vec![],
+            };
+            Ok(summarize(&targets, &refused, conflict.as_deref()).health)
+        })
+        .buffered(8)
+        .collect()
+        .await;
+    let configured = |id: &str| ctx.config.fleet.iter().find(|r| r.id == id);
+    let entries = routes
+        .iter()
+        .zip(healths)
+        .map(|(route, health)| {
+            let router = configured(&route.router);
+            let consumer = consumer_address(route, router);
+            let engine = route.spec.engine;
+            let mut notes = Vec::new();
+            if consumer.is_none() {
+                notes.push(format!(
+                    "no consumer address: router {} has no consumer_domain (set it in ROUTER_FLEET, Terraform variable consumer_domain), and the route has no tls_name",
+                    route.router
+                ));
+            }
+            if engine.is_none() {
+                notes.push(
+                    "engine unknown (not given, and the router's RDS API does not know the database): no connection strings; give routes an engine when you create them".into(),
+                );
+            }
+            if let Err(e) = &health {
+                notes.push(format!("health unknown: {e}"));
+            }
+            CatalogEntry {
+                route: route.id().clone(),
+                router: route.router.clone(),
+                endpoint_service_name: router.map(|r| r.endpoint_service_name.clone()),
+                urls: engine.zip(consumer.as_ref()).map(|(e, a)| connection_urls(e, a)),
+                consumer,
+                engine,
+                status: route.status,
+                health: health.ok(),
+                nlb_private_ips: nlb_ips.get(route.router.as_str()).cloned().unwrap_or_default(),
+                notes,
+            }
+        })
+        .collect();
+    let ids: Vec<&str> = routers.iter().copied().collect();
+    let loads = ctx.store.router_loads(&ids).await?;
+    let admin = caller.is_admin(ctx);
+    let own_names: std::collections::BTreeSet<String> = routes
+        .iter()
+        .filter(|r| r.spec.tls_name)
+        .map(|r| r.spec.host.to_string())
+        .collect();
+    let rules = routers
+        .iter()
+        .filter_map(|id| configured(id))
+        .map(|router| {
+            let held = loads
+                .get(&router.id)
+                .map(|l| l.tls_names.clone())
+                .unwrap_or_default();
+            let visible = if admin {
+                held.clone()
+            } else {
+                held.intersection(&own_names).cloned().collect()
+            };
+            let used = held.len() + usize::from(router.consumer_domain.is_some());
+            RuleNames {
+                router: router.id.clone(),
+                endpoint_service_name: router.endpoint_service_name.clone(),
+                domain_names: rule_domain_names(router, &visible),
+                room: DOMAIN_NAMES_PER_RULE.saturating_sub(used),
+            }
+        })
+        .collect();
+    Ok(Catalog {
+        routes: entries,
+        rules,
+        next,
+    })
+}
+
 /// Fills what the router's own RDS API can tell about a request's database: its account
 /// (the router's own, when an instance, cluster or custom endpoint of that identifier exists
-/// there **with this very endpoint name**), and for a custom endpoint the cluster whose events
-/// concern it. Changes nothing for another account's database, a proxy, a name that is not an
+/// there **with this very endpoint name**), its engine when not given, and for a custom
+/// endpoint the cluster whose events concern it. Changes nothing for another account's database, a proxy, a name that is not an
 /// RDS endpoint, or when the RDS API is off or fails (the calls have short timeouts).
 async fn learn_from_rds(ctx: &Context, spec: &mut RouteSpec, explicit_identifier: bool) {
     let Some(endpoint) = parse_rds_endpoint(spec.host.as_str()) else {
@@ -385,16 +601,23 @@ async fn learn_from_rds(ctx: &Context, spec: &mut RouteSpec, explicit_identifier
     if !ctx.rds.covers(&own, &endpoint.region) {
         return;
     }
-    if spec.account.is_none() {
+    let needs_account = spec.account.is_none();
+    let needs_engine = spec.engine.is_none() && spec.account.as_ref().is_none_or(|a| *a == own);
+    if needs_account || needs_engine {
         match ctx
             .rds
-            .has_database(&own, spec.host.as_str(), &endpoint)
+            .find_database(&own, spec.host.as_str(), &endpoint)
             .await
         {
-            Ok(true) => spec.account = Some(own.clone()),
-            Ok(false) => {}
+            Ok(Some(database)) => {
+                spec.account = Some(own.clone());
+                if needs_engine {
+                    spec.engine = database.engine.as_deref().and_then(Engine::from_rds);
+                }
+            }
+            Ok(None) => {}
             Err(e) => {
-                info!(route_id = %spec.id, error = %e, "account of the database not learned");
+                info!(route_id = %spec.id, error = %e, "account and engine of the database not learned");
             }
         }
     }
@@ -519,22 +742,43 @@ async fn allocate(
         }
         let now = Utc::now();
         let mut full = Vec::new();
+        let mut tls_full = Vec::new();
+        // One read of every router's load (listeners, TLS names); only a router with room has
+        // its port table and listeners read, so a full fleet costs no more than its loads.
+        let ids: Vec<&str> = ctx.fleet.keys().map(String::as_str).collect();
+        let loads = ctx.store.router_loads(&ids).await?;
+        let host = spec.host.as_str();
+        if spec.tls_name {
+            if let Some(router) = loads.iter().find(|(_, l)| l.tls_names.contains(host)) {
+                return Err(ServiceError::TlsNameTaken {
+                    host: host.to_owned(),
+                    router: router.0.clone(),
+                });
+            }
+        }
+        let tls_room = |id: &str| {
+            !spec.tls_name
+                || loads.get(id).map_or(0, |l| l.tls_names.len()) < tls_names_cap(ctx, id)
+        };
         let mut chosen = None;
         if let Some(pin) = &spec.pin {
-            chosen = Some(pinned(ctx, pin, &spec, now.timestamp()).await?);
+            let (router, port) = pinned(ctx, pin, &spec, now.timestamp()).await?;
+            if !tls_room(&router) {
+                return Err(ServiceError::TlsNamesFull(format!(
+                    "router {router}, the pinned port's"
+                )));
+            }
+            chosen = Some((router, port));
         }
-        // One read of every router's listener count; only a router with room has its port
-        // table and listeners read, so a full fleet costs no more than its counts.
-        let counts = if chosen.is_none() {
-            let ids: Vec<&str> = ctx.fleet.keys().map(String::as_str).collect();
-            ctx.store.listener_counts(&ids).await?
-        } else {
-            Default::default()
-        };
         for router in ctx.fleet.values().filter(|_| chosen.is_none()) {
             let id = &router.config.id;
-            if counts.get(id).copied().unwrap_or(0) >= crate::ports::MAX_LISTENERS_PER_NLB {
+            let listeners = loads.get(id).map_or(0, |l| l.listeners);
+            if listeners >= crate::ports::MAX_LISTENERS_PER_NLB {
                 full.push(id.clone());
+                continue;
+            }
+            if !tls_room(id) {
+                tls_full.push(id.clone());
                 continue;
             }
             let (entries, active): (Vec<PortEntry>, u32) = ctx.store.ports(id).await?;
@@ -554,6 +798,9 @@ async fn allocate(
             }
         }
         let Some((router, port)) = chosen else {
+            if !tls_full.is_empty() {
+                return Err(ServiceError::TlsNamesFull(tls_full.join(", ")));
+            }
             return Err(ServiceError::CapacityExhausted(format!(
                 "every router is full (50 listeners per NLB, ports {}-{}): {}",
                 ctx.config.port_range.0,
@@ -580,13 +827,18 @@ async fn allocate(
             updated_at: now,
             version: 1,
         };
-        match ctx.store.allocate(&route).await? {
+        let cap = tls_names_cap(ctx, &route.router);
+        match ctx.store.allocate(&route, cap).await? {
             Allocation::Done => {
                 info!(route_id = %route.id(), router = %route.router, port, "port allocated");
                 return Ok((route, true));
             }
             Allocation::PortTaken if spec.pin.is_some() => continue,
-            Allocation::RouterFull if spec.pin.is_some() => {
+            Allocation::RouterFull
+                if spec.pin.is_some()
+                    && loads.get(&route.router).map_or(0, |l| l.listeners)
+                        >= crate::ports::MAX_LISTENERS_PER_NLB - 1 =>
+            {
                 return Err(ServiceError::CapacityExhausted(format!(
                     "router {} has 50 listeners (the NLB limit): the pinned port cannot be added",
                     route.router
@@ -602,6 +854,18 @@ async fn allocate(
         }
     }
     Err(ServiceError::Busy(spec.id.to_string()))
+}
+
+/// How many TLS names a router's private endpoint rule has room for: 10 domain names per rule
+/// ([`crate::catalog::DOMAIN_NAMES_PER_RULE`]), less the router's consumer domain.
+fn tls_names_cap(ctx: &Context, router: &str) -> usize {
+    let domain = ctx
+        .config
+        .fleet
+        .iter()
+        .find(|r| r.id == router)
+        .and_then(|r| r.consumer_domain.as_ref());
+    crate::catalog::DOMAIN_NAMES_PER_RULE - usize::from(domain.is_some())
 }
 
 /// The router and port of a pin, or why it cannot have them: the port is held by another route,

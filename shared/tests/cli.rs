@@ -884,3 +884,52 @@ async fn every_plr_command_in_the_readme_is_accepted() {
     }
     assert!(checked >= 7, "only {checked} plr lines found in the README");
 }
+
+/// Issue #18: `plr catalog` prints one line per route with its consumer address and a
+/// connection string (verify-full for a route reached by its own name), then each router's
+/// private endpoint rule's domain names as a Terraform value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_prints_a_connection_string_per_route_and_the_rules_domain_names() {
+    let bed = Bed::start("clicatalog").await;
+    let mut fleet: Value = serde_json::from_str(&bed.env["ROUTER_FLEET"]).unwrap();
+    fleet[0]["consumer_domain"] = "db.corp.example".into();
+    let fleet = fleet.to_string();
+    let env = [("ROUTER_FLEET", Some(fleet.as_str()))];
+    let rds = "orders.c9akciq32abc.us-east-1.rds.amazonaws.com";
+    bed.set_ip(rds, [10, 9, 3, 1]);
+    bed.set_ip("billing.db.test", [10, 9, 3, 2]);
+    let orders = add_args("orders", rds, &["--engine", "postgres", "--tls-name"]);
+    let (code, _, err) = plr_with(&bed, &orders, &env).await;
+    assert_eq!(code, Some(0), "{err}");
+    let billing = add_args("billing", "billing.db.test", &["--engine", "mysql"]);
+    let (code, _, err) = plr_with(&bed, &billing, &env).await;
+    assert_eq!(code, Some(0), "{err}");
+
+    let wide = [env[0], ("COLUMNS", Some("250"))];
+    let (code, out, err) = plr_with(&bed, &["catalog"], &wide).await;
+    assert_eq!(code, Some(0), "{err}");
+    let line = |route: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!(" {route} ")))
+            .unwrap_or_else(|| panic!("no line for {route}:\n{out}"))
+            .to_owned()
+    };
+    assert!(
+        line("orders").contains(&format!(
+            "jdbc:postgresql://{rds}:10000/<database>?sslmode=verify-full"
+        )),
+        "{out}"
+    );
+    assert!(
+        line("billing").contains("jdbc:mysql://db.corp.example:10001/<database>?sslMode=REQUIRED"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("domain_names = [\"db.corp.example\",\"{rds}\"]")),
+        "{out}"
+    );
+    let (code, v, err) = plr_with(&bed, &["--output", "json", "catalog"], &env).await;
+    assert_eq!(code, Some(0), "{err}");
+    let v: Value = serde_json::from_str(&v).unwrap();
+    assert_eq!(v["rules"][0]["room"], 8, "{v}");
+}

@@ -51,6 +51,8 @@ pub fn create_request(name: &str, host: &str) -> CreateRequest {
         listener_port: None,
         router: None,
         target_group: None,
+        tls_name: false,
+        engine: None,
     }
 }
 
@@ -236,4 +238,25 @@ impl Bed {
             .expect("store read")
             .expect("route exists")
     }
+}
+
+/// Creates a PostgreSQL DB instance `id` in moto's RDS; its endpoint address (a name moto
+/// makes up, `<id>.<hash>.<region>.rds.amazonaws.com`; it resolves only where a test says).
+pub async fn postgres_instance(sdk: &SdkConfig, id: &str) -> String {
+    let out = aws_sdk_rds::Client::new(sdk)
+        .create_db_instance()
+        .db_instance_identifier(id)
+        .engine("postgres")
+        .db_instance_class("db.t4g.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("password-123")
+        .send()
+        .await
+        .expect("instance");
+    out.db_instance()
+        .and_then(|i| i.endpoint())
+        .and_then(|e| e.address())
+        .expect("instance endpoint")
+        .to_owned()
 }

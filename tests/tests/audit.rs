@@ -631,6 +631,8 @@ async fn a_run_without_drift_reads_each_group_once_and_writes_nothing() {
             listener_port: None,
             router: None,
             target_group: None,
+            tls_name: false,
+            engine: None,
         };
         service::create(&ctx, &Bed::owner(), &req).await.unwrap();
     }

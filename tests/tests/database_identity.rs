@@ -141,26 +141,7 @@ async fn the_account_is_learned_only_for_the_very_endpoint_name_not_a_same_named
         ],
     )
     .await;
-    let rds = RdsClient::new(&bed.sdk);
-    let mine = rds
-        .create_db_instance()
-        .db_instance_identifier("porders")
-        .engine("postgres")
-        .db_instance_class("db.t4g.micro")
-        .allocated_storage(20)
-        .master_username("admin")
-        .master_user_password("password-123")
-        .send()
-        .await
-        .expect("instance");
-    let own_address = mine
-        .db_instance()
-        .unwrap()
-        .endpoint()
-        .unwrap()
-        .address()
-        .unwrap()
-        .to_owned();
+    let own_address = router_tests::fixtures::postgres_instance(&bed.sdk, "porders").await;
     let host = "porders.zz0other0hash.us-east-1.rds.amazonaws.com";
     assert_ne!(own_address, host);
     bed.set_ip(host, [10, 9, 0, 5]);
@@ -214,6 +195,8 @@ async fn the_region_of_rds_arn_keeps_other_regions_events_away() {
         listener_port: None,
         router: None,
         target_group: None,
+        tls_name: false,
+        engine: None,
     };
     let (route, _) = service::create(&bed.ctx, &Bed::owner(), &req)
         .await

@@ -198,7 +198,7 @@ fn the_kept_demo_serves_plr_with_the_exports_it_prints() {
     let mut output = BufReader::new(demo.stdout.take().unwrap()).lines();
     for line in output.by_ref() {
         let line = line.expect("demo output");
-        let done = line.starts_with("cargo run");
+        let done = line.starts_with("cargo run") && line.ends_with(" catalog");
         lines.push(line);
         if done {
             break;
@@ -216,6 +216,15 @@ fn the_kept_demo_serves_plr_with_the_exports_it_prints() {
         .envs(vars)
         .output()
         .expect("plr runs");
+    // Issue #18: the catalog, one line per route with a connection string.
+    let catalog = Command::new(&plr)
+        .arg("catalog")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("COLUMNS", "250")
+        .envs(exported(&lines))
+        .output()
+        .expect("plr runs");
     // SIGINT, as Ctrl-C sends it.
     unsafe { libc::kill(demo.id() as i32, libc::SIGINT) };
     let rest: Vec<String> = output.map_while(Result::ok).collect();
@@ -228,6 +237,27 @@ fn the_kept_demo_serves_plr_with_the_exports_it_prints() {
     );
     for route in ["\"orders\"", "\"billing\"", "\"billing-ro\""] {
         assert!(out.contains(route), "{route} not listed: {out}");
+    }
+    let catalog = String::from_utf8_lossy(&catalog.stdout);
+    for (route, url) in [
+        (
+            "orders",
+            "jdbc:postgresql://orders-db.c9akciq32abc.us-east-1.rds.amazonaws.com:10000/<database>?sslmode=verify-full",
+        ),
+        (
+            "billing",
+            "jdbc:postgresql://databases.demo.internal:10001/<database>?sslmode=require",
+        ),
+        (
+            "billing-ro",
+            "jdbc:postgresql://databases.demo.internal:10002/<database>?sslmode=require",
+        ),
+    ] {
+        let line = catalog.lines().find(|l| l.contains(&format!(" {route} ")));
+        assert!(
+            line.is_some_and(|l| l.contains(url)),
+            "{route}: no line with {url}:\n{catalog}"
+        );
     }
     assert!(stopped.success(), "demo --keep exited {stopped} on Ctrl-C");
     assert_eq!(rest, ["stopped"]);

@@ -123,6 +123,12 @@ fn sync_event(id: &str) -> Value {
     )
 }
 
+fn catalog_event(query: &[(&str, &str)]) -> Value {
+    let mut ev = list_event(query);
+    set_target(&mut ev, "GET", "/catalog");
+    ev
+}
+
 fn list_event(query: &[(&str, &str)]) -> Value {
     let mut ev = template("apigw-list-routes.json");
     let map: serde_json::Map<String, Value> = query
@@ -325,6 +331,38 @@ async fn bed_with(name: &str, extra: &[(&str, &str)]) -> Bed {
 
 async fn bed(name: &str) -> Bed {
     bed_with(name, &[]).await
+}
+
+/// A context over the bed's router (with `first` merged into its `ROUTER_FLEET` entry, e.g.
+/// a consumer domain) and a second router with its own NLB: `(context, second NLB, second
+/// router id)`.
+async fn fleet_of_two(bed: &Bed, name: &str, first: Value) -> (Context, Network, String) {
+    let second = Network::create(&bed.sdk, name).await.unwrap();
+    let second_id = format!("{}b", bed.router_id);
+    let mut env = bed.env.clone();
+    let mut first_router: Value =
+        serde_json::from_str::<Value>(&env["ROUTER_FLEET"]).unwrap()[0].clone();
+    for (k, v) in first.as_object().into_iter().flatten() {
+        first_router[k] = v.clone();
+    }
+    env.insert(
+        "ROUTER_FLEET".into(),
+        json!([
+            first_router,
+            {"id": second_id, "nlb_arn": second.nlb_arn,
+             "endpoint_service_name": "com.amazonaws.vpce.us-east-1.vpce-svc-0fleet0000000000b"}
+        ])
+        .to_string(),
+    );
+    let config = Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
+    let ctx = Context::with_resolver(
+        config,
+        Clients::from_sdk_config(&bed.sdk),
+        bed.ctx.dns.clone(),
+    )
+    .await
+    .unwrap();
+    (ctx, second, second_id)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -658,28 +696,7 @@ async fn fifty_concurrent_creates_get_fifty_distinct_ports_and_fill_one_nlb_exac
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_fills_the_second_router_when_the_first_is_full_and_routes_never_move() {
     let bed = bed_with("api-fleet", &[("ROUTER_PORT_RANGE", "10000-10001")]).await;
-    let second = Network::create(&bed.sdk, "api-fleet-b").await.unwrap();
-    let second_id = format!("{}b", bed.router_id);
-    let mut env = bed.env.clone();
-    let first_router: Value =
-        serde_json::from_str::<Value>(&env["ROUTER_FLEET"]).unwrap()[0].clone();
-    env.insert(
-        "ROUTER_FLEET".into(),
-        json!([
-            first_router,
-            {"id": second_id, "nlb_arn": second.nlb_arn,
-             "endpoint_service_name": "com.amazonaws.vpce.us-east-1.vpce-svc-0fleet0000000000b"}
-        ])
-        .to_string(),
-    );
-    let config = Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
-    let fleet = Context::with_resolver(
-        config,
-        Clients::from_sdk_config(&bed.sdk),
-        bed.ctx.dns.clone(),
-    )
-    .await
-    .unwrap();
+    let (fleet, second, second_id) = fleet_of_two(&bed, "api-fleet-b", json!({})).await;
 
     bed.set_ip("fleet.db.test", [10, 0, 1, 60]);
     let mut placed = BTreeMap::new();
@@ -739,6 +756,247 @@ async fn a_fleet_fills_the_second_router_when_the_first_is_full_and_routes_never
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The consumer's side: TLS names and the catalog (issue #18)
+// ---------------------------------------------------------------------------------------------
+
+/// An RDS instance endpoint name in the bed's region (it need not resolve).
+fn rds_host(name: &str) -> String {
+    format!("{name}.c9akciq32abc.us-east-1.rds.amazonaws.com")
+}
+
+fn tls_body(name: &str, host: &str) -> Value {
+    let mut body = create_body(name, host);
+    body["tls_name"] = true.into();
+    body
+}
+
+/// Issue #18: a private endpoint rule carries at most 10 domain names. `tls_name` routes fill
+/// the first router's rule (9: its consumer domain is the 10th), then the second's (10), and
+/// the next one is a 409 `tls_names_full` naming both; a host has one TLS-named route (409
+/// `tls_name_taken`); a route without `tls_name` still fits; deleting a TLS-named route frees
+/// its name, and the catalog shows every rule's names as they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_names_fill_one_rule_then_the_next_and_a_full_fleet_is_a_409() {
+    let bed = bed("api-tls").await;
+    let (fleet, _second, second_id) = fleet_of_two(
+        &bed,
+        "api-tls-b",
+        json!({"consumer_domain": "db.corp.example"}),
+    )
+    .await;
+    let first_id = bed.router_id.clone();
+    let mut on = BTreeMap::<String, Vec<String>>::new();
+    for i in 0..19 {
+        let name = format!("t{i:02}");
+        let (status, body, _) =
+            send(&fleet, create_event(&tls_body(&name, &rds_host(&name)))).await;
+        assert_eq!(status, 201, "{name}: {body}");
+        assert_eq!(body["tls_name"], true);
+        assert_eq!(body["connection"]["consumer_host"], json!(rds_host(&name)));
+        on.entry(body["router"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(name);
+    }
+    assert_eq!(on[&first_id].len(), 9, "{on:?}");
+    assert_eq!(on[&second_id].len(), 10, "{on:?}");
+
+    let (status, body, _) = send(&fleet, create_event(&tls_body("t19", &rds_host("t19")))).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (409, "tls_names_full"),
+        "{body}"
+    );
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(msg.contains(&first_id) && msg.contains(&second_id), "{msg}");
+    let (status, body, _) = send(&fleet, create_event(&tls_body("again", &rds_host("t03")))).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (409, "tls_name_taken"),
+        "{body}"
+    );
+    bed.set_ip("plain.db.test", [10, 0, 1, 70]);
+    let (status, body, _) =
+        send(&fleet, create_event(&create_body("plain", "plain.db.test"))).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["connection"]["consumer_host"], "db.corp.example");
+
+    let rules = |catalog: &Value| -> BTreeMap<String, (Vec<String>, u64)> {
+        catalog["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let names = serde_json::from_value(r["domain_names"].clone()).unwrap();
+                (
+                    r["router"].as_str().unwrap().to_owned(),
+                    (names, r["room"].as_u64().unwrap()),
+                )
+            })
+            .collect()
+    };
+    let catalog_as_admin = || as_caller(catalog_event(&[("limit", "100")]), Some(ADMIN_SESSION));
+    let (status, catalog, _) = send(&fleet, catalog_as_admin()).await;
+    assert_eq!(status, 200, "{catalog}");
+    let before = rules(&catalog);
+    let mut first_names: Vec<String> = on[&first_id].iter().map(|n| rds_host(n)).collect();
+    first_names.sort();
+    first_names.insert(0, "db.corp.example".into());
+    assert_eq!(before[&first_id], (first_names.clone(), 0));
+    assert_eq!(before[&second_id].0.len(), 10);
+    assert_eq!(before[&second_id].1, 0);
+
+    // A name leaves its rule with its route, and the freed slot takes the next TLS name.
+    let gone = on[&first_id][0].clone();
+    let (status, _, _) = send(&fleet, delete_event(&gone)).await;
+    assert_eq!(status, 200);
+    let (_, catalog, _) = send(&fleet, catalog_as_admin()).await;
+    let after = rules(&catalog);
+    assert!(!after[&first_id].0.contains(&rds_host(&gone)), "{after:?}");
+    assert_eq!(after[&first_id].1, 1);
+    let (status, body, _) = send(&fleet, create_event(&tls_body("t19", &rds_host("t19")))).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["router"], json!(first_id));
+}
+
+/// Issue #18: the catalog gives each route the address a consumer uses — its TLS name, or
+/// the router's consumer domain — with connection strings for its engine (learned from the
+/// router's RDS API when not given: verify-full only where the certificate's name matches),
+/// health and the NLB IPs; owners see their routes and only their names in the rules,
+/// admins everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_gives_each_route_its_consumer_address_and_connection_strings() {
+    let bed = bed("api-catalog").await;
+    let (fleet, _second, _) = fleet_of_two(
+        &bed,
+        "api-catalog-b",
+        json!({"consumer_domain": "db.corp.example"}),
+    )
+    .await;
+    let orders = router_tests::fixtures::postgres_instance(&bed.sdk, "corders").await;
+    bed.set_ip(&orders, [10, 0, 1, 80]);
+    bed.set_ip("billing.db.test", [10, 0, 1, 81]);
+    bed.set_ip("theirs.db.test", [10, 0, 1, 82]);
+    let (status, body, _) = send(&fleet, create_event(&tls_body("corders", &orders))).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["engine"], "postgres",
+        "learned from the RDS API: {body}"
+    );
+    let mut billing = create_body("billing", "billing.db.test");
+    billing["engine"] = "mysql".into();
+    let (status, body, _) = send(&fleet, create_event(&billing)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body, _) = send(
+        &fleet,
+        as_caller(
+            create_event(&tls_body("theirs", "theirs.db.test")),
+            Some(OTHER_SESSION),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    let (status, catalog, _) = send(&fleet, catalog_event(&[])).await;
+    assert_eq!(status, 200, "{catalog}");
+    let entries: BTreeMap<&str, &Value> = catalog["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["route"].as_str().unwrap(), e))
+        .collect();
+    assert_eq!(
+        entries.keys().copied().collect::<Vec<_>>(),
+        ["billing", "corders"]
+    );
+    let port = |name: &str| bed_route_port(&entries, name);
+    let corders = entries["corders"];
+    assert_eq!(corders["consumer"]["host"], json!(orders));
+    assert_eq!(corders["consumer"]["tls_verified"], true);
+    assert_eq!(
+        corders["urls"]["jdbc"],
+        json!(format!(
+            "jdbc:postgresql://{orders}:{}/<database>?sslmode=verify-full",
+            port("corders")
+        ))
+    );
+    assert!(corders["health"].is_string(), "{corders}");
+    assert_eq!(corders["notes"], json!([]));
+    let billing = entries["billing"];
+    assert_eq!(billing["consumer"]["host"], "db.corp.example");
+    assert_eq!(
+        billing["urls"]["jdbc"],
+        json!(format!(
+            "jdbc:mysql://db.corp.example:{}/<database>?sslMode=REQUIRED",
+            port("billing")
+        ))
+    );
+    // The owner sees its own TLS name in the rule, not another owner's database.
+    let rule = &catalog["rules"][0];
+    assert_eq!(
+        rule["domain_names"],
+        json!(["db.corp.example", orders]),
+        "{rule}"
+    );
+    assert_eq!(
+        rule["room"], 7,
+        "three of ten used: the domain and two TLS names"
+    );
+
+    let (_, catalog, _) = send(&fleet, as_caller(catalog_event(&[]), Some(ADMIN_SESSION))).await;
+    assert_eq!(catalog["routes"].as_array().unwrap().len(), 3);
+    let names = catalog["rules"][0]["domain_names"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(names, 3, "{catalog}");
+}
+
+/// Issue #18: concurrent `tls_name` creates race for the last domain names of a rule: the
+/// allocation's conditional write (not only the read before it) keeps the rule at 10, and
+/// every loser gets a 409, never a route whose name the rule cannot carry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_tls_names_never_overfill_a_rule() {
+    let bed = bed("api-tls-race").await;
+    let tasks: Vec<_> = (0..14)
+        .map(|i| {
+            let ctx = bed.ctx.clone();
+            let name = format!("race{i:02}");
+            let ev = create_event(&tls_body(&name, &rds_host(&name)));
+            tokio::spawn(async move { send(&ctx, ev).await })
+        })
+        .collect();
+    let mut outcomes = BTreeMap::<String, usize>::new();
+    for t in tasks {
+        let (status, body, _) = t.await.unwrap();
+        let key = match status {
+            201 => "created".to_owned(),
+            _ => format!("{status} {}", error_code(&body)),
+        };
+        *outcomes.entry(key).or_default() += 1;
+    }
+    assert_eq!(
+        outcomes,
+        BTreeMap::from([
+            ("created".to_owned(), 10),
+            ("409 tls_names_full".to_owned(), 4)
+        ])
+    );
+    let (_, catalog, _) = send(&bed.ctx, as_caller(catalog_event(&[]), Some(ADMIN_SESSION))).await;
+    assert_eq!(
+        catalog["rules"][0]["domain_names"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    assert_eq!(catalog["rules"][0]["room"], 0);
+}
+
+fn bed_route_port(entries: &BTreeMap<&str, &Value>, name: &str) -> u64 {
+    entries[name]["consumer"]["port"].as_u64().unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1877,6 +2135,7 @@ async fn every_answer_is_the_one_the_openapi_document_describes() {
     let get = ("GET", "/routes/{id}");
     let delete = ("DELETE", "/routes/{id}");
     let sync = ("POST", "/routes/{id}/sync");
+    let catalog = ("GET", "/catalog");
     let mut cases: Vec<(&str, (&str, &str), Value, u16)> = vec![
         ("create", create, create_event(&orders), 201),
         ("replay", create, create_event(&orders), 200),
@@ -1901,6 +2160,19 @@ async fn every_answer_is_the_one_the_openapi_document_describes() {
             409,
         ),
         ("too large", create, too_big, 413),
+        (
+            "TLS-named route",
+            create,
+            create_event(&tls_body("tls", &rds_host("tls"))),
+            201,
+        ),
+        ("catalog", catalog, catalog_event(&[]), 200),
+        (
+            "catalog limit 0",
+            catalog,
+            catalog_event(&[("limit", "0")]),
+            400,
+        ),
         ("unknown field", create, create_event(&unknown), 422),
         ("last page", list, list_event(&[]), 200),
         (

@@ -152,6 +152,8 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         listener_port: None,
         router: None,
         target_group: None,
+        tls_name: false,
+        engine: None,
     }
     .validate(ctx)?;
     let now = chrono::Utc::now();

@@ -6,7 +6,7 @@
 //! machine code in one place, [`ApiError::code`]. No business rule lives here.
 //!
 //! Endpoints (documented in `openapi.yaml` next to this crate):
-//! `POST /routes`, `GET /routes`, `GET /routes/{id}`, `POST /routes/{id}/sync`,
+//! `GET /catalog`, `POST /routes`, `GET /routes`, `GET /routes/{id}`, `POST /routes/{id}/sync`,
 //! `DELETE /routes/{id}`.
 
 use std::convert::Infallible;
@@ -22,7 +22,7 @@ use privatelink_router::context::Context;
 use privatelink_router::plan::Plan;
 use privatelink_router::route::{RouteId, ValidationError};
 use privatelink_router::service::{
-    self, Caller, CreateRequest, ListFilter, RouteView, ServiceError,
+    self, Caller, CatalogEntry, CreateRequest, ListFilter, RouteView, RuleNames, ServiceError,
 };
 use privatelink_router::{log_fields, metrics};
 use schemars::JsonSchema;
@@ -145,6 +145,10 @@ pub enum ErrorCode {
     PortPinned,
     /// A target group with the route's name exists without the router's ownership tags.
     TargetGroupNotOurs,
+    /// `tls_name`: every router's private endpoint rule has its 10 domain names.
+    TlsNamesFull,
+    /// `tls_name`: another route already serves the host by its own name.
+    TlsNameTaken,
     /// An AWS call (ELBv2, DynamoDB, EC2) failed; retrying the same request is safe and
     /// completes a change cut short.
     UpstreamError,
@@ -164,9 +168,8 @@ impl ErrorCode {
             Forbidden | PinNotAllowed => 403,
             NotFound | UnknownEndpoint => 404,
             MethodNotAllowed => 405,
-            Conflict | CapacityExhausted | Busy | PortInUse | PortPinned | TargetGroupNotOurs => {
-                409
-            }
+            Conflict | CapacityExhausted | Busy | PortInUse | PortPinned | TargetGroupNotOurs
+            | TlsNamesFull | TlsNameTaken => 409,
             PayloadTooLarge => 413,
             UnknownField | ValidationFailed | UnsupportedProtocol | PublicAddress => 422,
             InternalError => 500,
@@ -230,6 +233,8 @@ impl ApiError {
                 ServiceError::PortServed { .. } => ErrorCode::PortInUse,
                 ServiceError::PinNotAllowed { .. } => ErrorCode::PinNotAllowed,
                 ServiceError::CapacityExhausted(_) => ErrorCode::CapacityExhausted,
+                ServiceError::TlsNamesFull(_) => ErrorCode::TlsNamesFull,
+                ServiceError::TlsNameTaken { .. } => ErrorCode::TlsNameTaken,
                 ServiceError::Busy(_) => ErrorCode::Busy,
                 ServiceError::Elb(e) => match e.code.as_deref() {
                     Some("ListenerPortTaken") => ErrorCode::PortInUse,
@@ -255,6 +260,20 @@ impl ApiError {
 pub struct RoutePage {
     /// The routes of this page the caller may see.
     pub routes: Vec<RouteView>,
+    /// Pass as `next` for the following page; null on the last.
+    #[schemars(with = "Option<RouteId>")]
+    pub next: Option<String>,
+}
+
+/// `GET /catalog`: one page of routes as consumers reach them, and the private endpoint
+/// rules of their routers.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CatalogPage {
+    /// The routes of this page the caller may see, in id order.
+    pub routes: Vec<CatalogEntry>,
+    /// The private endpoint rule of each router of these routes: the domain names it must
+    /// carry (give them to the NCC rule's `domain_names`).
+    pub rules: Vec<RuleNames>,
     /// Pass as `next` for the following page; null on the last.
     #[schemars(with = "Option<RouteId>")]
     pub next: Option<String>,
@@ -310,6 +329,7 @@ impl Reply {
 
 /// Which endpoint a path names.
 enum Endpoint {
+    Catalog,
     Routes,
     Route(RouteId),
     Sync(RouteId),
@@ -515,6 +535,17 @@ async fn dispatch(
         allow,
     };
     match endpoint(path)? {
+        Endpoint::Catalog => match *method {
+            Method::GET => {
+                let catalog = service::catalog(ctx, caller, &list_filter(req)?).await?;
+                Ok(Reply::ok(to_json(&CatalogPage {
+                    routes: catalog.routes,
+                    rules: catalog.rules,
+                    next: catalog.next,
+                })))
+            }
+            _ => Err(not_allowed("GET")),
+        },
         Endpoint::Routes => match *method {
             Method::POST => create(ctx, caller, body.as_deref()).await,
             Method::GET => list(ctx, caller, req).await,
@@ -553,6 +584,7 @@ fn endpoint(path: &str) -> Result<Endpoint, ApiError> {
     let segments: Vec<&str> = trimmed.split('/').collect();
     let id = |raw: &str| RouteId::parse(raw).map_err(|_| ApiError::InvalidRouteId(raw.into()));
     match segments.as_slice() {
+        ["", "catalog"] => Ok(Endpoint::Catalog),
         ["", "routes"] => Ok(Endpoint::Routes),
         ["", "routes", raw] => Ok(Endpoint::Route(id(raw)?)),
         ["", "routes", raw, "sync"] => Ok(Endpoint::Sync(id(raw)?)),
@@ -603,6 +635,14 @@ fn parse_error(e: serde_json::Error) -> ApiError {
 
 /// `GET /routes?owner=&tag=key[=value]&limit=&next=`.
 async fn list(ctx: &Context, caller: &Caller, req: &Request) -> Result<Reply, ApiError> {
+    let (routes, next) = service::list(ctx, caller, &list_filter(req)?).await?;
+    let routes = routes.into_iter().map(|r| service::view(ctx, r)).collect();
+    Ok(Reply::ok(to_json(&RoutePage { routes, next })))
+}
+
+/// The filter and page of `GET /routes` and `GET /catalog`: `owner`, `tag=KEY[=VALUE]`,
+/// `limit` (1-100) and `next`, each at most once.
+fn list_filter(req: &Request) -> Result<ListFilter, ApiError> {
     let mut filter = ListFilter {
         limit: DEFAULT_PAGE,
         ..ListFilter::default()
@@ -653,9 +693,7 @@ async fn list(ctx: &Context, caller: &Caller, req: &Request) -> Result<Reply, Ap
             }
         }
     }
-    let (routes, next) = service::list(ctx, caller, &filter).await?;
-    let routes = routes.into_iter().map(|r| service::view(ctx, r)).collect();
-    Ok(Reply::ok(to_json(&RoutePage { routes, next })))
+    Ok(filter)
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
@@ -772,6 +810,12 @@ mod tests {
             .into(),
             ServiceError::CapacityExhausted("x".into()).into(),
             ServiceError::Busy("x".into()).into(),
+            ServiceError::TlsNamesFull("r1".into()).into(),
+            ServiceError::TlsNameTaken {
+                host: "h".into(),
+                router: "r1".into(),
+            }
+            .into(),
             ServiceError::Elb(elb("ListenerPortTaken")).into(),
             ServiceError::Elb(elb("TargetGroupNotOurs")).into(),
             ServiceError::Elb(elb("Throttling")).into(),

@@ -15,7 +15,7 @@ use schemars::transform::{RecursiveTransform, Transform};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
-use crate::{Deleted, ErrorBody, ErrorCode, RoutePage, SyncResult};
+use crate::{CatalogPage, Deleted, ErrorBody, ErrorCode, RoutePage, SyncResult};
 
 /// Where components live in the document (a JSON pointer).
 const COMPONENTS: &str = "/components/schemas";
@@ -80,6 +80,7 @@ pub fn document() -> Value {
     let route = answers.subschema_for::<RouteView>();
     let detail = answers.subschema_for::<RouteDetail>();
     let page = answers.subschema_for::<RoutePage>();
+    let catalog = answers.subschema_for::<CatalogPage>();
     let deleted = answers.subschema_for::<Deleted>();
     let sync = answers.subschema_for::<SyncResult>();
     let error = answers.subschema_for::<ErrorBody>();
@@ -118,6 +119,12 @@ pub fn document() -> Value {
         Value::Object(ok)
     };
     let location = json!({"$ref": "#/components/headers/Location"});
+    let list_parameters = json!([
+        {"name": "owner", "in": "query", "description": "Only routes owned by this principal ARN.", "schema": {"type": "string"}},
+        {"name": "tag", "in": "query", "description": "`KEY` (routes having the tag) or `KEY=VALUE`.", "schema": {"type": "string"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": crate::MAX_PAGE, "default": crate::DEFAULT_PAGE}},
+        {"name": "next", "in": "query", "description": "The `next` of the previous page.", "schema": route_id},
+    ]);
 
     let mut codes_by_status: std::collections::BTreeMap<u16, Vec<(String, String)>> =
         Default::default();
@@ -160,6 +167,18 @@ pub fn document() -> Value {
         },
         "security": [{"sigv4": []}],
         "paths": {
+            "/catalog": {
+                "get": {
+                    "operationId": "getCatalog",
+                    "summary": "How consumers reach the routes the caller may see, in id order",
+                    "description": "Per route: the consumer address (its TLS name, or the router's consumer domain, and the listener port), JDBC and native connection strings for its engine, the endpoint service, health, and the NLB IPs its database must admit. Per router of those routes: the domain names its Databricks private endpoint rule must carry (at most 10). Filters and pages as `GET /routes`; reads one DescribeTargetHealth per route.",
+                    "parameters": list_parameters.clone(),
+                    "responses": with(
+                        Map::from_iter([("200".into(), json!({"description": "One page.", "content": json_of(&catalog)}))]),
+                        &[400, 401, 405, 500, 502],
+                    ),
+                },
+            },
             "/routes": {
                 "post": {
                     "operationId": "createRoute",
@@ -188,12 +207,7 @@ pub fn document() -> Value {
                 "get": {
                     "operationId": "listRoutes",
                     "summary": "List the routes the caller may see, in id order",
-                    "parameters": [
-                        {"name": "owner", "in": "query", "description": "Only routes owned by this principal ARN.", "schema": {"type": "string"}},
-                        {"name": "tag", "in": "query", "description": "`KEY` (routes having the tag) or `KEY=VALUE`.", "schema": {"type": "string"}},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": crate::MAX_PAGE, "default": crate::DEFAULT_PAGE}},
-                        {"name": "next", "in": "query", "description": "The `next` of the previous page.", "schema": route_id},
-                    ],
+                    "parameters": list_parameters,
                     "responses": with(
                         Map::from_iter([("200".into(), json!({"description": "One page.", "content": json_of(&page)}))]),
                         &[400, 401, 405, 500, 502],

@@ -29,6 +29,7 @@ locals {
     id                    = r
     nlb_arn               = aws_lb.router[r].arn
     endpoint_service_name = aws_vpc_endpoint_service.router[r].service_name
+    consumer_domain       = lookup(var.consumer_domains, r, null)
   }]
 
   # Every variable the code reads (privatelink_router::config::ENV_VARS); all three functions

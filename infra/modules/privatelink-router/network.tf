@@ -68,6 +68,11 @@ resource "aws_lb" "router" {
       condition     = length("${var.service_name}-${each.key}") <= 32
       error_message = "NLB name ${var.service_name}-${each.key} is longer than 32 characters: shorten service_name or the router id."
     }
+    # Here, not in the variable: a validation may name another variable only from Terraform 1.9.
+    precondition {
+      condition     = alltrue([for r in keys(var.consumer_domains) : contains(var.routers, r)])
+      error_message = "consumer_domains: ${join(", ", [for r in keys(var.consumer_domains) : r if !contains(var.routers, r)])} is no router id of routers."
+    }
   }
 }
 

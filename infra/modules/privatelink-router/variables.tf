@@ -192,6 +192,17 @@ variable "routers" {
   }
 }
 
+variable "consumer_domains" {
+  description = "Router id => the DNS name consumers use for that router: a domain name of its Databricks private endpoint rule, which serverless compute resolves to the private endpoint. Each route is then reachable at <consumer domain>:<listener port> (GET /catalog, plr catalog). Routers without one: only routes with tls_name have a consumer address."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for d in values(var.consumer_domains) : length(d) <= 253 && can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", lower(d)))])
+    error_message = "consumer_domains: each value must be a DNS name (RFC 1123 labels of 1-63 letters, digits and hyphens)."
+  }
+}
+
 variable "port_range" {
   description = "Listener ports the router allocates on every NLB (inclusive). The NLB security group admits this range."
   type = object({

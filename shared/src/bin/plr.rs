@@ -38,7 +38,7 @@ struct Cli {
     /// The router's DynamoDB table (the Terraform module's output `table_name`).
     #[arg(long, global = true, env = "ROUTER_TABLE")]
     table: Option<String>,
-    /// The routers: JSON list of {id, nlb_arn, endpoint_service_name} (the Terraform module's
+    /// The routers: JSON list of {id, nlb_arn, endpoint_service_name, consumer_domain?} (the Terraform module's
     /// output `fleet`).
     #[arg(long, global = true, env = "ROUTER_FLEET", hide_env_values = true)]
     fleet: Option<String>,
@@ -87,6 +87,14 @@ enum Command {
     },
     /// Show the listener port allocation table of every router.
     Ports,
+    /// How consumers reach each route: one line per route with its consumer address and a
+    /// connection string, then the domain names each router's Databricks private endpoint
+    /// rule must carry, as a Terraform value.
+    Catalog {
+        /// Only routes of this owner.
+        #[arg(long)]
+        owner: Option<String>,
+    },
     /// Take over a running seed deployment: a route per database, its live listener port
     /// pinned and its target group adopted; no listener is created, deleted or re-pointed.
     Adopt {
@@ -126,6 +134,7 @@ impl Command {
         matches!(
             self,
             Command::Ports
+                | Command::Catalog { .. }
                 | Command::Routes {
                     command: RoutesCommand::List { .. }
                         | RoutesCommand::Show { .. }
@@ -160,6 +169,14 @@ enum RoutesCommand {
         /// ARN of the database (gives its account, region and identifier).
         #[arg(long)]
         rds_arn: Option<String>,
+        /// Consumers connect by the database's own host name, which the router's private
+        /// endpoint rule then carries, so TLS certificate checks pass (10 names per rule).
+        #[arg(long)]
+        tls_name: bool,
+        /// The database engine, for `plr catalog`'s connection strings (learned from the
+        /// router's RDS API when absent and the database is there).
+        #[arg(long, value_parser = ["postgres", "mysql", "mariadb"])]
+        engine: Option<String>,
     },
     /// List routes.
     List {
@@ -516,6 +533,53 @@ const ROUTE_HEADERS: [&str; 6] = [
     "status",
 ];
 
+/// Every page of a listing of `owner`'s routes (all routes when `None`), 100 at a time:
+/// `page` answers one page and the id to continue after.
+async fn all_pages<P, F, Fut>(owner: &Option<String>, mut page: F) -> anyhow::Result<Vec<P>>
+where
+    F: FnMut(ListFilter) -> Fut,
+    Fut: std::future::Future<Output = Result<(P, Option<String>), ServiceError>>,
+{
+    let mut pages = Vec::new();
+    let mut next = None;
+    loop {
+        let filter = ListFilter {
+            owner: owner.clone(),
+            tag: None,
+            limit: 100,
+            next,
+        };
+        let (one, n) = page(filter).await?;
+        pages.push(one);
+        match n {
+            Some(n) => next = Some(n),
+            None => return Ok(pages),
+        }
+    }
+}
+
+/// A catalog entry's table row: the consumer address and one connection string (JDBC), or
+/// what is missing.
+fn catalog_row(e: &service::CatalogEntry) -> Vec<String> {
+    let address = e
+        .consumer
+        .as_ref()
+        .map_or("-".to_owned(), |a| format!("{}:{}", a.host, a.port));
+    let connection = match (&e.urls, e.notes.first()) {
+        (Some(urls), _) => urls.jdbc.clone(),
+        (None, Some(note)) => note.clone(),
+        (None, None) => "-".to_owned(),
+    };
+    let tag = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    vec![
+        e.route.to_string(),
+        address,
+        tag(e.engine.map(|x| privatelink_router::log_fields::tag(&x))),
+        connection,
+        tag(e.health.map(|x| privatelink_router::log_fields::tag(&x))),
+    ]
+}
+
 /// A JSON value as a table cell: strings bare, null as `-`.
 fn cell(v: &Value) -> String {
     match v {
@@ -544,7 +608,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 rds_identifier,
                 account_id,
                 rds_arn,
+                tls_name,
+                engine,
             } => {
+                let engine = engine
+                    .as_deref()
+                    .map(|e| serde_json::from_value(json!(e)))
+                    .transpose()?;
                 let req = CreateRequest {
                     name: name.clone(),
                     host: host.clone(),
@@ -558,6 +628,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     listener_port: None,
                     router: None,
                     target_group: None,
+                    tls_name: *tls_name,
+                    engine,
                 };
                 let (route, created) = service::create_trusted(&ctx, &caller, &req).await?;
                 let warning = dns_warning(&route);
@@ -568,22 +640,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             RoutesCommand::List { owner } => {
-                let mut all = Vec::new();
-                let mut next = None;
-                loop {
-                    let filter = ListFilter {
-                        owner: owner.clone(),
-                        tag: None,
-                        limit: 100,
-                        next,
-                    };
-                    let (page, n) = service::list(&ctx, &caller, &filter).await?;
-                    all.extend(page.into_iter().map(|r| service::view(&ctx, r)));
-                    match n {
-                        Some(n) => next = Some(n),
-                        None => break,
-                    }
-                }
+                let (ctx, caller) = (&ctx, &caller);
+                let pages = all_pages(owner, |filter| async move {
+                    service::list(ctx, caller, &filter).await
+                })
+                .await?;
+                let all: Vec<_> = pages
+                    .into_iter()
+                    .flatten()
+                    .map(|r| service::view(ctx, r))
+                    .collect();
                 let v = serde_json::to_value(&all)?;
                 let rows = v
                     .as_array()
@@ -746,6 +812,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     listener_port: Some(i64::from(db.listener_port)),
                     router: None,
                     target_group: None,
+                    tls_name: false,
+                    engine: None,
                 };
                 let p = service::preview(&ctx, &caller, &req, &mut planned).await?;
                 rows.push(json!({
@@ -848,6 +916,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ],
                 rows,
             );
+        }
+        Command::Catalog { owner } => {
+            let (ctx, caller) = (&ctx, &caller);
+            let pages = all_pages(owner, |filter| async move {
+                let page = service::catalog(ctx, caller, &filter).await?;
+                let next = page.next.clone();
+                Ok((page, next))
+            })
+            .await?;
+            let (mut routes, mut rules) = (Vec::new(), BTreeMap::new());
+            for page in pages {
+                routes.extend(page.routes);
+                for rule in page.rules {
+                    rules.insert(rule.router.clone(), rule);
+                }
+            }
+            let rules: Vec<_> = rules.into_values().collect();
+            let v = json!({"routes": routes, "rules": rules});
+            let rows = routes.iter().map(catalog_row).collect();
+            print(
+                cli.output,
+                &v,
+                &[
+                    "route",
+                    "consumer address",
+                    "engine",
+                    "connection",
+                    "health",
+                ],
+                rows,
+            );
+            if cli.output == Output::Table {
+                for rule in &rules {
+                    println!(
+                        "\n# router {} (endpoint service {}): its private endpoint rule's domain names, {} more fit\ndomain_names = {}",
+                        rule.router,
+                        rule.endpoint_service_name,
+                        rule.room,
+                        serde_json::to_string(&rule.domain_names)?
+                    );
+                }
+            }
         }
         Command::Ports => {
             let mut all = BTreeMap::new();

@@ -75,11 +75,19 @@ async fn targets_where(ctx: &Context, tg: &str, draining: bool) -> anyhow::Resul
 }
 
 /// POSTs a route through the routes-api handler with the sample API Gateway event.
-async fn create_route(ctx: &Context, name: &str, host: &str, port: u16) -> anyhow::Result<Value> {
+async fn create_route(
+    ctx: &Context,
+    name: &str,
+    host: &str,
+    port: u16,
+    tls_name: bool,
+) -> anyhow::Result<Value> {
     let mut event = load("apigw-create-route.json")?;
-    event["body"] = json!(
-        json!({"name": name, "host": host, "port": port, "tags": {"demo": "true"}}).to_string()
-    );
+    let body = json!({
+        "name": name, "host": host, "port": port, "tags": {"demo": "true"},
+        "engine": "postgres", "tls_name": tls_name,
+    });
+    event["body"] = json!(body.to_string());
     event["requestContext"]["authorizer"]["iam"]["userArn"] = json!(PIPELINE);
     let req: ApiGatewayV2httpRequest = serde_json::from_value(event)?;
     let resp = routes_api::handle(ctx, req).await;
@@ -137,7 +145,7 @@ async fn run(keep: bool) -> anyhow::Result<()> {
         ("ROUTER_TABLE", "privatelink-router-demo".to_owned()),
         (
             "ROUTER_FLEET",
-            json!([{"id": "router-a", "nlb_arn": network.nlb_arn, "endpoint_service_name": "com.amazonaws.vpce.us-east-1.vpce-svc-0demo0000000000a"}]).to_string(),
+            json!([{"id": "router-a", "nlb_arn": network.nlb_arn, "endpoint_service_name": "com.amazonaws.vpce.us-east-1.vpce-svc-0demo0000000000a", "consumer_domain": "databases.demo.internal"}]).to_string(),
         ),
         ("ROUTER_DNS_SERVERS", dns.addr().to_string()),
         ("ROUTER_DNS_POLL_DEADLINE_SECONDS", "10".to_owned()),
@@ -153,12 +161,13 @@ async fn run(keep: bool) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     let mut tgs = BTreeMap::new();
     let mut services = std::collections::BTreeSet::new();
-    for (name, host, port) in [
-        ("orders", &writer, 5432),
-        ("billing", &cluster, 5432),
-        ("billing-ro", &reader, 5432),
+    // orders is reached by its own name (TLS verify-full); the others by the consumer domain.
+    for (name, host, port, tls_name) in [
+        ("orders", &writer, 5432, true),
+        ("billing", &cluster, 5432, false),
+        ("billing-ro", &reader, 5432, false),
     ] {
-        let route = create_route(&ctx, name, host, port).await?;
+        let route = create_route(&ctx, name, host, port, tls_name).await?;
         tgs.insert(
             name,
             route["target_group_arn"]
@@ -300,6 +309,7 @@ async fn run(keep: bool) -> anyhow::Result<()> {
         );
         println!("source .demo/env        # these lines:\n{exports}");
         println!("cargo run -q -p privatelink-router --bin plr -- routes list");
+        println!("cargo run -q -p privatelink-router --bin plr -- catalog");
         tokio::signal::ctrl_c().await?;
         let _ = std::fs::remove_file(&file);
         println!("stopped");
