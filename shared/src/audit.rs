@@ -311,6 +311,10 @@ pub struct AuditReport {
     /// Set when the run did nothing because another full audit holds the lease (until when).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The routers' Databricks private endpoint rules, synced and judged; absent when the
+    /// Databricks API is not configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<crate::rules::RulesReport>,
     /// Wall time of the run.
     pub duration_ms: u64,
     /// AWS calls made by the run, by operation.
@@ -357,7 +361,7 @@ impl AuditReport {
     pub fn metrics(&self) -> Vec<Metric<'static>> {
         let not_serving = self.routes_not_serving_count() as u64;
         let degraded = (self.routes_not_serving.len() as u64).saturating_sub(not_serving);
-        vec![
+        let mut metrics = vec![
             count("RoutesSeen", self.routes_seen as u64),
             count("RoutesAudited", self.routes_audited as u64),
             count(
@@ -378,7 +382,16 @@ impl AuditReport {
             millis("AuditDurationMs", self.duration_ms),
             count("AwsCalls", self.aws_calls.values().sum()),
             count("AwsThrottles", self.aws_throttles),
-        ]
+        ];
+        if let Some(rules) = &self.rules {
+            metrics.extend([
+                count("RulesNotEstablished", rules.not_established() as u64),
+                count("RulesExpiring", rules.expiring() as u64),
+                count("RuleUpdates", rules.updated() as u64),
+                count("RuleProblems", rules.problems() as u64),
+            ]);
+        }
+        metrics
     }
 }
 
@@ -542,6 +555,9 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
             error: e.to_string(),
         }),
     }
+
+    // The private endpoint rules follow the routes (and say whether they carry traffic).
+    report.rules = crate::rules::sync(ctx, dry_run).await;
 
     // A dry run keeps its own cursor (bookkeeping only: it changes nothing the router serves),
     // so repeated dry runs cover every route like real ones.

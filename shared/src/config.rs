@@ -36,6 +36,11 @@ pub const ENV_VARS: &[&str] = &[
     "ROUTER_ORPHAN_GRACE_SECONDS",
     "ROUTER_DRY_RUN",
     "ROUTER_METRICS_NAMESPACE",
+    "ROUTER_DATABRICKS_HOST",
+    "ROUTER_DATABRICKS_ACCOUNT_ID",
+    "ROUTER_DATABRICKS_NCC_ID",
+    "ROUTER_DATABRICKS_CLIENT_ID",
+    "ROUTER_DATABRICKS_CLIENT_SECRET_ARN",
 ];
 
 /// A configuration value is missing or malformed.
@@ -114,6 +119,9 @@ pub struct Config {
     pub dry_run: bool,
     /// CloudWatch namespace of the metrics.
     pub metrics_namespace: String,
+    /// The Databricks account API, when configured: the router then keeps each router's
+    /// private endpoint rule's `domain_names` equal to its routes' and reports rule health.
+    pub databricks: Option<crate::databricks::DatabricksConfig>,
 }
 
 /// The full audit's default ELBv2 rate budget, in calls a second: half of ELBv2's documented
@@ -350,8 +358,66 @@ impl Config {
             dry_run: flag(env, "ROUTER_DRY_RUN", false)?,
             metrics_namespace: get(env, "ROUTER_METRICS_NAMESPACE")
                 .unwrap_or_else(|| "PrivateLinkRouter".into()),
+            databricks: databricks(env)?,
         })
     }
+}
+
+/// The Databricks account API settings: all of account, NCC, client id and secret ARN, or
+/// none (the router then only reports the domain names a rule needs).
+fn databricks(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<crate::databricks::DatabricksConfig>, ConfigError> {
+    const REQUIRED: [&str; 4] = [
+        "ROUTER_DATABRICKS_ACCOUNT_ID",
+        "ROUTER_DATABRICKS_NCC_ID",
+        "ROUTER_DATABRICKS_CLIENT_ID",
+        "ROUTER_DATABRICKS_CLIENT_SECRET_ARN",
+    ];
+    let values: Vec<Option<String>> = REQUIRED.iter().map(|k| get(env, k)).collect();
+    if values.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    if let Some(missing) = REQUIRED.iter().zip(&values).find(|(_, v)| v.is_none()) {
+        return Err(ConfigError {
+            var: missing.0,
+            message: format!(
+                "required with the other ROUTER_DATABRICKS_* settings ({})",
+                REQUIRED.join(", ")
+            ),
+        });
+    }
+    let [account_id, ncc_id, client_id, client_secret_arn] =
+        <[Option<String>; 4]>::try_from(values).map_err(|_| ConfigError {
+            var: "ROUTER_DATABRICKS_ACCOUNT_ID",
+            message: "unreadable".into(),
+        })?;
+    let secret = client_secret_arn.unwrap_or_default();
+    if secret
+        .parse::<Arn>()
+        .map_or(true, |a| a.service() != "secretsmanager")
+    {
+        return Err(ConfigError {
+            var: "ROUTER_DATABRICKS_CLIENT_SECRET_ARN",
+            message: format!("{secret:?} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)"),
+        });
+    }
+    let host = get(env, "ROUTER_DATABRICKS_HOST")
+        .unwrap_or_else(|| "https://accounts.cloud.databricks.com".into());
+    // Plain HTTP only to this machine (a local emulator, as AWS_ENDPOINT_URL allows).
+    if !(host.starts_with("https://") || host.starts_with("http://127.0.0.1:")) {
+        return Err(ConfigError {
+            var: "ROUTER_DATABRICKS_HOST",
+            message: format!("{host:?} is not an https:// URL"),
+        });
+    }
+    Ok(Some(crate::databricks::DatabricksConfig {
+        host,
+        account_id: account_id.unwrap_or_default(),
+        ncc_id: ncc_id.unwrap_or_default(),
+        client_id: client_id.unwrap_or_default(),
+        client_secret_arn: secret,
+    }))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::aws::{self, Clients};
 use crate::config::{Config, ConfigError};
+use crate::databricks::Databricks;
 use crate::dns::{DnsSetupError, HickoryResolver, Resolve};
 use crate::elb::Elb;
 use crate::rate_budget::RateBudget;
@@ -67,6 +68,17 @@ pub struct Context {
     pub rds: Rds,
     /// Raw SDK clients and the call counter.
     pub clients: Clients,
+    /// The Databricks account API, when configured.
+    pub databricks: Option<Arc<Databricks>>,
+}
+
+/// The Databricks client of a configuration (it reads its secret when first used, so a
+/// Databricks problem never stops a cold start).
+fn databricks(config: &Config, clients: &Clients) -> Option<Arc<Databricks>> {
+    config
+        .databricks
+        .clone()
+        .map(|c| Arc::new(Databricks::new(c, clients.secrets.clone())))
 }
 
 impl Context {
@@ -127,6 +139,7 @@ impl Context {
             fleet: Fleet::default(),
             dns: Arc::new(dns),
             rds: Rds::disabled(),
+            databricks: databricks(&config, &clients),
             config,
             clients,
         })
@@ -148,6 +161,7 @@ impl Context {
         let store = DynamoStore::new(clients.dynamodb.clone(), config.table.clone());
         let rds = rds_access(&config, &clients).await;
         Ok(Self {
+            databricks: databricks(&config, &clients),
             config,
             fleet,
             elb,

@@ -6,6 +6,10 @@
 //! no wildcards. When code starts calling a new operation, add it here first; the test then
 //! fails until `infra/modules/privatelink-router/iam.tf` grants it.
 //!
+//! `secretsmanager:GetSecretValue` reads the Databricks OAuth client secret (routes API and
+//! audit, which keep private endpoint rules equal to the routes; granted only on that secret,
+//! and only when Databricks is configured).
+//!
 //! RDS (read-only) reads the members of Aurora reader and custom endpoints; `sts:AssumeRole`
 //! reaches other accounts' RDS API through `ROUTER_RDS_ROLE_ARNS` (granted only on those
 //! roles, and only when there are any).
@@ -46,6 +50,7 @@ pub const ROUTES_API: &[&str] = &[
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusterEndpoints",
     "sts:AssumeRole",
+    "secretsmanager:GetSecretValue",
 ];
 
 /// Actions the RDS events handler calls: find the routes of a database, re-resolve them and
@@ -99,6 +104,7 @@ pub const DNS_AUDIT: &[&str] = &[
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusterEndpoints",
     "sts:AssumeRole",
+    "secretsmanager:GetSecretValue",
 ];
 
 #[cfg(test)]
@@ -118,7 +124,15 @@ mod tests {
         for action in ROUTES_API.iter().chain(RDS_EVENTS).chain(DNS_AUDIT) {
             let (service, name) = action.split_once(':').expect("service:Action");
             assert!(
-                ["elasticloadbalancing", "ec2", "dynamodb", "rds", "sts"].contains(&service),
+                [
+                    "elasticloadbalancing",
+                    "ec2",
+                    "dynamodb",
+                    "rds",
+                    "sts",
+                    "secretsmanager"
+                ]
+                .contains(&service),
                 "{action}"
             );
             assert!(name.chars().all(|c| c.is_ascii_alphanumeric()), "{action}");

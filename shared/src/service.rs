@@ -687,6 +687,10 @@ pub async fn create_trusted(
     }
     let (route, created) = allocate(ctx, caller, spec).await?;
     let route = finish(ctx, route, &[first]).await?;
+    if created && route.spec.tls_name {
+        // The rule learns the name now; a failure is reported and the audit retries it.
+        crate::rules::sync(ctx, false).await;
+    }
     Ok((route, created))
 }
 
@@ -1124,6 +1128,9 @@ pub async fn teardown(ctx: &Context, mut route: Route) -> Result<(), ServiceErro
     let until = Utc::now().timestamp() + ctx.config.port_quarantine.as_secs() as i64;
     ctx.store.release(&route, until).await?;
     info!(route_id = %route.id(), port = route.listener_port, until, "route deleted, port quarantined");
+    if route.spec.tls_name {
+        crate::rules::sync(ctx, false).await;
+    }
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 //! Test bed for the router: a loopback DNS server, a moto_server child, and AWS fixtures.
 
+/// A local Databricks account API (OAuth token, NCC private endpoint rules).
+pub mod databricks;
 /// Loopback DNS server whose records, failures and rotation tests control while it runs.
 pub mod dns;
 /// Fault-injecting HTTP proxy between the SDK clients and moto (throttling, 5xx, slow, drops).

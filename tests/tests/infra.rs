@@ -231,7 +231,14 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
 ];
 
 /// Services the code talks to: for these the policy must equal the code's list exactly.
-const CODE_SERVICES: &[&str] = &["elasticloadbalancing", "ec2", "dynamodb", "rds", "sts"];
+const CODE_SERVICES: &[&str] = &[
+    "elasticloadbalancing",
+    "ec2",
+    "dynamodb",
+    "rds",
+    "sts",
+    "secretsmanager",
+];
 
 /// What the Lambda platform needs on the function's behalf, nothing the code calls: writing
 /// its own log streams and (event-driven functions) sending failed invocations to the DLQ.
@@ -1206,7 +1213,8 @@ const EMITTED_METRICS: &str = "RdsEventHandled RdsEventMalformed RdsEventRefused
     RdsEventIgnored RdsEventUnrouted RdsEventFailed RoutesChangedByEvent RdsEventHandlingMs \
     AwsCalls AwsThrottles RoutesSeen RoutesAudited RoutesServing RoutesNotServing RoutesDegraded \
     TargetsNotServing AddressesRefused ListenerConflicts OrphansFound OrphansDeleted Repairs \
-    DnsFailures Errors AuditIncomplete AuditDurationMs RoutesWatched RoutesMoved WatchDurationMs";
+    DnsFailures Errors AuditIncomplete AuditDurationMs RoutesWatched RoutesMoved WatchDurationMs \
+    RulesNotEstablished RulesExpiring RuleUpdates RuleProblems";
 
 /// The rows of every `metrics` list in a dashboard body, through `concat(...)` and `for`.
 fn metric_rows<'a>(expr: &'a Expression, metrics: bool, out: &mut Vec<&'a Expression>) {

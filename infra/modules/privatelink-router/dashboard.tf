@@ -283,6 +283,27 @@ locals {
           }
         }
       },
+      {
+        type   = "metric"
+        x      = 0
+        y      = 42
+        width  = 24
+        height = 6
+        properties = {
+          title  = "Databricks private endpoint rules (when var.databricks is set): not ESTABLISHED, PENDING for 11+ days, updated, problems"
+          region = local.dashboard_region
+          view   = "timeSeries"
+          period = 300
+          stat   = "Maximum"
+          metrics = [
+            [var.metrics_namespace, "RulesNotEstablished", "Function", "dns-audit", { label = "not established", color = "#ff7f0e" }],
+            [var.metrics_namespace, "RulesExpiring", "Function", "dns-audit", { label = "pending 11+ days (expire at 14)", color = "#d62728" }],
+            [var.metrics_namespace, "RuleUpdates", "Function", "dns-audit", { label = "domain names updated", stat = "Sum" }],
+            [var.metrics_namespace, "RuleProblems", "Function", "dns-audit", { label = "problems" }],
+          ]
+          yAxis = { left = { label = "rules", showUnits = false, min = 0 } }
+        }
+      },
     ]
   }
 }

@@ -77,6 +77,16 @@ data "aws_iam_policy_document" "assume_rds_roles" {
   }
 }
 
+# The Databricks OAuth client secret (routes-api and dns-audit keep the private endpoint rules
+# equal to the routes), attached only when var.databricks is set.
+data "aws_iam_policy_document" "databricks_secret" {
+  statement {
+    sid       = "DatabricksClientSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = local.databricks_secret_arns
+  }
+}
+
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -322,6 +332,13 @@ resource "aws_iam_role_policy" "routes_api_assume_rds_roles" {
   policy = data.aws_iam_policy_document.assume_rds_roles.json
 }
 
+resource "aws_iam_role_policy" "routes_api_databricks_secret" {
+  count  = var.databricks == null ? 0 : 1
+  name   = "databricks-secret"
+  role   = aws_iam_role.routes_api.id
+  policy = data.aws_iam_policy_document.databricks_secret.json
+}
+
 resource "aws_iam_role" "rds_events" {
   name               = "${var.service_name}-rds-events"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
@@ -358,6 +375,13 @@ resource "aws_iam_role_policy" "dns_audit_assume_rds_roles" {
   name   = "assume-rds-roles"
   role   = aws_iam_role.dns_audit.id
   policy = data.aws_iam_policy_document.assume_rds_roles.json
+}
+
+resource "aws_iam_role_policy" "dns_audit_databricks_secret" {
+  count  = var.databricks == null ? 0 : 1
+  name   = "databricks-secret"
+  role   = aws_iam_role.dns_audit.id
+  policy = data.aws_iam_policy_document.databricks_secret.json
 }
 
 # Only when the Lambdas run in a VPC: Lambda needs to manage their network interfaces.

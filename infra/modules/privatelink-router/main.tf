@@ -24,6 +24,9 @@ locals {
     dns_audit  = var.audit_budget_seconds + 60
   }
 
+  # The Databricks OAuth client secret, when var.databricks is set (iam.tf).
+  databricks_secret_arns = var.databricks == null ? [] : [var.databricks.client_secret_arn]
+
   # Routers in fill order: the Lambdas' ROUTER_FLEET.
   fleet = [for r in var.routers : {
     id                    = r
@@ -56,5 +59,10 @@ locals {
     ROUTER_ORPHAN_GRACE_SECONDS         = tostring(var.orphan_grace_seconds)
     ROUTER_DRY_RUN                      = tostring(var.dry_run)
     ROUTER_METRICS_NAMESPACE            = var.metrics_namespace
+    ROUTER_DATABRICKS_HOST              = try(var.databricks.host, "")
+    ROUTER_DATABRICKS_ACCOUNT_ID        = try(var.databricks.account_id, "")
+    ROUTER_DATABRICKS_NCC_ID            = try(var.databricks.ncc_id, "")
+    ROUTER_DATABRICKS_CLIENT_ID         = try(var.databricks.client_id, "")
+    ROUTER_DATABRICKS_CLIENT_SECRET_ARN = try(var.databricks.client_secret_arn, "")
   }
 }

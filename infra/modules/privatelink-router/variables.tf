@@ -203,6 +203,23 @@ variable "consumer_domains" {
   }
 }
 
+variable "databricks" {
+  description = "The Databricks account API the router keeps private endpoint rules with (ROUTER_DATABRICKS_*): the account, the NCC whose rules name the routers' endpoint services, the OAuth service principal's client id, and the ARN of the Secrets Manager secret holding its client secret (SecretString). null: the router only reports the domain names each rule needs (GET /catalog, plr catalog)."
+  type = object({
+    account_id        = string
+    ncc_id            = string
+    client_id         = string
+    client_secret_arn = string
+    host              = optional(string, "https://accounts.cloud.databricks.com")
+  })
+  default = null
+
+  validation {
+    condition     = var.databricks == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.databricks.client_secret_arn))
+    error_message = "databricks.client_secret_arn: a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)."
+  }
+}
+
 variable "port_range" {
   description = "Listener ports the router allocates on every NLB (inclusive). The NLB security group admits this range."
   type = object({
@@ -536,6 +553,7 @@ variable "audit_metric_names" {
     errors             = { metric = "Errors", threshold = 0 }
     routes_not_serving = { metric = "RoutesNotServing", threshold = 0 }
     addresses_refused  = { metric = "AddressesRefused", threshold = 0 }
+    rules_expiring     = { metric = "RulesExpiring", threshold = 0 }
   }
 }
 
