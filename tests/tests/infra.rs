@@ -1060,11 +1060,27 @@ fn module_variable_description(module: &Module, name: &str) -> String {
 /// Runs `terraform` (offline: no provider is needed) on the module's `variables.tf` and
 /// `seeds.tf` in a scratch directory with `vars`; the outputs as JSON, or the error text.
 fn terraform_seeds(case: &str, vars: &Value) -> Result<Value, String> {
-    let module = repo_root().join("infra/modules/privatelink-router");
-    let dir = std::env::temp_dir().join(format!("plr-seeds-{}-{case}", std::process::id()));
+    terraform_offline(
+        "infra/modules/privatelink-router",
+        &["variables.tf", "seeds.tf"],
+        case,
+        vars,
+    )
+}
+
+/// Applies `files` of the Terraform directory `source` (files that need no provider) in a
+/// scratch directory with `vars`; the outputs as JSON, or the error text on one line.
+fn terraform_offline(
+    source: &str,
+    files: &[&str],
+    case: &str,
+    vars: &Value,
+) -> Result<Value, String> {
+    let module = repo_root().join(source);
+    let dir = std::env::temp_dir().join(format!("plr-tf-{}-{case}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
-    for file in ["variables.tf", "seeds.tf"] {
+    for file in files {
         fs::copy(module.join(file), dir.join(file)).unwrap();
     }
     fs::write(dir.join("seed.tfvars.json"), vars.to_string()).unwrap();
@@ -1290,4 +1306,93 @@ fn the_dashboard_shows_every_metric_the_code_emits() {
         missing.is_empty(),
         "metrics not on the dashboard: {missing:?}"
     );
+}
+
+/// Issue #18: the Databricks example refuses, at plan time, what Databricks would refuse
+/// later — more than 10 domain names on a rule, more than 30 private endpoints in a region,
+/// more than 50 workspaces on an NCC, a domain name on two rules, a router without a consumer
+/// domain — and starts each rule with its consumer domain and TLS names.
+#[test]
+fn the_databricks_example_checks_the_documented_limits_offline() {
+    let good = json!({
+        "region": "us-east-1",
+        "vpc_id": "vpc-0123456789abcdef0",
+        "subnet_ids": ["subnet-0a", "subnet-0b"],
+        "routers": ["r1", "r2"],
+        "consumer_domains": {"r1": "db1.corp.example", "r2": "db2.corp.example"},
+        "initial_tls_names": {"r1": ["orders.c9akciq32abc.us-east-1.rds.amazonaws.com"]},
+        "databricks_account_id": "0d1e2a3b",
+        "workspace_ids": ["1234567890123456"],
+        "databricks_serverless_principals": ["arn:aws:iam::565502421330:role/private-connectivity-role-us-east-1"],
+        "router_client_id": "router-sp",
+        "router_client_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:dbx-AbCdEf",
+    });
+    let run = |case: &str, vars: &Value| {
+        terraform_offline(
+            "infra/examples/databricks-serverless",
+            &["variables.tf", "limits.tf"],
+            case,
+            vars,
+        )
+    };
+    let out = run("dbx-good", &good).expect("the example's limits accept a valid call");
+    assert_eq!(
+        out["rule_domain_names"]["value"],
+        json!({
+            "r1": ["db1.corp.example", "orders.c9akciq32abc.us-east-1.rds.amazonaws.com"],
+            "r2": ["db2.corp.example"],
+        })
+    );
+    let with = |key: &str, value: Value| {
+        let mut vars = good.clone();
+        vars[key] = value;
+        vars
+    };
+    let names: Vec<String> = (0..10).map(|i| format!("db{i}.example.internal")).collect();
+    let routers: Vec<String> = (0..25).map(|i| format!("r{i}")).collect();
+    let domains: serde_json::Map<String, Value> = routers
+        .iter()
+        .map(|r| (r.clone(), json!(format!("{r}.corp.example"))))
+        .collect();
+    let workspaces: Vec<String> = (0..51).map(|i| format!("{i:016}")).collect();
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "dbx-11-names",
+            with("initial_tls_names", json!({"r1": names})),
+            "at most 9 per router",
+        ),
+        (
+            "dbx-31-endpoints",
+            {
+                let mut v = with("routers", json!(routers));
+                v["consumer_domains"] = Value::Object(domains);
+                v["initial_tls_names"] = json!({});
+                v["existing_private_endpoints"] = json!(6);
+                v
+            },
+            "30 private endpoints per region",
+        ),
+        (
+            "dbx-51-workspaces",
+            with("workspace_ids", json!(workspaces)),
+            "at most 50",
+        ),
+        (
+            "dbx-shared-name",
+            with(
+                "consumer_domains",
+                json!({"r1": "db.corp.example", "r2": "db.corp.example"}),
+            ),
+            "one rule only",
+        ),
+        (
+            "dbx-no-domain",
+            with("consumer_domains", json!({"r1": "db1.corp.example"})),
+            "1 to 10 domain names",
+        ),
+    ];
+    for (case, vars, said) in cases {
+        let err = run(case, &vars).expect_err(case);
+        assert!(err.contains(said), "{case}: {err}");
+    }
 }
