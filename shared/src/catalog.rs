@@ -32,8 +32,9 @@ pub struct ConsumerAddress {
     pub host: String,
     /// The route's listener port.
     pub port: u16,
-    /// True when the host is the database's own name (`tls_name`), so the server
-    /// certificate matches it and the connection strings verify it.
+    /// True when the host is the database's own name (`tls_name`), the name its server
+    /// certificate carries (RDS certificates name the RDS endpoint): the connection strings
+    /// then verify it.
     pub tls_verified: bool,
 }
 

@@ -186,7 +186,7 @@ impl Protocol {
 }
 
 /// The database engine behind a route: which client (JDBC driver, libpq, mysql) a consumer
-/// uses and how it asks for a verified TLS connection ([`crate::catalog`]).
+/// uses and how it asks for a verified TLS connection (see the catalog).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
@@ -430,7 +430,7 @@ pub struct RouteSpec {
     /// rule then carries as a domain name, so TLS certificate checks (PostgreSQL
     /// `verify-full`, MySQL `VERIFY_IDENTITY`) pass: the RDS certificate names the RDS
     /// endpoint, not the router's consumer domain. A rule carries at most 10 domain names
-    /// ([`crate::catalog::DOMAIN_NAMES_PER_RULE`]). Absent when false.
+    /// (Databricks). Absent when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tls_name: bool,
     /// The database engine, for the catalog's connection strings: explicit, or learned from

@@ -98,7 +98,7 @@ pub enum ServiceError {
     TlsNamesFull(String),
     /// Another route already serves this host by its own name (a domain name maps to one
     /// private endpoint).
-    #[error("another route on router {router} already serves {host} by its TLS name (`plr catalog` shows it): connect through that route, or create this one without tls_name")]
+    #[error("{host} is already a domain name of router {router}'s private endpoint rule (another route's TLS name, or the router's consumer domain; `plr catalog` shows them): connect through it, or create this route without tls_name")]
     TlsNameTaken {
         /// The host.
         host: String,
@@ -449,8 +449,11 @@ pub struct RuleNames {
     /// The rule's `endpoint_service`.
     pub endpoint_service_name: String,
     /// The rule's `domain_names`: the consumer domain, then the TLS names of the routes
-    /// (for callers who are no admin, of their routes only).
+    /// (for callers who are no admin, of their routes only: see `complete`).
     pub domain_names: Vec<String>,
+    /// True when `domain_names` is the rule's whole list (the caller is an admin); false when
+    /// other owners' names are left out — then it is no value to give the rule.
+    pub complete: bool,
     /// Domain names the rule has room for still (10 per rule).
     pub room: usize,
 }
@@ -530,9 +533,7 @@ pub async fn catalog(
                 ));
             }
             if engine.is_none() {
-                notes.push(
-                    "engine unknown (not given, and the router's RDS API does not know the database): no connection strings; give routes an engine when you create them".into(),
-                );
+                notes.push("engine unknown: no connection strings; give the route an engine".into());
             }
             if let Err(e) = &health {
                 notes.push(format!("health unknown: {e}"));
@@ -577,6 +578,7 @@ pub async fn catalog(
                 router: router.id.clone(),
                 endpoint_service_name: router.endpoint_service_name.clone(),
                 domain_names: rule_domain_names(router, &visible),
+                complete: admin || visible.len() == held.len(),
                 room: DOMAIN_NAMES_PER_RULE.saturating_sub(used),
             }
         })
@@ -753,10 +755,23 @@ async fn allocate(
         let loads = ctx.store.router_loads(&ids).await?;
         let host = spec.host.as_str();
         if spec.tls_name {
-            if let Some(router) = loads.iter().find(|(_, l)| l.tls_names.contains(host)) {
+            // A name resolves to one private endpoint: a TLS name already on a rule — as
+            // another route's, or as a router's consumer domain — cannot be added again.
+            let held = loads
+                .iter()
+                .find(|(_, l)| l.tls_names.contains(host))
+                .map(|(router, _)| router.clone())
+                .or_else(|| {
+                    ctx.config
+                        .fleet
+                        .iter()
+                        .find(|r| r.consumer_domain.as_deref() == Some(host))
+                        .map(|r| r.id.clone())
+                });
+            if let Some(router) = held {
                 return Err(ServiceError::TlsNameTaken {
                     host: host.to_owned(),
-                    router: router.0.clone(),
+                    router,
                 });
             }
         }

@@ -817,6 +817,14 @@ async fn tls_names_fill_one_rule_then_the_next_and_a_full_fleet_is_a_409() {
         (409, "tls_name_taken"),
         "{body}"
     );
+    // The newcomer trial: the router's consumer domain is on the rule already.
+    let (status, body, _) =
+        send(&fleet, create_event(&tls_body("domain", "db.corp.example"))).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (409, "tls_name_taken"),
+        "{body}"
+    );
     bed.set_ip("plain.db.test", [10, 0, 1, 70]);
     let (status, body, _) =
         send(&fleet, create_event(&create_body("plain", "plain.db.test"))).await;
@@ -944,6 +952,7 @@ async fn the_catalog_gives_each_route_its_consumer_address_and_connection_string
         rule["room"], 7,
         "three of ten used: the domain and two TLS names"
     );
+    assert_eq!(rule["complete"], false, "another owner's name is left out");
 
     let (_, catalog, _) = send(&fleet, as_caller(catalog_event(&[]), Some(ADMIN_SESSION))).await;
     assert_eq!(catalog["routes"].as_array().unwrap().len(), 3);
@@ -952,6 +961,7 @@ async fn the_catalog_gives_each_route_its_consumer_address_and_connection_string
         .unwrap()
         .len();
     assert_eq!(names, 3, "{catalog}");
+    assert_eq!(catalog["rules"][0]["complete"], true);
 }
 
 /// Issue #18: concurrent `tls_name` creates race for the last domain names of a rule: the

@@ -73,8 +73,8 @@ resource "databricks_mws_ncc_private_endpoint_rule" "router" {
 
   lifecycle {
     # The router owns domain_names from here on (it adds and removes TLS names with their
-    # routes); Databricks moves connection_state by itself.
-    ignore_changes = [domain_names, connection_state]
+    # routes).
+    ignore_changes = [domain_names]
   }
 }
 
