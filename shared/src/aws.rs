@@ -185,8 +185,6 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     /// RDS in the router's own account (cluster members of reader and custom endpoints).
     pub rds: aws_sdk_rds::Client,
-    /// Secrets Manager (the Databricks OAuth client secret).
-    pub secrets: aws_sdk_secretsmanager::Client,
     /// The SDK configuration the clients were built from (for clients of assumed roles).
     pub sdk: SdkConfig,
     /// Calls made through these clients.
@@ -270,7 +268,6 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             rds: aws_sdk_rds::Client::new(sdk),
-            secrets: aws_sdk_secretsmanager::Client::new(sdk),
             sdk: sdk.clone(),
             calls,
         };

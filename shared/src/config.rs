@@ -240,6 +240,11 @@ pub fn load_balancer_arn(arn: &str) -> Option<Arn> {
 }
 
 impl Config {
+    /// The configured router `id` of [`Config::fleet`], if any.
+    pub fn router(&self, id: &str) -> Option<&RouterConfig> {
+        self.fleet.iter().find(|r| r.id == id)
+    }
+
     /// The router's own AWS account: the account of its first NLB's ARN
     /// (`arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/...`).
     pub fn own_account(&self) -> String {

@@ -72,13 +72,14 @@ pub struct Context {
     pub databricks: Option<Arc<Databricks>>,
 }
 
-/// The Databricks client of a configuration (it reads its secret when first used, so a
-/// Databricks problem never stops a cold start).
+/// The Databricks client of a configuration, with its own Secrets Manager client: built only
+/// when Databricks is configured, and it reads its secret when first used, so a Databricks
+/// problem never stops a cold start.
 fn databricks(config: &Config, clients: &Clients) -> Option<Arc<Databricks>> {
-    config
-        .databricks
-        .clone()
-        .map(|c| Arc::new(Databricks::new(c, clients.secrets.clone())))
+    config.databricks.clone().map(|c| {
+        let secrets = aws_sdk_secretsmanager::Client::new(&clients.sdk);
+        Arc::new(Databricks::new(c, secrets))
+    })
 }
 
 impl Context {

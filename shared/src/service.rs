@@ -401,16 +401,11 @@ pub struct RouteDetail {
 /// Builds the API view of a route.
 pub fn view(ctx: &Context, route: Route) -> RouteView {
     // From the configuration, not the loaded fleet: a view needs no NLB to answer.
-    let connection = ctx
-        .config
-        .fleet
-        .iter()
-        .find(|r| r.id == route.router)
-        .map(|r| Connection {
-            endpoint_service_name: r.endpoint_service_name.clone(),
-            port: route.listener_port,
-            consumer_host: consumer_address(&route, Some(r)).map(|a| a.host),
-        });
+    let connection = ctx.config.router(&route.router).map(|r| Connection {
+        endpoint_service_name: r.endpoint_service_name.clone(),
+        port: route.listener_port,
+        consumer_host: consumer_address(&route, Some(r)).map(|a| a.host),
+    });
     RouteView { route, connection }
 }
 
@@ -517,12 +512,11 @@ pub async fn catalog(
         .buffered(8)
         .collect()
         .await;
-    let configured = |id: &str| ctx.config.fleet.iter().find(|r| r.id == id);
     let entries = routes
         .iter()
         .zip(healths)
         .map(|(route, health)| {
-            let router = configured(&route.router);
+            let router = ctx.config.router(&route.router);
             let consumer = consumer_address(route, router);
             let engine = route.spec.engine;
             let mut notes = Vec::new();
@@ -562,7 +556,7 @@ pub async fn catalog(
         .collect();
     let rules = routers
         .iter()
-        .filter_map(|id| configured(id))
+        .filter_map(|id| ctx.config.router(id))
         .map(|router| {
             let held = loads
                 .get(&router.id)
@@ -880,9 +874,7 @@ async fn allocate(
 fn tls_names_cap(ctx: &Context, router: &str) -> usize {
     let domain = ctx
         .config
-        .fleet
-        .iter()
-        .find(|r| r.id == router)
+        .router(router)
         .and_then(|r| r.consumer_domain.as_ref());
     crate::catalog::DOMAIN_NAMES_PER_RULE - usize::from(domain.is_some())
 }

@@ -25,8 +25,7 @@ fn rds_host(name: &str) -> String {
 /// (its client secret in moto's Secrets Manager): the context every Lambda would build.
 async fn context(bed: &Bed, server: &Server) -> Context {
     let clients = Clients::from_sdk_config(&bed.sdk);
-    let secret = clients
-        .secrets
+    let secret = aws_sdk_secretsmanager::Client::new(&bed.sdk)
         .create_secret()
         .name(format!("databricks-{}", bed.router_id))
         .secret_string(&server.client_secret)

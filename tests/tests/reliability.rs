@@ -244,7 +244,6 @@ fn clients(base: &SdkConfig, endpoint: &str, partition: &str, recorder: &Recorde
         dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
         ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
         rds: aws_sdk_rds::Client::new(&sdk),
-        secrets: Clients::from_sdk_config(&sdk).secrets,
         sdk,
         calls,
     }

@@ -70,9 +70,7 @@ pub(crate) async fn context(cli: &Cli) -> anyhow::Result<Context> {
             source: RouterError::Elb(elb),
         } if elb.is_not_found() => {
             let arn = config
-                .fleet
-                .iter()
-                .find(|r| &r.id == router)
+                .router(router)
                 .map(|r| r.nlb_arn.clone())
                 .unwrap_or_default();
             Some(Hint(format!(
