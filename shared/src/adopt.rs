@@ -20,10 +20,10 @@ use serde::Serialize;
 use tracing::info;
 
 use crate::context::Context;
+use crate::domain::log_fields::list;
+use crate::domain::seed_inputs::{SeedInputError, SeedInputs};
 use crate::elb::{ElbError, TAG_MANAGED_BY, TAG_ROUTE};
-use crate::log_fields::list;
 use crate::provision::ownership_tags_of;
-use crate::seed_inputs::{SeedInputError, SeedInputs};
 use crate::service::{self, Caller, CreateRequest, ServiceError};
 use crate::store::RouteStore;
 
@@ -109,7 +109,7 @@ pub async fn adopt(
         .iter()
         .map(|tg| (tg.arn.clone(), tg.name.clone()))
         .collect();
-    let health: BTreeMap<String, crate::route::HealthCheck> = all_groups
+    let health: BTreeMap<String, crate::domain::route::HealthCheck> = all_groups
         .iter()
         .map(|tg| (tg.arn.clone(), tg.health_check))
         .collect();
@@ -149,9 +149,11 @@ pub async fn adopt(
         let existing = ctx
             .store
             .get(
-                &crate::route::RouteId::parse(&db.route_id).map_err(|e| AdoptError::Route {
-                    route: db.route_id.clone(),
-                    source: ServiceError::Invalid(e),
+                &crate::domain::route::RouteId::parse(&db.route_id).map_err(|e| {
+                    AdoptError::Route {
+                        route: db.route_id.clone(),
+                        source: ServiceError::Invalid(e),
+                    }
                 })?,
             )
             .await

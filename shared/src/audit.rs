@@ -47,16 +47,18 @@ use serde_json::{json, Map, Value};
 use tracing::{info, warn};
 
 use crate::context::Context;
+use crate::domain::health::{
+    refused_in, summarize, Health, RefusedAddress, RouteHealth, TargetProblem,
+};
+use crate::domain::plan::{Change, Lookup, LookupFailure};
+use crate::domain::route::{target_group_name, Route, RouteStatus};
 use crate::elb::{ElbError, Targets, MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
-use crate::health::{refused_in, summarize, Health, RefusedAddress, RouteHealth, TargetProblem};
 use crate::lease::{Lease, Taken};
 use crate::metrics::{self, count, millis, Metric};
 use crate::observe::observe;
-use crate::plan::{Change, Lookup, LookupFailure};
 use crate::provision::{ensure_resources_with, Snapshot};
 use crate::rate_budget::RateBudget;
 use crate::reconcile::reconcile_with;
-use crate::route::{target_group_name, Route, RouteStatus};
 use crate::seeds::{self, SeedResult};
 use crate::service;
 use crate::store::{n, s, RouteStore, StoreError, GSI_ROUTES};
@@ -1241,7 +1243,7 @@ async fn forget_orphan(ctx: &Context, arn: &str) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Target;
+    use crate::domain::plan::Target;
     use serde_json::json;
 
     fn malformed(id: &str) -> Item {
@@ -1287,7 +1289,7 @@ mod tests {
 
     #[test]
     fn health_lists_broken_targets_refusals_and_active_routes_not_serving() {
-        use crate::elb::TargetHealth;
+        use crate::domain::health::TargetHealth;
         let t = |ip: &str, state: &str, reason: &str| TargetHealth {
             target: Target {
                 ip: ip.parse().unwrap(),

@@ -8,10 +8,9 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::dns::parse_servers;
-use crate::host::HostPolicy;
+use crate::domain::host::HostPolicy;
+use crate::domain::router::RouterConfig;
 
 /// Every environment variable the router reads (besides the AWS SDK's own `AWS_*`).
 pub const ENV_VARS: &[&str] = &[
@@ -53,24 +52,6 @@ pub struct ConfigError {
     pub message: String,
 }
 
-/// One router of the fleet: an NLB and the endpoint service in front of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouterConfig {
-    /// Short stable id (tags, table keys).
-    pub id: String,
-    /// The NLB's ARN.
-    pub nlb_arn: String,
-    /// The VPC endpoint service name consumers connect to.
-    pub endpoint_service_name: String,
-    /// The DNS name consumers use for this router (a domain name of the router's private
-    /// endpoint rule, which Databricks serverless compute resolves to the private endpoint):
-    /// each route's consumer address is `<consumer_domain>:<listener port>`. Absent: routes
-    /// have a consumer address only by their TLS name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consumer_domain: Option<String>,
-}
-
 /// The router's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -87,7 +68,7 @@ pub struct Config {
     /// K: successful lookups an IP may be absent from before it is stale.
     pub window: u32,
     /// How long an IP a reader or custom endpoint stopped answering stays a target (seconds;
-    /// see [`crate::window`] for why the default is 2 hours).
+    /// see [`crate::domain::window`] for why the default is 2 hours).
     pub reader_retention_secs: i64,
     /// Read the members of Aurora reader and custom endpoints from the RDS API.
     pub rds_membership: bool,
@@ -300,10 +281,11 @@ impl Config {
         let mut fleet = fleet;
         for router in &mut fleet {
             if let Some(domain) = &router.consumer_domain {
-                let parsed = crate::host::HostName::parse(domain).map_err(|e| ConfigError {
-                    var: "ROUTER_FLEET",
-                    message: format!("router {}: consumer_domain: {e}", router.id),
-                })?;
+                let parsed =
+                    crate::domain::host::HostName::parse(domain).map_err(|e| ConfigError {
+                        var: "ROUTER_FLEET",
+                        message: format!("router {}: consumer_domain: {e}", router.id),
+                    })?;
                 router.consumer_domain = Some(parsed.to_string());
             }
         }
@@ -343,7 +325,7 @@ impl Config {
             reader_retention_secs: num(
                 env,
                 "ROUTER_READER_RETENTION_SECONDS",
-                crate::window::DEFAULT_READER_RETENTION_SECS,
+                crate::domain::window::DEFAULT_READER_RETENTION_SECS,
             )?
             .max(0),
             rds_membership: flag(env, "ROUTER_RDS_MEMBERSHIP", true)?,

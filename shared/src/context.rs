@@ -7,10 +7,11 @@ use crate::aws::{self, Clients};
 use crate::config::{Config, ConfigError};
 use crate::databricks::Databricks;
 use crate::dns::{DnsSetupError, HickoryResolver, Resolve};
+use crate::domain::router::Fleet;
+use crate::ec2::{load_fleet, RouterError};
 use crate::elb::Elb;
 use crate::rate_budget::RateBudget;
 use crate::rds::Rds;
-use crate::router::{Fleet, Router, RouterError};
 use crate::store::DynamoStore;
 
 /// RDS API access: the own account with the Lambda's credentials, other accounts through their
@@ -156,7 +157,7 @@ impl Context {
     ) -> Result<Self, InitError> {
         let elb = Elb::new(clients.elb.clone());
         let init_elb = Elb::new(init.elb.clone());
-        let fleet: Fleet = Router::load_fleet(&config.fleet, &init_elb, &init.ec2)
+        let fleet: Fleet = load_fleet(&config.fleet, &init_elb, &init.ec2)
             .await
             .map_err(|(router, source)| InitError::Router { router, source })?;
         let store = DynamoStore::new(clients.dynamodb.clone(), config.table.clone());

@@ -11,7 +11,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::TokioResolver;
 
-use crate::plan::{Lookup, LookupFailure};
+use crate::domain::plan::{Lookup, LookupFailure};
 
 /// Looks up the IPv4 addresses of a host; failures are values, never errors.
 #[async_trait]

@@ -10,12 +10,12 @@ use elbv2::types::{
     Action, ActionTypeEnum, ProtocolEnum, Tag, TargetDescription, TargetGroupAttribute,
     TargetTypeEnum,
 };
-use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::plan::Target;
+use crate::domain::health::TargetHealth;
+use crate::domain::plan::Target;
+use crate::domain::route::HealthCheck;
 use crate::rate_budget::RateBudget;
-use crate::route::HealthCheck;
 
 /// Tag key marking resources the router created and may change or delete.
 pub const TAG_MANAGED_BY: &str = "privatelink-router:managed-by";
@@ -77,27 +77,6 @@ impl ElbError {
     }
 }
 
-/// A registered target with its health as ELB reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-pub struct TargetHealth {
-    /// The target exactly as registered.
-    #[serde(flatten)]
-    pub target: Target,
-    /// `initial`, `healthy`, `unhealthy`, `draining`, `unused`, `unavailable`.
-    pub state: String,
-    /// ELB's reason code, if any.
-    pub reason: Option<String>,
-}
-
-impl TargetHealth {
-    /// True while deregistration is in progress (`draining`, `unhealthy.draining`): the target
-    /// takes no new connections and is not registered for planning (ELBv2 API reference,
-    /// TargetHealth; the Load Balancer Controller registers such a target again when wanted).
-    pub fn is_draining(&self) -> bool {
-        self.state.ends_with("draining")
-    }
-}
-
 /// The small interface `apply` needs: read, add and remove targets of one target group.
 #[async_trait]
 pub trait Targets: Send + Sync {
@@ -113,7 +92,7 @@ pub trait Targets: Send + Sync {
 /// What a route's target group must look like.
 #[derive(Debug, Clone)]
 pub struct TargetGroupSpec {
-    /// Deterministic name ([`crate::route::target_group_name`]).
+    /// Deterministic name ([`crate::domain::route::target_group_name`]).
     pub name: String,
     /// The router VPC.
     pub vpc_id: String,

@@ -38,15 +38,15 @@ use tracing::{debug, info, warn};
 use crate::config::Config;
 use crate::context::Context;
 use crate::dns::Resolve;
-use crate::host::{parse_rds_endpoint, RdsEndpointKind};
-use crate::log_fields::{list, tag};
+use crate::domain::host::{parse_rds_endpoint, RdsEndpointKind};
+use crate::domain::log_fields::{list, tag};
+use crate::domain::plan::{Lookup, LookupFailure, Note};
+use crate::domain::route::{Route, RouteStatus};
+use crate::domain::window::Retention;
 use crate::metrics;
 use crate::observe::members_lookup;
-use crate::plan::{Lookup, LookupFailure, Note};
 use crate::reconcile::{reconcile_with, ReconcileError};
-use crate::route::{Route, RouteStatus};
 use crate::store::{RouteStore, StoreError};
-use crate::window::Retention;
 
 mod event_ids;
 

@@ -1,6 +1,6 @@
 //! Observing a route's addresses: DNS for single-answer names; for Aurora reader and custom
-//! endpoints the members from the RDS API ([`crate::membership`]), falling back to DNS with the
-//! time-based window ([`crate::window`]) when the API is not configured for the database's
+//! endpoints the members from the RDS API ([`crate::domain::membership`]), falling back to DNS with the
+//! time-based window ([`crate::domain::window`]) when the API is not configured for the database's
 //! account and region, or fails.
 
 use std::collections::BTreeSet;
@@ -11,14 +11,14 @@ use serde::Serialize;
 use tracing::{debug, warn};
 
 use crate::context::Context;
-use crate::host::{parse_rds_endpoint, RdsEndpointKind};
-use crate::log_fields::list;
-use crate::membership::{custom_endpoint_members, reader_endpoint_members, Member};
-use crate::plan::{Lookup, LookupFailure};
+use crate::domain::host::{parse_rds_endpoint, RdsEndpointKind};
+use crate::domain::log_fields::list;
+use crate::domain::membership::{custom_endpoint_members, reader_endpoint_members, Member};
+use crate::domain::plan::{Lookup, LookupFailure};
+use crate::domain::route::Route;
+use crate::domain::window::Retention;
 use crate::rds::RdsError;
 use crate::reconcile::retention_for;
-use crate::route::Route;
-use crate::window::Retention;
 
 /// Where a route's addresses came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

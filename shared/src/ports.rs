@@ -16,7 +16,7 @@ use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::route::Route;
+use crate::domain::route::Route;
 use crate::store::{n, route_item, s, DynamoStore, StoreError};
 
 /// Most listeners one NLB can have (AWS hard limit).

@@ -1,6 +1,6 @@
 //! RDS adapter: reads cluster members and custom endpoints (read-only), in the router's own
 //! account with the Lambda's credentials and in other accounts through a role the router
-//! assumes there (`ROUTER_RDS_ROLE_ARNS`). Domain values out ([`crate::membership`]).
+//! assumes there (`ROUTER_RDS_ROLE_ARNS`). Domain values out ([`crate::domain::membership`]).
 //!
 //! Calls (RDS API reference): DescribeDBClusters, DescribeDBInstances (filter `db-cluster-id`),
 //! DescribeDBClusterEndpoints. IAM: `rds:DescribeDBClusters`, `rds:DescribeDBInstances`,
@@ -12,8 +12,8 @@ use aws_sdk_rds as rds;
 use aws_sdk_rds::error::ProvideErrorMetadata;
 use rds::types::Filter;
 
-use crate::host::{RdsEndpoint, RdsEndpointKind};
-use crate::membership::{CustomEndpoint, Member};
+use crate::domain::host::{RdsEndpoint, RdsEndpointKind};
+use crate::domain::membership::{CustomEndpoint, Member};
 
 /// Error code of a custom endpoint DescribeDBClusterEndpoints does not list (it answers an
 /// empty list, not an error).

@@ -9,14 +9,15 @@ use tracing::{info, warn};
 use crate::apply::apply;
 use crate::config::Config;
 use crate::context::Context;
-use crate::elb::{ElbError, TargetHealth, Targets};
-use crate::health::refused_in;
-use crate::host::answers_one_member;
-use crate::log_fields::tag;
-use crate::plan::{plan, Intent, Lookup, Note, Plan, PlanInput};
-use crate::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
+use crate::domain::health::refused_in;
+use crate::domain::health::TargetHealth;
+use crate::domain::host::answers_one_member;
+use crate::domain::log_fields::tag;
+use crate::domain::plan::{plan, Intent, Lookup, Note, Plan, PlanInput};
+use crate::domain::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
+use crate::domain::window::{Retention, RDS_RECORD_TTL_SECS};
+use crate::elb::{ElbError, Targets};
 use crate::store::{RouteStore, StoreError};
-use crate::window::{Retention, RDS_RECORD_TTL_SECS};
 
 /// Reconciling a route failed; nothing was lost (the next run retries).
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +62,7 @@ pub struct Outcome {
 
 /// How long a route keeps an IP its name stopped answering: reader and custom endpoints answer
 /// one member per query, so they keep IPs for the reader retention time as well as K lookups
-/// ([`crate::window`]); every other name (instance, writer, proxy, other) follows K lookups.
+/// ([`crate::domain::window`]); every other name (instance, writer, proxy, other) follows K lookups.
 pub fn retention_for(route: &Route, config: &Config) -> Retention {
     if answers_one_member(route.spec.host.as_str()) {
         Retention::Time {

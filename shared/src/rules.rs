@@ -1,6 +1,6 @@
 //! Keeps each router's Databricks private endpoint rule equal to its routes: its
 //! `domain_names` are the router's consumer domain and the hosts of its `tls_name` routes
-//! ([`crate::catalog::rule_domain_names`]), and its health is reported. Runs after a
+//! ([`crate::domain::catalog::rule_domain_names`]), and its health is reported. Runs after a
 //! TLS-named route is created or removed, and in every audit, which repairs what an earlier
 //! run could not.
 //!
@@ -16,9 +16,9 @@ use std::time::Duration;
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::catalog::rule_domain_names;
 use crate::context::Context;
 use crate::databricks::{Databricks, PrivateEndpointRule};
+use crate::domain::catalog::rule_domain_names;
 use crate::lease::{Lease, Taken};
 
 /// A rule still `PENDING` this long is reported as about to expire: Databricks expires one

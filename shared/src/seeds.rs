@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::context::Context;
-use crate::route::{HealthCheck, RouteId};
+use crate::domain::route::{HealthCheck, RouteId};
 use crate::service::{self, Caller, CreateRequest};
 use crate::store::{s, RouteStore, StoreError};
 

@@ -8,27 +8,28 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
-use crate::catalog::{
+use crate::context::Context;
+use crate::domain::catalog::{
     connection_urls, consumer_address, rule_domain_names, ConnectionUrls, ConsumerAddress,
     DOMAIN_NAMES_PER_RULE,
 };
-use crate::context::Context;
-use crate::elb::{ElbError, ListenerInfo, TargetHealth, Targets, TAG_ROUTE};
-use crate::health::{summarize, Health, RouteHealth};
-use crate::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
+use crate::domain::health::TargetHealth;
+use crate::domain::health::{summarize, Health, RouteHealth};
+use crate::domain::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
+use crate::domain::plan::Lookup;
+use crate::domain::route::PortPin;
+use crate::domain::route::{Engine, HealthCheck, Protocol, Route, RouteId, RouteSpec, RouteStatus};
+use crate::domain::validation::{
+    parse_rds_arn, validate_account, validate_port, validate_tags, ValidationError,
+};
+use crate::domain::window::Retention;
+use crate::domain::window::Sightings;
+use crate::elb::{ElbError, ListenerInfo, Targets, TAG_ROUTE};
 use crate::observe::{observe, observe_host};
-use crate::plan::Lookup;
 use crate::ports::{free_ports, pick, Allocation, PortEntry};
 use crate::provision::{ensure_resources, LISTENER_PORT_TAKEN};
 use crate::reconcile::{reconcile, reconcile_with, Outcome, ReconcileError};
-use crate::route::PortPin;
-use crate::route::{
-    parse_rds_arn, validate_account, validate_port, validate_tags, Engine, HealthCheck, Protocol,
-    Route, RouteId, RouteSpec, RouteStatus, ValidationError,
-};
 use crate::store::{RouteStore, StoreError};
-use crate::window::Retention;
-use crate::window::Sightings;
 
 /// Why an operation was refused or failed, in terms a caller can act on.
 #[derive(Debug, thiserror::Error)]
@@ -481,7 +482,9 @@ pub async fn catalog(
     let mut nlb_ips: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for id in &routers {
         let ips = match ctx.fleet.get(*id) {
-            Some(r) => r.private_ips(&ctx.clients.ec2).await.unwrap_or_default(),
+            Some(r) => crate::ec2::nlb_private_ips(r, &ctx.clients.ec2)
+                .await
+                .unwrap_or_default(),
             None => vec![],
         };
         nlb_ips.insert(id, ips);
@@ -870,13 +873,13 @@ async fn allocate(
 }
 
 /// How many TLS names a router's private endpoint rule has room for: 10 domain names per rule
-/// ([`crate::catalog::DOMAIN_NAMES_PER_RULE`]), less the router's consumer domain.
+/// ([`crate::domain::catalog::DOMAIN_NAMES_PER_RULE`]), less the router's consumer domain.
 fn tls_names_cap(ctx: &Context, router: &str) -> usize {
     let domain = ctx
         .config
         .router(router)
         .and_then(|r| r.consumer_domain.as_ref());
-    crate::catalog::DOMAIN_NAMES_PER_RULE - usize::from(domain.is_some())
+    crate::domain::catalog::DOMAIN_NAMES_PER_RULE - usize::from(domain.is_some())
 }
 
 /// The router and port of a pin, or why it cannot have them: the port is held by another route,
@@ -1021,7 +1024,9 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         None => vec![],
     };
     let nlb_private_ips = match ctx.fleet.get(&route.router) {
-        Some(r) => r.private_ips(&ctx.clients.ec2).await.unwrap_or_default(),
+        Some(r) => crate::ec2::nlb_private_ips(r, &ctx.clients.ec2)
+            .await
+            .unwrap_or_default(),
         None => vec![],
     };
     let health = summarize(&targets, &route.refused, route.conflict.as_deref());
@@ -1229,7 +1234,7 @@ pub async fn preview(
             return Ok(refuse(
                 "validation_failed",
                 e.to_string(),
-                Lookup::Failed(crate::plan::LookupFailure::Other),
+                Lookup::Failed(crate::domain::plan::LookupFailure::Other),
             ))
         }
     };

@@ -23,7 +23,7 @@ use ddb::types::{
     KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
 
-use crate::route::{Route, RouteId};
+use crate::domain::route::{Route, RouteId};
 
 /// Name of the index listing all routes.
 pub const GSI_ROUTES: &str = "gsi1";

@@ -19,14 +19,14 @@ use tracing::{info, warn};
 
 use crate::audit::{list_items, AuditError, DnsFailure, Item, RouteFailure};
 use crate::context::Context;
-use crate::health::refused_in;
-use crate::host::answers_one_member;
+use crate::domain::health::refused_in;
+use crate::domain::host::answers_one_member;
+use crate::domain::net::AddressPolicy;
+use crate::domain::plan::Lookup;
+use crate::domain::route::{Route, RouteStatus};
 use crate::metrics::{self, count, millis};
-use crate::net::AddressPolicy;
 use crate::observe::observe;
-use crate::plan::Lookup;
 use crate::reconcile::reconcile_with;
-use crate::route::{Route, RouteStatus};
 
 /// What one watch run saw and did.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -807,7 +807,7 @@ async fn plr_adopt_takes_over_a_seed_deployment_without_changing_a_port() {
         let route = bed.route(name).await;
         assert_eq!(
             route.status,
-            privatelink_router::route::RouteStatus::Active,
+            privatelink_router::domain::route::RouteStatus::Active,
             "{name}"
         );
         assert_eq!(

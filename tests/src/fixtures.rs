@@ -10,8 +10,8 @@ use aws_config::SdkConfig;
 use privatelink_router::aws::{retry_config, timeout_config, Clients};
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
+use privatelink_router::domain::route::Route;
 use privatelink_router::elb::Targets;
-use privatelink_router::route::Route;
 use privatelink_router::service::{self, Caller, CreateRequest};
 use privatelink_router::store::DynamoStore;
 use tokio::sync::OnceCell;
@@ -230,7 +230,7 @@ impl Bed {
     /// Reads a route back from the store.
     pub async fn route(&self, name: &str) -> Route {
         use privatelink_router::store::RouteStore;
-        let id = privatelink_router::route::RouteId::parse(name).expect("valid id");
+        let id = privatelink_router::domain::route::RouteId::parse(name).expect("valid id");
         self.ctx
             .store
             .get(&id)

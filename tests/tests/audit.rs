@@ -13,8 +13,8 @@ use elbv2::types::{Action, ActionTypeEnum, ProtocolEnum, Tag, TargetDescription,
 use privatelink_router::aws::{retry_config, timeout_config, Clients};
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
+use privatelink_router::domain::route::{target_group_name, Route, RouteStatus};
 use privatelink_router::elb::{MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
-use privatelink_router::route::{target_group_name, Route, RouteStatus};
 use privatelink_router::service::{self, CreateRequest};
 use privatelink_router::store::DynamoStore;
 use privatelink_router::store::RouteStore;
@@ -705,7 +705,7 @@ async fn stuck_routes_are_finished_and_routes_in_progress_are_left_alone() {
     assert_eq!(repaired(&report, "deletion_finished"), 1);
     assert_eq!(repaired(&report, "provisioning_finished"), 1);
     assert_eq!(report["routes_in_progress"], 1);
-    let id = |s: &str| privatelink_router::route::RouteId::parse(s).unwrap();
+    let id = |s: &str| privatelink_router::domain::route::RouteId::parse(s).unwrap();
     assert!(bed.ctx.store.get(&id("doomed")).await.unwrap().is_none());
     assert!(!target_group_exists(&bed, tg_of(&doomed)).await);
     assert_eq!(bed.route("busy").await.status, RouteStatus::Deleting);

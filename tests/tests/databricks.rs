@@ -5,7 +5,7 @@
 use privatelink_router::aws::Clients;
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
-use privatelink_router::route::RouteStatus;
+use privatelink_router::domain::route::RouteStatus;
 use privatelink_router::service;
 use router_tests::databricks::{Fault, Server};
 use router_tests::fixtures::Bed;

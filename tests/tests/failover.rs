@@ -1,7 +1,7 @@
 //! The foundation's end-to-end proof: a route follows its database's DNS name through the
 //! real SDK clients, moto and a loopback DNS server.
 
-use privatelink_router::plan::{LookupFailure, Note};
+use privatelink_router::domain::plan::{LookupFailure, Note};
 use privatelink_router::service;
 use router_tests::dns::Mode;
 use router_tests::fixtures::Bed;
@@ -103,6 +103,6 @@ async fn targets_outside_router_subnets_register_with_zone_all_and_inside_withou
     let created = bed.route("mixed").await;
     assert_eq!(
         created.status,
-        privatelink_router::route::RouteStatus::Active
+        privatelink_router::domain::route::RouteStatus::Active
     );
 }

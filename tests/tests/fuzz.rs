@@ -24,9 +24,9 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use privatelink_router::domain::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
+use privatelink_router::domain::route::target_group_name;
 use privatelink_router::events::RdsEvent;
-use privatelink_router::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
-use privatelink_router::route::target_group_name;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use router_tests::fixtures::Bed;

@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 
 use hcl::{Block, Body, Expression, ObjectKey, TemplateExpr, TraversalOperator};
 use privatelink_router::config::ENV_VARS;
+use privatelink_router::domain::route::target_group_name;
 use privatelink_router::elb::{MANAGED_BY, TAG_MANAGED_BY};
 use privatelink_router::events::DETAIL_TYPES;
 use privatelink_router::permissions;
-use privatelink_router::route::target_group_name;
 use privatelink_router::store::{GSI_RDS, GSI_ROUTES};
 use serde_json::{json, Value};
 

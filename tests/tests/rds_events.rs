@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use privatelink_router::route::RouteStatus;
+use privatelink_router::domain::route::RouteStatus;
 use privatelink_router::store::{DynamoStore, RouteStore};
 use rds_events::lambda_runtime::{Context as LambdaContext, LambdaEvent};
 use router_tests::dns::Mode;

@@ -48,9 +48,9 @@ use privatelink_router::aws::{CallCounter, Clients};
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
 use privatelink_router::dns::{HickoryResolver, Resolve};
+use privatelink_router::domain::plan::Lookup;
+use privatelink_router::domain::route::{Route, RouteStatus};
 use privatelink_router::elb::Targets;
-use privatelink_router::plan::Lookup;
-use privatelink_router::route::{Route, RouteStatus};
 use privatelink_router::service::{self, CreateRequest, ServiceError};
 use privatelink_router::store::RouteStore;
 use router_tests::dns::Mode;
@@ -625,7 +625,7 @@ async fn throttling_storm_during_an_audit_loses_nothing_and_the_next_audit_conve
                 .elb
                 .deregister(
                     &tg,
-                    &[privatelink_router::plan::Target {
+                    &[privatelink_router::domain::plan::Target {
                         ip: IpAddr::V4(ip_of(i, 1)),
                         port: 5432,
                         availability_zone: Some("all".into()),
@@ -1356,7 +1356,7 @@ async fn the_full_audit_keeps_to_its_elbv2_budget_and_aws_never_throttles_it() {
         expected.insert(name.clone(), vec![ip]);
         if i % 4 == 1 {
             let tg = w.bed.route(name).await.target_group_arn.unwrap();
-            let target = privatelink_router::plan::Target {
+            let target = privatelink_router::domain::plan::Target {
                 ip: IpAddr::V4(ip_of(i, 20)),
                 port: 5432,
                 availability_zone: Some("all".into()),

@@ -21,7 +21,7 @@ use privatelink_router::audit::{audit, AuditRequest};
 use privatelink_router::aws::Clients;
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
-use privatelink_router::plan::{Note, Reason};
+use privatelink_router::domain::plan::{Note, Reason};
 use privatelink_router::service::{self, CreateRequest, ServiceError};
 use router_tests::fixtures::Bed;
 use serde_json::{json, Value};

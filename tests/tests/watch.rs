@@ -150,11 +150,11 @@ async fn a_plan_stored_but_not_applied_is_retried_by_the_next_watch() {
     );
     let mut stored = bed.route("u").await;
     stored.sightings = {
-        let mut s = privatelink_router::window::Sightings::default();
+        let mut s = privatelink_router::domain::window::Sightings::default();
         s.record(
             &["10.4.7.1".parse().unwrap(), "10.4.7.2".parse().unwrap()].into(),
             0,
-            privatelink_router::window::Retention::Lookups(3),
+            privatelink_router::domain::window::Retention::Lookups(3),
         );
         s
     };

@@ -19,12 +19,14 @@ use lambda_http::http::{HeaderValue, Method};
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Adapter, Body, LambdaEvent, Request, RequestExt, Response, Service};
 use privatelink_router::context::Context;
-use privatelink_router::plan::Plan;
-use privatelink_router::route::{RouteId, ValidationError};
+use privatelink_router::domain::log_fields;
+use privatelink_router::domain::plan::Plan;
+use privatelink_router::domain::route::RouteId;
+use privatelink_router::domain::validation::ValidationError;
+use privatelink_router::metrics;
 use privatelink_router::service::{
     self, Caller, CatalogEntry, CreateRequest, ListFilter, RouteView, RuleNames, ServiceError,
 };
-use privatelink_router::{log_fields, metrics};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -835,7 +837,7 @@ mod tests {
                     || matches!(code, ErrorCode::UpstreamError | ErrorCode::InternalError),
                 "{code:?}: only AWS failures and unreadable stored data are 5xx"
             );
-            reached.insert(privatelink_router::log_fields::tag(&code));
+            reached.insert(privatelink_router::domain::log_fields::tag(&code));
         }
         let documented = crate::openapi::error_codes();
         assert_eq!(

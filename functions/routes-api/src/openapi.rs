@@ -84,7 +84,7 @@ pub fn document() -> Value {
     let deleted = answers.subschema_for::<Deleted>();
     let sync = answers.subschema_for::<SyncResult>();
     let error = answers.subschema_for::<ErrorBody>();
-    let route_id = answers.subschema_for::<privatelink_router::route::RouteId>();
+    let route_id = answers.subschema_for::<privatelink_router::domain::route::RouteId>();
     let mut schemas = answers.take_definitions(true);
     // The request body as the handler deserializes it, self-contained: its defaults make
     // fields optional that answers always carry.

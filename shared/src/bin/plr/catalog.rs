@@ -75,8 +75,12 @@ fn catalog_row(e: &service::CatalogEntry) -> Vec<String> {
     vec![
         e.route.to_string(),
         address,
-        tag(e.engine.map(|x| privatelink_router::log_fields::tag(&x))),
+        tag(e
+            .engine
+            .map(|x| privatelink_router::domain::log_fields::tag(&x))),
         connection,
-        tag(e.health.map(|x| privatelink_router::log_fields::tag(&x))),
+        tag(e
+            .health
+            .map(|x| privatelink_router::domain::log_fields::tag(&x))),
     ]
 }

@@ -2,8 +2,8 @@
 //! 3) and declined confirmations (exit 1, no `error:`).
 
 use privatelink_router::config::ConfigError;
-use privatelink_router::plan::LookupFailure;
-use privatelink_router::route::Route;
+use privatelink_router::domain::plan::LookupFailure;
+use privatelink_router::domain::route::Route;
 use privatelink_router::service::ServiceError;
 use serde_json::Value;
 

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use privatelink_router::context::Context;
-use privatelink_router::seed_inputs::SeedInputs;
+use privatelink_router::domain::seed_inputs::SeedInputs;
 use privatelink_router::service::{self, Caller, CreateRequest};
 use serde_json::{json, Value};
 

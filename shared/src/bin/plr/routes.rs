@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use privatelink_router::context::Context;
-use privatelink_router::log_fields::tag;
+use privatelink_router::domain::log_fields::tag;
 use privatelink_router::service::{self, Caller, CreateRequest};
 use serde_json::{json, Value};
 

@@ -19,8 +19,8 @@ use std::collections::BTreeSet;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::config::RouterConfig;
-use crate::route::{Engine, Route};
+use crate::domain::route::{Engine, Route};
+use crate::domain::router::RouterConfig;
 
 /// Domain names one private endpoint rule may carry (Databricks: "up to 10 domain names").
 pub const DOMAIN_NAMES_PER_RULE: usize = 10;

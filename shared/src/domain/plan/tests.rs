@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use proptest::prelude::*;
 
 use super::*;
-use crate::window::Retention;
+use crate::domain::window::Retention;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()

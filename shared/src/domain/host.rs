@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::route::ValidationError;
+use crate::domain::validation::ValidationError;
 
 /// A validated, lowercased DNS host name (or an IP literal where policy allows one).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -10,7 +10,7 @@
 //! target set, and a member that leaves the cluster can leave the target group at once.
 //!
 //! The rules here are pure; [`crate::rds`] reads the API and [`crate::observe`] falls back to
-//! DNS with the time-based window ([`crate::window`]) when the API is not configured or fails.
+//! DNS with the time-based window ([`crate::domain::window`]) when the API is not configured or fails.
 
 use std::collections::BTreeSet;
 

@@ -21,8 +21,8 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::net::{AddressPolicy, Placement, Refusal};
-use crate::window::{Retention, Sightings};
+use crate::domain::net::{AddressPolicy, Placement, Refusal};
+use crate::domain::window::{Retention, Sightings};
 
 /// The AvailabilityZone value for targets outside the router VPC's subnets.
 pub const ALL_ZONES: &str = "all";

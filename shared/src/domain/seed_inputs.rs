@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::route::{HealthCheck, RouteId};
+use crate::domain::route::{HealthCheck, RouteId};
 
 /// A seed input that cannot be honoured, naming the attribute.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -184,7 +184,8 @@ pub struct SeedInputs {
 
 /// The router module's variables (`infra/modules/privatelink-router/variables.tf`): a tfvars
 /// file written for the module may hold them beside the seed's.
-const MODULE_VARIABLES: &str = include_str!("../../infra/modules/privatelink-router/variables.tf");
+const MODULE_VARIABLES: &str =
+    include_str!("../../../infra/modules/privatelink-router/variables.tf");
 
 fn module_variable(name: &str) -> bool {
     MODULE_VARIABLES

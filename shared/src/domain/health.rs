@@ -13,9 +13,30 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::elb::TargetHealth;
-use crate::net::Refusal;
-use crate::plan::Note;
+use crate::domain::net::Refusal;
+use crate::domain::plan::Note;
+use crate::domain::plan::Target;
+
+/// A registered target with its health as ELB reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct TargetHealth {
+    /// The target exactly as registered.
+    #[serde(flatten)]
+    pub target: Target,
+    /// `initial`, `healthy`, `unhealthy`, `draining`, `unused`, `unavailable`.
+    pub state: String,
+    /// ELB's reason code, if any.
+    pub reason: Option<String>,
+}
+
+impl TargetHealth {
+    /// True while deregistration is in progress (`draining`, `unhealthy.draining`): the target
+    /// takes no new connections and is not registered for planning (ELBv2 API reference,
+    /// TargetHealth; the Load Balancer Controller registers such a target again when wanted).
+    pub fn is_draining(&self) -> bool {
+        self.state.ends_with("draining")
+    }
+}
 
 /// A route's health, next to its lifecycle status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -185,7 +206,7 @@ fn summarize_targets(observed: &[TargetHealth], refused: &[RefusedAddress]) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Target;
+    use crate::domain::plan::Target;
 
     fn t(ip: &str, state: &str, reason: Option<&str>) -> TargetHealth {
         TargetHealth {

@@ -32,7 +32,7 @@ pub fn list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Note, Reason};
+    use crate::domain::plan::{Note, Reason};
 
     #[test]
     fn fields_carry_serde_names_not_debug_text() {

@@ -1,0 +1,25 @@
+//! The domain: what a route is and the pure rules that decide its targets. No AWS types, no I/O;
+//! everything here is tested with plain values.
+//!
+//! - [`route`], [`validation`], [`host`]: a route (one database on one listener port) and the
+//!   rules its fields follow.
+//! - [`plan`]: the planner — which targets to register and deregister, and why. **The rule that
+//!   removes a target lives there.**
+//! - [`window`]: which IPs a round-robin name answered recently enough to stay targets;
+//!   [`membership`]: a reader or custom endpoint's members as the RDS API lists them.
+//! - [`net`]: which addresses may become targets; [`health`]: whether a route really serves.
+//! - [`router`]: an NLB and its endpoint service; [`catalog`]: the consumer's side of a route.
+//! - [`seed_inputs`]: the seed module's variables; [`log_fields`]: words for log fields.
+
+pub mod catalog;
+pub mod health;
+pub mod host;
+pub mod log_fields;
+pub mod membership;
+pub mod net;
+pub mod plan;
+pub mod route;
+pub mod router;
+pub mod seed_inputs;
+pub mod validation;
+pub mod window;
