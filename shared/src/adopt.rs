@@ -19,13 +19,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use tracing::info;
 
+use crate::adapters::aws::elb::{ElbError, TAG_MANAGED_BY, TAG_ROUTE};
+use crate::adapters::aws::store::RouteStore;
 use crate::context::Context;
 use crate::domain::log_fields::list;
 use crate::domain::seed_inputs::{SeedInputError, SeedInputs};
-use crate::elb::{ElbError, TAG_MANAGED_BY, TAG_ROUTE};
 use crate::provision::ownership_tags_of;
 use crate::service::{self, Caller, CreateRequest, ServiceError};
-use crate::store::RouteStore;
 
 /// Why an adoption could not start or finish.
 #[derive(Debug, thiserror::Error)]

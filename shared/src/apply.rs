@@ -1,8 +1,8 @@
 //! Plan → ELBv2: the only code that changes targets. Registers before it deregisters
 //! (make-before-break), in batches.
 
+use crate::adapters::aws::elb::{ElbError, Targets};
 use crate::domain::plan::{Plan, Target};
-use crate::elb::{ElbError, Targets};
 
 /// Applies a plan to one target group: all registrations first, then deregistrations of
 /// exactly the targets DescribeTargetHealth reported (Id, Port and AZ as registered).

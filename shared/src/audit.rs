@@ -23,60 +23,47 @@
 //! Query pages, DescribeTargetGroups pages, one DescribeListeners per router, and per target
 //! group one DescribeTargetHealth and one DescribeTargetGroupAttributes (ELBv2 has no batch
 //! read of attributes): about 2 ELBv2 calls per route, paced by the run's rate budget
-//! ([`crate::rate_budget`]) and resumed across runs by the cursor. No write but the run lease:
+//! ([`crate::adapters::aws::rate_budget`]) and resumed across runs by the cursor. No write but the run lease:
 //! the cursor is written only when it changes, routes only when something changed.
 //!
-//! Items of its own in the route table (same `pk`/`sk` keys, never in an index):
-//!
-//! | item          | pk      | sk                  | attributes                                   |
-//! |---------------|---------|---------------------|----------------------------------------------|
-//! | resume cursor | `AUDIT` | `CURSOR`            | `after` (route id), `at` (RFC 3339)          |
-//! | dry runs' cursor | `AUDIT` | `CURSOR#dry`     | `after` (route id), `at` (RFC 3339)          |
-//! | orphan        | `AUDIT` | `ORPHAN#<arn>`      | `arn`, `kind`, `router`, `route_id`, `first_seen` (epoch s) |
+//! Its own items in the route table (cursors, orphan records, the lease) are in the layout of
+//! [`crate::adapters::aws::store`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tracing::{info, warn};
 
+use crate::adapters::aws::elb::{
+    ElbError, Targets, MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER,
+};
+use crate::adapters::aws::metrics::{self, count, millis, Metric};
+use crate::adapters::aws::rate_budget::RateBudget;
+use crate::adapters::aws::store::audit_records::{AuditRecords, OrphanRecord, RouteItem};
+use crate::adapters::aws::store::lease::{Lease, Taken};
+use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::context::Context;
 use crate::domain::health::{
     refused_in, summarize, Health, RefusedAddress, RouteHealth, TargetProblem,
 };
 use crate::domain::plan::{Change, Lookup, LookupFailure};
 use crate::domain::route::{target_group_name, Route, RouteStatus};
-use crate::elb::{ElbError, Targets, MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
-use crate::lease::{Lease, Taken};
-use crate::metrics::{self, count, millis, Metric};
 use crate::observe::observe;
 use crate::provision::{ensure_resources_with, Snapshot};
-use crate::rate_budget::RateBudget;
 use crate::reconcile::reconcile_with;
 use crate::seeds::{self, SeedResult};
 use crate::service;
-use crate::store::{n, s, RouteStore, StoreError, GSI_ROUTES};
 
 /// A route left in `provisioning` or `deleting` this long is stuck: its API call died, so the
 /// audit finishes it. Younger ones are left to the call still working on them (the API's
 /// Lambda timeout is 29 s).
 pub const STUCK_AFTER: Duration = Duration::from_secs(120);
-
-/// Partition key of the audit's own items.
-pub const AUDIT_PK: &str = "AUDIT";
-/// Sort key of the resume cursor.
-const CURSOR_SK: &str = "CURSOR";
-/// Sort key of the dry runs' own resume cursor: a dry run resumes like a real one, without
-/// moving the real runs' cursor.
-const DRY_CURSOR_SK: &str = "CURSOR#dry";
-/// Sort key prefix of orphan first-seen records.
-const ORPHAN_SK: &str = "ORPHAN#";
 
 /// An audit run could not start or read what it audits; nothing was changed. Per-route
 /// failures are not errors of the run: they are listed in [`AuditReport::errors`].
@@ -439,7 +426,7 @@ pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, Audi
         None
     } else {
         match Lease::take(
-            ctx,
+            &ctx.store,
             "full",
             ctx.config.audit_budget + Duration::from_secs(120),
         )
@@ -470,7 +457,7 @@ pub async fn audit(ctx: &Context, req: AuditRequest) -> Result<AuditReport, Audi
     let paced = budget.map(|b| ctx.with_elb_budget(b));
     let report = audit_leased(paced.as_ref().unwrap_or(ctx), req).await;
     if let Some(lease) = lease {
-        if let Err(e) = lease.release(ctx).await {
+        if let Err(e) = lease.release(&ctx.store).await {
             warn!(error = %e, "audit lease not released; it expires by itself");
         }
     }
@@ -498,11 +485,11 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
         Ok(results) => (results, None),
         Err(e) => (vec![], Some(e.to_string())),
     };
-    let state = read_state(ctx).await?;
+    let state = ctx.store.audit_records().await?;
     // Snapshot before the routes: a target group in the snapshot was created after its route
     // record, so the listing that follows sees that route (orphans cannot be misread).
     let snapshot = Snapshot::read(ctx).await?;
-    let items = list_items(ctx).await?;
+    let items = ctx.store.route_items().await?;
 
     let mut report = AuditReport {
         dry_run,
@@ -522,7 +509,7 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
     }));
     report.seeds = seeds;
     let start = resume_index(&items, state.cursor(dry_run));
-    let order: Vec<&Item> = items[start..].iter().chain(&items[..start]).collect();
+    let order: Vec<&RouteItem> = items[start..].iter().chain(&items[..start]).collect();
     let concurrency = ctx.config.audit_concurrency.max(1);
     let done = AtomicUsize::new(0);
     let results: Vec<ItemAudit> = stream::iter(order.iter().enumerate())
@@ -565,7 +552,11 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
     // so repeated dry runs cover every route like real ones.
     let cursor = report.stopped_at.clone();
     if cursor.as_deref() != state.cursor(dry_run) {
-        if let Err(e) = write_cursor(ctx, dry_run, cursor.as_deref()).await {
+        if let Err(e) = ctx
+            .store
+            .write_audit_cursor(dry_run, cursor.as_deref())
+            .await
+        {
             report.errors.push(RouteFailure {
                 route_id: "cursor".into(),
                 error: e.to_string(),
@@ -621,170 +612,9 @@ fn publish(report: &AuditReport, namespace: &str) {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Reading the table
-// ---------------------------------------------------------------------------------------
-
-/// An item of the route index, as the audit understands it.
-#[derive(Debug, Clone)]
-pub(crate) enum Item {
-    /// A route.
-    Route(Box<Route>),
-    /// An item that does not decode as a route: reported, never touched, its id never
-    /// orphaned.
-    Malformed { id: String, error: String },
-}
-
-impl Item {
-    fn id(&self) -> &str {
-        match self {
-            Item::Route(r) => r.id().as_str(),
-            Item::Malformed { id, .. } => id,
-        }
-    }
-}
-
-fn decode_item(mut item: HashMap<String, AttributeValue>) -> Item {
-    let id = item
-        .get("gsi1sk")
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default();
-    for k in ["pk", "sk", "gsi1pk", "gsi1sk", "rds_key"] {
-        item.remove(k);
-    }
-    match serde_dynamo::from_item::<_, Route>(item) {
-        Ok(r) => Item::Route(Box::new(r)),
-        Err(e) => Item::Malformed {
-            id,
-            error: format!("route item is malformed: {e}"),
-        },
-    }
-}
-
-/// Every item of the route index, in id order, one Query page at a time (each up to 1 MB).
-/// An item that does not decode is kept as [`Item::Malformed`] rather than failing the run.
-pub(crate) async fn list_items(ctx: &Context) -> Result<Vec<Item>, StoreError> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let out = ctx
-            .store
-            .client
-            .query()
-            .table_name(&ctx.store.table)
-            .index_name(GSI_ROUTES)
-            .key_condition_expression("gsi1pk = :p")
-            .expression_attribute_values(":p", s("ROUTES"))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", e))?;
-        items.extend(out.items.unwrap_or_default().into_iter().map(decode_item));
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            items.sort_by(|a, b| a.id().cmp(b.id()));
-            return Ok(items);
-        }
-    }
-}
-
-/// The audit's own items: resume cursor and orphan first-seen times (epoch seconds by ARN).
-#[derive(Debug, Clone, Default)]
-struct AuditState {
-    cursor: Option<String>,
-    dry_cursor: Option<String>,
-    orphans: BTreeMap<String, i64>,
-}
-
-impl AuditState {
-    /// The cursor a run resumes from: the dry runs' for a dry run.
-    fn cursor(&self, dry_run: bool) -> Option<&str> {
-        if dry_run {
-            self.dry_cursor.as_deref()
-        } else {
-            self.cursor.as_deref()
-        }
-    }
-}
-
-async fn read_state(ctx: &Context) -> Result<AuditState, StoreError> {
-    let mut state = AuditState::default();
-    let mut start = None;
-    loop {
-        let out = ctx
-            .store
-            .client
-            .query()
-            .table_name(&ctx.store.table)
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", s(AUDIT_PK))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", e))?;
-        for item in out.items.unwrap_or_default() {
-            let get_s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-            match get_s("sk").as_deref() {
-                Some(CURSOR_SK) => state.cursor = get_s("after"),
-                Some(DRY_CURSOR_SK) => state.dry_cursor = get_s("after"),
-                Some(sk) if sk.starts_with(ORPHAN_SK) => {
-                    let first = item
-                        .get("first_seen")
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or_else(|| Utc::now().timestamp());
-                    state
-                        .orphans
-                        .insert(sk[ORPHAN_SK.len()..].to_owned(), first);
-                }
-                _ => {}
-            }
-        }
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return Ok(state);
-        }
-    }
-}
-
-fn audit_key(sk: String) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".to_owned(), s(AUDIT_PK)), ("sk".to_owned(), s(sk))])
-}
-
-async fn write_cursor(ctx: &Context, dry_run: bool, after: Option<&str>) -> Result<(), StoreError> {
-    let client = &ctx.store.client;
-    let sk = if dry_run { DRY_CURSOR_SK } else { CURSOR_SK };
-    match after {
-        Some(after) => {
-            let mut item = audit_key(sk.to_owned());
-            item.insert("after".into(), s(after));
-            item.insert("at".into(), s(Utc::now().to_rfc3339()));
-            client
-                .put_item()
-                .table_name(&ctx.store.table)
-                .set_item(Some(item))
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("PutItem", e))?;
-        }
-        None => {
-            client
-                .delete_item()
-                .table_name(&ctx.store.table)
-                .set_key(Some(audit_key(sk.to_owned())))
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("DeleteItem", e))?;
-        }
-    }
-    Ok(())
-}
-
 /// Index of the first item to audit: the first whose id sorts after the cursor (0 when there
 /// is no cursor or the cursor was the last id: the run wraps around to the start).
-fn resume_index(items: &[Item], cursor: Option<&str>) -> usize {
+fn resume_index(items: &[RouteItem], cursor: Option<&str>) -> usize {
     match cursor {
         None => 0,
         Some(c) => {
@@ -888,7 +718,12 @@ fn stuck(route: &Route) -> bool {
     age.to_std().is_ok_and(|a| a >= STUCK_AFTER)
 }
 
-async fn audit_item(ctx: &Context, snapshot: &Snapshot, item: &Item, dry_run: bool) -> ItemAudit {
+async fn audit_item(
+    ctx: &Context,
+    snapshot: &Snapshot,
+    item: &RouteItem,
+    dry_run: bool,
+) -> ItemAudit {
     let mut out = ItemAudit {
         finding: RouteFinding {
             route_id: item.id().to_owned(),
@@ -897,8 +732,8 @@ async fn audit_item(ctx: &Context, snapshot: &Snapshot, item: &Item, dry_run: bo
         ..ItemAudit::default()
     };
     let result = match item {
-        Item::Malformed { error, .. } => Err(error.clone()),
-        Item::Route(route) => match route.status {
+        RouteItem::Malformed { error, .. } => Err(error.clone()),
+        RouteItem::Route(route) => match route.status {
             RouteStatus::Provisioning | RouteStatus::Deleting if !stuck(route) => {
                 out.in_progress = true;
                 Ok(())
@@ -1032,11 +867,11 @@ struct Known {
 }
 
 impl Known {
-    fn of(items: &[Item]) -> Self {
+    fn of(items: &[RouteItem]) -> Self {
         let mut k = Known::default();
         for item in items {
             match item {
-                Item::Route(r) => {
+                RouteItem::Route(r) => {
                     k.routes.insert((r.router.clone(), r.id().to_string()));
                     k.target_groups.insert(r.target_group_name());
                     k.ports.insert((r.router.clone(), r.listener_port));
@@ -1142,7 +977,7 @@ async fn find_orphans(
 /// than its budget covers is never complete.
 async fn settle_orphans(
     ctx: &Context,
-    state: &AuditState,
+    state: &AuditRecords,
     mut found: Vec<Orphan>,
     dry_run: bool,
     report: &mut AuditReport,
@@ -1153,7 +988,17 @@ async fn settle_orphans(
     for o in &mut found {
         let first = state.orphans.get(&o.arn).copied();
         if first.is_none() && !dry_run {
-            if let Err(e) = put_orphan(ctx, o, now).await {
+            if let Err(e) = ctx
+                .store
+                .put_orphan(OrphanRecord {
+                    arn: &o.arn,
+                    kind: &o.kind,
+                    router: &o.router,
+                    route_id: &o.route_id,
+                    first_seen: now,
+                })
+                .await
+            {
                 report.errors.push(RouteFailure {
                     route_id: o.route_id.clone(),
                     error: e.to_string(),
@@ -1192,7 +1037,7 @@ async fn settle_orphans(
             .map(|o| o.arn.as_str())
             .collect();
         for arn in state.orphans.keys().filter(|a| !keep.contains(a.as_str())) {
-            if let Err(e) = forget_orphan(ctx, arn).await {
+            if let Err(e) = ctx.store.forget_orphan(arn).await {
                 report.errors.push(RouteFailure {
                     route_id: "orphans".into(),
                     error: e.to_string(),
@@ -1203,41 +1048,10 @@ async fn settle_orphans(
             .iter()
             .filter(|o| o.deleted && !state.orphans.contains_key(&o.arn))
         {
-            let _ = forget_orphan(ctx, &o.arn).await;
+            let _ = ctx.store.forget_orphan(&o.arn).await;
         }
     }
     report.orphans.found = found;
-}
-
-async fn put_orphan(ctx: &Context, o: &Orphan, now: i64) -> Result<(), StoreError> {
-    let mut item = audit_key(format!("{ORPHAN_SK}{}", o.arn));
-    item.insert("arn".into(), s(&o.arn));
-    item.insert("kind".into(), s(&o.kind));
-    item.insert("router".into(), s(&o.router));
-    item.insert("route_id".into(), s(&o.route_id));
-    item.insert("first_seen".into(), n(now));
-    ctx.store
-        .client
-        .put_item()
-        .table_name(&ctx.store.table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .send()
-        .await
-        .map_err(|e| StoreError::aws("PutItem", e))?;
-    Ok(())
-}
-
-async fn forget_orphan(ctx: &Context, arn: &str) -> Result<(), StoreError> {
-    ctx.store
-        .client
-        .delete_item()
-        .table_name(&ctx.store.table)
-        .set_key(Some(audit_key(format!("{ORPHAN_SK}{arn}"))))
-        .send()
-        .await
-        .map_err(|e| StoreError::aws("DeleteItem", e))?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -1246,8 +1060,8 @@ mod tests {
     use crate::domain::plan::Target;
     use serde_json::json;
 
-    fn malformed(id: &str) -> Item {
-        Item::Malformed {
+    fn malformed(id: &str) -> RouteItem {
+        RouteItem::Malformed {
             id: id.into(),
             error: String::new(),
         }
@@ -1275,7 +1089,7 @@ mod tests {
 
     #[test]
     fn run_resumes_after_the_cursor_and_wraps_around() {
-        let items: Vec<Item> = ["a", "b", "c"].into_iter().map(malformed).collect();
+        let items: Vec<RouteItem> = ["a", "b", "c"].into_iter().map(malformed).collect();
         assert_eq!(resume_index(&items, None), 0);
         assert_eq!(resume_index(&items, Some("a")), 1);
         assert_eq!(resume_index(&items, Some("bb")), 2);
@@ -1374,13 +1188,6 @@ mod tests {
         ]);
         assert_eq!(orphan_of(&other_fleet, &fleet, |_, _| false), None);
         assert_eq!(orphan_of(&BTreeMap::new(), &fleet, |_, _| false), None);
-    }
-
-    #[test]
-    fn an_item_that_is_not_a_route_is_kept_as_malformed_with_its_id() {
-        let item: HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(json!({"gsi1sk": "weird", "status": "active"})).unwrap();
-        assert!(matches!(decode_item(item), Item::Malformed { id, .. } if id == "weird"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::dns::parse_servers;
+use crate::adapters::dns::parse_servers;
 use crate::domain::host::HostPolicy;
 use crate::domain::router::RouterConfig;
 
@@ -90,7 +90,7 @@ pub struct Config {
     pub audit_concurrency: usize,
     /// Time an audit run may take before it stops and leaves the rest for the next run.
     pub audit_budget: Duration,
-    /// ELBv2 calls a second the full drift audit may make (its [`crate::rate_budget`]); 0 =
+    /// ELBv2 calls a second the full drift audit may make (its [`crate::adapters::aws::rate_budget`]); 0 =
     /// unpaced. The DNS watch, events and the API are not paced: they call ELBv2 only for
     /// routes that moved.
     pub audit_elbv2_calls_per_second: u32,
@@ -102,7 +102,7 @@ pub struct Config {
     pub metrics_namespace: String,
     /// The Databricks account API, when configured: the router then keeps each router's
     /// private endpoint rule's `domain_names` equal to its routes' and reports rule health.
-    pub databricks: Option<crate::databricks::DatabricksConfig>,
+    pub databricks: Option<crate::adapters::databricks::DatabricksConfig>,
 }
 
 /// The full audit's default ELBv2 rate budget, in calls a second: half of ELBv2's documented
@@ -354,7 +354,7 @@ impl Config {
 /// none (the router then only reports the domain names a rule needs).
 fn databricks(
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<crate::databricks::DatabricksConfig>, ConfigError> {
+) -> Result<Option<crate::adapters::databricks::DatabricksConfig>, ConfigError> {
     const REQUIRED: [&str; 4] = [
         "ROUTER_DATABRICKS_ACCOUNT_ID",
         "ROUTER_DATABRICKS_NCC_ID",
@@ -398,7 +398,7 @@ fn databricks(
             message: format!("{host:?} is not an https:// URL"),
         });
     }
-    Ok(Some(crate::databricks::DatabricksConfig {
+    Ok(Some(crate::adapters::databricks::DatabricksConfig {
         host,
         account_id: account_id.unwrap_or_default(),
         ncc_id: ncc_id.unwrap_or_default(),

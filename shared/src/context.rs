@@ -3,16 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::aws::{self, Clients};
+use crate::adapters::aws::clients::{self, Clients};
+use crate::adapters::aws::ec2::{load_fleet, RouterError};
+use crate::adapters::aws::elb::Elb;
+use crate::adapters::aws::rate_budget::RateBudget;
+use crate::adapters::aws::rds::Rds;
+use crate::adapters::aws::store::DynamoStore;
+use crate::adapters::databricks::Databricks;
+use crate::adapters::dns::{DnsSetupError, HickoryResolver, Resolve};
 use crate::config::{Config, ConfigError};
-use crate::databricks::Databricks;
-use crate::dns::{DnsSetupError, HickoryResolver, Resolve};
 use crate::domain::router::Fleet;
-use crate::ec2::{load_fleet, RouterError};
-use crate::elb::Elb;
-use crate::rate_budget::RateBudget;
-use crate::rds::Rds;
-use crate::store::DynamoStore;
 
 /// RDS API access: the own account with the Lambda's credentials, other accounts through their
 /// roles (`ROUTER_RDS_ROLE_ARNS`); none when `ROUTER_RDS_MEMBERSHIP=false` or no region is set.
@@ -85,7 +85,7 @@ fn databricks(config: &Config, clients: &Clients) -> Option<Arc<Databricks>> {
 
 impl Context {
     /// The same context whose ELBv2 calls all take a token from `budget` first (the full
-    /// audit's pacing, [`crate::rate_budget`]); everything else is shared with `self`.
+    /// audit's pacing, [`crate::adapters::aws::rate_budget`]); everything else is shared with `self`.
     pub fn with_elb_budget(&self, budget: RateBudget) -> Self {
         Self {
             elb: self.elb.paced(budget),
@@ -100,9 +100,9 @@ impl Context {
         let started = std::time::Instant::now();
         let result = async {
             let config = Config::from_env()?;
-            let sdk = aws::sdk_config_from_env().await;
+            let sdk = clients::sdk_config_from_env().await;
             let clients = Clients::from_sdk_config(&sdk);
-            let init = Clients::from_sdk_config(&aws::cold_start_config(&sdk));
+            let init = Clients::from_sdk_config(&clients::cold_start_config(&sdk));
             let dns = HickoryResolver::new(&config.dns_servers, Duration::from_secs(2), 2)?;
             Self::assemble(config, clients, &init, Arc::new(dns)).await
         }

@@ -35,18 +35,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::{debug, info, warn};
 
+use crate::adapters::aws::metrics;
+use crate::adapters::aws::store::{RouteStore, StoreError};
+use crate::adapters::dns::Resolve;
 use crate::config::Config;
 use crate::context::Context;
-use crate::dns::Resolve;
 use crate::domain::host::{parse_rds_endpoint, RdsEndpointKind};
 use crate::domain::log_fields::{list, tag};
 use crate::domain::plan::{Lookup, LookupFailure, Note};
 use crate::domain::route::{Route, RouteStatus};
 use crate::domain::window::Retention;
-use crate::metrics;
 use crate::observe::members_lookup;
 use crate::reconcile::{reconcile_with, ReconcileError};
-use crate::store::{RouteStore, StoreError};
 
 mod event_ids;
 

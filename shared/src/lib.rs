@@ -6,29 +6,18 @@
 //! traits; [`apply`] is the only code that changes targets.
 #![warn(missing_docs)]
 
+pub mod adapters;
 pub mod adopt;
 pub mod apply;
 pub mod audit;
-pub mod aws;
 pub mod config;
 pub mod context;
-pub mod databricks;
-pub mod dns;
 pub mod domain;
-pub mod ec2;
-pub mod elb;
 pub mod events;
-pub mod lease;
-pub mod metrics;
 pub mod observe;
-pub mod permissions;
-pub mod ports;
 pub mod provision;
-pub mod rate_budget;
-pub mod rds;
 pub mod reconcile;
 pub mod rules;
 pub mod seeds;
 pub mod service;
-pub mod store;
 pub mod watch;

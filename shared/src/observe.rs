@@ -10,6 +10,7 @@ use futures::future::join_all;
 use serde::Serialize;
 use tracing::{debug, warn};
 
+use crate::adapters::aws::rds::RdsError;
 use crate::context::Context;
 use crate::domain::host::{parse_rds_endpoint, RdsEndpointKind};
 use crate::domain::log_fields::list;
@@ -17,7 +18,6 @@ use crate::domain::membership::{custom_endpoint_members, reader_endpoint_members
 use crate::domain::plan::{Lookup, LookupFailure};
 use crate::domain::route::Route;
 use crate::domain::window::Retention;
-use crate::rds::RdsError;
 use crate::reconcile::retention_for;
 
 /// Where a route's addresses came from.

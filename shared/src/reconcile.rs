@@ -6,6 +6,8 @@ use chrono::{TimeDelta, Utc};
 use serde::Serialize;
 use tracing::{info, warn};
 
+use crate::adapters::aws::elb::{ElbError, Targets};
+use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::apply::apply;
 use crate::config::Config;
 use crate::context::Context;
@@ -16,8 +18,6 @@ use crate::domain::log_fields::tag;
 use crate::domain::plan::{plan, Intent, Lookup, Note, Plan, PlanInput};
 use crate::domain::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
 use crate::domain::window::{Retention, RDS_RECORD_TTL_SECS};
-use crate::elb::{ElbError, Targets};
-use crate::store::{RouteStore, StoreError};
 
 /// Reconciling a route failed; nothing was lost (the next run retries).
 #[derive(Debug, thiserror::Error)]

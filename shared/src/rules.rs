@@ -16,10 +16,10 @@ use std::time::Duration;
 use serde::Serialize;
 use tracing::{info, warn};
 
+use crate::adapters::aws::store::lease::{Lease, Taken};
+use crate::adapters::databricks::{Databricks, PrivateEndpointRule};
 use crate::context::Context;
-use crate::databricks::{Databricks, PrivateEndpointRule};
 use crate::domain::catalog::rule_domain_names;
-use crate::lease::{Lease, Taken};
 
 /// A rule still `PENDING` this long is reported as about to expire: Databricks expires one
 /// left `PENDING` after 14 days ("Manage private endpoint rules"); 11 leave three to act.
@@ -157,7 +157,7 @@ pub async fn sync(ctx: &Context, dry_run: bool) -> Option<RulesReport> {
 /// The `rules` lease, waiting up to 5 s for another sync to finish.
 async fn take_lease(ctx: &Context) -> Result<Lease, String> {
     for _ in 0..20 {
-        match Lease::take(ctx, "rules", LEASE).await {
+        match Lease::take(&ctx.store, "rules", LEASE).await {
             Ok(Ok(lease)) => return Ok(lease),
             Ok(Err(Taken::Elsewhere(_))) => tokio::time::sleep(Duration::from_millis(250)).await,
             Err(e) => return Err(format!("rules lease: {e}")),
@@ -168,7 +168,7 @@ async fn take_lease(ctx: &Context) -> Result<Lease, String> {
 
 async fn give_back(ctx: &Context, lease: Option<Lease>) {
     if let Some(lease) = lease {
-        if let Err(e) = lease.release(ctx).await {
+        if let Err(e) = lease.release(&ctx.store).await {
             warn!(error = %e, "rules lease not released; it expires by itself");
         }
     }

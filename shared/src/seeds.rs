@@ -2,40 +2,14 @@
 //! partition. The audit turns each into a route through the API's create path — on the seed's
 //! pinned listener port (`base_port + index`) — and then deletes the seed.
 
-use std::collections::{BTreeMap, HashMap};
-
-use aws_sdk_dynamodb::types::AttributeValue;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tracing::{info, warn};
 
+use crate::adapters::aws::store::seed_records::SeedItem;
+use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::context::Context;
-use crate::domain::route::{HealthCheck, RouteId};
+use crate::domain::route::RouteId;
 use crate::service::{self, Caller, CreateRequest};
-use crate::store::{s, RouteStore, StoreError};
-
-/// Partition key of seed items.
-pub const SEEDS_PK: &str = "SEEDS";
-
-/// A seed item as Terraform writes it.
-#[derive(Debug, Clone, Deserialize)]
-struct Seed {
-    name: String,
-    host: String,
-    port: i64,
-    #[serde(default)]
-    health_check: Option<HealthCheck>,
-    #[serde(default)]
-    tags: BTreeMap<String, String>,
-    #[serde(default)]
-    rds_identifier: Option<String>,
-    /// The database's account (`target_endpoints[*].account_id`).
-    #[serde(default)]
-    account_id: Option<String>,
-    /// Pinned listener port (`base_port + index`, as the seed numbered its listeners).
-    #[serde(default)]
-    listener_port: Option<i64>,
-    owner: String,
-}
 
 /// What became of one seed.
 #[derive(Debug, Clone, Serialize)]
@@ -50,30 +24,13 @@ pub struct SeedResult {
 
 /// Creates a route for every seed and deletes the seeds consumed. One Query when there are none.
 pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedResult>, StoreError> {
-    let out = ctx
-        .store
-        .client
-        .query()
-        .table_name(&ctx.store.table)
-        .key_condition_expression("pk = :p")
-        .expression_attribute_values(":p", s(SEEDS_PK))
-        .send()
-        .await
-        .map_err(|e| StoreError::aws("Query", e))?;
     let mut results = Vec::new();
-    for item in out.items.unwrap_or_default() {
-        let sk = item
-            .get("sk")
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default();
-        let seed: Result<Seed, _> =
-            serde_dynamo::from_item::<HashMap<String, AttributeValue>, Seed>(item);
+    for (sk, seed) in ctx.store.seeds().await? {
         let result = match seed {
             Err(e) => SeedResult {
                 route_id: sk.clone(),
                 outcome: "failed".into(),
-                error: Some(format!("malformed seed: {e}")),
+                error: Some(e),
             },
             Ok(_) if dry_run => SeedResult {
                 route_id: sk.clone(),
@@ -81,7 +38,7 @@ pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedRes
                 error: None,
             },
             Ok(seed) if adopted_already(ctx, &seed).await? => {
-                consume(ctx, &sk).await?;
+                ctx.store.delete_seed(&sk).await?;
                 info!(route_id = %seed.name, "seed consumed: the route exists (adopted)");
                 SeedResult {
                     route_id: seed.name,
@@ -116,7 +73,7 @@ pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedRes
                 .await
                 {
                     Ok((_, created)) => {
-                        consume(ctx, &sk).await?;
+                        ctx.store.delete_seed(&sk).await?;
                         let outcome = if created { "created" } else { "existing" };
                         info!(route_id = %seed.name, outcome, "seed consumed");
                         SeedResult {
@@ -141,24 +98,10 @@ pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedRes
     Ok(results)
 }
 
-/// Deletes a consumed seed item.
-async fn consume(ctx: &Context, sk: &str) -> Result<(), StoreError> {
-    ctx.store
-        .client
-        .delete_item()
-        .table_name(&ctx.store.table)
-        .key("pk", s(SEEDS_PK))
-        .key("sk", s(sk))
-        .send()
-        .await
-        .map_err(|e| StoreError::aws("DeleteItem", e))?;
-    Ok(())
-}
-
 /// True when the seed's route exists with the same database (host and port) on the seed's
 /// listener port: a route taken over by `plr adopt` carries the seed's target group and
 /// health check, which the router's state keeps (Terraform's seed is then simply consumed).
-async fn adopted_already(ctx: &Context, seed: &Seed) -> Result<bool, StoreError> {
+async fn adopted_already(ctx: &Context, seed: &SeedItem) -> Result<bool, StoreError> {
     let Ok(id) = RouteId::parse(&seed.name) else {
         return Ok(false);
     };

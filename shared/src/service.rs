@@ -8,6 +8,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
+use crate::adapters::aws::elb::{ElbError, ListenerInfo, Targets, TAG_ROUTE};
+use crate::adapters::aws::store::ports::Allocation;
+use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::context::Context;
 use crate::domain::catalog::{
     connection_urls, consumer_address, rule_domain_names, ConnectionUrls, ConsumerAddress,
@@ -17,6 +20,7 @@ use crate::domain::health::TargetHealth;
 use crate::domain::health::{summarize, Health, RouteHealth};
 use crate::domain::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
 use crate::domain::plan::Lookup;
+use crate::domain::ports::{free_ports, pick, PortEntry};
 use crate::domain::route::PortPin;
 use crate::domain::route::{Engine, HealthCheck, Protocol, Route, RouteId, RouteSpec, RouteStatus};
 use crate::domain::validation::{
@@ -24,12 +28,9 @@ use crate::domain::validation::{
 };
 use crate::domain::window::Retention;
 use crate::domain::window::Sightings;
-use crate::elb::{ElbError, ListenerInfo, Targets, TAG_ROUTE};
 use crate::observe::{observe, observe_host};
-use crate::ports::{free_ports, pick, Allocation, PortEntry};
 use crate::provision::{ensure_resources, LISTENER_PORT_TAKEN};
 use crate::reconcile::{reconcile, reconcile_with, Outcome, ReconcileError};
-use crate::store::{RouteStore, StoreError};
 
 /// Why an operation was refused or failed, in terms a caller can act on.
 #[derive(Debug, thiserror::Error)]
@@ -482,7 +483,7 @@ pub async fn catalog(
     let mut nlb_ips: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for id in &routers {
         let ips = match ctx.fleet.get(*id) {
-            Some(r) => crate::ec2::nlb_private_ips(r, &ctx.clients.ec2)
+            Some(r) => crate::adapters::aws::ec2::nlb_private_ips(r, &ctx.clients.ec2)
                 .await
                 .unwrap_or_default(),
             None => vec![],
@@ -789,7 +790,7 @@ async fn allocate(
         for router in ctx.fleet.values().filter(|_| chosen.is_none()) {
             let id = &router.config.id;
             let listeners = loads.get(id).map_or(0, |l| l.listeners);
-            if listeners >= crate::ports::MAX_LISTENERS_PER_NLB {
+            if listeners >= crate::domain::ports::MAX_LISTENERS_PER_NLB {
                 full.push(id.clone());
                 continue;
             }
@@ -798,7 +799,7 @@ async fn allocate(
                 continue;
             }
             let (entries, active): (Vec<PortEntry>, u32) = ctx.store.ports(id).await?;
-            if active >= crate::ports::MAX_LISTENERS_PER_NLB {
+            if active >= crate::domain::ports::MAX_LISTENERS_PER_NLB {
                 full.push(id.clone());
                 continue;
             }
@@ -853,7 +854,7 @@ async fn allocate(
             Allocation::RouterFull
                 if spec.pin.is_some()
                     && loads.get(&route.router).map_or(0, |l| l.listeners)
-                        >= crate::ports::MAX_LISTENERS_PER_NLB - 1 =>
+                        >= crate::domain::ports::MAX_LISTENERS_PER_NLB - 1 =>
             {
                 return Err(ServiceError::CapacityExhausted(format!(
                     "router {} has 50 listeners (the NLB limit): the pinned port cannot be added",
@@ -1024,7 +1025,7 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         None => vec![],
     };
     let nlb_private_ips = match ctx.fleet.get(&route.router) {
-        Some(r) => crate::ec2::nlb_private_ips(r, &ctx.clients.ec2)
+        Some(r) => crate::adapters::aws::ec2::nlb_private_ips(r, &ctx.clients.ec2)
             .await
             .unwrap_or_default(),
         None => vec![],
@@ -1284,7 +1285,7 @@ pub async fn preview(
     };
     let (entries, active) = ctx.store.ports(&router).await?;
     let taken_here = planned.iter().filter(|(r, _)| *r == router).count() as u32;
-    if active + taken_here >= crate::ports::MAX_LISTENERS_PER_NLB {
+    if active + taken_here >= crate::domain::ports::MAX_LISTENERS_PER_NLB {
         return Ok(refuse(
             "capacity_exhausted",
             format!("router {router} would have more than 50 listeners (the NLB limit)"),

@@ -17,14 +17,15 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::audit::{list_items, AuditError, DnsFailure, Item, RouteFailure};
+use crate::adapters::aws::metrics::{self, count, millis};
+use crate::adapters::aws::store::audit_records::RouteItem;
+use crate::audit::{AuditError, DnsFailure, RouteFailure};
 use crate::context::Context;
 use crate::domain::health::refused_in;
 use crate::domain::host::answers_one_member;
 use crate::domain::net::AddressPolicy;
 use crate::domain::plan::Lookup;
 use crate::domain::route::{Route, RouteStatus};
-use crate::metrics::{self, count, millis};
 use crate::observe::observe;
 use crate::reconcile::reconcile_with;
 
@@ -110,11 +111,13 @@ async fn watch_leased(
     let calls_before = ctx.clients.calls.snapshot();
     let usage_before = ctx.clients.calls.usage();
     let dry_run = dry_run || ctx.config.dry_run;
-    let items = list_items(ctx).await?;
+    let items = ctx.store.route_items().await?;
     let routes: Vec<&Route> = items
         .iter()
         .filter_map(|it| match it {
-            Item::Route(r) if matches!(r.status, RouteStatus::Active | RouteStatus::Pending) => {
+            RouteItem::Route(r)
+                if matches!(r.status, RouteStatus::Active | RouteStatus::Pending) =>
+            {
                 Some(&**r)
             }
             _ => None,

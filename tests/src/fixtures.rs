@@ -7,13 +7,13 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_config::SdkConfig;
-use privatelink_router::aws::{retry_config, timeout_config, Clients};
+use privatelink_router::adapters::aws::clients::{retry_config, timeout_config, Clients};
+use privatelink_router::adapters::aws::elb::Targets;
+use privatelink_router::adapters::aws::store::DynamoStore;
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
 use privatelink_router::domain::route::Route;
-use privatelink_router::elb::Targets;
 use privatelink_router::service::{self, Caller, CreateRequest};
-use privatelink_router::store::DynamoStore;
 use tokio::sync::OnceCell;
 
 use crate::dns::DnsServer;
@@ -229,7 +229,7 @@ impl Bed {
 
     /// Reads a route back from the store.
     pub async fn route(&self, name: &str) -> Route {
-        use privatelink_router::store::RouteStore;
+        use privatelink_router::adapters::aws::store::RouteStore;
         let id = privatelink_router::domain::route::RouteId::parse(name).expect("valid id");
         self.ctx
             .store

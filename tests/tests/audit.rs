@@ -10,14 +10,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_elasticloadbalancingv2 as elbv2;
 use dns_audit::lambda_runtime::{Context as LambdaContext, LambdaEvent};
 use elbv2::types::{Action, ActionTypeEnum, ProtocolEnum, Tag, TargetDescription, TargetTypeEnum};
-use privatelink_router::aws::{retry_config, timeout_config, Clients};
+use privatelink_router::adapters::aws::clients::{retry_config, timeout_config, Clients};
+use privatelink_router::adapters::aws::elb::{MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
+use privatelink_router::adapters::aws::store::DynamoStore;
+use privatelink_router::adapters::aws::store::RouteStore;
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
 use privatelink_router::domain::route::{target_group_name, Route, RouteStatus};
-use privatelink_router::elb::{MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
 use privatelink_router::service::{self, CreateRequest};
-use privatelink_router::store::DynamoStore;
-use privatelink_router::store::RouteStore;
 use router_tests::dns::DnsServer;
 use router_tests::fixtures::{create_request, Bed};
 use router_tests::moto::Moto;
@@ -813,7 +813,7 @@ async fn the_published_aws_calls_are_the_reports() {
     .await
     .unwrap();
     let records = Records::default();
-    privatelink_router::metrics::redirect(Box::new(records.clone()));
+    privatelink_router::adapters::aws::metrics::redirect(Box::new(records.clone()));
     let report = scheduled(&bed.ctx).await;
     let text = String::from_utf8(records.0.lock().unwrap().clone()).unwrap();
     let published: Vec<Value> = text

@@ -389,10 +389,10 @@ async fn a_hung_rds_api_does_not_hold_route_creation_past_api_gateways_timeout()
         .to_builder()
         .endpoint_url(format!("http://{addr}"))
         .build();
-    let clients = privatelink_router::aws::Clients::from_sdk_config(&hung);
+    let clients = privatelink_router::adapters::aws::clients::Clients::from_sdk_config(&hung);
     let mut ctx = bed.ctx.clone();
-    ctx.rds =
-        privatelink_router::rds::Rds::in_region("us-east-1").with_account(ACCOUNT, clients.rds);
+    ctx.rds = privatelink_router::adapters::aws::rds::Rds::in_region("us-east-1")
+        .with_account(ACCOUNT, clients.rds);
     for (name, host, ip) in [
         (
             "phung-db",

@@ -2,7 +2,7 @@
 //! real handlers, moto (the client secret in Secrets Manager) and a local Databricks account
 //! API that follows the API reference (`router_tests::databricks`).
 
-use privatelink_router::aws::Clients;
+use privatelink_router::adapters::aws::clients::Clients;
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
 use privatelink_router::domain::route::RouteStatus;

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use privatelink_router::aws::Clients;
+use privatelink_router::adapters::aws::clients::Clients;
 use privatelink_router::config::Config;
 use privatelink_router::context::{Context, InitError};
 use privatelink_router::service;

@@ -2,7 +2,7 @@
 //! are impossible here, so `terraform validate`/`plan` cannot run; this test reads the HCL):
 //!
 //! - each Lambda's IAM policy grants exactly the actions its code calls
-//!   (`privatelink_router::permissions`), no wildcard, ELBv2 mutations only on resources
+//!   (`privatelink_router::adapters::aws::permissions`), no wildcard, ELBv2 mutations only on resources
 //!   carrying the router's ownership tag, DynamoDB only on the route table;
 //! - every Lambda sets every environment variable the code reads (`config::ENV_VARS`);
 //! - the EventBridge pattern of the RDS rule, evaluated with EventBridge's matching rules,
@@ -15,12 +15,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use hcl::{Block, Body, Expression, ObjectKey, TemplateExpr, TraversalOperator};
+use privatelink_router::adapters::aws::elb::{MANAGED_BY, TAG_MANAGED_BY};
+use privatelink_router::adapters::aws::permissions;
+use privatelink_router::adapters::aws::store::{GSI_RDS, GSI_ROUTES};
 use privatelink_router::config::ENV_VARS;
 use privatelink_router::domain::route::target_group_name;
-use privatelink_router::elb::{MANAGED_BY, TAG_MANAGED_BY};
 use privatelink_router::events::DETAIL_TYPES;
-use privatelink_router::permissions;
-use privatelink_router::store::{GSI_RDS, GSI_ROUTES};
 use serde_json::{json, Value};
 
 fn repo_root() -> PathBuf {
@@ -454,7 +454,7 @@ fn each_lambda_policy_grants_exactly_the_actions_its_code_calls() {
     }
     assert!(
         problems.is_empty(),
-        "IAM policies differ from shared/src/permissions.rs:\n{}",
+        "IAM policies differ from shared/src/adapters/aws/permissions.rs:\n{}",
         problems.join("\n")
     );
 }

@@ -4,8 +4,8 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use privatelink_router::adapters::aws::store::{DynamoStore, RouteStore};
 use privatelink_router::domain::route::RouteStatus;
-use privatelink_router::store::{DynamoStore, RouteStore};
 use rds_events::lambda_runtime::{Context as LambdaContext, LambdaEvent};
 use router_tests::dns::Mode;
 use router_tests::fixtures::{Bed, ACCOUNT};

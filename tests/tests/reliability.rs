@@ -43,16 +43,16 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_types::config_bag::ConfigBag;
 use futures::stream::{self, StreamExt};
+use privatelink_router::adapters::aws::clients::{CallCounter, Clients};
+use privatelink_router::adapters::aws::elb::Targets;
+use privatelink_router::adapters::aws::store::RouteStore;
+use privatelink_router::adapters::dns::{HickoryResolver, Resolve};
 use privatelink_router::audit::{audit, AuditReport, AuditRequest};
-use privatelink_router::aws::{CallCounter, Clients};
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
-use privatelink_router::dns::{HickoryResolver, Resolve};
 use privatelink_router::domain::plan::Lookup;
 use privatelink_router::domain::route::{Route, RouteStatus};
-use privatelink_router::elb::Targets;
 use privatelink_router::service::{self, CreateRequest, ServiceError};
-use privatelink_router::store::RouteStore;
 use router_tests::dns::Mode;
 use router_tests::faults::{Fault, FaultProxy, Rule, Service};
 use router_tests::fixtures::{moto, sdk_config, Bed};
@@ -794,7 +794,7 @@ async fn a_response_slower_than_the_attempt_timeout_is_retried_and_applied_once(
     // fast. One RegisterTargets answer held past the attempt timeout (applied, unanswered),
     // one DescribeTargetHealth likewise (read, unanswered).
     let attempt = if long() {
-        privatelink_router::aws::timeout_config()
+        privatelink_router::adapters::aws::clients::timeout_config()
             .operation_attempt_timeout()
             .expect("attempt timeout set")
     } else {

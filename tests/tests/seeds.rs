@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use dns_audit::handler;
-use privatelink_router::seeds::SEEDS_PK;
+use privatelink_router::adapters::aws::store::seed_records::SEEDS_PK;
 use rds_events::lambda_runtime::{Context as LambdaContext, LambdaEvent};
 use router_tests::fixtures::Bed;
 use serde_json::json;

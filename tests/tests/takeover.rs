@@ -59,9 +59,9 @@ async fn an_admin_pins_a_listener_port_and_nobody_else_gets_it() {
 /// audit never sees the seed's listener as an orphan and never deletes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_adoption_leaves_the_seed_listener_untouched() {
+    use privatelink_router::adapters::aws::elb::TAG_MANAGED_BY;
     use privatelink_router::adopt::adopt;
     use privatelink_router::domain::seed_inputs::SeedInputs;
-    use privatelink_router::elb::TAG_MANAGED_BY;
     let bed = Bed::start_with("adopt-fail", &[("ROUTER_ORPHAN_GRACE_SECONDS", "0")]).await;
     let svc = format!("f{}", bed.router_id);
     bed.set_ip("pub.db.test", [54, 0, 0, 1]);

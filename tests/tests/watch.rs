@@ -75,12 +75,12 @@ async fn a_watch_where_nothing_moved_makes_no_elb_call_and_no_write() {
 /// so; once released, runs work again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_audit_that_finds_the_lease_held_does_nothing_and_says_so() {
-    use privatelink_router::lease::Lease;
+    use privatelink_router::adapters::aws::store::lease::Lease;
     use std::time::Duration;
     let bed = Bed::start("lease").await;
     bed.set_ip("a.db.test", [10, 4, 1, 1]);
     bed.add_route("a", "a.db.test", 5432).await;
-    let held = Lease::take(&bed.ctx, "full", Duration::from_secs(600))
+    let held = Lease::take(&bed.ctx.store, "full", Duration::from_secs(600))
         .await
         .unwrap()
         .map_err(|_| "free")
@@ -94,7 +94,7 @@ async fn an_audit_that_finds_the_lease_held_does_nothing_and_says_so() {
         "{report:#}"
     );
     assert_eq!(calls(&report, "DescribeTargetHealth"), 0, "{report:#}");
-    held.release(&bed.ctx).await.unwrap();
+    held.release(&bed.ctx.store).await.unwrap();
     let report = audit(&bed.ctx).await;
     assert!(report.get("skipped").is_none(), "{report:#}");
     assert_eq!(calls(&report, "DescribeTargetHealth"), 1, "{report:#}");
@@ -138,7 +138,7 @@ async fn rotating_readers_are_quiet_and_a_new_refused_address_is_followed() {
 /// flags the route, so the next watch retries it although DNS did not move again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_stored_but_not_applied_is_retried_by_the_next_watch() {
-    use privatelink_router::store::RouteStore;
+    use privatelink_router::adapters::aws::store::RouteStore;
     let bed = Bed::start("watch-unapplied").await;
     bed.set_ip("u.db.test", [10, 4, 7, 1]);
     let route = bed.add_route("u", "u.db.test", 5432).await;

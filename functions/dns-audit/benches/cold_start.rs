@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use privatelink_router::store::DynamoStore;
+use privatelink_router::adapters::aws::store::DynamoStore;
 use router_tests::fixtures::{moto, sdk_config};
 use router_tests::network::Network;
 use serde_json::{json, Value};

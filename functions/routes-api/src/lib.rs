@@ -18,12 +18,12 @@ use base64::Engine as _;
 use lambda_http::http::{HeaderValue, Method};
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Adapter, Body, LambdaEvent, Request, RequestExt, Response, Service};
+use privatelink_router::adapters::aws::metrics;
 use privatelink_router::context::Context;
 use privatelink_router::domain::log_fields;
 use privatelink_router::domain::plan::Plan;
 use privatelink_router::domain::route::RouteId;
 use privatelink_router::domain::validation::ValidationError;
-use privatelink_router::metrics;
 use privatelink_router::service::{
     self, Caller, CatalogEntry, CreateRequest, ListFilter, RouteView, RuleNames, ServiceError,
 };
@@ -243,9 +243,9 @@ impl ApiError {
                     Some("TargetGroupNotOurs") => ErrorCode::TargetGroupNotOurs,
                     _ => ErrorCode::UpstreamError,
                 },
-                ServiceError::Store(privatelink_router::store::StoreError::Codec(_)) => {
-                    ErrorCode::InternalError
-                }
+                ServiceError::Store(
+                    privatelink_router::adapters::aws::store::StoreError::Codec(_),
+                ) => ErrorCode::InternalError,
                 ServiceError::Store(_) => ErrorCode::UpstreamError,
             },
         }
@@ -754,8 +754,8 @@ mod tests {
 
     #[test]
     fn every_error_code_is_reached_and_only_aws_and_stored_data_are_5xx() {
-        use privatelink_router::elb::ElbError;
-        use privatelink_router::store::StoreError;
+        use privatelink_router::adapters::aws::elb::ElbError;
+        use privatelink_router::adapters::aws::store::StoreError;
         let elb = |code: &str| ElbError {
             operation: "X",
             code: Some(code.into()),

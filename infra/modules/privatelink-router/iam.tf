@@ -1,6 +1,6 @@
 ############################################################################################
 # Least privilege. Each Lambda's policy grants exactly the actions its code calls, as listed
-# in shared/src/permissions.rs (ROUTES_API, RDS_EVENTS, DNS_AUDIT); tests/tests/infra.rs fails
+# in shared/src/adapters/aws/permissions.rs (ROUTES_API, RDS_EVENTS, DNS_AUDIT); tests/tests/infra.rs fails
 # when they differ or when an action is a wildcard. Besides those, a function may only write
 # its own logs and (event-driven functions) send to the DLQ.
 #
@@ -19,7 +19,7 @@
 #   DeleteTargetGroup: resource targetgroup; aws:ResourceTag supported.
 # - ModifyListener, DeleteListener: resource listener/net; aws:ResourceTag supported.
 # So every ELBv2 mutation below carries a tag condition on the router's ownership tag
-# (shared/src/elb.rs TAG_MANAGED_BY = MANAGED_BY), set by the code on every target group and
+# (shared/src/adapters/aws/elb.rs TAG_MANAGED_BY = MANAGED_BY), set by the code on every target group and
 # listener it creates. EC2 Describe* have no resource-level permissions either ("*").
 ############################################################################################
 
@@ -27,7 +27,7 @@ locals {
   managed_by_tag   = "privatelink-router:managed-by"
   managed_by_value = "privatelink-router"
 
-  # Target group names all start with this (shared/src/route.rs target_group_name; the infra
+  # Target group names all start with this (shared/src/domain/route.rs target_group_name; the infra
   # test checks the two agree).
   target_group_name_prefix = "plr-"
 

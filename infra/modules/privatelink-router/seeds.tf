@@ -1,6 +1,6 @@
 ############################################################################################
 # The seed module's databases, expanded exactly as the seed's locals do (../shared/SEED.md;
-# the same rules in shared/src/seed_inputs.rs): service_config.targets first, then
+# the same rules in shared/src/domain/seed_inputs.rs): service_config.targets first, then
 # target_endpoints; id is the database's DNS name, name the label; listener port
 # service_config.base_port + index (pinned, so every consumer keeps its port; an entry may pin
 # its own listener_port). This file has no resources: tests/tests/infra.rs runs it with

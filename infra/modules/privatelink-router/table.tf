@@ -1,5 +1,5 @@
 ############################################################################################
-# The route table (layout: shared/src/store.rs). Keys pk/sk; gsi1 lists routes in id order;
+# The route table (layout: shared/src/adapters/aws/store/mod.rs). Keys pk/sk; gsi1 lists routes in id order;
 # by_rds finds the routes of an RDS identifier for event handling.
 ############################################################################################
 

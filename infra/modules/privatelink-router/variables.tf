@@ -558,7 +558,7 @@ variable "audit_metric_names" {
 }
 
 variable "audit_metric_dimensions" {
-  description = "Dimension set of the audit's EMF records (shared/src/metrics.rs: the emitting function's name under \"Function\")."
+  description = "Dimension set of the audit's EMF records (shared/src/adapters/aws/metrics.rs: the emitting function's name under \"Function\")."
   type        = map(string)
   default     = { Function = "dns-audit" }
 }

@@ -8,7 +8,7 @@
 //! - [`window`]: which IPs a round-robin name answered recently enough to stay targets;
 //!   [`membership`]: a reader or custom endpoint's members as the RDS API lists them.
 //! - [`net`]: which addresses may become targets; [`health`]: whether a route really serves.
-//! - [`router`]: an NLB and its endpoint service; [`catalog`]: the consumer's side of a route.
+//! - [`ports`]: which listener port a route gets; [`router`]: an NLB and its endpoint service; [`catalog`]: the consumer's side of a route.
 //! - [`seed_inputs`]: the seed module's variables; [`log_fields`]: words for log fields.
 
 pub mod catalog;
@@ -18,6 +18,7 @@ pub mod log_fields;
 pub mod membership;
 pub mod net;
 pub mod plan;
+pub mod ports;
 pub mod route;
 pub mod router;
 pub mod seed_inputs;

@@ -12,11 +12,11 @@ use std::time::Instant;
 use anyhow::{bail, ensure, Context as _};
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, ContentArrangement, Table};
-use privatelink_router::aws::Clients;
+use privatelink_router::adapters::aws::clients::Clients;
+use privatelink_router::adapters::aws::elb::Targets;
+use privatelink_router::adapters::aws::store::DynamoStore;
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
-use privatelink_router::elb::Targets;
-use privatelink_router::store::DynamoStore;
 use rds_events::lambda_runtime::{Context as LambdaContext, LambdaEvent};
 use router_tests::dns::DnsServer;
 use router_tests::fixtures::sdk_config;
@@ -339,7 +339,7 @@ async fn main() -> std::process::ExitCode {
     let _ = std::fs::create_dir_all(dir);
     if let Ok(file) = std::fs::File::create(dir.join("demo.log")) {
         if let Ok(emf) = file.try_clone() {
-            privatelink_router::metrics::redirect(Box::new(emf));
+            privatelink_router::adapters::aws::metrics::redirect(Box::new(emf));
         }
         tracing_subscriber::fmt()
             .json()

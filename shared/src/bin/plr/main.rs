@@ -181,7 +181,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // CloudWatch EMF lines are for Lambda's log pipeline; on a terminal they would garble
     // the output (and break --output json).
-    privatelink_router::metrics::redirect(Box::new(std::io::sink()));
+    privatelink_router::adapters::aws::metrics::redirect(Box::new(std::io::sink()));
     let (table, endpoint, verbose) = (cli.table.clone(), cli.endpoint_url.clone(), cli.verbose);
     let region = cli.region.clone();
     match run(cli).await {

@@ -2,10 +2,10 @@
 //! (region, credentials, table, NLB) before anything runs.
 
 use aws_sdk_dynamodb::config::ProvideCredentials;
-use privatelink_router::aws::{retry_config, timeout_config, Clients};
+use privatelink_router::adapters::aws::clients::{retry_config, timeout_config, Clients};
+use privatelink_router::adapters::aws::ec2::RouterError;
 use privatelink_router::config::Config;
 use privatelink_router::context::{Context, InitError};
-use privatelink_router::ec2::RouterError;
 
 use crate::errors::Hint;
 use crate::Cli;

@@ -67,7 +67,10 @@ impl RdsError {
                 rds::error::SdkError::DispatchFailure(d) if d.is_io() => {
                     "could not reach the RDS endpoint".to_owned()
                 }
-                other => crate::aws::error_chain(other).chars().take(200).collect(),
+                other => crate::adapters::aws::clients::error_chain(other)
+                    .chars()
+                    .take(200)
+                    .collect(),
             },
         };
         Self {

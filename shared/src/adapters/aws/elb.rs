@@ -12,10 +12,10 @@ use elbv2::types::{
 };
 use serde::Serialize;
 
+use crate::adapters::aws::rate_budget::RateBudget;
 use crate::domain::health::TargetHealth;
 use crate::domain::plan::Target;
 use crate::domain::route::HealthCheck;
-use crate::rate_budget::RateBudget;
 
 /// Tag key marking resources the router created and may change or delete.
 pub const TAG_MANAGED_BY: &str = "privatelink-router:managed-by";
@@ -56,7 +56,7 @@ impl ElbError {
         Self {
             operation,
             code: err.code().map(str::to_owned),
-            message: crate::aws::error_chain(&err),
+            message: crate::adapters::aws::clients::error_chain(&err),
         }
     }
 
@@ -196,7 +196,7 @@ impl Elb {
     }
 
     /// The same client, every call of which first takes a token from `budget` (shared with
-    /// every clone): the full audit's pacing ([`crate::rate_budget`]).
+    /// every clone): the full audit's pacing ([`crate::adapters::aws::rate_budget`]).
     pub fn paced(&self, budget: RateBudget) -> Self {
         Self {
             client: self.client.clone(),

@@ -201,7 +201,7 @@ impl Databricks {
                     .await
                     .map_err(|e| DatabricksError::Secret {
                         arn: arn.clone(),
-                        detail: crate::aws::error_chain(&e),
+                        detail: crate::adapters::aws::clients::error_chain(&e),
                     })?;
                 let secret = out.secret_string().map(str::to_owned).ok_or_else(|| {
                     DatabricksError::Secret {
@@ -304,7 +304,7 @@ async fn answer<T: for<'de> Deserialize<'de>>(
 ) -> Result<T, DatabricksError> {
     let response = sent.map_err(|e| DatabricksError::Transport {
         operation,
-        detail: crate::aws::error_chain(&e),
+        detail: crate::adapters::aws::clients::error_chain(&e),
     })?;
     let status = response.status().as_u16();
     let retry_after = response
@@ -317,7 +317,7 @@ async fn answer<T: for<'de> Deserialize<'de>>(
         .await
         .map_err(|e| DatabricksError::Transport {
             operation,
-            detail: crate::aws::error_chain(&e),
+            detail: crate::adapters::aws::clients::error_chain(&e),
         })?;
     if (200..300).contains(&status) {
         return serde_json::from_slice(&body).map_err(|e| DatabricksError::Malformed {

@@ -3,15 +3,14 @@
 //! once (the DNS watch takes none: it writes nothing when nothing moved). A run that finds the lease held exits at once and
 //! says so in its report. A run that dies leaves the lease to expire (`until`).
 //!
-//! Item (same `pk`/`sk` keys as the audit's own, never in an index):
-//! `pk = AUDIT`, `sk = LEASE#<kind>`, `owner` (the run's token), `until` (epoch seconds).
+//! Item: `pk = AUDIT`, `sk = LEASE#<kind>` (layout in [`crate::adapters::aws::store`]).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
-use crate::context::Context;
-use crate::store::{n, s, StoreError};
+use crate::adapters::aws::store::audit_records::AUDIT_PK;
+use crate::adapters::aws::store::{n, s, DynamoStore, StoreError};
 
 /// A lease held by this run; release it with [`Lease::release`].
 #[derive(Debug)]
@@ -38,7 +37,7 @@ impl Lease {
     /// Takes the `kind` lease for `hold` (the run's budget plus a margin), unless another run
     /// holds an unexpired one.
     pub async fn take(
-        ctx: &Context,
+        store: &DynamoStore,
         kind: &'static str,
         hold: Duration,
     ) -> Result<Result<Lease, Taken>, StoreError> {
@@ -52,12 +51,11 @@ impl Lease {
                 .map(|d| d.subsec_nanos())
                 .unwrap_or_default()
         );
-        let put = ctx
-            .store
+        let put = store
             .client
             .put_item()
-            .table_name(&ctx.store.table)
-            .item("pk", s("AUDIT"))
+            .table_name(&store.table)
+            .item("pk", s(AUDIT_PK))
             .item("sk", s(format!("LEASE#{kind}")))
             .item("owner", s(owner.clone()))
             .item("until", n(t + hold.as_secs() as i64))
@@ -89,13 +87,12 @@ impl Lease {
     }
 
     /// Gives the lease back (only if still ours: an expired lease may have been taken since).
-    pub async fn release(self, ctx: &Context) -> Result<(), StoreError> {
-        let out = ctx
-            .store
+    pub async fn release(self, store: &DynamoStore) -> Result<(), StoreError> {
+        let out = store
             .client
             .delete_item()
-            .table_name(&ctx.store.table)
-            .key("pk", s("AUDIT"))
+            .table_name(&store.table)
+            .key("pk", s(AUDIT_PK))
             .key("sk", s(format!("LEASE#{}", self.kind)))
             .condition_expression("#o = :me")
             .expression_attribute_names("#o", "owner")

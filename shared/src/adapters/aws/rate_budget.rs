@@ -1,6 +1,6 @@
 //! A client-side rate budget: a token bucket that a run's ELBv2 calls share, so a long audit
 //! stays under the account's ELBv2 API limits instead of being throttled by them. Target
-//! changes inside a route's apply lease are not paced ([`crate::elb::Elb::unpaced`]).
+//! changes inside a route's apply lease are not paced ([`crate::adapters::aws::elb::Elb::unpaced`]).
 //!
 //! ELBv2 throttles each account per region with token buckets: for the `Describe*` actions a
 //! bucket of 40 tokens refilled at 10 tokens a second, shared with every other caller in the

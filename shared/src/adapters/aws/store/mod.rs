@@ -1,12 +1,19 @@
-//! Route store adapter: DynamoDB, one table.
+//! The DynamoDB table: every item the router keeps, in one table. This module reads and writes
+//! routes; its submodules the other item kinds ([`ports`], [`lease`], [`audit_records`],
+//! [`seed_records`]). No other code touches the table.
 //!
 //! Table layout (hash key `pk`, range key `sk`, both strings; on-demand):
 //!
-//! | item        | pk               | sk            | other attributes                                   |
-//! |-------------|------------------|---------------|----------------------------------------------------|
-//! | route       | `ROUTE#<id>`     | `ROUTE`       | the [`Route`] fields, `gsi1pk`=`ROUTES`, `gsi1sk`=id, `rds_key` |
-//! | port        | `ROUTER#<router>`| `PORT#<05d>`  | `route_id`, `state` (`allocated`/`quarantined`), `until` (epoch s) |
-//! | router meta | `ROUTER#<router>`| `META`        | `active`: listeners allocated on this router      |
+//! | item             | pk                | sk               | other attributes                                   |
+//! |------------------|-------------------|------------------|----------------------------------------------------|
+//! | route            | `ROUTE#<id>`      | `ROUTE`          | the [`Route`] fields, `gsi1pk`=`ROUTES`, `gsi1sk`=id, `rds_key` |
+//! | port             | `ROUTER#<router>` | `PORT#<05d>`     | `route_id`, `state` (`allocated`/`quarantined`), `until` (epoch s) |
+//! | router meta      | `ROUTER#<router>` | `META`           | `active`: listeners allocated; `tls_names`: its TLS-named hosts (string set) |
+//! | lease            | `AUDIT`           | `LEASE#<kind>`   | `owner` (the run's token), `until` (epoch s): one `full` audit, one `rules` sync at a time |
+//! | resume cursor    | `AUDIT`           | `CURSOR`         | `after` (route id), `at` (RFC 3339)                |
+//! | dry runs' cursor | `AUDIT`           | `CURSOR#dry`     | `after` (route id), `at` (RFC 3339)                |
+//! | orphan           | `AUDIT`           | `ORPHAN#<arn>`   | `arn`, `kind`, `router`, `route_id`, `first_seen` (epoch s) |
+//! | seed             | `SEEDS`           | route name       | what Terraform declared ([`seed_records::SeedItem`]) |
 //!
 //! Indexes: `gsi1` (`gsi1pk`, `gsi1sk`) lists routes in id order for the API and the audit;
 //! `by_rds` (`rds_key`) finds the routes of an RDS identifier for event handling.
@@ -24,6 +31,11 @@ use ddb::types::{
 };
 
 use crate::domain::route::{Route, RouteId};
+
+pub mod audit_records;
+pub mod lease;
+pub mod ports;
+pub mod seed_records;
 
 /// Name of the index listing all routes.
 pub const GSI_ROUTES: &str = "gsi1";
@@ -63,7 +75,7 @@ impl StoreError {
         Self::Aws {
             operation,
             code: err.code().map(str::to_owned),
-            message: crate::aws::error_chain(&err),
+            message: crate::adapters::aws::clients::error_chain(&err),
         }
     }
 }
@@ -125,7 +137,7 @@ pub(crate) fn route_item(route: &Route) -> Result<HashMap<String, AttributeValue
     Ok(item)
 }
 
-fn decode(mut item: HashMap<String, AttributeValue>) -> Result<Route, StoreError> {
+pub(crate) fn decode(mut item: HashMap<String, AttributeValue>) -> Result<Route, StoreError> {
     for k in ["pk", "sk", "gsi1pk", "gsi1sk", "rds_key"] {
         item.remove(k);
     }

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::adapters::aws::elb::{Elb, ElbError};
 use crate::domain::net::AddressPolicy;
 use crate::domain::router::{Fleet, Router, RouterConfig};
-use crate::elb::{Elb, ElbError};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::Filter;
 use ipnet::Ipv4Net;
@@ -33,7 +33,7 @@ where
 {
     RouterError::Ec2 {
         operation,
-        message: crate::aws::error_chain(&e),
+        message: crate::adapters::aws::clients::error_chain(&e),
     }
 }
 
