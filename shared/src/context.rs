@@ -94,7 +94,7 @@ impl Context {
     }
 
     /// Cold start: environment → config, SDK clients, DNS resolver, router facts. The router
-    /// facts are read with the short cold-start policy ([`aws::cold_start_config`]), and a
+    /// facts are read with the short cold-start policy ([`clients::cold_start_config`]), and a
     /// failure is logged (the call and its cause) before it is returned.
     pub async fn from_env() -> Result<Self, InitError> {
         let started = std::time::Instant::now();

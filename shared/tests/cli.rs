@@ -820,10 +820,10 @@ async fn plr_adopt_takes_over_a_seed_deployment_without_changing_a_port() {
     // The router now follows DNS for an adopted route.
     let orders = bed.route("orders").await;
     bed.set_ip(hosts[1].0, [10, 0, 1, 77]);
-    let admin = privatelink_router::service::Caller {
+    let admin = privatelink_router::flows::service::Caller {
         principal: router_tests::fixtures::ADMIN.into(),
     };
-    privatelink_router::service::sync(&bed.ctx, &admin, "orders")
+    privatelink_router::flows::service::sync(&bed.ctx, &admin, "orders")
         .await
         .unwrap();
     assert!(bed

@@ -13,7 +13,7 @@ use privatelink_router::adapters::aws::store::DynamoStore;
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
 use privatelink_router::domain::route::Route;
-use privatelink_router::service::{self, Caller, CreateRequest};
+use privatelink_router::flows::service::{self, Caller, CreateRequest};
 use tokio::sync::OnceCell;
 
 use crate::dns::DnsServer;

@@ -17,7 +17,7 @@ use privatelink_router::adapters::aws::store::RouteStore;
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
 use privatelink_router::domain::route::{target_group_name, Route, RouteStatus};
-use privatelink_router::service::{self, CreateRequest};
+use privatelink_router::flows::service::{self, CreateRequest};
 use router_tests::dns::DnsServer;
 use router_tests::fixtures::{create_request, Bed};
 use router_tests::moto::Moto;

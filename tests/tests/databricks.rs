@@ -6,7 +6,7 @@ use privatelink_router::adapters::aws::clients::Clients;
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
 use privatelink_router::domain::route::RouteStatus;
-use privatelink_router::service;
+use privatelink_router::flows::service;
 use router_tests::databricks::{Fault, Server};
 use router_tests::fixtures::Bed;
 use router_tests::handlers::{audit, post_route};

@@ -14,7 +14,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use privatelink_router::adapters::aws::clients::Clients;
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
-use privatelink_router::service;
+use privatelink_router::flows::service;
 use router_tests::fixtures::Bed;
 
 /// `(operation, ip, port, az)` of every target sent.

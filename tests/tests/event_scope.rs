@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use privatelink_router::domain::route::RouteStatus;
-use privatelink_router::events::{classify, Action as EventAction, EVENT_IDS};
+use privatelink_router::flows::events::{classify, Action as EventAction, EVENT_IDS};
 use router_tests::fixtures::{Bed, ACCOUNT};
 use router_tests::handlers::{audit, rds_event, rds_event_at, sample};
 use serde_json::{json, Value};
@@ -229,7 +229,7 @@ async fn a_listener_conflict_is_reported_and_targets_still_follow_dns() {
 
     bed.set_ip(ORDERS, [10, 1, 6, 6]);
     let caller = Bed::owner();
-    let outcome = privatelink_router::service::sync(&bed.ctx, &caller, "orders")
+    let outcome = privatelink_router::flows::service::sync(&bed.ctx, &caller, "orders")
         .await
         .expect("sync repairs targets despite the conflict");
     assert!(

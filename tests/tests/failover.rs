@@ -2,7 +2,7 @@
 //! real SDK clients, moto and a loopback DNS server.
 
 use privatelink_router::domain::plan::{LookupFailure, Note};
-use privatelink_router::service;
+use privatelink_router::flows::service;
 use router_tests::dns::Mode;
 use router_tests::fixtures::Bed;
 

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use privatelink_router::adapters::aws::clients::Clients;
 use privatelink_router::config::Config;
 use privatelink_router::context::{Context, InitError};
-use privatelink_router::service;
+use privatelink_router::flows::service;
 use router_tests::fixtures::{create_request, Bed};
 use serde_json::{json, Value};
 

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 use privatelink_router::domain::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
 use privatelink_router::domain::route::target_group_name;
-use privatelink_router::events::RdsEvent;
+use privatelink_router::flows::events::RdsEvent;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use router_tests::fixtures::Bed;
@@ -280,7 +280,7 @@ fn random_events_through_the_handler_never_fail_or_touch_unnamed_routes() {
             values.push(strategy.new_tree(&mut runner).unwrap().current());
         }
         for raw in values {
-            let summary = privatelink_router::events::handle(&bed.ctx, &raw)
+            let summary = privatelink_router::flows::events::handle(&bed.ctx, &raw)
                 .await
                 .unwrap_or_else(|e| panic!("handler failed on {raw}: {e}"));
             assert!(summary.routes.is_empty(), "{summary:?}");

@@ -20,7 +20,7 @@ use privatelink_router::adapters::aws::permissions;
 use privatelink_router::adapters::aws::store::{GSI_RDS, GSI_ROUTES};
 use privatelink_router::config::ENV_VARS;
 use privatelink_router::domain::route::target_group_name;
-use privatelink_router::events::DETAIL_TYPES;
+use privatelink_router::flows::events::DETAIL_TYPES;
 use serde_json::{json, Value};
 
 fn repo_root() -> PathBuf {
@@ -1034,7 +1034,7 @@ fn the_rendered_event_accounts_never_shut_out_the_routers_own_account() {
         _ => None,
     })
     .expect("config");
-    use privatelink_router::events::account_allowed;
+    use privatelink_router::flows::events::account_allowed;
     assert!(account_allowed(&config, "123456789012"), "own account");
     assert!(account_allowed(&config, "210987654321"), "listed account");
     assert!(!account_allowed(&config, "999988887777"));
@@ -1223,7 +1223,7 @@ fn the_module_readme_lists_every_input_and_output_with_its_description() {
 // Dashboard
 // ---------------------------------------------------------------------------------------------
 
-/// The EMF metrics the code emits under `Function=rds-events` (shared/src/events.rs) and
+/// The EMF metrics the code emits under `Function=rds-events` (shared/src/flows/events/mod.rs) and
 /// `Function=dns-audit` (audit.rs, watch.rs).
 const EMITTED_METRICS: &str = "RdsEventHandled RdsEventMalformed RdsEventRefused \
     RdsEventIgnored RdsEventUnrouted RdsEventFailed RoutesChangedByEvent RdsEventHandlingMs \

@@ -47,12 +47,12 @@ use privatelink_router::adapters::aws::clients::{CallCounter, Clients};
 use privatelink_router::adapters::aws::elb::Targets;
 use privatelink_router::adapters::aws::store::RouteStore;
 use privatelink_router::adapters::dns::{HickoryResolver, Resolve};
-use privatelink_router::audit::{audit, AuditReport, AuditRequest};
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
 use privatelink_router::domain::plan::Lookup;
 use privatelink_router::domain::route::{Route, RouteStatus};
-use privatelink_router::service::{self, CreateRequest, ServiceError};
+use privatelink_router::flows::audit::{audit, AuditReport, AuditRequest};
+use privatelink_router::flows::service::{self, CreateRequest, ServiceError};
 use router_tests::dns::Mode;
 use router_tests::faults::{Fault, FaultProxy, Rule, Service};
 use router_tests::fixtures::{moto, sdk_config, Bed};
@@ -577,7 +577,7 @@ fn ip_of(i: usize, net: u8) -> Ipv4Addr {
     Ipv4Addr::new(10, net, (i / 250) as u8, (i % 250) as u8 + 1)
 }
 
-fn audit_summary(r: &Result<AuditReport, privatelink_router::audit::AuditError>) -> String {
+fn audit_summary(r: &Result<AuditReport, privatelink_router::flows::audit::AuditError>) -> String {
     match r {
         Ok(r) => format!(
             "{}/{} audited, {} errors, {} ms",
@@ -1135,7 +1135,7 @@ async fn an_rds_event_and_a_stale_sync_of_the_same_route_do_not_flap_targets() {
         dns.set_a(ORDERS, &[new]);
     };
     let failover = rds_event("rds-instance-failover-completed-0049.json");
-    let event = privatelink_router::events::handle(&w.ctx, &failover);
+    let event = privatelink_router::flows::events::handle(&w.ctx, &failover);
     let (sync, (), event) = tokio::join!(sync, flip, event);
     let event = event.expect("event handled");
     assert_eq!(event.routes.len(), 1, "{event:?}");
@@ -1187,8 +1187,11 @@ async fn a_deletion_event_racing_a_sync_never_registers_the_deleted_database() {
     let sync = service::sync(&late_ctx, &owner, "orders");
     let event = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        privatelink_router::events::handle(&w.ctx, &rds_event("rds-instance-deleted-0003.json"))
-            .await
+        privatelink_router::flows::events::handle(
+            &w.ctx,
+            &rds_event("rds-instance-deleted-0003.json"),
+        )
+        .await
     };
     let (sync, event) = tokio::join!(sync, event);
     event.expect("event handled");
@@ -1514,7 +1517,7 @@ async fn two_reconciles_of_one_route_apply_in_the_order_they_were_stored() {
     // The failover: DNS moves, the event reconciles (its deregistration is held 2 s).
     w.bed.dns.set_a(ORDERS, &[second]);
     let failover = rds_event("rds-instance-failover-completed-0049.json");
-    let event = privatelink_router::events::handle(&w.ctx, &failover);
+    let event = privatelink_router::flows::events::handle(&w.ctx, &failover);
     // The failback while the event's deregistration is in flight, then a sync.
     let proxy = &w.proxy;
     let dns = w.bed.dns.clone();

@@ -18,11 +18,11 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_types::config_bag::ConfigBag;
 use privatelink_router::adapters::aws::clients::Clients;
-use privatelink_router::audit::{audit, AuditRequest};
 use privatelink_router::config::Config;
 use privatelink_router::context::Context;
 use privatelink_router::domain::plan::{Note, Reason};
-use privatelink_router::service::{self, CreateRequest, ServiceError};
+use privatelink_router::flows::audit::{audit, AuditRequest};
+use privatelink_router::flows::service::{self, CreateRequest, ServiceError};
 use router_tests::fixtures::Bed;
 use serde_json::{json, Value};
 use tracing_subscriber::fmt::MakeWriter;
@@ -346,7 +346,7 @@ fn logs_never_contain_credentials_or_request_bodies() {
             .unwrap(),
         )
         .unwrap();
-        privatelink_router::events::handle(ctx, &event)
+        privatelink_router::flows::events::handle(ctx, &event)
             .await
             .unwrap();
         statuses.push(("delete", api(ctx, "DELETE", "/routes/logs", None).await));

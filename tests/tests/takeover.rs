@@ -60,8 +60,8 @@ async fn an_admin_pins_a_listener_port_and_nobody_else_gets_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_adoption_leaves_the_seed_listener_untouched() {
     use privatelink_router::adapters::aws::elb::TAG_MANAGED_BY;
-    use privatelink_router::adopt::adopt;
     use privatelink_router::domain::seed_inputs::SeedInputs;
+    use privatelink_router::flows::adopt::adopt;
     let bed = Bed::start_with("adopt-fail", &[("ROUTER_ORPHAN_GRACE_SECONDS", "0")]).await;
     let svc = format!("f{}", bed.router_id);
     bed.set_ip("pub.db.test", [54, 0, 0, 1]);
@@ -77,7 +77,7 @@ async fn a_failed_adoption_leaves_the_seed_listener_untouched() {
         "target_endpoints": [{"id": "pub.db.test", "port": 5432, "name": "pub"}]
     }))
     .unwrap();
-    let admin = privatelink_router::service::Caller {
+    let admin = privatelink_router::flows::service::Caller {
         principal: ADMIN.into(),
     };
     let dry = adopt(&bed.ctx, &admin, &inputs, Some(&bed.router_id), true)

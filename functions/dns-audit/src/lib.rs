@@ -1,13 +1,13 @@
 //! The `dns-audit` Lambda's handler: thin glue from an EventBridge scheduled event to the
-//! minute DNS watch (`{"mode": "watch"}`, [`privatelink_router::watch::watch`]) or the full
-//! drift audit (no mode, `{"mode": "full"}`, [`privatelink_router::audit::audit`]); both take
+//! minute DNS watch (`{"mode": "watch"}`, [`privatelink_router::flows::watch::watch`]) or the full
+//! drift audit (no mode, `{"mode": "full"}`, [`privatelink_router::flows::audit::audit`]); both take
 //! `{"dry_run": true}`. Every rule lives in the library.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use privatelink_router::audit::{audit, AuditRequest, Mode};
 use privatelink_router::context::Context;
-use privatelink_router::watch::watch;
+use privatelink_router::flows::audit::{audit, AuditRequest, Mode};
+use privatelink_router::flows::watch::watch;
 use serde_json::Value;
 
 /// The Lambda runtime, re-exported so tests and benchmarks build [`LambdaEvent`]s with the

@@ -1,10 +1,10 @@
 //! The `rds-events` Lambda's handler: thin glue from an EventBridge RDS event to
-//! [`privatelink_router::events::handle_until`]. Every rule lives in the library.
+//! [`privatelink_router::flows::events::handle_until`]. Every rule lives in the library.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use privatelink_router::context::Context;
-use privatelink_router::events;
+use privatelink_router::flows::events;
 use serde_json::Value;
 
 /// The Lambda runtime, re-exported so tests and benchmarks build [`LambdaEvent`]s with the

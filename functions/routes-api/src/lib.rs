@@ -1,5 +1,5 @@
 //! The `routes-api` Lambda's handler: thin glue from an API Gateway HTTP API request (payload
-//! format 2.0, IAM authorization) to [`privatelink_router::service`]. `lambda_http` (the
+//! format 2.0, IAM authorization) to [`privatelink_router::flows::service`]. `lambda_http` (the
 //! runtime project's own crate) turns the event into an `http::Request` and the
 //! `http::Response` back into the API Gateway answer; [`serve`] routes by method and path,
 //! reads the caller, query and body, and maps every failure to an HTTP status and a stable
@@ -21,18 +21,17 @@ use lambda_http::{Adapter, Body, LambdaEvent, Request, RequestExt, Response, Ser
 use privatelink_router::adapters::aws::metrics;
 use privatelink_router::context::Context;
 use privatelink_router::domain::log_fields;
-use privatelink_router::domain::plan::Plan;
 use privatelink_router::domain::route::RouteId;
-use privatelink_router::domain::validation::ValidationError;
-use privatelink_router::service::{
-    self, Caller, CatalogEntry, CreateRequest, ListFilter, RouteView, RuleNames, ServiceError,
-};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use privatelink_router::flows::service::{self, Caller, CreateRequest, ListFilter, ServiceError};
 use serde_json::{json, Value};
 use tracing::{error, info, warn};
 
+mod bodies;
+mod errors;
 pub mod openapi;
+
+pub use bodies::{CatalogPage, Deleted, RoutePage, SyncResult};
+pub use errors::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 
 /// The event and response types, re-exported so tests build requests with the same version.
 pub use aws_lambda_events;
@@ -45,268 +44,6 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const DEFAULT_PAGE: usize = 50;
 /// Largest page size of `GET /routes`.
 pub const MAX_PAGE: usize = 100;
-
-/// Why a request was refused or failed: transport problems found here, or a [`ServiceError`].
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// No IAM principal in the request context (the route is not behind IAM authorization).
-    #[error("no IAM caller identity in the request (requestContext.authorizer.iam.userArn)")]
-    Unauthenticated,
-    /// The body is larger than [`MAX_BODY_BYTES`].
-    #[error("request body is {size} bytes; the limit is {MAX_BODY_BYTES}")]
-    PayloadTooLarge {
-        /// Size seen (encoded size when base64-encoded).
-        size: usize,
-    },
-    /// The body is missing or cannot be decoded (bad base64).
-    #[error("{0}")]
-    InvalidBody(String),
-    /// The event is not an HTTP request `lambda_http` can build (a path or host that is not
-    /// a URI); API Gateway never sends one, a direct invoke can.
-    #[error("not a valid HTTP request: {0}")]
-    InvalidRequest(String),
-    /// The body is not JSON.
-    #[error("body is not valid JSON: {0}")]
-    InvalidJson(String),
-    /// The body has a field the endpoint does not know.
-    #[error("{0}")]
-    UnknownField(String),
-    /// The body is JSON of the wrong shape (missing field, wrong type).
-    #[error("{0}")]
-    InvalidShape(String),
-    /// A query parameter is unknown, repeated or malformed.
-    #[error("{0}")]
-    InvalidQuery(String),
-    /// The `{id}` path segment is not a valid route name.
-    #[error("{0:?} is not a route id: 1-64 characters of a-z, 0-9 and '-'")]
-    InvalidRouteId(String),
-    /// No endpoint has this path.
-    #[error("no endpoint at {0}")]
-    UnknownEndpoint(String),
-    /// The path exists but not with this method.
-    #[error("{method} is not allowed here; allowed: {allow}")]
-    MethodNotAllowed {
-        /// Method used.
-        method: String,
-        /// Methods the path accepts (also sent as the `Allow` header).
-        allow: &'static str,
-    },
-    /// The service refused or failed.
-    #[error(transparent)]
-    Service(#[from] ServiceError),
-}
-
-/// The stable, machine-readable code of every error answer (`error.code`), with one HTTP
-/// status each. Clients branch on it; the message is for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// The body is not JSON.
-    InvalidJson,
-    /// The body is missing or blank, or flagged base64 and not base64.
-    InvalidBody,
-    /// The event is no HTTP request: a path or host that is not a URI (only a direct invoke
-    /// sends one).
-    InvalidRequest,
-    /// A query parameter is unknown, repeated or malformed.
-    InvalidQuery,
-    /// The `{id}` path segment is not a route id.
-    InvalidRouteId,
-    /// The body has a field the endpoint does not know.
-    UnknownField,
-    /// Wrong type, missing field, or a value outside the rules: route name, RFC 1123 host and
-    /// the allowed suffixes, port, health check ranges, tags.
-    ValidationFailed,
-    /// Only `TCP` is supported.
-    UnsupportedProtocol,
-    /// The host resolves only to addresses that may not be NLB targets.
-    PublicAddress,
-    /// No IAM caller in the request context.
-    Unauthenticated,
-    /// The route belongs to another principal and the caller is no admin.
-    Forbidden,
-    /// Only admins may pin a `listener_port` or take over a `target_group`.
-    PinNotAllowed,
-    /// No such route.
-    NotFound,
-    /// No such path.
-    UnknownEndpoint,
-    /// The path does not take this method; the `Allow` header lists those it takes.
-    MethodNotAllowed,
-    /// The body exceeds 16 KiB (decoded).
-    PayloadTooLarge,
-    /// The name exists with a different definition or another owner.
-    Conflict,
-    /// Every router has 50 listeners, or no free port is left in the range.
-    CapacityExhausted,
-    /// A concurrent change won the race: retry after `Retry-After` seconds.
-    Busy,
-    /// A listener the router does not own holds the route's port.
-    PortInUse,
-    /// The pinned `listener_port` is held by another route or quarantined.
-    PortPinned,
-    /// A target group with the route's name exists without the router's ownership tags.
-    TargetGroupNotOurs,
-    /// `tls_name`: every router's private endpoint rule has its 10 domain names.
-    TlsNamesFull,
-    /// `tls_name`: another route already serves the host by its own name.
-    TlsNameTaken,
-    /// An AWS call (ELBv2, DynamoDB, EC2) failed; retrying the same request is safe and
-    /// completes a change cut short.
-    UpstreamError,
-    /// A stored route item the router cannot read (a table edited by hand, or written by a
-    /// newer version); retrying does not help, the message names the item.
-    InternalError,
-}
-
-impl ErrorCode {
-    /// The HTTP status every answer with this code has: input problems are 4xx; only AWS
-    /// failing (or our own stored data) gives a 5xx.
-    pub fn status(self) -> u16 {
-        use ErrorCode::*;
-        match self {
-            InvalidJson | InvalidBody | InvalidRequest | InvalidQuery | InvalidRouteId => 400,
-            Unauthenticated => 401,
-            Forbidden | PinNotAllowed => 403,
-            NotFound | UnknownEndpoint => 404,
-            MethodNotAllowed => 405,
-            Conflict | CapacityExhausted | Busy | PortInUse | PortPinned | TargetGroupNotOurs
-            | TlsNamesFull | TlsNameTaken => 409,
-            PayloadTooLarge => 413,
-            UnknownField | ValidationFailed | UnsupportedProtocol | PublicAddress => 422,
-            InternalError => 500,
-            UpstreamError => 502,
-        }
-    }
-}
-
-/// The body of every error answer.
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(rename = "Error")]
-pub struct ErrorBody {
-    /// What went wrong.
-    pub error: ErrorDetail,
-}
-
-/// An error's code and message.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ErrorDetail {
-    /// Stable; clients branch on it.
-    pub code: ErrorCode,
-    /// One line for people, with the fix when known; may change.
-    pub message: String,
-}
-
-impl ApiError {
-    /// The JSON answer: `{"error": {"code", "message"}}` ([`ErrorBody`]).
-    pub fn body(&self) -> ErrorBody {
-        ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message: self.to_string(),
-            },
-        }
-    }
-
-    /// The one mapping from an error to its stable code (and so its HTTP status).
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            ApiError::Unauthenticated => ErrorCode::Unauthenticated,
-            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
-            ApiError::InvalidBody(_) => ErrorCode::InvalidBody,
-            ApiError::InvalidRequest(_) => ErrorCode::InvalidRequest,
-            ApiError::InvalidJson(_) => ErrorCode::InvalidJson,
-            ApiError::UnknownField(_) => ErrorCode::UnknownField,
-            ApiError::InvalidShape(_) => ErrorCode::ValidationFailed,
-            ApiError::InvalidQuery(_) => ErrorCode::InvalidQuery,
-            ApiError::InvalidRouteId(_) => ErrorCode::InvalidRouteId,
-            ApiError::UnknownEndpoint(_) => ErrorCode::UnknownEndpoint,
-            ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
-            ApiError::Service(e) => match e {
-                ServiceError::Invalid(ValidationError::Protocol(_)) => {
-                    ErrorCode::UnsupportedProtocol
-                }
-                ServiceError::Invalid(_) => ErrorCode::ValidationFailed,
-                ServiceError::PublicAddress { .. } => ErrorCode::PublicAddress,
-                ServiceError::NotFound(_) => ErrorCode::NotFound,
-                ServiceError::Forbidden { .. } => ErrorCode::Forbidden,
-                ServiceError::Conflict { .. } => ErrorCode::Conflict,
-                ServiceError::PortPinned { .. } => ErrorCode::PortPinned,
-                ServiceError::PortServed { .. } => ErrorCode::PortInUse,
-                ServiceError::PinNotAllowed { .. } => ErrorCode::PinNotAllowed,
-                ServiceError::CapacityExhausted(_) => ErrorCode::CapacityExhausted,
-                ServiceError::TlsNamesFull(_) => ErrorCode::TlsNamesFull,
-                ServiceError::TlsNameTaken { .. } => ErrorCode::TlsNameTaken,
-                ServiceError::Busy(_) => ErrorCode::Busy,
-                ServiceError::Elb(e) => match e.code.as_deref() {
-                    Some("ListenerPortTaken") => ErrorCode::PortInUse,
-                    Some("TargetGroupNotOurs") => ErrorCode::TargetGroupNotOurs,
-                    _ => ErrorCode::UpstreamError,
-                },
-                ServiceError::Store(
-                    privatelink_router::adapters::aws::store::StoreError::Codec(_),
-                ) => ErrorCode::InternalError,
-                ServiceError::Store(_) => ErrorCode::UpstreamError,
-            },
-        }
-    }
-
-    /// The HTTP status of the answer ([`ErrorCode::status`]).
-    pub fn status(&self) -> u16 {
-        self.code().status()
-    }
-}
-
-/// `GET /routes`: one page of routes, in id order.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct RoutePage {
-    /// The routes of this page the caller may see.
-    pub routes: Vec<RouteView>,
-    /// Pass as `next` for the following page; null on the last.
-    #[schemars(with = "Option<RouteId>")]
-    pub next: Option<String>,
-}
-
-/// `GET /catalog`: one page of routes as consumers reach them, and the private endpoint
-/// rules of their routers.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct CatalogPage {
-    /// The routes of this page the caller may see, in id order.
-    pub routes: Vec<CatalogEntry>,
-    /// The private endpoint rule of each router of these routes: the domain names it must
-    /// carry (give them to the NCC rule's `domain_names`).
-    pub rules: Vec<RuleNames>,
-    /// Pass as `next` for the following page; null on the last.
-    #[schemars(with = "Option<RouteId>")]
-    pub next: Option<String>,
-}
-
-/// `DELETE /routes/{id}`: the route is gone (listener and target group removed, port
-/// quarantined).
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Deleted {
-    /// The route removed.
-    pub id: RouteId,
-    /// Always true.
-    #[schemars(extend("const" = true))]
-    pub deleted: bool,
-}
-
-/// `POST /routes/{id}/sync`: the plan the reconcile applied, and the route afterwards.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct SyncResult {
-    /// The route synced.
-    pub route_id: String,
-    /// Whether the plan was applied (false only in a dry run).
-    pub applied: bool,
-    /// Structural conflicts found (targets were reconciled anyway). Absent when none.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub conflicts: Vec<String>,
-    /// What the reconcile decided, as applied.
-    pub plan: Plan,
-    /// The route as stored afterwards.
-    pub route: RouteView,
-}
 
 /// A successful answer: status, JSON body, extra headers.
 struct Reply {
@@ -720,6 +457,7 @@ fn response(status: u16, body: &Value, extra: &[(&'static str, String)]) -> Resp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use privatelink_router::domain::validation::ValidationError;
 
     #[test]
     fn paths_map_to_endpoints_and_bad_ids_are_refused() {

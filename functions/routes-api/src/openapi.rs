@@ -9,7 +9,7 @@
 //! closed (`additionalProperties: false`): an answer carries no field the document does not
 //! name, and the contract test sends real answers through it.
 
-use privatelink_router::service::{CreateRequest, RouteDetail, RouteView};
+use privatelink_router::flows::service::{CreateRequest, RouteDetail, RouteView};
 use schemars::generate::SchemaSettings;
 use schemars::transform::{RecursiveTransform, Transform};
 use schemars::{JsonSchema, Schema, SchemaGenerator};

@@ -2,7 +2,7 @@
 # Dashboard: what the router did, at a glance — route health, repairs, RDS events handled and
 # how long they took to converge, AWS calls and throttles, the functions' own errors and the
 # DLQ, and the state of every alarm of alarms.tf. The EMF metrics are the code's
-# (namespace var.metrics_namespace, dimension Function: shared/src/events.rs, audit.rs,
+# (namespace var.metrics_namespace, dimension Function: shared/src/flows/events/mod.rs, audit.rs,
 # watch.rs); tests/tests/infra.rs checks every one of them is on a graph.
 ############################################################################################
 

@@ -9,7 +9,7 @@
 //! instance endpoint resolves to one stable IP, so the union of those answers is the complete
 //! target set, and a member that leaves the cluster can leave the target group at once.
 //!
-//! The rules here are pure; [`crate::adapters::aws::rds`] reads the API and [`crate::observe`] falls back to
+//! The rules here are pure; [`crate::adapters::aws::rds`] reads the API and [`crate::reconcile::observe`] falls back to
 //! DNS with the time-based window ([`crate::domain::window`]) when the API is not configured or fails.
 
 use std::collections::BTreeSet;

@@ -86,7 +86,8 @@ enum StoredAbsence {
     },
 }
 
-/// The stored (and API) form, [`StoredAbsence`].
+/// The stored (and API) form: a bare miss count, or `{misses, since, counted_at}` (the private
+/// `StoredAbsence` above).
 impl JsonSchema for Absence {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Absence".into()

@@ -190,9 +190,9 @@ async fn run(keep: bool) -> anyhow::Result<()> {
     }
     // The reader answers one IP per query: a second sync sees the other one.
     for _ in 0..3 {
-        privatelink_router::service::sync(
+        privatelink_router::flows::service::sync(
             &ctx,
-            &privatelink_router::service::Caller::from_user_arn(PIPELINE),
+            &privatelink_router::flows::service::Caller::from_user_arn(PIPELINE),
             "billing-ro",
         )
         .await?;
@@ -242,9 +242,9 @@ async fn run(keep: bool) -> anyhow::Result<()> {
 
     // 4. Break things by hand, then run the audit handler.
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
-    let billing = privatelink_router::service::get(
+    let billing = privatelink_router::flows::service::get(
         &ctx,
-        &privatelink_router::service::Caller::from_user_arn(PIPELINE),
+        &privatelink_router::flows::service::Caller::from_user_arn(PIPELINE),
         "billing",
     )
     .await?;
@@ -270,7 +270,7 @@ async fn run(keep: bool) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("dns-audit handler: {e}"))?;
     println!("\nstep 4: deleted billing's listener and registered a stranger (10.66.6.6) on orders; the audit handler's report:");
-    let rows = privatelink_router::audit::report_rows(&report)
+    let rows = privatelink_router::flows::audit::report_rows(&report)
         .into_iter()
         .map(|(k, v)| vec![k, v])
         .collect();

@@ -3,10 +3,10 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use privatelink_router::adopt::adopt;
 use privatelink_router::context::Context;
 use privatelink_router::domain::seed_inputs::SeedInputs;
-use privatelink_router::service::Caller;
+use privatelink_router::flows::adopt::adopt;
+use privatelink_router::flows::service::Caller;
 use serde_json::Value;
 
 use crate::output::print;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use privatelink_router::audit::{AuditRequest, Progress};
 use privatelink_router::context::Context;
+use privatelink_router::flows::audit::{AuditRequest, Progress};
 
 use crate::output::print;
 use crate::Output;
@@ -38,7 +38,7 @@ pub(crate) async fn run(
         }))),
         ..Default::default()
     };
-    let report = privatelink_router::audit::audit(&ctx, req).await;
+    let report = privatelink_router::flows::audit::audit(&ctx, req).await;
     bar.finish_and_clear();
     let report = report?;
     let v = serde_json::to_value(&report)?;

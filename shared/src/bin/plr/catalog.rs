@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use privatelink_router::context::Context;
-use privatelink_router::service::{self, Caller};
+use privatelink_router::flows::service::{self, Caller};
 use serde_json::json;
 
 use crate::output::{all_pages, print};

@@ -4,7 +4,7 @@
 use privatelink_router::config::ConfigError;
 use privatelink_router::domain::plan::LookupFailure;
 use privatelink_router::domain::route::Route;
-use privatelink_router::service::ServiceError;
+use privatelink_router::flows::service::ServiceError;
 use serde_json::Value;
 
 /// A requested change that was made only in part (e.g. a route created but its name does not

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use privatelink_router::service::Caller;
+use privatelink_router::flows::service::Caller;
 
 mod adopt;
 mod audit;

@@ -2,7 +2,7 @@
 //! before a removal; paging through listings.
 
 use comfy_table::{presets::UTF8_BORDERS_ONLY, ContentArrangement, Table};
-use privatelink_router::service::{ListFilter, ServiceError};
+use privatelink_router::flows::service::{ListFilter, ServiceError};
 use serde_json::Value;
 
 use crate::errors::Hint;

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use privatelink_router::context::Context;
 use privatelink_router::domain::seed_inputs::SeedInputs;
-use privatelink_router::service::{self, Caller, CreateRequest};
+use privatelink_router::flows::service::{self, Caller, CreateRequest};
 use serde_json::{json, Value};
 
 use crate::output::print;

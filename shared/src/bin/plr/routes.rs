@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use privatelink_router::context::Context;
 use privatelink_router::domain::log_fields::tag;
-use privatelink_router::service::{self, Caller, CreateRequest};
+use privatelink_router::flows::service::{self, Caller, CreateRequest};
 use serde_json::{json, Value};
 
 use crate::errors::{dns_warning, Declined, Warning};

@@ -3,7 +3,7 @@
 //! and only the routes whose answer moved — or whose window still has an IP to retire, or whose
 //! refused addresses changed — are reconciled. A route whose answer did not move costs no ELBv2
 //! call and no write. Targets, listeners, target groups, attributes, orphans and health are the
-//! full audit's job ([`crate::audit`]), on its own slower schedule; RDS events stay the fast
+//! full audit's job ([`crate::flows::audit`]), on its own slower schedule; RDS events stay the fast
 //! path for failovers.
 //!
 //! Cost of a run where nothing moved: the route Query pages and one lookup per route (RDS
@@ -19,14 +19,14 @@ use tracing::{info, warn};
 
 use crate::adapters::aws::metrics::{self, count, millis};
 use crate::adapters::aws::store::audit_records::RouteItem;
-use crate::audit::{AuditError, DnsFailure, RouteFailure};
 use crate::context::Context;
 use crate::domain::health::refused_in;
 use crate::domain::host::answers_one_member;
 use crate::domain::net::AddressPolicy;
 use crate::domain::plan::Lookup;
 use crate::domain::route::{Route, RouteStatus};
-use crate::observe::observe;
+use crate::flows::audit::{AuditError, DnsFailure, RouteFailure};
+use crate::reconcile::observe::observe;
 use crate::reconcile::reconcile_with;
 
 /// What one watch run saw and did.

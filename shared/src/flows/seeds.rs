@@ -9,7 +9,7 @@ use crate::adapters::aws::store::seed_records::SeedItem;
 use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::context::Context;
 use crate::domain::route::RouteId;
-use crate::service::{self, Caller, CreateRequest};
+use crate::flows::service::{self, Caller, CreateRequest};
 
 /// What became of one seed.
 #[derive(Debug, Clone, Serialize)]

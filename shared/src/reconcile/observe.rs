@@ -11,14 +11,14 @@ use serde::Serialize;
 use tracing::{debug, warn};
 
 use crate::adapters::aws::rds::RdsError;
+use crate::config::Config;
 use crate::context::Context;
-use crate::domain::host::{parse_rds_endpoint, RdsEndpointKind};
+use crate::domain::host::{answers_one_member, parse_rds_endpoint, RdsEndpointKind};
 use crate::domain::log_fields::list;
 use crate::domain::membership::{custom_endpoint_members, reader_endpoint_members, Member};
 use crate::domain::plan::{Lookup, LookupFailure};
 use crate::domain::route::Route;
-use crate::domain::window::Retention;
-use crate::reconcile::retention_for;
+use crate::domain::window::{Retention, RDS_RECORD_TTL_SECS};
 
 /// Where a route's addresses came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -208,5 +208,20 @@ pub async fn observe_host(
         lookup: ctx.dns.lookup(host).await,
         retention,
         via: Via::Dns,
+    }
+}
+
+/// How long a route keeps an IP its name stopped answering: reader and custom endpoints answer
+/// one member per query, so they keep IPs for the reader retention time as well as K lookups
+/// ([`crate::domain::window`]); every other name (instance, writer, proxy, other) follows K lookups.
+pub fn retention_for(route: &Route, config: &Config) -> Retention {
+    if answers_one_member(route.spec.host.as_str()) {
+        Retention::Time {
+            lookups: config.window,
+            absent_secs: config.reader_retention_secs,
+            ttl_secs: RDS_RECORD_TTL_SECS,
+        }
+    } else {
+        Retention::Lookups(config.window)
     }
 }

@@ -1,5 +1,9 @@
 //! One route's reconcile loop: read targets, plan, apply, remember — retried on a lost race.
 
+pub mod apply;
+pub mod observe;
+pub mod provision;
+
 use std::net::IpAddr;
 
 use chrono::{TimeDelta, Utc};
@@ -8,16 +12,15 @@ use tracing::{info, warn};
 
 use crate::adapters::aws::elb::{ElbError, Targets};
 use crate::adapters::aws::store::{RouteStore, StoreError};
-use crate::apply::apply;
-use crate::config::Config;
 use crate::context::Context;
 use crate::domain::health::refused_in;
 use crate::domain::health::TargetHealth;
-use crate::domain::host::answers_one_member;
 use crate::domain::log_fields::tag;
 use crate::domain::plan::{plan, Intent, Lookup, Note, Plan, PlanInput};
 use crate::domain::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
-use crate::domain::window::{Retention, RDS_RECORD_TTL_SECS};
+use crate::domain::window::Retention;
+use crate::reconcile::apply::apply;
+use crate::reconcile::observe::retention_for;
 
 /// Reconciling a route failed; nothing was lost (the next run retries).
 #[derive(Debug, thiserror::Error)]
@@ -58,21 +61,6 @@ pub struct Outcome {
     /// route's port), reported beside the target changes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<String>,
-}
-
-/// How long a route keeps an IP its name stopped answering: reader and custom endpoints answer
-/// one member per query, so they keep IPs for the reader retention time as well as K lookups
-/// ([`crate::domain::window`]); every other name (instance, writer, proxy, other) follows K lookups.
-pub fn retention_for(route: &Route, config: &Config) -> Retention {
-    if answers_one_member(route.spec.host.as_str()) {
-        Retention::Time {
-            lookups: config.window,
-            absent_secs: config.reader_retention_secs,
-            ttl_secs: RDS_RECORD_TTL_SECS,
-        }
-    } else {
-        Retention::Lookups(config.window)
-    }
 }
 
 /// The planner intent for a route's status.
@@ -187,7 +175,7 @@ pub async fn reconcile(
     reconcile_with(ctx, route, lookups, None, dry_run).await
 }
 
-/// [`reconcile`] with the window rule of an observation ([`crate::observe::Observation`]):
+/// [`reconcile`] with the window rule of an observation ([`crate::reconcile::observe::Observation`]):
 /// `None` uses the route's own ([`retention_for`]).
 pub async fn reconcile_with(
     ctx: &Context,

@@ -1,5 +1,6 @@
-//! Route operations behind the API, CLI and demo: create, read, list, sync and delete, with
-//! ownership checks. Transport-free: callers map [`ServiceError`] to their own replies.
+//! Creating a route: the request and its validation, what the RDS API adds to it, the
+//! listener port (allocated, pinned or reused), the AWS resources, and `plr plan`'s preview of
+//! all of it.
 
 use std::collections::BTreeMap;
 
@@ -8,16 +9,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
-use crate::adapters::aws::elb::{ElbError, ListenerInfo, Targets, TAG_ROUTE};
+use crate::adapters::aws::elb::{ElbError, ListenerInfo, TAG_ROUTE};
 use crate::adapters::aws::store::ports::Allocation;
-use crate::adapters::aws::store::{RouteStore, StoreError};
+use crate::adapters::aws::store::RouteStore;
 use crate::context::Context;
-use crate::domain::catalog::{
-    connection_urls, consumer_address, rule_domain_names, ConnectionUrls, ConsumerAddress,
-    DOMAIN_NAMES_PER_RULE,
-};
-use crate::domain::health::TargetHealth;
-use crate::domain::health::{summarize, Health, RouteHealth};
 use crate::domain::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
 use crate::domain::plan::Lookup;
 use crate::domain::ports::{free_ports, pick, PortEntry};
@@ -28,120 +23,11 @@ use crate::domain::validation::{
 };
 use crate::domain::window::Retention;
 use crate::domain::window::Sightings;
-use crate::observe::{observe, observe_host};
-use crate::provision::{ensure_resources, LISTENER_PORT_TAKEN};
-use crate::reconcile::{reconcile, reconcile_with, Outcome, ReconcileError};
+use crate::reconcile::observe::observe_host;
+use crate::reconcile::provision::{ensure_resources, LISTENER_PORT_TAKEN};
+use crate::reconcile::reconcile;
 
-/// Why an operation was refused or failed, in terms a caller can act on.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    /// The request is invalid.
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    /// The host resolves to addresses that may not be targets.
-    #[error("host {host} resolves to {ips:?}, which may not be targets (only private addresses)")]
-    PublicAddress {
-        /// Host.
-        host: String,
-        /// Refused addresses.
-        ips: Vec<String>,
-    },
-    /// No such route (or not visible to the caller).
-    #[error("route {0} not found")]
-    NotFound(String),
-    /// The caller may not act on this route.
-    #[error("{principal} may not access route {route}")]
-    Forbidden {
-        /// Caller.
-        principal: String,
-        /// Route.
-        route: String,
-    },
-    /// A route with this name exists with a different definition.
-    #[error("listener port {port} on router {router} is held by route {holder}: pin another port, or remove that route first")]
-    PortPinned {
-        /// Router id.
-        router: String,
-        /// The pinned port.
-        port: u16,
-        /// The route holding it (or `quarantine` when released recently).
-        holder: String,
-    },
-    /// A live listener the router does not own serves the port (e.g. a seed deployment's).
-    #[error("listener port {port} on router {router} is served by a listener the router does not own ({listener}): if it is a seed deployment's, take it over with `plr adopt` (infra/README.md) — never delete it, consumers use it")]
-    PortServed {
-        /// Router id.
-        router: String,
-        /// The port.
-        port: u16,
-        /// The listener's ARN.
-        listener: String,
-    },
-    /// Only admins may pin listener ports through the API.
-    #[error("{principal} may not pin a listener port: only ROUTER_ADMIN_PRINCIPALS may (takeovers use plr or Terraform seeds)")]
-    PinNotAllowed {
-        /// Caller.
-        principal: String,
-    },
-    /// A route with this name exists with a different definition, or another owner's.
-    #[error("route {id} exists with {differs}: remove it first (DELETE /routes/{id}, `plr routes rm {id}`) or use another name")]
-    Conflict {
-        /// Route id.
-        id: String,
-        /// What differs, in the API's field names (`a different tags, host`, `another owner`).
-        differs: String,
-    },
-    /// Every router is full or every port is taken.
-    #[error("no capacity: {0}")]
-    CapacityExhausted(String),
-    /// A `tls_name` route needs a domain name on its router's private endpoint rule, and every
-    /// router's rule has its 10 (Databricks: "up to 10 domain names" per rule).
-    #[error("no router's private endpoint rule has room for another TLS name (10 domain names per rule, the consumer domain included): {0}; add a router to ROUTER_FLEET, or create the route without tls_name and connect through the consumer domain")]
-    TlsNamesFull(String),
-    /// Another route already serves this host by its own name (a domain name maps to one
-    /// private endpoint).
-    #[error("{host} is already a domain name of router {router}'s private endpoint rule (another route's TLS name, or the router's consumer domain; `plr catalog` shows them): connect through it, or create this route without tls_name")]
-    TlsNameTaken {
-        /// The host.
-        host: String,
-        /// The router whose rule carries it.
-        router: String,
-    },
-    /// The operation raced with another and should be retried.
-    #[error("route {0} is being changed concurrently, retry")]
-    Busy(String),
-    /// ELBv2 failed.
-    #[error(transparent)]
-    Elb(#[from] ElbError),
-    /// The store failed.
-    #[error(transparent)]
-    Store(StoreError),
-}
-
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(id) => ServiceError::Busy(id),
-            StoreError::NotFound(id) => ServiceError::NotFound(id),
-            other => ServiceError::Store(other),
-        }
-    }
-}
-
-impl From<ReconcileError> for ServiceError {
-    fn from(e: ReconcileError) -> Self {
-        match e {
-            ReconcileError::Elb(e) => e.into(),
-            ReconcileError::Store(e) => e.into(),
-            ReconcileError::UnknownRouter { route, router } => {
-                ServiceError::Elb(ElbError::invalid(
-                    "reconcile",
-                    format!("route {route}: router {router} not configured"),
-                ))
-            }
-        }
-    }
-}
+use super::{Caller, ServiceError};
 
 /// The body of `POST /routes`: a route definition. The same body again is a replay; another
 /// body under an existing name is a conflict.
@@ -317,283 +203,12 @@ impl CreateRequest {
     }
 }
 
-/// Who is calling: an IAM principal ARN, and whether it is an admin.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// Principal ARN from the request context.
-    pub principal: String,
-}
-
-impl Caller {
-    /// The caller behind an IAM ARN as API Gateway reports it (`userArn`). An assumed-role
-    /// session (`arn:aws:sts::<account>:assumed-role/<role>/<session>`) becomes its role,
-    /// `arn:aws:iam::<account>:role/<role>`, so every session of a pipeline's role owns the
-    /// same routes (STS ARNs carry no role path: configure admin roles without one). Other
-    /// ARNs (IAM users, federated users) are kept as given.
-    pub fn from_user_arn(user_arn: &str) -> Self {
-        let arn = user_arn.trim();
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        let principal = match parts.as_slice() {
-            ["arn", partition, "sts", "", account, resource] => {
-                match resource
-                    .strip_prefix("assumed-role/")
-                    .and_then(|r| r.split_once('/'))
-                {
-                    Some((role, _session)) if !role.is_empty() => {
-                        format!("arn:{partition}:iam::{account}:role/{role}")
-                    }
-                    _ => arn.to_owned(),
-                }
-            }
-            _ => arn.to_owned(),
-        };
-        Self { principal }
-    }
-
-    fn may_access(&self, ctx: &Context, route: &Route) -> bool {
-        ctx.config.admin_principals.contains(&self.principal) || route.owner == self.principal
-    }
-
-    /// True when the caller is a configured admin.
-    pub fn is_admin(&self, ctx: &Context) -> bool {
-        ctx.config.admin_principals.contains(&self.principal)
-    }
-}
-
-/// What consumers (a Databricks private endpoint rule) need to reach the database.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Connection {
-    /// VPC endpoint service name.
-    pub endpoint_service_name: String,
-    /// Listener port.
-    #[schemars(range(min = 1))]
-    pub port: u16,
-    /// The host a consumer connects to on `port`: the database's own name when the route has
-    /// `tls_name`, else the router's consumer domain; null when the router has none.
-    pub consumer_host: Option<String>,
-}
-
-/// A route as the API shows it: as stored, with what a consumer needs to reach it.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-#[schemars(rename = "Route")]
-pub struct RouteView {
-    /// The stored route.
-    #[serde(flatten)]
-    pub route: Route,
-    /// What a Databricks private endpoint rule needs; null when the route's router is not in
-    /// the configured fleet.
-    pub connection: Option<Connection>,
-}
-
-/// Route detail: the route plus what ELB reports now.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct RouteDetail {
-    /// The route and connection info.
-    #[serde(flatten)]
-    pub view: RouteView,
-    /// Targets and health as ELB reports them (state and reason code per target).
-    pub targets: Vec<TargetHealth>,
-    /// Whether the route serves (`serving` / `degraded` / `not_serving`), and why not.
-    pub health: RouteHealth,
-    /// The NLB's private IPs: the database's security group must admit them (client IP
-    /// preservation is off for IP targets over TCP).
-    pub nlb_private_ips: Vec<String>,
-}
-
-/// Builds the API view of a route.
-pub fn view(ctx: &Context, route: Route) -> RouteView {
-    // From the configuration, not the loaded fleet: a view needs no NLB to answer.
-    let connection = ctx.config.router(&route.router).map(|r| Connection {
-        endpoint_service_name: r.endpoint_service_name.clone(),
-        port: route.listener_port,
-        consumer_host: consumer_address(&route, Some(r)).map(|a| a.host),
-    });
-    RouteView { route, connection }
-}
-
-/// One route as a consumer sees it (`GET /catalog`, `plr catalog`).
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct CatalogEntry {
-    /// The route.
-    pub route: RouteId,
-    /// Its router (NLB and endpoint service).
-    pub router: String,
-    /// The router's VPC endpoint service (a private endpoint rule's `endpoint_service`);
-    /// null when the router is not configured here.
-    pub endpoint_service_name: Option<String>,
-    /// Where a consumer connects; null when there is nowhere yet (see `notes`).
-    pub consumer: Option<ConsumerAddress>,
-    /// The database engine; null when unknown (see `notes`).
-    pub engine: Option<Engine>,
-    /// Connection strings for the engine at the consumer address; null without either.
-    pub urls: Option<ConnectionUrls>,
-    /// Lifecycle state.
-    pub status: RouteStatus,
-    /// Whether its targets take connections now; null when ELB could not be read.
-    pub health: Option<Health>,
-    /// The NLB's private IPs: the database's security group must admit them (client IP
-    /// preservation is off for IP targets over TCP).
-    pub nlb_private_ips: Vec<String>,
-    /// What is missing for a working connection, each with the fix. Empty when none.
-    pub notes: Vec<String>,
-}
-
-/// A router's private endpoint rule as its routes need it: the domain names to give it.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct RuleNames {
-    /// The router.
-    pub router: String,
-    /// The rule's `endpoint_service`.
-    pub endpoint_service_name: String,
-    /// The rule's `domain_names`: the consumer domain, then the TLS names of the routes
-    /// (for callers who are no admin, of their routes only: see `complete`).
-    pub domain_names: Vec<String>,
-    /// True when `domain_names` is the rule's whole list (the caller is an admin); false when
-    /// other owners' names are left out — then it is no value to give the rule.
-    pub complete: bool,
-    /// Domain names the rule has room for still (10 per rule).
-    pub room: usize,
-}
-
-/// A page of the catalog and the rules behind it.
-#[derive(Debug, Clone)]
-pub struct Catalog {
-    /// The routes of the page.
-    pub routes: Vec<CatalogEntry>,
-    /// The private endpoint rules of the routes' routers.
-    pub rules: Vec<RuleNames>,
-    /// Continue after this route id; `None` on the last page.
-    pub next: Option<String>,
-}
-
-/// The catalog: every route the caller may see (filtered and paged as [`list`]) with its
-/// consumer address, connection strings, health and the NLB IPs its database must admit,
-/// and the domain names each of their routers' private endpoint rules must carry. Reads one
-/// DescribeTargetHealth per route (eight at a time) and the NLB's network interfaces once
-/// per router.
-pub async fn catalog(
-    ctx: &Context,
-    caller: &Caller,
-    filter: &ListFilter,
-) -> Result<Catalog, ServiceError> {
-    use futures::stream::{self, StreamExt};
-    let (routes, next) = list(ctx, caller, filter).await?;
-    let routers: std::collections::BTreeSet<&str> =
-        routes.iter().map(|r| r.router.as_str()).collect();
-    let mut nlb_ips: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for id in &routers {
-        let ips = match ctx.fleet.get(*id) {
-            Some(r) => crate::adapters::aws::ec2::nlb_private_ips(r, &ctx.clients.ec2)
-                .await
-                .unwrap_or_default(),
-            None => vec![],
-        };
-        nlb_ips.insert(id, ips);
-    }
-    // Owned inputs: a future borrowing a route would not be `Send` for every lifetime.
-    let inputs: Vec<_> = routes
-        .iter()
-        .map(|r| {
-            (
-                r.target_group_arn.clone(),
-                r.refused.clone(),
-                r.conflict.clone(),
-            )
-        })
-        .collect();
-    let healths: Vec<Result<Health, String>> = stream::iter(inputs)
-        .map(|(tg, refused, conflict)| async move {
-            let targets = match tg {
-                Some(tg) => ctx
-                    .elb
-                    .describe_targets(&tg)
-                    .await
-                    .map_err(|e| e.to_string())?,
-                None => vec![],
-            };
-            Ok(summarize(&targets, &refused, conflict.as_deref()).health)
-        })
-        .buffered(8)
-        .collect()
-        .await;
-    let entries = routes
-        .iter()
-        .zip(healths)
-        .map(|(route, health)| {
-            let router = ctx.config.router(&route.router);
-            let consumer = consumer_address(route, router);
-            let engine = route.spec.engine;
-            let mut notes = Vec::new();
-            if consumer.is_none() {
-                notes.push(format!(
-                    "no consumer address: router {} has no consumer_domain (set it in ROUTER_FLEET, Terraform variable consumer_domain), and the route has no tls_name",
-                    route.router
-                ));
-            }
-            if engine.is_none() {
-                notes.push("engine unknown: no connection strings; give the route an engine".into());
-            }
-            if let Err(e) = &health {
-                notes.push(format!("health unknown: {e}"));
-            }
-            CatalogEntry {
-                route: route.id().clone(),
-                router: route.router.clone(),
-                endpoint_service_name: router.map(|r| r.endpoint_service_name.clone()),
-                urls: engine.zip(consumer.as_ref()).map(|(e, a)| connection_urls(e, a)),
-                consumer,
-                engine,
-                status: route.status,
-                health: health.ok(),
-                nlb_private_ips: nlb_ips.get(route.router.as_str()).cloned().unwrap_or_default(),
-                notes,
-            }
-        })
-        .collect();
-    let ids: Vec<&str> = routers.iter().copied().collect();
-    let loads = ctx.store.router_loads(&ids).await?;
-    let admin = caller.is_admin(ctx);
-    let own_names: std::collections::BTreeSet<String> = routes
-        .iter()
-        .filter(|r| r.spec.tls_name)
-        .map(|r| r.spec.host.to_string())
-        .collect();
-    let rules = routers
-        .iter()
-        .filter_map(|id| ctx.config.router(id))
-        .map(|router| {
-            let held = loads
-                .get(&router.id)
-                .map(|l| l.tls_names.clone())
-                .unwrap_or_default();
-            let visible = if admin {
-                held.clone()
-            } else {
-                held.intersection(&own_names).cloned().collect()
-            };
-            let used = held.len() + usize::from(router.consumer_domain.is_some());
-            RuleNames {
-                router: router.id.clone(),
-                endpoint_service_name: router.endpoint_service_name.clone(),
-                domain_names: rule_domain_names(router, &visible),
-                complete: admin || visible.len() == held.len(),
-                room: DOMAIN_NAMES_PER_RULE.saturating_sub(used),
-            }
-        })
-        .collect();
-    Ok(Catalog {
-        routes: entries,
-        rules,
-        next,
-    })
-}
-
 /// Fills what the router's own RDS API can tell about a request's database: its account
 /// (the router's own, when an instance, cluster or custom endpoint of that identifier exists
 /// there **with this very endpoint name**), its engine when not given, and for a custom
 /// endpoint the cluster whose events concern it. Changes nothing for another account's database, a proxy, a name that is not an
 /// RDS endpoint, or when the RDS API is off or fails (the calls have short timeouts).
-async fn learn_from_rds(ctx: &Context, spec: &mut RouteSpec, explicit_identifier: bool) {
+pub(super) async fn learn_from_rds(ctx: &Context, spec: &mut RouteSpec, explicit_identifier: bool) {
     let Some(endpoint) = parse_rds_endpoint(spec.host.as_str()) else {
         return;
     };
@@ -689,14 +304,19 @@ pub async fn create_trusted(
     let route = finish(ctx, route, &[first]).await?;
     if created && route.spec.tls_name {
         // The rule learns the name now; a failure is reported and the audit retries it.
-        crate::rules::sync(ctx, false).await;
+        crate::flows::rules::sync(ctx, false).await;
     }
     Ok((route, created))
 }
 
 /// The 409 for a route that exists otherwise than asked: which fields differ (as the API
 /// names them), or that it is another principal's.
-fn conflict(ctx: &Context, caller: &Caller, existing: &Route, wanted: &RouteSpec) -> ServiceError {
+pub(super) fn conflict(
+    ctx: &Context,
+    caller: &Caller,
+    existing: &Route,
+    wanted: &RouteSpec,
+) -> ServiceError {
     let id = wanted.id.to_string();
     if existing.owner != caller.principal && !caller.is_admin(ctx) {
         return ServiceError::Conflict {
@@ -731,7 +351,7 @@ fn conflict(ctx: &Context, caller: &Caller, existing: &Route, wanted: &RouteSpec
 }
 
 /// Finds or writes the route record with a port on a router with room.
-async fn allocate(
+pub(super) async fn allocate(
     ctx: &Context,
     caller: &Caller,
     spec: RouteSpec,
@@ -875,7 +495,7 @@ async fn allocate(
 
 /// How many TLS names a router's private endpoint rule has room for: 10 domain names per rule
 /// ([`crate::domain::catalog::DOMAIN_NAMES_PER_RULE`]), less the router's consumer domain.
-fn tls_names_cap(ctx: &Context, router: &str) -> usize {
+pub(super) fn tls_names_cap(ctx: &Context, router: &str) -> usize {
     let domain = ctx
         .config
         .router(router)
@@ -885,7 +505,7 @@ fn tls_names_cap(ctx: &Context, router: &str) -> usize {
 
 /// The router and port of a pin, or why it cannot have them: the port is held by another route,
 /// or quarantined after a route released it.
-async fn pinned(
+pub(super) async fn pinned(
     ctx: &Context,
     pin: &PortPin,
     spec: &RouteSpec,
@@ -931,7 +551,7 @@ async fn pinned(
 
 /// The router's live listeners by port (one DescribeListeners): a port a listener serves is not
 /// free, whatever the port table says (a seed deployment's listeners are in no table).
-async fn live_listeners(
+pub(super) async fn live_listeners(
     ctx: &Context,
     router: &str,
 ) -> Result<BTreeMap<u16, ListenerInfo>, ServiceError> {
@@ -949,7 +569,7 @@ async fn live_listeners(
 
 /// True when a live listener on a route's pinned port is the route's own: tagged with its id
 /// (an earlier attempt), or forwarding to the target group it adopts (`plr adopt`).
-async fn listener_is_the_routes(
+pub(super) async fn listener_is_the_routes(
     ctx: &Context,
     listener: &ListenerInfo,
     spec: &RouteSpec,
@@ -998,203 +618,6 @@ pub async fn finish(
         route = provisioned;
     }
     Ok(reconcile(ctx, route, lookups, false).await?.route)
-}
-
-/// Reads a route the caller may see.
-pub async fn get(ctx: &Context, caller: &Caller, id: &str) -> Result<Route, ServiceError> {
-    let id = RouteId::parse(id)?;
-    let route = ctx
-        .store
-        .get(&id)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound(id.to_string()))?;
-    if !caller.may_access(ctx, &route) {
-        return Err(ServiceError::Forbidden {
-            principal: caller.principal.clone(),
-            route: id.to_string(),
-        });
-    }
-    Ok(route)
-}
-
-/// Route detail with ELB's view of targets and the NLB's private IPs.
-pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDetail, ServiceError> {
-    let route = get(ctx, caller, id).await?;
-    let targets = match &route.target_group_arn {
-        Some(tg) => ctx.elb.describe_targets(tg).await?,
-        None => vec![],
-    };
-    let nlb_private_ips = match ctx.fleet.get(&route.router) {
-        Some(r) => crate::adapters::aws::ec2::nlb_private_ips(r, &ctx.clients.ec2)
-            .await
-            .unwrap_or_default(),
-        None => vec![],
-    };
-    let health = summarize(&targets, &route.refused, route.conflict.as_deref());
-    Ok(RouteDetail {
-        view: view(ctx, route),
-        targets,
-        health,
-        nlb_private_ips,
-    })
-}
-
-/// Filters for listing routes.
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    /// Only routes of this owner.
-    pub owner: Option<String>,
-    /// Only routes with this tag key (and value, when given).
-    pub tag: Option<(String, Option<String>)>,
-    /// Page size (1-100).
-    pub limit: usize,
-    /// Continue after this route id.
-    pub next: Option<String>,
-}
-
-/// Lists routes the caller may see, filtered, paginated by route id.
-pub async fn list(
-    ctx: &Context,
-    caller: &Caller,
-    filter: &ListFilter,
-) -> Result<(Vec<Route>, Option<String>), ServiceError> {
-    let limit = filter.limit.clamp(1, 100);
-    let mut out = Vec::new();
-    let mut start = filter.next.clone();
-    loop {
-        let page = ctx.store.list(start.as_deref(), 100).await?;
-        for r in page.routes {
-            let visible = caller.may_access(ctx, &r)
-                && filter.owner.as_ref().is_none_or(|o| &r.owner == o)
-                && filter
-                    .tag
-                    .as_ref()
-                    .is_none_or(|(k, v)| match (r.spec.tags.get(k), v) {
-                        (Some(_), None) => true,
-                        (Some(have), Some(want)) => have == want,
-                        _ => false,
-                    });
-            if visible {
-                let id = r.id().to_string();
-                out.push(r);
-                if out.len() == limit {
-                    return Ok((out, Some(id)));
-                }
-            }
-        }
-        match page.next {
-            Some(n) => start = Some(n),
-            None => return Ok((out, None)),
-        }
-    }
-}
-
-/// Reconciles a route now (one fresh lookup) and returns what was done. Re-provisions
-/// missing resources first; a route whose source was deleted follows DNS again.
-pub async fn sync(ctx: &Context, caller: &Caller, id: &str) -> Result<Outcome, ServiceError> {
-    let mut route = get(ctx, caller, id).await?;
-    if route.status == RouteStatus::SourceDeleted {
-        route.status = RouteStatus::Pending;
-        route.version += 1;
-        ctx.store.save(&route).await?;
-    }
-    let before = route.conflict.clone();
-    let (mut route, _) = ensure_resources(ctx, &route, false).await?;
-    if route.conflict != before {
-        route.version += 1;
-        route.updated_at = Utc::now();
-        ctx.store.save(&route).await?;
-    }
-    // A listener conflict is reported, and never stops the targets from following DNS.
-    let conflicts: Vec<String> = route.conflict.iter().cloned().collect();
-    let seen = observe(ctx, &route).await;
-    let mut outcome =
-        reconcile_with(ctx, route, &[seen.lookup], Some(seen.retention), false).await?;
-    outcome.conflicts = conflicts;
-    Ok(outcome)
-}
-
-/// Deletes a route: targets, listener, target group, then the record; the port is quarantined.
-/// Marks the route `Deleting` first, so a crash midway is finished by a retry or the audit.
-pub async fn delete(ctx: &Context, caller: &Caller, id: &str) -> Result<(), ServiceError> {
-    let route = get(ctx, caller, id).await?;
-    teardown(ctx, route).await
-}
-
-/// Removes a route's resources and record (used by delete and by the audit for `Deleting`).
-pub async fn teardown(ctx: &Context, mut route: Route) -> Result<(), ServiceError> {
-    if route.status != RouteStatus::Deleting {
-        route.status = RouteStatus::Deleting;
-        route.version += 1;
-        route.updated_at = Utc::now();
-        ctx.store.save(&route).await?;
-    }
-    discover_resources(ctx, &mut route).await?;
-    if let Some(l) = &route.listener_arn {
-        ctx.elb.delete_listener(l).await?;
-    }
-    if let Some(tg) = route.target_group_arn.clone() {
-        let outcome = reconcile(ctx, route.clone(), &[], false).await?;
-        route = outcome.route;
-        ctx.elb.delete_target_group(&tg).await?;
-    }
-    let until = Utc::now().timestamp() + ctx.config.port_quarantine.as_secs() as i64;
-    ctx.store.release(&route, until).await?;
-    info!(route_id = %route.id(), port = route.listener_port, until, "route deleted, port quarantined");
-    if route.spec.tls_name {
-        crate::rules::sync(ctx, false).await;
-    }
-    Ok(())
-}
-
-/// Fills in ARNs that a creation cut short never recorded — the target group by its
-/// deterministic name and our ownership tag, the listener by the route's port forwarding to
-/// it — so a teardown of a half-created route leaves nothing behind.
-async fn discover_resources(ctx: &Context, route: &mut Route) -> Result<(), ServiceError> {
-    if route.target_group_arn.is_none() {
-        let name = route.target_group_name();
-        if let Some(tg) = ctx.elb.target_group_by_name(&name).await? {
-            let tags = ctx.elb.tags_of(std::slice::from_ref(&tg.arn)).await?;
-            let ours = tags
-                .get(&tg.arn)
-                .and_then(|t| t.get(TAG_ROUTE))
-                .is_some_and(|r| r == route.id().as_str());
-            if ours {
-                route.target_group_arn = Some(tg.arn);
-            }
-        }
-    }
-    if route.listener_arn.is_none() {
-        if let (Some(router), Some(tg)) = (ctx.fleet.get(&route.router), &route.target_group_arn) {
-            let listeners = ctx.elb.listeners(&router.config.nlb_arn).await?;
-            route.listener_arn = listeners
-                .into_iter()
-                .find(|l| l.port == route.listener_port && l.forward_to.as_deref() == Some(tg))
-                .map(|l| l.arn);
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn assumed_role_sessions_become_their_role_and_other_arns_stay() {
-        let c = Caller::from_user_arn("arn:aws:sts::123456789012:assumed-role/pipeline/run-4711");
-        assert_eq!(c.principal, "arn:aws:iam::123456789012:role/pipeline");
-        let gov = Caller::from_user_arn("arn:aws-us-gov:sts::1:assumed-role/r/s");
-        assert_eq!(gov.principal, "arn:aws-us-gov:iam::1:role/r");
-        for kept in [
-            "arn:aws:iam::123456789012:user/alice",
-            "arn:aws:sts::123456789012:federated-user/bob",
-            "arn:aws:sts::123456789012:assumed-role/no-session",
-            "not-an-arn",
-        ] {
-            assert_eq!(Caller::from_user_arn(kept).principal, kept);
-        }
-    }
 }
 
 /// What `create` would do with a request, decided by the same rules and changing nothing

@@ -25,9 +25,9 @@
 //! 8. A failure to reach AWS is an error, so Lambda retries the event; `last_event_at` is
 //!    stored only with the change it vouches for, so a retry is never mistaken for a replay.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
@@ -37,20 +37,22 @@ use tracing::{debug, info, warn};
 
 use crate::adapters::aws::metrics;
 use crate::adapters::aws::store::{RouteStore, StoreError};
-use crate::adapters::dns::Resolve;
-use crate::config::Config;
 use crate::context::Context;
-use crate::domain::host::{parse_rds_endpoint, RdsEndpointKind};
 use crate::domain::log_fields::{list, tag};
-use crate::domain::plan::{Lookup, LookupFailure, Note};
+use crate::domain::plan::{Lookup, Note};
 use crate::domain::route::{Route, RouteStatus};
 use crate::domain::window::Retention;
-use crate::observe::members_lookup;
+use crate::reconcile::observe::members_lookup;
 use crate::reconcile::{reconcile_with, ReconcileError};
 
+mod dns_wait;
+mod envelope;
 mod event_ids;
 
+pub use envelope::{account_allowed, Malformed, RdsEvent};
 pub use event_ids::EVENT_IDS;
+
+use dns_wait::{baseline, confirm, describe, nxdomain_confirmed, wait_for_change};
 
 /// What the router does about one RDS event ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,11 +109,6 @@ pub const DETAIL_TYPES: &[&str] = &[
     "RDS Blue Green Deployment Event",
 ];
 
-/// Why an event could not be read; it is dropped, since no retry can fix it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed RDS event: {0}")]
-pub struct Malformed(pub String);
-
 /// Handling an event failed on the way to AWS; Lambda retries the invocation.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
@@ -121,274 +118,6 @@ pub enum EventError {
     /// Reconciling a route failed (ELBv2 or store).
     #[error(transparent)]
     Reconcile(#[from] ReconcileError),
-}
-
-#[derive(Deserialize)]
-struct Envelope {
-    id: String,
-    #[serde(rename = "detail-type")]
-    detail_type: String,
-    source: String,
-    account: String,
-    time: DateTime<Utc>,
-    region: String,
-    #[serde(default)]
-    resources: Vec<String>,
-    detail: Value,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Detail {
-    #[serde(rename = "EventID")]
-    event_id: String,
-    source_identifier: String,
-    #[serde(default)]
-    source_type: Option<String>,
-    #[serde(default)]
-    source_arn: Option<String>,
-    #[serde(default)]
-    date: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    event_categories: Vec<String>,
-}
-
-/// An RDS event from EventBridge, validated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RdsEvent {
-    /// EventBridge event id (UUID).
-    pub id: String,
-    /// EventBridge detail-type, one of [`DETAIL_TYPES`] for events the router acts on.
-    pub detail_type: String,
-    /// Account the event comes from.
-    pub account: String,
-    /// Region of the event.
-    pub region: String,
-    /// When it happened: `detail.Date` (millisecond precision) or else the envelope `time`.
-    pub time: DateTime<Utc>,
-    /// ARNs of the resources concerned.
-    pub resources: Vec<String>,
-    /// RDS event ID, e.g. `RDS-EVENT-0049`.
-    pub event_id: String,
-    /// Instance, cluster, proxy or deployment identifier the event is about.
-    pub source_identifier: String,
-    /// `DB_INSTANCE`, `CLUSTER`, `DB_PROXY`, `BLUE_GREEN_DEPLOYMENT`…
-    pub source_type: Option<String>,
-    /// ARN of the source.
-    pub source_arn: Option<String>,
-    /// Human-readable message (carries the renamed names of Blue/Green events).
-    pub message: String,
-    /// Event categories (`failover`, `deletion`…).
-    pub categories: Vec<String>,
-}
-
-impl RdsEvent {
-    /// Reads an EventBridge RDS event, naming the missing or ill-typed field on failure.
-    pub fn parse(raw: &Value) -> Result<Self, Malformed> {
-        if !raw.is_object() {
-            return Err(Malformed(format!(
-                "expected a JSON object, got {}",
-                kind(raw)
-            )));
-        }
-        let env: Envelope =
-            serde_json::from_value(raw.clone()).map_err(|e| Malformed(format!("envelope: {e}")))?;
-        if env.source != "aws.rds" {
-            return Err(Malformed(format!(
-                "source is {:?}, not \"aws.rds\"",
-                env.source
-            )));
-        }
-        if !env.detail.is_object() {
-            return Err(Malformed(format!(
-                "detail: expected an object, got {}",
-                kind(&env.detail)
-            )));
-        }
-        let detail: Detail =
-            serde_json::from_value(env.detail).map_err(|e| Malformed(format!("detail: {e}")))?;
-        let well_formed_id = detail
-            .event_id
-            .strip_prefix("RDS-EVENT-")
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if !well_formed_id {
-            return Err(Malformed(format!(
-                "detail.EventID {:?} is not RDS-EVENT-<digits>",
-                detail.event_id
-            )));
-        }
-        let source_identifier = detail.source_identifier.trim().to_ascii_lowercase();
-        if source_identifier.is_empty() {
-            return Err(Malformed("detail.SourceIdentifier is empty".into()));
-        }
-        if env.account.is_empty() || !env.account.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Malformed(format!(
-                "account {:?} is not an AWS account id",
-                env.account
-            )));
-        }
-        let time = detail
-            .date
-            .as_deref()
-            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
-            .map_or(env.time, |d| d.with_timezone(&Utc));
-        Ok(Self {
-            id: env.id,
-            detail_type: env.detail_type,
-            account: env.account,
-            region: env.region,
-            time,
-            resources: env.resources,
-            event_id: detail.event_id,
-            source_identifier,
-            source_type: detail.source_type,
-            source_arn: detail.source_arn,
-            message: detail.message.unwrap_or_default(),
-            categories: detail.event_categories,
-        })
-    }
-
-    /// The action for this event: the table's ([`classify`]), or [`Action::Ignore`] for
-    /// detail-types the router does not subscribe to.
-    pub fn action(&self) -> Action {
-        match source_type_of(&self.detail_type) {
-            Some(source) => classify(&self.event_id, source),
-            None => Action::Ignore,
-        }
-    }
-
-    /// True for Blue/Green deployment events, whose databases are named in the message.
-    pub fn is_blue_green(&self) -> bool {
-        source_type_of(&self.detail_type) == Some("blue-green-deployment")
-    }
-
-    /// RDS identifiers (lowercase) whose routes the event concerns.
-    ///
-    /// Blue/Green events are about a deployment (`bgd-…`), so their databases are taken from the
-    /// message ("Switchover from … X to Y completed. Renamed X to X-old and Y to X.") and from
-    /// `db:`/`cluster:` ARNs in `resources`. Every other event names its source identifier.
-    pub fn identifiers(&self) -> BTreeSet<String> {
-        if self.is_blue_green() {
-            let mut names = names_in_message(&self.message);
-            names.extend(self.resources.iter().filter_map(|arn| database_in_arn(arn)));
-            names
-        } else {
-            BTreeSet::from([self.source_identifier.clone()])
-        }
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// RDS identifier rules: 1-63 letters, digits or hyphens, starting with a letter, no trailing
-/// hyphen and no two consecutive hyphens (CreateDBInstance / CreateDBCluster reference).
-fn is_rds_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !s.ends_with('-')
-        && !s.contains("--")
-}
-
-/// The database name in an `arn:aws:rds:<region>:<account>:db:<name>` (or `cluster:`) ARN.
-fn database_in_arn(arn: &str) -> Option<String> {
-    let arn: scratchstack_arn::Arn = arn.parse().ok()?;
-    match arn.resource().split_once(':') {
-        Some(("db" | "cluster", name)) if arn.service() == "rds" && is_rds_identifier(name) => {
-            Some(name.to_ascii_lowercase())
-        }
-        _ => None,
-    }
-}
-
-/// One message token as an identifier: punctuation trimmed, ARNs reduced to their name.
-fn identifier_token(token: &str) -> Option<String> {
-    let t = token.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == ':'));
-    if t.starts_with("arn:") {
-        return database_in_arn(t);
-    }
-    let t = t.trim_matches(':');
-    is_rds_identifier(t).then(|| t.to_ascii_lowercase())
-}
-
-/// Byte offset just after `pattern` in `text`, ignoring ASCII case.
-fn after_ci(text: &str, pattern: &str) -> Option<usize> {
-    text.to_ascii_lowercase()
-        .find(&pattern.to_ascii_lowercase())
-        .map(|at| at + pattern.len())
-}
-
-/// Database names in a Blue/Green message: the "Switchover from [kind] X to Y" pair and every
-/// "Renamed A to B and C to D" pair (USER_Events.Messages, RDS-EVENT-0250..0252, 0259..0261).
-fn names_in_message(message: &str) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    if let Some(at) = after_ci(message, "switchover from ") {
-        let mut rest = &message[at..];
-        for kind in [
-            "primary/read replica ",
-            "db cluster ",
-            "db instance ",
-            "cluster ",
-            "instance ",
-        ] {
-            // `get`: the message is free text, and a byte index may fall inside a character.
-            if rest
-                .get(..kind.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(kind))
-            {
-                rest = &rest[kind.len()..];
-                break;
-            }
-        }
-        let words: Vec<&str> = rest.split_whitespace().take(3).collect();
-        if let [from, to, into] = words.as_slice() {
-            if to.eq_ignore_ascii_case("to") {
-                names.extend(identifier_token(from));
-                names.extend(identifier_token(into));
-            }
-        }
-    }
-    if let Some(at) = after_ci(message, "renamed ") {
-        for pair in message[at..].split(" and ") {
-            if let Some((from, into)) = pair.split_once(" to ") {
-                let (from, into) = (from.trim(), into.trim());
-                if !from.contains(char::is_whitespace) {
-                    names.extend(identifier_token(from));
-                }
-                if let Some(first) = into.split_whitespace().next() {
-                    names.extend(identifier_token(first));
-                }
-            }
-        }
-    }
-    names
-}
-
-/// The account in an ARN (`arn:partition:service:region:account:resource`).
-fn arn_account(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
-}
-
-/// Whether events from `account` are heard: the router's own account and the accounts of the
-/// fleet's NLBs always; others when listed in `event_accounts` (`ROUTER_EVENT_ACCOUNTS`).
-pub fn account_allowed(config: &Config, account: &str) -> bool {
-    config.event_accounts.contains(account)
-        || config
-            .fleet
-            .iter()
-            .any(|r| arn_account(&r.nlb_arn) == Some(account))
 }
 
 /// What the handler decided about the event as a whole.
@@ -475,14 +204,6 @@ pub struct Summary {
     /// Wall time of the invocation.
     pub elapsed_ms: u64,
 }
-
-/// First DNS poll interval; doubles up to [`POLL_MAX`].
-pub const POLL_START: Duration = Duration::from_millis(100);
-/// Longest DNS poll interval.
-pub const POLL_MAX: Duration = Duration::from_secs(1);
-/// Pause between the K confirmatory lookups once the answer changed. Short, because the window
-/// (not the pause) is what protects targets: an old IP answered again is simply kept.
-pub const CONFIRM_SPACING: Duration = Duration::from_millis(50);
 
 /// Handles one EventBridge RDS event with the configured DNS poll deadline.
 pub async fn handle(ctx: &Context, raw: &Value) -> Result<Summary, EventError> {
@@ -908,152 +629,14 @@ async fn store_mark(
     Err(StoreError::Conflict(route.id().to_string()).into())
 }
 
-/// True when `host` answers NXDOMAIN twice in a row before `deadline` (polled like
-/// [`wait_for_change`]): the database's own name is gone.
-async fn nxdomain_confirmed(dns: &dyn Resolve, host: &str, deadline: Instant) -> bool {
-    let mut pause = POLL_START;
-    let mut in_a_row = 0;
-    loop {
-        if dns.lookup(host).await == Lookup::Failed(LookupFailure::NxDomain) {
-            in_a_row += 1;
-            if in_a_row >= 2 {
-                return true;
-            }
-        } else {
-            in_a_row = 0;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return false;
-        }
-        tokio::time::sleep(pause.min(deadline - now)).await;
-        pause = (pause * 2).min(POLL_MAX);
-    }
-}
-
-/// The answer a change is measured against. Single-answer names (instance, cluster writer,
-/// proxy) changed when the answer differs from the newest one seen; round-robin names (reader,
-/// custom, or unknown) only when an IP outside the whole window appears.
-fn baseline(route: &Route) -> Baseline {
-    let single = parse_rds_endpoint(route.spec.host.as_str()).is_some_and(|e| {
-        matches!(
-            e.kind,
-            RdsEndpointKind::Instance | RdsEndpointKind::ClusterWriter | RdsEndpointKind::Proxy
-        )
-    });
-    if single {
-        Baseline::Newest(route.sightings.newest())
-    } else {
-        Baseline::Window(route.sightings.ips())
-    }
-}
-
-/// What "the DNS answer changed" is measured against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Baseline {
-    /// The newest answer (single-answer names).
-    Newest(BTreeSet<IpAddr>),
-    /// Every IP in the window (round-robin names).
-    Window(BTreeSet<IpAddr>),
-}
-
-impl Baseline {
-    fn changed_by(&self, answer: &BTreeSet<IpAddr>) -> bool {
-        match self {
-            Baseline::Newest(newest) => answer != newest,
-            Baseline::Window(seen) => seen.is_empty() || !answer.is_subset(seen),
-        }
-    }
-}
-
-struct Wait {
-    changed: bool,
-    polls: u32,
-    waited_ms: u64,
-    last: Lookup,
-}
-
-/// Polls `host` (100 ms, doubling to 1 s) until a successful answer differs from `baseline`
-/// or `deadline` passes. Failed lookups never count as a change.
-async fn wait_for_change(
-    dns: &dyn Resolve,
-    host: &str,
-    baseline: &Baseline,
-    deadline: Instant,
-) -> Wait {
-    let started = Instant::now();
-    let mut pause = POLL_START;
-    let mut polls = 0;
-    loop {
-        let lookup = dns.lookup(host).await;
-        polls += 1;
-        let changed = matches!(&lookup, Lookup::Answer(ips) if baseline.changed_by(ips));
-        let now = Instant::now();
-        if changed || now >= deadline {
-            return Wait {
-                changed,
-                polls,
-                waited_ms: started.elapsed().as_millis() as u64,
-                last: lookup,
-            };
-        }
-        tokio::time::sleep(pause.min(deadline - now)).await;
-        pause = (pause * 2).min(POLL_MAX);
-    }
-}
-
-/// Collects `k` successful answers (starting with `first` when it is one), [`CONFIRM_SPACING`]
-/// apart, giving up after `2k + 1` lookups. When none succeeds, returns the last failure so the
-/// planner records it and changes nothing.
-async fn confirm(dns: &dyn Resolve, host: &str, first: Option<Lookup>, k: u32) -> Vec<Lookup> {
-    let k = k.max(1) as usize;
-    let mut answers = Vec::with_capacity(k);
-    let mut last_failure = None;
-    let mut attempts = 0;
-    let mut next = first;
-    loop {
-        let lookup = match next.take() {
-            Some(l) => l,
-            None => {
-                attempts += 1;
-                dns.lookup(host).await
-            }
-        };
-        match lookup {
-            Lookup::Answer(_) => answers.push(lookup),
-            failure => last_failure = Some(failure),
-        }
-        if answers.len() >= k || attempts > 2 * k {
-            break;
-        }
-        tokio::time::sleep(CONFIRM_SPACING).await;
-    }
-    if answers.is_empty() {
-        answers.extend(last_failure);
-    }
-    answers
-}
-
-fn describe(lookup: &Lookup) -> String {
-    match lookup {
-        Lookup::Answer(ips) => ips
-            .iter()
-            .map(IpAddr::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
-        Lookup::Failed(f) => format!(
-            "failed:{}",
-            serde_json::to_value(f)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use super::dns_wait::Baseline;
+    use super::envelope::names_in_message;
     use super::*;
+    use crate::config::Config;
     use serde_json::json;
 
     fn sample(name: &str) -> Value {

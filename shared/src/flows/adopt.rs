@@ -24,8 +24,8 @@ use crate::adapters::aws::store::RouteStore;
 use crate::context::Context;
 use crate::domain::log_fields::list;
 use crate::domain::seed_inputs::{SeedInputError, SeedInputs};
-use crate::provision::ownership_tags_of;
-use crate::service::{self, Caller, CreateRequest, ServiceError};
+use crate::flows::service::{self, Caller, CreateRequest, ServiceError};
+use crate::reconcile::provision::ownership_tags_of;
 
 /// Why an adoption could not start or finish.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,366 @@
+//! Route operations behind the API, CLI and demo: create, read, list, sync and delete, with
+//! ownership checks. Transport-free: callers map [`ServiceError`] to their own replies.
+
+use chrono::Utc;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::adapters::aws::elb::{ElbError, Targets};
+use crate::adapters::aws::store::{RouteStore, StoreError};
+use crate::context::Context;
+use crate::domain::catalog::consumer_address;
+use crate::domain::health::TargetHealth;
+use crate::domain::health::{summarize, RouteHealth};
+use crate::domain::route::{Route, RouteId, RouteStatus};
+use crate::domain::validation::ValidationError;
+use crate::reconcile::observe::observe;
+use crate::reconcile::provision::ensure_resources;
+use crate::reconcile::{reconcile_with, Outcome, ReconcileError};
+
+mod catalog;
+mod create;
+mod delete;
+
+pub use catalog::{catalog, Catalog, CatalogEntry, RuleNames};
+pub use create::{create, create_trusted, finish, preview, CreateRequest, Preview};
+pub use delete::{delete, teardown};
+
+/// Why an operation was refused or failed, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request is invalid.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The host resolves to addresses that may not be targets.
+    #[error("host {host} resolves to {ips:?}, which may not be targets (only private addresses)")]
+    PublicAddress {
+        /// Host.
+        host: String,
+        /// Refused addresses.
+        ips: Vec<String>,
+    },
+    /// No such route (or not visible to the caller).
+    #[error("route {0} not found")]
+    NotFound(String),
+    /// The caller may not act on this route.
+    #[error("{principal} may not access route {route}")]
+    Forbidden {
+        /// Caller.
+        principal: String,
+        /// Route.
+        route: String,
+    },
+    /// A route with this name exists with a different definition.
+    #[error("listener port {port} on router {router} is held by route {holder}: pin another port, or remove that route first")]
+    PortPinned {
+        /// Router id.
+        router: String,
+        /// The pinned port.
+        port: u16,
+        /// The route holding it (or `quarantine` when released recently).
+        holder: String,
+    },
+    /// A live listener the router does not own serves the port (e.g. a seed deployment's).
+    #[error("listener port {port} on router {router} is served by a listener the router does not own ({listener}): if it is a seed deployment's, take it over with `plr adopt` (infra/README.md) — never delete it, consumers use it")]
+    PortServed {
+        /// Router id.
+        router: String,
+        /// The port.
+        port: u16,
+        /// The listener's ARN.
+        listener: String,
+    },
+    /// Only admins may pin listener ports through the API.
+    #[error("{principal} may not pin a listener port: only ROUTER_ADMIN_PRINCIPALS may (takeovers use plr or Terraform seeds)")]
+    PinNotAllowed {
+        /// Caller.
+        principal: String,
+    },
+    /// A route with this name exists with a different definition, or another owner's.
+    #[error("route {id} exists with {differs}: remove it first (DELETE /routes/{id}, `plr routes rm {id}`) or use another name")]
+    Conflict {
+        /// Route id.
+        id: String,
+        /// What differs, in the API's field names (`a different tags, host`, `another owner`).
+        differs: String,
+    },
+    /// Every router is full or every port is taken.
+    #[error("no capacity: {0}")]
+    CapacityExhausted(String),
+    /// A `tls_name` route needs a domain name on its router's private endpoint rule, and every
+    /// router's rule has its 10 (Databricks: "up to 10 domain names" per rule).
+    #[error("no router's private endpoint rule has room for another TLS name (10 domain names per rule, the consumer domain included): {0}; add a router to ROUTER_FLEET, or create the route without tls_name and connect through the consumer domain")]
+    TlsNamesFull(String),
+    /// Another route already serves this host by its own name (a domain name maps to one
+    /// private endpoint).
+    #[error("{host} is already a domain name of router {router}'s private endpoint rule (another route's TLS name, or the router's consumer domain; `plr catalog` shows them): connect through it, or create this route without tls_name")]
+    TlsNameTaken {
+        /// The host.
+        host: String,
+        /// The router whose rule carries it.
+        router: String,
+    },
+    /// The operation raced with another and should be retried.
+    #[error("route {0} is being changed concurrently, retry")]
+    Busy(String),
+    /// ELBv2 failed.
+    #[error(transparent)]
+    Elb(#[from] ElbError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(id) => ServiceError::Busy(id),
+            StoreError::NotFound(id) => ServiceError::NotFound(id),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+impl From<ReconcileError> for ServiceError {
+    fn from(e: ReconcileError) -> Self {
+        match e {
+            ReconcileError::Elb(e) => e.into(),
+            ReconcileError::Store(e) => e.into(),
+            ReconcileError::UnknownRouter { route, router } => {
+                ServiceError::Elb(ElbError::invalid(
+                    "reconcile",
+                    format!("route {route}: router {router} not configured"),
+                ))
+            }
+        }
+    }
+}
+
+/// Who is calling: an IAM principal ARN, and whether it is an admin.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Principal ARN from the request context.
+    pub principal: String,
+}
+
+impl Caller {
+    /// The caller behind an IAM ARN as API Gateway reports it (`userArn`). An assumed-role
+    /// session (`arn:aws:sts::<account>:assumed-role/<role>/<session>`) becomes its role,
+    /// `arn:aws:iam::<account>:role/<role>`, so every session of a pipeline's role owns the
+    /// same routes (STS ARNs carry no role path: configure admin roles without one). Other
+    /// ARNs (IAM users, federated users) are kept as given.
+    pub fn from_user_arn(user_arn: &str) -> Self {
+        let arn = user_arn.trim();
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let principal = match parts.as_slice() {
+            ["arn", partition, "sts", "", account, resource] => {
+                match resource
+                    .strip_prefix("assumed-role/")
+                    .and_then(|r| r.split_once('/'))
+                {
+                    Some((role, _session)) if !role.is_empty() => {
+                        format!("arn:{partition}:iam::{account}:role/{role}")
+                    }
+                    _ => arn.to_owned(),
+                }
+            }
+            _ => arn.to_owned(),
+        };
+        Self { principal }
+    }
+
+    fn may_access(&self, ctx: &Context, route: &Route) -> bool {
+        ctx.config.admin_principals.contains(&self.principal) || route.owner == self.principal
+    }
+
+    /// True when the caller is a configured admin.
+    pub fn is_admin(&self, ctx: &Context) -> bool {
+        ctx.config.admin_principals.contains(&self.principal)
+    }
+}
+
+/// What consumers (a Databricks private endpoint rule) need to reach the database.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Connection {
+    /// VPC endpoint service name.
+    pub endpoint_service_name: String,
+    /// Listener port.
+    #[schemars(range(min = 1))]
+    pub port: u16,
+    /// The host a consumer connects to on `port`: the database's own name when the route has
+    /// `tls_name`, else the router's consumer domain; null when the router has none.
+    pub consumer_host: Option<String>,
+}
+
+/// A route as the API shows it: as stored, with what a consumer needs to reach it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(rename = "Route")]
+pub struct RouteView {
+    /// The stored route.
+    #[serde(flatten)]
+    pub route: Route,
+    /// What a Databricks private endpoint rule needs; null when the route's router is not in
+    /// the configured fleet.
+    pub connection: Option<Connection>,
+}
+
+/// Route detail: the route plus what ELB reports now.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RouteDetail {
+    /// The route and connection info.
+    #[serde(flatten)]
+    pub view: RouteView,
+    /// Targets and health as ELB reports them (state and reason code per target).
+    pub targets: Vec<TargetHealth>,
+    /// Whether the route serves (`serving` / `degraded` / `not_serving`), and why not.
+    pub health: RouteHealth,
+    /// The NLB's private IPs: the database's security group must admit them (client IP
+    /// preservation is off for IP targets over TCP).
+    pub nlb_private_ips: Vec<String>,
+}
+
+/// Builds the API view of a route.
+pub fn view(ctx: &Context, route: Route) -> RouteView {
+    // From the configuration, not the loaded fleet: a view needs no NLB to answer.
+    let connection = ctx.config.router(&route.router).map(|r| Connection {
+        endpoint_service_name: r.endpoint_service_name.clone(),
+        port: route.listener_port,
+        consumer_host: consumer_address(&route, Some(r)).map(|a| a.host),
+    });
+    RouteView { route, connection }
+}
+
+/// Reads a route the caller may see.
+pub async fn get(ctx: &Context, caller: &Caller, id: &str) -> Result<Route, ServiceError> {
+    let id = RouteId::parse(id)?;
+    let route = ctx
+        .store
+        .get(&id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(id.to_string()))?;
+    if !caller.may_access(ctx, &route) {
+        return Err(ServiceError::Forbidden {
+            principal: caller.principal.clone(),
+            route: id.to_string(),
+        });
+    }
+    Ok(route)
+}
+
+/// Route detail with ELB's view of targets and the NLB's private IPs.
+pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDetail, ServiceError> {
+    let route = get(ctx, caller, id).await?;
+    let targets = match &route.target_group_arn {
+        Some(tg) => ctx.elb.describe_targets(tg).await?,
+        None => vec![],
+    };
+    let nlb_private_ips = match ctx.fleet.get(&route.router) {
+        Some(r) => crate::adapters::aws::ec2::nlb_private_ips(r, &ctx.clients.ec2)
+            .await
+            .unwrap_or_default(),
+        None => vec![],
+    };
+    let health = summarize(&targets, &route.refused, route.conflict.as_deref());
+    Ok(RouteDetail {
+        view: view(ctx, route),
+        targets,
+        health,
+        nlb_private_ips,
+    })
+}
+
+/// Filters for listing routes.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only routes of this owner.
+    pub owner: Option<String>,
+    /// Only routes with this tag key (and value, when given).
+    pub tag: Option<(String, Option<String>)>,
+    /// Page size (1-100).
+    pub limit: usize,
+    /// Continue after this route id.
+    pub next: Option<String>,
+}
+
+/// Lists routes the caller may see, filtered, paginated by route id.
+pub async fn list(
+    ctx: &Context,
+    caller: &Caller,
+    filter: &ListFilter,
+) -> Result<(Vec<Route>, Option<String>), ServiceError> {
+    let limit = filter.limit.clamp(1, 100);
+    let mut out = Vec::new();
+    let mut start = filter.next.clone();
+    loop {
+        let page = ctx.store.list(start.as_deref(), 100).await?;
+        for r in page.routes {
+            let visible = caller.may_access(ctx, &r)
+                && filter.owner.as_ref().is_none_or(|o| &r.owner == o)
+                && filter
+                    .tag
+                    .as_ref()
+                    .is_none_or(|(k, v)| match (r.spec.tags.get(k), v) {
+                        (Some(_), None) => true,
+                        (Some(have), Some(want)) => have == want,
+                        _ => false,
+                    });
+            if visible {
+                let id = r.id().to_string();
+                out.push(r);
+                if out.len() == limit {
+                    return Ok((out, Some(id)));
+                }
+            }
+        }
+        match page.next {
+            Some(n) => start = Some(n),
+            None => return Ok((out, None)),
+        }
+    }
+}
+
+/// Reconciles a route now (one fresh lookup) and returns what was done. Re-provisions
+/// missing resources first; a route whose source was deleted follows DNS again.
+pub async fn sync(ctx: &Context, caller: &Caller, id: &str) -> Result<Outcome, ServiceError> {
+    let mut route = get(ctx, caller, id).await?;
+    if route.status == RouteStatus::SourceDeleted {
+        route.status = RouteStatus::Pending;
+        route.version += 1;
+        ctx.store.save(&route).await?;
+    }
+    let before = route.conflict.clone();
+    let (mut route, _) = ensure_resources(ctx, &route, false).await?;
+    if route.conflict != before {
+        route.version += 1;
+        route.updated_at = Utc::now();
+        ctx.store.save(&route).await?;
+    }
+    // A listener conflict is reported, and never stops the targets from following DNS.
+    let conflicts: Vec<String> = route.conflict.iter().cloned().collect();
+    let seen = observe(ctx, &route).await;
+    let mut outcome =
+        reconcile_with(ctx, route, &[seen.lookup], Some(seen.retention), false).await?;
+    outcome.conflicts = conflicts;
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assumed_role_sessions_become_their_role_and_other_arns_stay() {
+        let c = Caller::from_user_arn("arn:aws:sts::123456789012:assumed-role/pipeline/run-4711");
+        assert_eq!(c.principal, "arn:aws:iam::123456789012:role/pipeline");
+        let gov = Caller::from_user_arn("arn:aws-us-gov:sts::1:assumed-role/r/s");
+        assert_eq!(gov.principal, "arn:aws-us-gov:iam::1:role/r");
+        for kept in [
+            "arn:aws:iam::123456789012:user/alice",
+            "arn:aws:sts::123456789012:federated-user/bob",
+            "arn:aws:sts::123456789012:assumed-role/no-session",
+            "not-an-arn",
+        ] {
+            assert_eq!(Caller::from_user_arn(kept).principal, kept);
+        }
+    }
+}
