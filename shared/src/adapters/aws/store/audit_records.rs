@@ -104,73 +104,38 @@ impl DynamoStore {
     /// 1 MB). An item that does not decode is kept as [`RouteItem::Malformed`] rather than
     /// failing the run.
     pub async fn route_items(&self) -> Result<Vec<RouteItem>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI_ROUTES)
-                .key_condition_expression("gsi1pk = :p")
-                .expression_attribute_values(":p", s("ROUTES"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", e))?;
-            items.extend(
-                out.items
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(RouteItem::decode),
-            );
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                items.sort_by(|a, b| a.id().cmp(b.id()));
-                return Ok(items);
-            }
-        }
+        let mut items: Vec<RouteItem> = self
+            .query_all(Some(GSI_ROUTES), "gsi1pk = :v", s("ROUTES"), false)
+            .await?
+            .into_iter()
+            .map(RouteItem::decode)
+            .collect();
+        items.sort_by(|a, b| a.id().cmp(b.id()));
+        Ok(items)
     }
 
     /// The audit's records, read consistently in one Query (pages as needed).
     pub async fn audit_records(&self) -> Result<AuditRecords, StoreError> {
         let mut records = AuditRecords::default();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(AUDIT_PK))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", e))?;
-            for item in out.items.unwrap_or_default() {
-                let get_s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-                match get_s("sk").as_deref() {
-                    Some(CURSOR_SK) => records.cursor = get_s("after"),
-                    Some(DRY_CURSOR_SK) => records.dry_cursor = get_s("after"),
-                    Some(sk) if sk.starts_with(ORPHAN_SK) => {
-                        let first = item
-                            .get("first_seen")
-                            .and_then(|v| v.as_n().ok())
-                            .and_then(|v| v.parse().ok())
-                            .unwrap_or_else(|| Utc::now().timestamp());
-                        records
-                            .orphans
-                            .insert(sk[ORPHAN_SK.len()..].to_owned(), first);
-                    }
-                    _ => {}
+        for item in self.query_all(None, "pk = :v", s(AUDIT_PK), true).await? {
+            let get_s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            match get_s("sk").as_deref() {
+                Some(CURSOR_SK) => records.cursor = get_s("after"),
+                Some(DRY_CURSOR_SK) => records.dry_cursor = get_s("after"),
+                Some(sk) if sk.starts_with(ORPHAN_SK) => {
+                    let first = item
+                        .get("first_seen")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| Utc::now().timestamp());
+                    records
+                        .orphans
+                        .insert(sk[ORPHAN_SK.len()..].to_owned(), first);
                 }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(records);
+                _ => {}
             }
         }
+        Ok(records)
     }
 
     /// Stores the route id the next run resumes after, or deletes the cursor (`None`: the

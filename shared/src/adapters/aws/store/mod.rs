@@ -145,6 +145,39 @@ pub(crate) fn decode(mut item: HashMap<String, AttributeValue>) -> Result<Route,
 }
 
 impl DynamoStore {
+    /// Every item a Query matches, page after page (each page up to 1 MB): on `index` (`None`:
+    /// the table), `condition` naming its one value `:v`, read consistently when `consistent`
+    /// (tables only; DynamoDB refuses it on a global secondary index).
+    pub(crate) async fn query_all(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        value: AttributeValue,
+        consistent: bool,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .expression_attribute_values(":v", value.clone())
+                .set_consistent_read(consistent.then_some(true))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
     /// Wraps an SDK client and the table name (both from config, built once).
     pub fn new(client: ddb::Client, table: impl Into<String>) -> Self {
         Self {
@@ -307,27 +340,15 @@ impl RouteStore for DynamoStore {
     }
 
     async fn by_rds_identifier(&self, identifier: &str) -> Result<Vec<Route>, StoreError> {
-        let mut routes = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI_RDS)
-                .key_condition_expression("rds_key = :k")
-                .expression_attribute_values(":k", s(identifier.to_ascii_lowercase()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", e))?;
-            for item in out.items.unwrap_or_default() {
-                routes.push(decode(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(routes);
-            }
-        }
+        self.query_all(
+            Some(GSI_RDS),
+            "rds_key = :v",
+            s(identifier.to_ascii_lowercase()),
+            false,
+        )
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
     }
 }

@@ -66,37 +66,23 @@ impl DynamoStore {
     pub async fn ports(&self, router: &str) -> Result<(Vec<PortEntry>, u32), StoreError> {
         let mut entries = Vec::new();
         let mut active = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", router_pk(router))
-                .set_exclusive_start_key(start)
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", e))?;
-            for item in out.items.unwrap_or_default() {
-                match get_s(&item, "sk").map(String::as_str) {
-                    Some("META") => active = get_n(&item, "active").unwrap_or(0) as u32,
-                    Some(sk) if sk.starts_with("PORT#") => entries.push(PortEntry {
-                        router: router.to_owned(),
-                        port: sk[5..].parse().unwrap_or(0),
-                        route_id: get_s(&item, "route_id").cloned().unwrap_or_default(),
-                        state: get_s(&item, "state").cloned().unwrap_or_default(),
-                        until: get_n(&item, "until"),
-                    }),
-                    _ => {}
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok((entries, active));
+        for item in self
+            .query_all(None, "pk = :v", router_pk(router), true)
+            .await?
+        {
+            match get_s(&item, "sk").map(String::as_str) {
+                Some("META") => active = get_n(&item, "active").unwrap_or(0) as u32,
+                Some(sk) if sk.starts_with("PORT#") => entries.push(PortEntry {
+                    router: router.to_owned(),
+                    port: sk[5..].parse().unwrap_or(0),
+                    route_id: get_s(&item, "route_id").cloned().unwrap_or_default(),
+                    state: get_s(&item, "state").cloned().unwrap_or_default(),
+                    until: get_n(&item, "until"),
+                }),
+                _ => {}
             }
         }
+        Ok((entries, active))
     }
 
     /// Each router's load (its `META` item; empty when it has none), read in BatchGetItem

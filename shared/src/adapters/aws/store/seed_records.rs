@@ -47,18 +47,9 @@ impl DynamoStore {
     /// Every seed item (one Query), by sort key; an item that does not decode is the reason,
     /// in words, instead of a seed.
     pub async fn seeds(&self) -> Result<Vec<(String, Result<SeedItem, String>)>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", s(SEEDS_PK))
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("Query", e))?;
-        Ok(out
-            .items
-            .unwrap_or_default()
+        Ok(self
+            .query_all(None, "pk = :v", s(SEEDS_PK), false)
+            .await?
             .into_iter()
             .map(|item| {
                 let sk = item
