@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::adapters::aws::clients::{self, Clients};
-use crate::adapters::aws::ec2::{load_fleet, RouterError};
+use crate::adapters::aws::ec2::{Ec2, RouterError};
 use crate::adapters::aws::elb::Elb;
 use crate::adapters::aws::rate_budget::RateBudget;
 use crate::adapters::aws::rds::Rds;
@@ -61,13 +61,16 @@ pub struct Context {
     pub fleet: Fleet,
     /// ELBv2 adapter.
     pub elb: Elb,
+    /// EC2 adapter (router facts, the NLB's private IPs).
+    pub ec2: Ec2,
     /// Route store.
     pub store: DynamoStore,
     /// DNS resolver.
     pub dns: Arc<dyn Resolve>,
     /// RDS API per account (members of reader and custom endpoints).
     pub rds: Rds,
-    /// Raw SDK clients and the call counter.
+    /// The SDK clients the adapters were built from, and the call counter. Flows read only the
+    /// counter (`tests/tests/layout.rs` checks it); tests and tools inspect AWS through them.
     pub clients: Clients,
     /// The Databricks account API, when configured.
     pub databricks: Option<Arc<Databricks>>,
@@ -137,6 +140,7 @@ impl Context {
         let dns = HickoryResolver::new(&config.dns_servers, Duration::from_secs(2), 2)?;
         Ok(Self {
             elb: Elb::new(clients.elb.clone()),
+            ec2: Ec2::new(clients.ec2.clone()),
             store: DynamoStore::new(clients.dynamodb.clone(), config.table.clone()),
             fleet: Fleet::default(),
             dns: Arc::new(dns),
@@ -157,7 +161,8 @@ impl Context {
     ) -> Result<Self, InitError> {
         let elb = Elb::new(clients.elb.clone());
         let init_elb = Elb::new(init.elb.clone());
-        let fleet: Fleet = load_fleet(&config.fleet, &init_elb, &init.ec2)
+        let fleet: Fleet = Ec2::new(init.ec2.clone())
+            .load_fleet(&config.fleet, &init_elb)
             .await
             .map_err(|(router, source)| InitError::Router { router, source })?;
         let store = DynamoStore::new(clients.dynamodb.clone(), config.table.clone());
@@ -167,6 +172,7 @@ impl Context {
             config,
             fleet,
             elb,
+            ec2: Ec2::new(clients.ec2.clone()),
             store,
             dns,
             rds,

@@ -1223,8 +1223,8 @@ fn the_module_readme_lists_every_input_and_output_with_its_description() {
 // Dashboard
 // ---------------------------------------------------------------------------------------------
 
-/// The EMF metrics the code emits under `Function=rds-events` (shared/src/flows/events/mod.rs) and
-/// `Function=dns-audit` (audit.rs, watch.rs).
+/// The EMF metrics the code emits under `Function=rds-events` (shared/src/flows/events/mod.rs)
+/// and `Function=dns-audit` (shared/src/flows/audit/report.rs, shared/src/flows/watch.rs).
 const EMITTED_METRICS: &str = "RdsEventHandled RdsEventMalformed RdsEventRefused \
     RdsEventIgnored RdsEventUnrouted RdsEventFailed RoutesChangedByEvent RdsEventHandlingMs \
     AwsCalls AwsThrottles RoutesSeen RoutesAudited RoutesServing RoutesNotServing RoutesDegraded \

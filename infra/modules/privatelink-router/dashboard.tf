@@ -2,8 +2,8 @@
 # Dashboard: what the router did, at a glance — route health, repairs, RDS events handled and
 # how long they took to converge, AWS calls and throttles, the functions' own errors and the
 # DLQ, and the state of every alarm of alarms.tf. The EMF metrics are the code's
-# (namespace var.metrics_namespace, dimension Function: shared/src/flows/events/mod.rs, audit.rs,
-# watch.rs); tests/tests/infra.rs checks every one of them is on a graph.
+# (namespace var.metrics_namespace, dimension Function: shared/src/flows/events/mod.rs,
+# shared/src/flows/audit/report.rs, shared/src/flows/watch.rs); tests/tests/infra.rs checks every one of them is on a graph.
 ############################################################################################
 
 # aws_region's `name` exists in every provider version this module accepts (>= 5.40); 6.x

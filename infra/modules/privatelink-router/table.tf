@@ -63,9 +63,9 @@ resource "aws_dynamodb_table" "routes" {
 
 ############################################################################################
 # Seeded routes: the seed's target_endpoints, written as seed items (pk "SEEDS", sk = route
-# id). Each audit run turns every seed into a route through the same create path as the API —
-# port from the allocator (never list position), target group, listener — and deletes the seed
-# item (shared/src/flows/seeds.rs). Terraform re-creating a deleted seed item on a later apply is
+# name). Each audit run turns every seed into a route through the same create path as the API —
+# on the seed's own listener port (base_port + index), target group, listener — and deletes the
+# seed item (shared/src/flows/seeds.rs). Terraform re-creating a deleted seed item on a later apply is
 # harmless: the route exists with the same definition, so the seed is simply consumed again.
 # Removing an entry does not delete its route: use DELETE /routes/{id}.
 ############################################################################################
@@ -79,7 +79,7 @@ resource "aws_dynamodb_table_item" "seeded_route" {
 
   # A seed, not a route: the audit turns each seed into a route through the same create path
   # as the API (the pinned listener port, target group, listener), then deletes the seed item.
-  # Layout: `shared/src/flows/seeds.rs`; expansion of the seed's inputs: seeds.tf.
+  # Layout: `shared/src/adapters/aws/store/seed_records.rs`; expansion of the seed's inputs: seeds.tf.
   item = jsonencode(merge(
     {
       pk            = { S = "SEEDS" }

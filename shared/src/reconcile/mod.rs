@@ -1,4 +1,12 @@
-//! One route's reconcile loop: read targets, plan, apply, remember — retried on a lost race.
+//! Reconcile: one route made right, whichever flow asked.
+//!
+//! - This module is the loop: read the targets, [plan](crate::domain::plan), apply,
+//!   remember — retried on a lost race, one apply per route at a time (the apply lease).
+//! - [`observe`]: what the route's name answers now — DNS, or an Aurora reader or custom
+//!   endpoint's members from the RDS API — and how long a vanished IP stays.
+//! - [`apply`](mod@apply): a plan → ELBv2, registering before deregistering; the only code that changes
+//!   targets.
+//! - [`provision`]: the route's target group and listener, created or repaired the same way.
 
 pub mod apply;
 pub mod observe;

@@ -232,6 +232,48 @@ pub async fn sdk_config_from_env() -> SdkConfig {
         .await
 }
 
+/// The SDK configuration of an operator's tool (`plr`): the SDK's own chain (profile,
+/// credentials, `AWS_REGION`) with the router's retry and timeout policy, and the tool's
+/// `--endpoint-url` and `--region` flags over it when given.
+pub async fn sdk_config_with(endpoint_url: Option<&str>, region: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config());
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
+    }
+    loader.load().await
+}
+
+/// The configuration's region, if it names one (blank counts as none).
+pub fn region_of(sdk: &SdkConfig) -> Option<String> {
+    sdk.region()
+        .map(|r| r.as_ref().trim().to_owned())
+        .filter(|r| !r.is_empty())
+}
+
+/// No credentials came from the configuration's provider chain; the source says why.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct NoCredentials(Box<dyn std::error::Error + Send + Sync>);
+
+/// Asks the configuration's credential provider for credentials once, so a tool can say
+/// "no credentials" before its first call fails with a less plain error.
+pub async fn check_credentials(sdk: &SdkConfig) -> Result<(), NoCredentials> {
+    use aws_sdk_dynamodb::config::ProvideCredentials;
+    match sdk.credentials_provider() {
+        Some(p) => p
+            .provide_credentials()
+            .await
+            .map(drop)
+            .map_err(|e| NoCredentials(Box::new(e))),
+        None => Err(NoCredentials("no credentials provider".into())),
+    }
+}
+
 impl Clients {
     /// Loads the SDK's own configuration chain (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`…).
     pub async fn from_env() -> Self {

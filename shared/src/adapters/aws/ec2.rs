@@ -37,146 +37,158 @@ where
     }
 }
 
-/// Loads every router of a fleet with one batch of calls for all of them: DescribeLoadBalancers
-/// per 20 NLBs, one DescribeVpcs and DescribeSubnets pages for all their VPCs, so a cold
-/// start costs about the same with 60 routers as with one. Errors name the router.
-pub async fn load_fleet(
-    configs: &[RouterConfig],
-    elb: &Elb,
-    ec2: &aws_sdk_ec2::Client,
-) -> Result<Fleet, (String, RouterError)> {
-    let arns: Vec<&str> = configs.iter().map(|c| c.nlb_arn.as_str()).collect();
-    let router_of = |arn: &str| {
-        configs
-            .iter()
-            .find(|c| c.nlb_arn == arn)
-            .map_or_else(|| arn.to_owned(), |c| c.id.clone())
-    };
-    let vpc_of = elb
-        .load_balancer_vpcs(&arns)
-        .await
-        .map_err(|(arn, e)| (router_of(&arn), RouterError::from(e)))?;
-    let vpc_ids: Vec<String> = vpc_of
-        .values()
-        .cloned()
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    // The EC2 reads cover every router's VPC at once: an error names them all.
-    let first = || {
-        let ids: Vec<&str> = configs.iter().map(|c| c.id.as_str()).collect();
-        ids.join(", ")
-    };
-    let mut cidrs: BTreeMap<String, std::collections::BTreeSet<Ipv4Net>> = BTreeMap::new();
-    let mut subnets: BTreeMap<String, Vec<Ipv4Net>> = BTreeMap::new();
-    if !vpc_ids.is_empty() {
-        let mut token = None;
-        loop {
-            let page = ec2
-                .describe_vpcs()
-                .set_vpc_ids(Some(vpc_ids.clone()))
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| (first(), ec2_err("DescribeVpcs", e)))?;
-            for v in page.vpcs() {
-                let entry = cidrs
-                    .entry(v.vpc_id().unwrap_or_default().to_owned())
-                    .or_default();
-                entry.extend(
-                    v.cidr_block_association_set()
-                        .iter()
-                        .filter_map(|a| a.cidr_block())
-                        .chain(v.cidr_block())
-                        .filter_map(|c| c.parse::<Ipv4Net>().ok()),
-                );
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
-        let mut token = None;
-        loop {
-            let page = ec2
-                .describe_subnets()
-                .filters(
-                    Filter::builder()
-                        .name("vpc-id")
-                        .set_values(Some(vpc_ids.clone()))
-                        .build(),
-                )
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| (first(), ec2_err("DescribeSubnets", e)))?;
-            for sn in page.subnets() {
-                if let (Some(vpc), Some(Ok(cidr))) =
-                    (sn.vpc_id(), sn.cidr_block().map(str::parse::<Ipv4Net>))
-                {
-                    subnets.entry(vpc.to_owned()).or_default().push(cidr);
-                }
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
-    }
-    let mut fleet = Fleet::new();
-    for config in configs {
-        let vpc_id = vpc_of[&config.nlb_arn].clone();
-        let policy = AddressPolicy {
-            subnets: subnets.get(&vpc_id).cloned().unwrap_or_default(),
-            vpc_cidrs: cidrs
-                .get(&vpc_id)
-                .map(|c| c.iter().copied().collect())
-                .unwrap_or_default(),
-        };
-        fleet.insert(
-            config.id.clone(),
-            Router {
-                config: config.clone(),
-                vpc_id,
-                policy,
-            },
-        );
-    }
-    Ok(fleet)
+/// The EC2 reads the router makes in its own account (read-only).
+#[derive(Clone, Debug)]
+pub struct Ec2 {
+    client: aws_sdk_ec2::Client,
 }
 
-/// The NLB's private IPs, from its network interfaces (description `ELB net/<name>/<id>`):
-/// the addresses a database sees as clients, since client IP preservation is off for IP
-/// targets over TCP.
-pub async fn nlb_private_ips(
-    router: &Router,
-    ec2: &aws_sdk_ec2::Client,
-) -> Result<Vec<String>, RouterError> {
-    let Some(suffix) = router.config.nlb_arn.split(":loadbalancer/").nth(1) else {
-        return Ok(vec![]);
-    };
-    // ARN resource "net/<name>/<id>" (moto says "app/…": use only name and id).
-    let parts: Vec<&str> = suffix.split('/').collect();
-    let description = match parts.as_slice() {
-        [_, name, id] => format!("ELB net/{name}/{id}"),
-        _ => return Ok(vec![]),
-    };
-    let out = ec2
-        .describe_network_interfaces()
-        .filters(
-            Filter::builder()
-                .name("description")
-                .values(&description)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| ec2_err("DescribeNetworkInterfaces", e))?;
-    let mut ips: Vec<String> = out
-        .network_interfaces()
-        .iter()
-        .filter_map(|n| n.private_ip_address().map(str::to_owned))
-        .collect();
-    ips.sort();
-    Ok(ips)
+impl Ec2 {
+    /// Wraps an SDK client (built once per cold start).
+    pub fn new(client: aws_sdk_ec2::Client) -> Self {
+        Self { client }
+    }
+
+    /// Loads every router of a fleet with one batch of calls for all of them: DescribeLoadBalancers
+    /// per 20 NLBs, one DescribeVpcs and DescribeSubnets pages for all their VPCs, so a cold
+    /// start costs about the same with 60 routers as with one. Errors name the router.
+    pub async fn load_fleet(
+        &self,
+        configs: &[RouterConfig],
+        elb: &Elb,
+    ) -> Result<Fleet, (String, RouterError)> {
+        let ec2 = &self.client;
+        let arns: Vec<&str> = configs.iter().map(|c| c.nlb_arn.as_str()).collect();
+        let router_of = |arn: &str| {
+            configs
+                .iter()
+                .find(|c| c.nlb_arn == arn)
+                .map_or_else(|| arn.to_owned(), |c| c.id.clone())
+        };
+        let vpc_of = elb
+            .load_balancer_vpcs(&arns)
+            .await
+            .map_err(|(arn, e)| (router_of(&arn), RouterError::from(e)))?;
+        let vpc_ids: Vec<String> = vpc_of
+            .values()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // The EC2 reads cover every router's VPC at once: an error names them all.
+        let first = || {
+            let ids: Vec<&str> = configs.iter().map(|c| c.id.as_str()).collect();
+            ids.join(", ")
+        };
+        let mut cidrs: BTreeMap<String, std::collections::BTreeSet<Ipv4Net>> = BTreeMap::new();
+        let mut subnets: BTreeMap<String, Vec<Ipv4Net>> = BTreeMap::new();
+        if !vpc_ids.is_empty() {
+            let mut token = None;
+            loop {
+                let page = ec2
+                    .describe_vpcs()
+                    .set_vpc_ids(Some(vpc_ids.clone()))
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| (first(), ec2_err("DescribeVpcs", e)))?;
+                for v in page.vpcs() {
+                    let entry = cidrs
+                        .entry(v.vpc_id().unwrap_or_default().to_owned())
+                        .or_default();
+                    entry.extend(
+                        v.cidr_block_association_set()
+                            .iter()
+                            .filter_map(|a| a.cidr_block())
+                            .chain(v.cidr_block())
+                            .filter_map(|c| c.parse::<Ipv4Net>().ok()),
+                    );
+                }
+                token = page.next_token().map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+            let mut token = None;
+            loop {
+                let page = ec2
+                    .describe_subnets()
+                    .filters(
+                        Filter::builder()
+                            .name("vpc-id")
+                            .set_values(Some(vpc_ids.clone()))
+                            .build(),
+                    )
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| (first(), ec2_err("DescribeSubnets", e)))?;
+                for sn in page.subnets() {
+                    if let (Some(vpc), Some(Ok(cidr))) =
+                        (sn.vpc_id(), sn.cidr_block().map(str::parse::<Ipv4Net>))
+                    {
+                        subnets.entry(vpc.to_owned()).or_default().push(cidr);
+                    }
+                }
+                token = page.next_token().map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        let mut fleet = Fleet::new();
+        for config in configs {
+            let vpc_id = vpc_of[&config.nlb_arn].clone();
+            let policy = AddressPolicy {
+                subnets: subnets.get(&vpc_id).cloned().unwrap_or_default(),
+                vpc_cidrs: cidrs
+                    .get(&vpc_id)
+                    .map(|c| c.iter().copied().collect())
+                    .unwrap_or_default(),
+            };
+            fleet.insert(
+                config.id.clone(),
+                Router {
+                    config: config.clone(),
+                    vpc_id,
+                    policy,
+                },
+            );
+        }
+        Ok(fleet)
+    }
+
+    /// The NLB's private IPs, from its network interfaces (description `ELB net/<name>/<id>`):
+    /// the addresses a database sees as clients, since client IP preservation is off for IP
+    /// targets over TCP.
+    pub async fn nlb_private_ips(&self, router: &Router) -> Result<Vec<String>, RouterError> {
+        let ec2 = &self.client;
+        let Some(suffix) = router.config.nlb_arn.split(":loadbalancer/").nth(1) else {
+            return Ok(vec![]);
+        };
+        // ARN resource "net/<name>/<id>" (moto says "app/…": use only name and id).
+        let parts: Vec<&str> = suffix.split('/').collect();
+        let description = match parts.as_slice() {
+            [_, name, id] => format!("ELB net/{name}/{id}"),
+            _ => return Ok(vec![]),
+        };
+        let out = ec2
+            .describe_network_interfaces()
+            .filters(
+                Filter::builder()
+                    .name("description")
+                    .values(&description)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| ec2_err("DescribeNetworkInterfaces", e))?;
+        let mut ips: Vec<String> = out
+            .network_interfaces()
+            .iter()
+            .filter_map(|n| n.private_ip_address().map(str::to_owned))
+            .collect();
+        ips.sort();
+        Ok(ips)
+    }
 }

@@ -205,7 +205,7 @@ impl Elb {
     }
 
     /// The same client without a budget: target changes inside a route's apply lease are not
-    /// paced, so a slow bucket never stretches a lease ([`crate::reconcile::APPLY_LEASE`]).
+    /// paced, so a slow bucket never stretches the caller's apply lease.
     pub fn unpaced(&self) -> Self {
         Self {
             client: self.client.clone(),

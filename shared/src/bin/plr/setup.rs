@@ -1,8 +1,7 @@
 //! The router context `plr` works with: flags and environment, checked in the operator's terms
 //! (region, credentials, table, NLB) before anything runs.
 
-use aws_sdk_dynamodb::config::ProvideCredentials;
-use privatelink_router::adapters::aws::clients::{retry_config, timeout_config, Clients};
+use privatelink_router::adapters::aws::clients::{self, Clients};
 use privatelink_router::adapters::aws::ec2::RouterError;
 use privatelink_router::config::Config;
 use privatelink_router::context::{Context, InitError};
@@ -13,29 +12,15 @@ use crate::Cli;
 /// The router context from the flags and the environment. Fails early, in the operator's
 /// terms, when no region or no credentials are configured.
 pub(crate) async fn context(cli: &Cli) -> anyhow::Result<Context> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(retry_config())
-        .timeout_config(timeout_config());
-    if let Some(url) = &cli.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    if let Some(region) = &cli.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    let sdk = loader.load().await;
-    if sdk.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
+    let sdk = clients::sdk_config_with(cli.endpoint_url.as_deref(), cli.region.as_deref()).await;
+    let Some(region) = clients::region_of(&sdk) else {
         anyhow::bail!(Hint(
             "no AWS region: set AWS_REGION (or --region) to the routers' region".into()
         ));
-    }
-    let creds = match sdk.credentials_provider() {
-        Some(p) => p
-            .provide_credentials()
-            .await
-            .map(drop)
-            .map_err(anyhow::Error::new),
-        None => Err(anyhow::anyhow!("no credentials provider")),
     };
+    let creds = clients::check_credentials(&sdk)
+        .await
+        .map_err(anyhow::Error::new);
     if let Err(e) = creds {
         let hint = match std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()) {
             Some(profile) => format!(
@@ -58,7 +43,6 @@ pub(crate) async fn context(cli: &Cli) -> anyhow::Result<Context> {
     };
     let mut config = Config::from_lookup(&lookup)?;
     config.admin_principals.insert(cli.principal.clone());
-    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
     let clients = Clients::from_sdk_config(&sdk);
     let e = match Context::build(config.clone(), clients.clone()).await {
         Ok(ctx) => return Ok(ctx),

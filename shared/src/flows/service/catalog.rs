@@ -89,9 +89,7 @@ pub async fn catalog(
     let mut nlb_ips: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for id in &routers {
         let ips = match ctx.fleet.get(*id) {
-            Some(r) => crate::adapters::aws::ec2::nlb_private_ips(r, &ctx.clients.ec2)
-                .await
-                .unwrap_or_default(),
+            Some(r) => ctx.ec2.nlb_private_ips(r).await.unwrap_or_default(),
             None => vec![],
         };
         nlb_ips.insert(id, ips);

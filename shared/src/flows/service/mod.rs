@@ -255,9 +255,7 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         None => vec![],
     };
     let nlb_private_ips = match ctx.fleet.get(&route.router) {
-        Some(r) => crate::adapters::aws::ec2::nlb_private_ips(r, &ctx.clients.ec2)
-            .await
-            .unwrap_or_default(),
+        Some(r) => ctx.ec2.nlb_private_ips(r).await.unwrap_or_default(),
         None => vec![],
     };
     let health = summarize(&targets, &route.refused, route.conflict.as_deref());
