@@ -6,8 +6,8 @@
 use std::net::Ipv4Addr;
 
 use aws_sdk_rds::Client as RdsClient;
+use privatelink_router::domain::rds_events::{classify, Action as EventAction};
 use privatelink_router::domain::route::RouteStatus;
-use privatelink_router::flows::events::{classify, Action as EventAction};
 use privatelink_router::flows::service::{self, CreateRequest};
 use router_tests::fixtures::{Bed, ACCOUNT};
 use router_tests::handlers::{audit, rds_event, rds_event_at};

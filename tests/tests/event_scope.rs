@@ -5,8 +5,8 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use privatelink_router::domain::rds_events::{classify, Action as EventAction, EVENT_IDS};
 use privatelink_router::domain::route::RouteStatus;
-use privatelink_router::flows::events::{classify, Action as EventAction, EVENT_IDS};
 use router_tests::fixtures::{Bed, ACCOUNT};
 use router_tests::handlers::{audit, rds_event, rds_event_at, sample};
 use serde_json::{json, Value};

@@ -19,8 +19,8 @@ use privatelink_router::adapters::aws::elb::{MANAGED_BY, TAG_MANAGED_BY};
 use privatelink_router::adapters::aws::permissions;
 use privatelink_router::adapters::aws::store::{GSI_RDS, GSI_ROUTES};
 use privatelink_router::config::ENV_VARS;
+use privatelink_router::domain::rds_events::DETAIL_TYPES;
 use privatelink_router::domain::route::target_group_name;
-use privatelink_router::flows::events::DETAIL_TYPES;
 use serde_json::{json, Value};
 
 fn repo_root() -> PathBuf {

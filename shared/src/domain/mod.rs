@@ -9,6 +9,7 @@
 //!   [`membership`]: a reader or custom endpoint's members as the RDS API lists them.
 //! - [`net`]: which addresses may become targets; [`health`]: whether a route really serves.
 //! - [`ports`]: which listener port a route gets; [`router`]: an NLB and its endpoint service; [`catalog`]: the consumer's side of a route.
+//! - [`rds_events`]: which RDS event IDs move an address, and the action each gets.
 //! - [`seed_inputs`]: the seed module's variables; [`log_fields`]: words for log fields.
 
 pub mod catalog;
@@ -19,6 +20,7 @@ pub mod membership;
 pub mod net;
 pub mod plan;
 pub mod ports;
+pub mod rds_events;
 pub mod route;
 pub mod router;
 pub mod seed_inputs;

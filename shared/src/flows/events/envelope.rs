@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{classify, source_type_of, Action};
 use crate::config::Config;
+use crate::domain::rds_events::{classify, source_type_of, Action};
 
 /// Why an event could not be read; it is dropped, since no retry can fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,7 +53,7 @@ struct Detail {
 pub struct RdsEvent {
     /// EventBridge event id (UUID).
     pub id: String,
-    /// EventBridge detail-type, one of [`DETAIL_TYPES`](super::DETAIL_TYPES) for events the router acts on.
+    /// EventBridge detail-type, one of [`DETAIL_TYPES`](crate::domain::rds_events::DETAIL_TYPES) for events the router acts on.
     pub detail_type: String,
     /// Account the event comes from.
     pub account: String,
