@@ -81,6 +81,22 @@ impl fmt::Display for RouteId {
     }
 }
 
+/// Target group attributes the router sets for databases (ELBv2 API reference,
+/// TargetGroupAttribute): a short deregistration delay so a failed-over writer does not keep
+/// traffic for AWS's default 300 s, and connections closed when a target leaves.
+pub fn database_attributes(deregistration_delay_secs: u32) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "deregistration_delay.timeout_seconds".to_owned(),
+            deregistration_delay_secs.to_string(),
+        ),
+        (
+            "deregistration_delay.connection_termination.enabled".to_owned(),
+            "true".to_owned(),
+        ),
+    ])
+}
+
 /// Target group name for a route: deterministic, unique per (router, route), always valid.
 ///
 /// CreateTargetGroup requires at most 32 characters, only alphanumerics and hyphens, no leading

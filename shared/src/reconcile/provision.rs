@@ -8,12 +8,12 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::adapters::aws::elb::{
-    database_attributes, ElbError, ListenerInfo, TargetGroupInfo, TargetGroupSpec, MANAGED_BY,
-    TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER,
+    ElbError, ListenerInfo, TargetGroupInfo, TargetGroupSpec, MANAGED_BY, TAG_MANAGED_BY,
+    TAG_ROUTE, TAG_ROUTER,
 };
 use crate::context::Context;
 use crate::domain::log_fields::tag;
-use crate::domain::route::Route;
+use crate::domain::route::{database_attributes, Route};
 use crate::domain::router::Router;
 
 /// A structural repair made (or, in dry run, wanted).

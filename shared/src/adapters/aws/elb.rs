@@ -134,22 +134,6 @@ pub struct ListenerInfo {
     pub forward_to: Option<String>,
 }
 
-/// Target group attributes the router sets for databases (ELBv2 API reference,
-/// TargetGroupAttribute): a short deregistration delay so a failed-over writer does not keep
-/// traffic for AWS's default 300 s, and connections closed when a target leaves.
-pub fn database_attributes(deregistration_delay_secs: u32) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (
-            "deregistration_delay.timeout_seconds".to_owned(),
-            deregistration_delay_secs.to_string(),
-        ),
-        (
-            "deregistration_delay.connection_termination.enabled".to_owned(),
-            "true".to_owned(),
-        ),
-    ])
-}
-
 /// ELBv2 through the AWS SDK, optionally paced by a [`RateBudget`] (the full audit's).
 #[derive(Clone, Debug)]
 pub struct Elb {
