@@ -197,25 +197,24 @@ impl DynamoStore {
             .expression_attribute_values(":now", n(now))
             .build()
             .map_err(|e| StoreError::Codec(e.to_string()))?;
+        // The router's count, and with a `tls_name` route its TLS names: one update, one
+        // condition, the TLS part added to the count's.
+        let mut update = String::from("SET active = if_not_exists(active, :zero) + :one");
+        let mut condition = String::from("(attribute_not_exists(active) OR active < :limit)");
         let mut count = Update::builder()
             .table_name(&self.table)
             .key("pk", router_pk(&route.router))
             .key("sk", s("META"))
-            .update_expression("SET active = if_not_exists(active, :zero) + :one")
-            .condition_expression("attribute_not_exists(active) OR active < :limit")
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":limit", n(MAX_LISTENERS_PER_NLB));
         if route.spec.tls_name {
+            update.push_str(" ADD tls_names :host");
+            condition.push_str(
+                " AND (attribute_not_exists(tls_names) OR \
+                 (NOT contains(tls_names, :name) AND size(tls_names) < :cap))",
+            );
             count = count
-                .update_expression(
-                    "SET active = if_not_exists(active, :zero) + :one ADD tls_names :host",
-                )
-                .condition_expression(
-                    "(attribute_not_exists(active) OR active < :limit) AND \
-                     (attribute_not_exists(tls_names) OR \
-                      (NOT contains(tls_names, :name) AND size(tls_names) < :cap))",
-                )
                 .expression_attribute_values(
                     ":host",
                     AttributeValue::Ss(vec![route.spec.host.to_string()]),
@@ -224,6 +223,8 @@ impl DynamoStore {
                 .expression_attribute_values(":cap", n(tls_names_cap as u32));
         }
         let count = count
+            .update_expression(update)
+            .condition_expression(condition)
             .build()
             .map_err(|e| StoreError::Codec(e.to_string()))?;
         let items = vec![
@@ -290,24 +291,24 @@ impl DynamoStore {
             .item("until", n(until))
             .build()
             .map_err(|e| StoreError::Codec(e.to_string()))?;
+        let mut update = String::from("SET active = active - :one");
         let mut count = Update::builder()
             .table_name(&self.table)
             .key("pk", router_pk(&route.router))
             .key("sk", s("META"))
-            .update_expression("SET active = active - :one")
             .condition_expression("active > :zero")
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1));
         if route.spec.tls_name {
             // The host's name leaves the rule with its one route (`TlsNameTaken` keeps it one).
-            count = count
-                .update_expression("SET active = active - :one DELETE tls_names :host")
-                .expression_attribute_values(
-                    ":host",
-                    AttributeValue::Ss(vec![route.spec.host.to_string()]),
-                );
+            update.push_str(" DELETE tls_names :host");
+            count = count.expression_attribute_values(
+                ":host",
+                AttributeValue::Ss(vec![route.spec.host.to_string()]),
+            );
         }
         let count = count
+            .update_expression(update)
             .build()
             .map_err(|e| StoreError::Codec(e.to_string()))?;
         self.client
