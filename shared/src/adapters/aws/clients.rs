@@ -225,11 +225,7 @@ pub fn cold_start_config(sdk: &SdkConfig) -> SdkConfig {
 /// Loads the SDK's own configuration chain (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`…)
 /// with the router's retry and timeout policy.
 pub async fn sdk_config_from_env() -> SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(retry_config())
-        .timeout_config(timeout_config())
-        .load()
-        .await
+    sdk_config_with(None, None).await
 }
 
 /// The SDK configuration of an operator's tool (`plr`): the SDK's own chain (profile,
