@@ -101,6 +101,12 @@ pub fn connection_urls(engine: Engine, address: &ConsumerAddress) -> ConnectionU
     }
 }
 
+/// How many TLS names a router's private endpoint rule can hold: [`DOMAIN_NAMES_PER_RULE`],
+/// less the router's consumer domain when it has one.
+pub fn tls_names_capacity(router: &RouterConfig) -> usize {
+    DOMAIN_NAMES_PER_RULE - usize::from(router.consumer_domain.is_some())
+}
+
 /// The domain names a router's private endpoint rule must carry: its consumer domain, then
 /// the TLS names of its routes, sorted; at most [`DOMAIN_NAMES_PER_RULE`] when the router
 /// placed them.

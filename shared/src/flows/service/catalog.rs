@@ -9,13 +9,13 @@ use serde::Serialize;
 use crate::adapters::aws::elb::Targets;
 use crate::context::Context;
 use crate::domain::catalog::{
-    connection_urls, consumer_address, rule_domain_names, ConnectionUrls, ConsumerAddress,
-    DOMAIN_NAMES_PER_RULE,
+    connection_urls, consumer_address, rule_domain_names, tls_names_capacity, ConnectionUrls,
+    ConsumerAddress,
 };
 use crate::domain::health::{summarize, Health};
 use crate::domain::route::{Engine, RouteId, RouteStatus};
 
-use super::{list, Caller, ListFilter, ServiceError};
+use super::{list, nlb_private_ips, Caller, ListFilter, ServiceError};
 
 /// One route as a consumer sees it (`GET /catalog`, `plr catalog`).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -88,11 +88,7 @@ pub async fn catalog(
         routes.iter().map(|r| r.router.as_str()).collect();
     let mut nlb_ips: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for id in &routers {
-        let ips = match ctx.fleet.get(*id) {
-            Some(r) => ctx.ec2.nlb_private_ips(r).await.unwrap_or_default(),
-            None => vec![],
-        };
-        nlb_ips.insert(id, ips);
+        nlb_ips.insert(id, nlb_private_ips(ctx, id).await);
     }
     // Owned inputs: a future borrowing a route would not be `Send` for every lifetime.
     let inputs: Vec<_> = routes
@@ -175,13 +171,12 @@ pub async fn catalog(
             } else {
                 held.intersection(&own_names).cloned().collect()
             };
-            let used = held.len() + usize::from(router.consumer_domain.is_some());
             RuleNames {
                 router: router.id.clone(),
                 endpoint_service_name: router.endpoint_service_name.clone(),
                 domain_names: rule_domain_names(router, &visible),
                 complete: admin || visible.len() == held.len(),
-                room: DOMAIN_NAMES_PER_RULE.saturating_sub(used),
+                room: tls_names_capacity(router).saturating_sub(held.len()),
             }
         })
         .collect();

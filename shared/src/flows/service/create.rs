@@ -13,6 +13,7 @@ use crate::adapters::aws::elb::{ElbError, ListenerInfo, TAG_ROUTE};
 use crate::adapters::aws::store::ports::Allocation;
 use crate::adapters::aws::store::RouteStore;
 use crate::context::Context;
+use crate::domain::catalog::{tls_names_capacity, DOMAIN_NAMES_PER_RULE};
 use crate::domain::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
 use crate::domain::plan::Lookup;
 use crate::domain::ports::{free_ports, pick, PortEntry};
@@ -493,14 +494,12 @@ pub(super) async fn allocate(
     Err(ServiceError::Busy(spec.id.to_string()))
 }
 
-/// How many TLS names a router's private endpoint rule has room for: 10 domain names per rule
-/// ([`crate::domain::catalog::DOMAIN_NAMES_PER_RULE`]), less the router's consumer domain.
+/// How many TLS names a router's private endpoint rule has room for ([`tls_names_capacity`];
+/// a router not configured here has the whole rule).
 pub(super) fn tls_names_cap(ctx: &Context, router: &str) -> usize {
-    let domain = ctx
-        .config
+    ctx.config
         .router(router)
-        .and_then(|r| r.consumer_domain.as_ref());
-    crate::domain::catalog::DOMAIN_NAMES_PER_RULE - usize::from(domain.is_some())
+        .map_or(DOMAIN_NAMES_PER_RULE, tls_names_capacity)
 }
 
 /// The router and port of a pin, or why it cannot have them: the port is held by another route,

@@ -254,10 +254,7 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         Some(tg) => ctx.elb.describe_targets(tg).await?,
         None => vec![],
     };
-    let nlb_private_ips = match ctx.fleet.get(&route.router) {
-        Some(r) => ctx.ec2.nlb_private_ips(r).await.unwrap_or_default(),
-        None => vec![],
-    };
+    let nlb_private_ips = nlb_private_ips(ctx, &route.router).await;
     let health = summarize(&targets, &route.refused, route.conflict.as_deref());
     Ok(RouteDetail {
         view: view(ctx, route),
@@ -265,6 +262,16 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         health,
         nlb_private_ips,
     })
+}
+
+/// The private IPs of a router's NLB, which a database's security group must admit; empty
+/// when the router is not in this context's fleet or EC2 cannot be read (the route is still
+/// shown, without them).
+async fn nlb_private_ips(ctx: &Context, router: &str) -> Vec<String> {
+    match ctx.fleet.get(router) {
+        Some(r) => ctx.ec2.nlb_private_ips(r).await.unwrap_or_default(),
+        None => vec![],
+    }
 }
 
 /// Filters for listing routes.
