@@ -121,7 +121,10 @@ fn every_build_compiles_each_dependency_once() {
         lines.is_empty(),
         "the tests build these crates with more features than a member's own build, so \
          `./demo.sh` or `cargo run --bin plr` compiles them again; merge these lines into \
-         workspace-hack/Cargo.toml [dependencies] (each lists every feature the tests turn on):\n{}",
+         workspace-hack/Cargo.toml [dependencies] (each lists every feature the tests turn on; \
+         keep an entry's `default-features = false`, and a major version such as \"1\" is \
+         enough), then run `cargo update --workspace --offline` so Cargo.lock records the \
+         change for `--locked`, and commit both:\n{}",
         lines.join("\n")
     );
 }
