@@ -114,7 +114,13 @@ fn every_build_compiles_each_dependency_once() {
             let (name, version) = krate.split_once(" v").expect("name vX");
             let quoted: Vec<String> = features.iter().map(|f| format!("{f:?}")).collect();
             let features = quoted.join(", ");
-            format!("{name} = {{ version = \"={version}\", features = [{features}] }}")
+            // The version requirement the entries use: "1" for 1.x.y, "0.17" for 0.17.y.
+            let major = match version.split('.').collect::<Vec<_>>()[..] {
+                ["0", minor, ..] => format!("0.{minor}"),
+                [major, ..] => major.to_string(),
+                [] => unreachable!("split yields one part at least"),
+            };
+            format!("{name} = {{ version = \"{major}\", features = [{features}] }}")
         })
         .collect();
     assert!(
@@ -122,8 +128,7 @@ fn every_build_compiles_each_dependency_once() {
         "the tests build these crates with more features than a member's own build, so \
          `./demo.sh` or `cargo run --bin plr` compiles them again; merge these lines into \
          workspace-hack/Cargo.toml [dependencies] (each lists every feature the tests turn on; \
-         keep an entry's `default-features = false`, and a major version such as \"1\" is \
-         enough), then run `cargo update --workspace --offline` so Cargo.lock records the \
+         keep an entry's `default-features = false`), then run `cargo update --workspace --offline` so Cargo.lock records the \
          change for `--locked`, and commit both:\n{}",
         lines.join("\n")
     );

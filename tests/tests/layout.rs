@@ -15,6 +15,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Every `.rs` file under `dir`, as paths relative to `shared/src/`.
 fn rust_files(root: &Path, dir: &str, out: &mut Vec<PathBuf>) {
@@ -34,12 +35,18 @@ fn rust_files(root: &Path, dir: &str, out: &mut Vec<PathBuf>) {
 
 /// Every file of `shared/src/` as `(file, code)`: comment lines dropped, and the rest made
 /// plain so that the spellings a text scan would miss read like the simple ones:
-/// - whitespace removed ([`without_whitespace`]), so a path or a call chain that rustfmt breaks over lines
-///   (`ctx.clients` / `.elb` / `.send()`) reads as one;
+/// - whitespace dropped ([`without_whitespace`]), so a path or a call chain that rustfmt
+///   breaks over lines (`ctx.clients` / `.elb` / `.send()`) reads as one;
 /// - `super::` paths written from the crate root (`super::super::flows` in `domain/window.rs`
 ///   is `crate::flows`);
 /// - each `crate::{a, b::{c}}` group also spelled out as `crate::a` and `crate::b::{c}`.
-fn code_files() -> Vec<(String, String)> {
+fn code_files() -> &'static [(String, String)] {
+    static FILES: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    FILES.get_or_init(read_code_files)
+}
+
+/// Reads and makes plain every file of `shared/src/`; [`code_files`] keeps the result.
+fn read_code_files() -> Vec<(String, String)> {
     let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src"));
     let mut files = Vec::new();
     rust_files(root, "", &mut files);
@@ -185,7 +192,7 @@ fn violations(folder: &str, needles: &[&str], allowed: &[&str]) -> Vec<String> {
                     })
                 });
                 if !is_allowed {
-                    let near = excerpt(&code, at.saturating_sub(40), at + needle.len() + 40);
+                    let near = excerpt(code, at.saturating_sub(40), at + needle.len() + 40);
                     found.push(format!("shared/src/{file}: …{near}…"));
                 }
             }
