@@ -21,6 +21,7 @@ pub const ENV_VARS: &[&str] = &[
     "ROUTER_PORT_QUARANTINE_SECONDS",
     "ROUTER_WINDOW",
     "ROUTER_READER_RETENTION_SECONDS",
+    "ROUTER_GONE_AFTER_SECONDS",
     "ROUTER_RDS_MEMBERSHIP",
     "ROUTER_RDS_ROLE_ARNS",
     "ROUTER_DEREGISTRATION_DELAY_SECONDS",
@@ -70,6 +71,9 @@ pub struct Config {
     /// How long an IP a reader or custom endpoint stopped answering stays a target (seconds;
     /// see [`crate::domain::window`] for why the default is 2 hours).
     pub reader_retention_secs: i64,
+    /// How long a route's name must keep answering NXDOMAIN before its targets go and the route
+    /// is `source_gone` (seconds; see [`crate::domain::plan::DEFAULT_GONE_AFTER_SECS`]).
+    pub gone_after_secs: i64,
     /// Read the members of Aurora reader and custom endpoints from the RDS API.
     pub rds_membership: bool,
     /// IAM roles in other accounts the router assumes to read their RDS API
@@ -326,6 +330,12 @@ impl Config {
                 env,
                 "ROUTER_READER_RETENTION_SECONDS",
                 crate::domain::window::DEFAULT_READER_RETENTION_SECS,
+            )?
+            .max(0),
+            gone_after_secs: num(
+                env,
+                "ROUTER_GONE_AFTER_SECONDS",
+                crate::domain::plan::DEFAULT_GONE_AFTER_SECS,
             )?
             .max(0),
             rds_membership: flag(env, "ROUTER_RDS_MEMBERSHIP", true)?,

@@ -260,3 +260,55 @@ pub async fn postgres_instance(sdk: &SdkConfig, id: &str) -> String {
         .expect("instance endpoint")
         .to_owned()
 }
+
+/// An Aurora PostgreSQL cluster in moto's RDS, with its endpoint names.
+pub struct Aurora {
+    /// The cluster (writer) endpoint.
+    pub writer_endpoint: String,
+    /// The reader endpoint.
+    pub reader_endpoint: String,
+}
+
+/// Creates Aurora PostgreSQL cluster `id` in moto's RDS with one instance per address
+/// (`<id>-1`, the first, is the writer), and serves each instance endpoint and the writer
+/// endpoint on the bed's DNS server (the reader endpoint is left to the test).
+pub async fn aurora(bed: &Bed, id: &str, ips: &[Ipv4Addr]) -> Aurora {
+    let rds = aws_sdk_rds::Client::new(&bed.sdk);
+    let out = rds
+        .create_db_cluster()
+        .db_cluster_identifier(id)
+        .engine("aurora-postgresql")
+        .master_username("admin")
+        .master_user_password("password-123")
+        .send()
+        .await
+        .expect("cluster created");
+    let cluster = out.db_cluster().expect("cluster");
+    let endpoints = Aurora {
+        writer_endpoint: cluster.endpoint().expect("writer endpoint").to_owned(),
+        reader_endpoint: cluster
+            .reader_endpoint()
+            .expect("reader endpoint")
+            .to_owned(),
+    };
+    for (k, ip) in ips.iter().enumerate() {
+        let out = rds
+            .create_db_instance()
+            .db_instance_identifier(format!("{id}-{}", k + 1))
+            .db_cluster_identifier(id)
+            .engine("aurora-postgresql")
+            .db_instance_class("db.r6g.large")
+            .send()
+            .await
+            .expect("instance created");
+        let address = out
+            .db_instance()
+            .and_then(|i| i.endpoint())
+            .and_then(|e| e.address())
+            .expect("instance endpoint");
+        bed.dns.set_a(address, &[*ip]);
+    }
+    bed.dns
+        .set_a(&endpoints.writer_endpoint, &ips[..ips.len().min(1)]);
+    endpoints
+}

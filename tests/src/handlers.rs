@@ -52,19 +52,28 @@ pub async fn audit(ctx: &Context) -> Value {
 /// `GET /routes/{id}` through the real `routes-api` handler, as the owner of the fixture's
 /// routes; status and JSON body.
 pub async fn get_route(ctx: &Context, id: &str) -> (u16, Value) {
-    let mut ev = sample("apigw-get-route.json");
-    let path = format!("/routes/{id}");
-    ev["rawPath"] = path.clone().into();
+    on_route(ctx, "apigw-get-route.json", &format!("/routes/{id}"), id).await
+}
+
+/// `POST /routes/{id}/sync` through the real `routes-api` handler, as the owner of the
+/// fixture's routes; status and JSON body.
+pub async fn sync_route(ctx: &Context, id: &str) -> (u16, Value) {
+    on_route(
+        ctx,
+        "apigw-sync-route.json",
+        &format!("/routes/{id}/sync"),
+        id,
+    )
+    .await
+}
+
+/// The API Gateway sample `file` re-aimed at `path` for route `id`, through the handler.
+async fn on_route(ctx: &Context, file: &str, path: &str, id: &str) -> (u16, Value) {
+    let mut ev = sample(file);
+    ev["rawPath"] = path.into();
     ev["requestContext"]["http"]["path"] = path.into();
     ev["pathParameters"]["id"] = id.into();
-    let req: ApiGatewayV2httpRequest =
-        serde_json::from_value(ev).expect("a valid API Gateway v2 event");
-    let resp = routes_api::handle(ctx, req).await;
-    let body = match &resp.body {
-        Some(Body::Text(t)) => serde_json::from_str(t).expect("JSON body"),
-        other => panic!("unexpected body {other:?}"),
-    };
-    (resp.status_code as u16, body)
+    call(ctx, ev).await
 }
 
 /// `POST /routes` with `body` through the real `routes-api` handler, as `user_arn` (an IAM
@@ -76,6 +85,11 @@ pub async fn post_route(ctx: &Context, body: &Value, user_arn: &str) -> (u16, Va
     ev["body"] = raw.into();
     ev["isBase64Encoded"] = false.into();
     ev["requestContext"]["authorizer"]["iam"]["userArn"] = user_arn.into();
+    call(ctx, ev).await
+}
+
+/// One API Gateway v2 event through the real `routes-api` handler; status and JSON body.
+async fn call(ctx: &Context, ev: Value) -> (u16, Value) {
     let req: ApiGatewayV2httpRequest =
         serde_json::from_value(ev).expect("a valid API Gateway v2 event");
     let resp = routes_api::handle(ctx, req).await;

@@ -9,7 +9,7 @@ use aws_sdk_rds::Client as RdsClient;
 use privatelink_router::domain::rds_events::{classify, Action as EventAction};
 use privatelink_router::domain::route::RouteStatus;
 use privatelink_router::flows::service::{self, CreateRequest};
-use router_tests::fixtures::{Bed, ACCOUNT};
+use router_tests::fixtures::{aurora, Bed, ACCOUNT};
 use router_tests::handlers::{audit, rds_event, rds_event_at};
 use serde_json::{json, Value};
 
@@ -37,42 +37,8 @@ fn aimed(
 /// An Aurora cluster in moto (the router's own account) with `n` instances; instance k's
 /// endpoint resolves to 10.<net>.0.<20+k>. Returns the cluster's reader endpoint name.
 async fn own_cluster(bed: &Bed, id: &str, n: u8, net: u8) -> String {
-    let rds = RdsClient::new(&bed.sdk);
-    let out = rds
-        .create_db_cluster()
-        .db_cluster_identifier(id)
-        .engine("aurora-postgresql")
-        .master_username("admin")
-        .master_user_password("password-123")
-        .send()
-        .await
-        .expect("cluster");
-    let reader = out
-        .db_cluster()
-        .unwrap()
-        .reader_endpoint()
-        .unwrap()
-        .to_owned();
-    for k in 1..=n {
-        let i = rds
-            .create_db_instance()
-            .db_instance_identifier(format!("{id}-{k}"))
-            .db_cluster_identifier(id)
-            .engine("aurora-postgresql")
-            .db_instance_class("db.r6g.large")
-            .send()
-            .await
-            .expect("instance");
-        let address = i
-            .db_instance()
-            .unwrap()
-            .endpoint()
-            .unwrap()
-            .address()
-            .unwrap();
-        bed.dns.set_a(address, &[Ipv4Addr::new(10, net, 0, 20 + k)]);
-    }
-    reader
+    let ips: Vec<Ipv4Addr> = (1..=n).map(|k| Ipv4Addr::new(10, net, 0, 20 + k)).collect();
+    aurora(bed, id, &ips).await.reader_endpoint
 }
 
 /// #14 + #13: a route that names another account's reader endpoint. An event from that

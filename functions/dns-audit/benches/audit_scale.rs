@@ -172,6 +172,8 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         conflict: None,
         unapplied: false,
         applying_until: None,
+        name_gone_since: None,
+        ceded: Default::default(),
         last_event_at: None,
         created_at: now,
         updated_at: now,

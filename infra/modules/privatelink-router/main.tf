@@ -45,6 +45,7 @@ locals {
     ROUTER_PORT_QUARANTINE_SECONDS      = tostring(var.port_quarantine_seconds)
     ROUTER_WINDOW                       = tostring(var.window)
     ROUTER_READER_RETENTION_SECONDS     = tostring(var.reader_retention_seconds)
+    ROUTER_GONE_AFTER_SECONDS           = tostring(var.gone_after_seconds)
     ROUTER_RDS_MEMBERSHIP               = tostring(var.rds_membership)
     ROUTER_RDS_ROLE_ARNS                = join(",", var.rds_role_arns)
     ROUTER_DEREGISTRATION_DELAY_SECONDS = tostring(var.deregistration_delay_seconds)

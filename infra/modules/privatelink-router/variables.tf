@@ -439,6 +439,16 @@ variable "reader_retention_seconds" {
   }
 }
 
+variable "gone_after_seconds" {
+  description = "ROUTER_GONE_AFTER_SECONDS: how long a route's database name must keep answering NXDOMAIN (deleted or renamed, no event heard) before its targets are removed and the route is source_gone; its IPs may meanwhile be given to another database. 180 s: at most 4 minute-watches after the name went away, longer than a Blue/Green switchover's rename."
+  type        = number
+  default     = 180
+  validation {
+    condition     = var.gone_after_seconds >= 0
+    error_message = "gone_after_seconds must be 0 or more."
+  }
+}
+
 variable "adopted_target_group_prefixes" {
   description = "Name prefixes of target groups taken over from a seed deployment with plr adopt (the seed names them <service_name>-nlb-tg-<name>: give \"<service_name>-nlb-tg-\"). The Lambdas may change them as their own: they carry the router's ownership tag, which every change still requires."
   type        = list(string)

@@ -10,6 +10,7 @@
 
 use std::net::IpAddr;
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +87,21 @@ pub struct RouteHealth {
     pub targets_not_serving: Vec<TargetProblem>,
     /// Addresses DNS answered that the router refused.
     pub refused: Vec<RefusedAddress>,
+}
+
+impl RouteHealth {
+    /// The health of a `source_gone` route: not serving, saying since when its name has been
+    /// gone and what brings it back. `since` is the first NXDOMAIN of the streak.
+    pub fn name_gone(mut self, host: &str, since: Option<DateTime<Utc>>) -> Self {
+        let since = since.map_or_else(String::new, |t| {
+            format!(" since {}", t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        });
+        self.health = Health::NotServing;
+        self.reason = Some(format!(
+            "{host} has answered NXDOMAIN{since}: the database was deleted or renamed, so its targets were removed (its IPs may belong to another database now); the port is kept and the route follows the name again when it resolves"
+        ));
+        self
+    }
 }
 
 /// True for states that take (or are about to take) connections.

@@ -1,5 +1,5 @@
-//! Which instances stand behind an Aurora reader or custom endpoint — read from the RDS API
-//! instead of guessed from DNS.
+//! Which instances stand behind an Aurora reader, custom or cluster (writer) endpoint — read
+//! from the RDS API instead of guessed from DNS.
 //!
 //! A reader endpoint (`<cluster>.cluster-ro-…`) and a custom endpoint (`<name>.cluster-custom-…`)
 //! answer one member instance per DNS query, picked at random (Aurora user guide, "Amazon
@@ -64,6 +64,15 @@ pub fn reader_endpoint_members(members: &[Member]) -> Vec<&Member> {
     }
 }
 
+/// The member a cluster (writer) endpoint connects to: the instance DescribeDBClusters marks
+/// `IsClusterWriter` (Aurora user guide, "Cluster endpoint": it "connects to the current
+/// primary DB instance"; the same for a Multi-AZ DB cluster's writer endpoint — RDS user guide,
+/// "Connecting to a Multi-AZ DB cluster"). A demoted writer is a reader at once: it refuses
+/// writes, so it must not stay a target for the K lookups DNS would give it.
+pub fn writer_endpoint_members(members: &[Member]) -> Vec<&Member> {
+    members.iter().filter(|m| m.writer && usable(m)).collect()
+}
+
 /// The members a custom endpoint connects to: its static members, or every member but the
 /// excluded ones; a `READER` endpoint never the writer (RDS API reference,
 /// CreateDBClusterEndpoint). Only current, usable members of the cluster count: a deleted
@@ -115,6 +124,18 @@ mod tests {
             m("b-4", false, "deleting"),
         ];
         assert_eq!(ids(reader_endpoint_members(&members)), ["b-2", "b-3"]);
+    }
+
+    #[test]
+    fn writer_endpoint_means_the_writer_and_nothing_else() {
+        let members = [
+            m("b-1", false, "available"),
+            m("b-2", true, "available"),
+            m("b-3", false, "available"),
+        ];
+        assert_eq!(ids(writer_endpoint_members(&members)), ["b-2"]);
+        let leaving = [m("b-1", true, "deleting"), m("b-2", false, "available")];
+        assert!(writer_endpoint_members(&leaving).is_empty());
     }
 
     #[test]

@@ -6,13 +6,15 @@
 //! - [`plan`]: the planner — which targets to register and deregister, and why. **The rule that
 //!   removes a target lives there.**
 //! - [`window`]: which IPs a round-robin name answered recently enough to stay targets;
-//!   [`membership`]: a reader or custom endpoint's members as the RDS API lists them.
+//!   [`membership`]: a reader, custom or writer endpoint's members as the RDS API lists them;
+//!   [`claims`]: which route's database answers an IP now (an IP is never on two databases).
 //! - [`net`]: which addresses may become targets; [`health`]: whether a route really serves.
 //! - [`ports`]: which listener port a route gets; [`router`]: an NLB and its endpoint service; [`catalog`]: the consumer's side of a route.
 //! - [`rds_events`]: which RDS event IDs move an address, and the action each gets.
 //! - [`seed_inputs`]: the seed module's variables; [`log_fields`]: words for log fields.
 
 pub mod catalog;
+pub mod claims;
 pub mod health;
 pub mod host;
 pub mod log_fields;

@@ -2,27 +2,57 @@
 //! what is registered, decide which targets to register and deregister — and why.
 //!
 //! The rules, in one place:
-//! 1. A failed lookup (timeout, SERVFAIL, NXDOMAIN, empty answer) changes no target.
+//! 1. A failed lookup (timeout, SERVFAIL, NXDOMAIN, empty answer) changes no target — except
+//!    a name that stays gone: NXDOMAIN is an answer once the route's name has answered it
+//!    in reconciles at least `gone_after_secs` apart ([`PlanInput::gone_after_secs`]); then
+//!    every target goes (its IPs are free for RDS to hand to another database) and the plan
+//!    says [`Plan::name_gone`]. SERVFAIL, timeouts and refusals never do.
 //! 2. New IPs are registered in the same plan that removes stale ones; `apply` registers first.
 //! 3. An IP is stale only when the window lets it go ([`Sightings`], [`Retention`]): after K
 //!    successful lookups without it, and for reader/custom endpoints also a retention time.
 //! 4. "Source deleted" and "route deleted" override the window: every target goes.
-//! 5. Otherwise the last target(s) of a route are never all removed.
+//! 5. Otherwise the last target(s) of a route are never all removed (unless rule 10 took one).
 //! 6. A `draining` target is not registered: it takes no new connections (NLB user guide,
 //!    "Target health status"). Answered by DNS → registered again (that cancels the drain);
 //!    not answered → nothing to do. Draining targets never count as the route's last target.
 //! 7. Only private addresses become targets; others are refused and reported.
 //! 8. Targets inside a router subnet register without AZ, others with AZ `all`.
 //! 9. Planning again over the applied result gives an empty plan.
+//! 10. An IP another route's database answers now ([`Claims`]) leaves this route at once —
+//!     whatever the window, the retention, fail-static or rule 5 would keep — unless this
+//!     route's own name answers it now too (an alias and its RDS name both keep it; a timeout
+//!     or SERVFAIL vouches for the newest answer remembered, NXDOMAIN for nothing); an IP the
+//!     route held when its name answered NXDOMAIN, its name went gone or its source was deleted
+//!     ([`Plan::ceded`]) is never registered again while another route's database answers it,
+//!     even when this route's name answers it (a stale answer). Reason `ip_reused`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::claims::{answers_now, taken, Claims};
 use crate::domain::net::{AddressPolicy, Placement, Refusal};
 use crate::domain::window::{Retention, Sightings};
+
+/// Default of `ROUTER_GONE_AFTER_SECONDS`: how long a route's name must keep answering
+/// NXDOMAIN before its targets go (rule 1).
+///
+/// Why 180 s. A deleted database's IP goes back to its subnet's free pool, and EC2 documents no
+/// quarantine: the next network interface created in that subnet (another RDS instance, a
+/// Lambda or EKS ENI) may take it at once, so no grace is safe from reuse — only short. The
+/// bound is the time an IP the router may no longer vouch for stays reachable: with the minute
+/// DNS watch, the first NXDOMAIN is seen at most 60 s after the name went away and the targets
+/// go at the first watch 180 s later — 4 watches, under 4 minutes. (Reuse by another routed
+/// database is cut sooner, in the run that sees it: the cross-route rule.) The cost of a
+/// shorter bound is an outage of a live name that answers NXDOMAIN for a moment: RDS renames
+/// one only on purpose (rename, restore into the name, Blue/Green switchover, which "typically
+/// takes under a minute" — RDS user guide, blue-green-deployments-switching), and the route
+/// comes back by itself at the first watch after the name resolves again. 180 s rides over a
+/// switchover's rename and a resolver's negative answer cached for a minute, and needs at least
+/// three NXDOMAIN lookups in a row.
+pub const DEFAULT_GONE_AFTER_SECS: i64 = 180;
 
 /// The AvailabilityZone value for targets outside the router VPC's subnets.
 pub const ALL_ZONES: &str = "all";
@@ -123,6 +153,12 @@ pub enum Reason {
     NotAllowed,
     /// The database is gone.
     SourceDeleted,
+    /// The route's name has answered NXDOMAIN for longer than the bound: the database was
+    /// deleted or renamed, and its IPs may be given to another database.
+    SourceGone,
+    /// Another route's database answers this IP now and this route's own name does not: the
+    /// address was handed to another database.
+    IpReused,
     /// The route is gone.
     RouteDeleted,
 }
@@ -165,6 +201,20 @@ pub enum Note {
         /// Successful lookups since it was last answered.
         misses: u32,
     },
+    /// Another route's database answers this IP now: removed from (or not registered on) this
+    /// route.
+    IpReused {
+        /// The address.
+        ip: IpAddr,
+        /// The routes whose databases answer it now.
+        routes: Vec<String>,
+    },
+    /// The name has answered NXDOMAIN since `since` (epoch seconds) for longer than the bound:
+    /// every target removed, the route waits for its name to resolve again.
+    NameGone {
+        /// First NXDOMAIN of the streak, epoch seconds.
+        since: i64,
+    },
 }
 
 /// Everything the planner looks at.
@@ -188,6 +238,19 @@ pub struct PlanInput<'a> {
     pub retention: Retention,
     /// When the lookups were made (epoch seconds).
     pub now: i64,
+    /// First NXDOMAIN of the route's current streak (epoch seconds), as stored; `None` while
+    /// the name answers.
+    pub name_gone_since: Option<i64>,
+    /// How long the name must keep answering NXDOMAIN before its targets go (seconds; the
+    /// lookup that starts a streak never ends it, so at least two lookups are needed).
+    pub gone_after_secs: i64,
+    /// This route's id (its own claims are not rivals).
+    pub route_id: &'a str,
+    /// What every route's database answers now (rule 10); `None` when the caller does not
+    /// know (a route being created): nothing is taken, and [`PlanInput::ceded`] is kept.
+    pub claims: Option<&'a Claims>,
+    /// IPs the route gave up before (rule 10), as stored.
+    pub ceded: &'a BTreeSet<IpAddr>,
 }
 
 /// The planner's decision.
@@ -201,6 +264,18 @@ pub struct Plan {
     pub notes: Vec<Note>,
     /// The window after these lookups, to store.
     pub sightings: Sightings,
+    /// First NXDOMAIN of the current streak after these lookups (epoch seconds), to store;
+    /// `None` once the name answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_gone_since: Option<i64>,
+    /// The name stayed gone past the bound: every target is removed and the route is
+    /// `source_gone` until its name resolves again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub name_gone: bool,
+    /// IPs the route has given up (rule 10) and that another route's database still answers,
+    /// to store: never registered again while it does.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub ceded: BTreeSet<IpAddr>,
 }
 
 impl Plan {
@@ -214,8 +289,11 @@ impl Plan {
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut out = Plan {
         sightings: input.sightings.clone(),
+        name_gone_since: input.name_gone_since,
+        ceded: input.ceded.clone(),
         ..Plan::default()
     };
+    let held: BTreeSet<IpAddr> = input.current.iter().map(|t| t.ip).collect();
     let remove_all = |reason| {
         input
             .current
@@ -229,6 +307,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     match input.intent {
         Intent::SourceDeleted => {
             out.sightings.clear();
+            out.ceded.extend(held.iter().copied());
             out.deregister = remove_all(Reason::SourceDeleted);
             return out;
         }
@@ -262,9 +341,93 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             .into_iter()
             .map(|(ip, why)| Note::Refused { ip, why }),
     );
-    if let Some(Lookup::Failed(failure)) = input.lookups.last() {
-        out.notes.push(Note::LookupFailed { failure: *failure });
-        return out;
+    // Rule 10: what another route's database answers now is not this route's. A failed
+    // lookup (timeout, SERVFAIL) still vouches for the newest answer remembered; NXDOMAIN for
+    // nothing, and only then (or when the source went) does the route cede what it gives up.
+    let newest: BTreeSet<IpAddr> = match input.lookups.last() {
+        Some(Lookup::Answer(ips)) => ips.clone(),
+        _ => BTreeSet::new(),
+    };
+    let name_gone = matches!(
+        input.lookups.last(),
+        Some(Lookup::Failed(LookupFailure::NxDomain))
+    );
+    let vouched = match input.lookups.last() {
+        Some(Lookup::Failed(f)) if *f != LookupFailure::NxDomain => input.sightings.newest(),
+        _ => newest.clone(),
+    };
+    let mut lost = BTreeMap::new();
+    if let Some(claims) = input.claims {
+        let own_now = answers_now(&out.sightings, &vouched, input.retention);
+        let candidates: BTreeSet<IpAddr> = out
+            .sightings
+            .ips()
+            .into_iter()
+            .chain(held.iter().copied())
+            .chain(input.ceded.iter().copied())
+            .collect();
+        lost = taken(claims, input.route_id, candidates, &own_now, input.ceded);
+        out.ceded.retain(|ip| lost.contains_key(ip));
+        for (ip, routes) in &lost {
+            let here = held.contains(ip) || out.sightings.ips().contains(ip);
+            out.sightings.forget(*ip);
+            if here {
+                if name_gone {
+                    out.ceded.insert(*ip);
+                }
+                out.notes.push(Note::IpReused {
+                    ip: *ip,
+                    routes: routes.clone(),
+                });
+            }
+        }
+    }
+    let reused: Vec<Change> = input
+        .current
+        .iter()
+        .filter(|t| lost.contains_key(&t.ip))
+        .map(|t| Change {
+            target: t.clone(),
+            reason: Reason::IpReused,
+        })
+        .collect();
+
+    match input.lookups.last() {
+        Some(Lookup::Failed(LookupFailure::NxDomain)) => {
+            let since = input.name_gone_since.unwrap_or(input.now);
+            out.name_gone_since = Some(since);
+            if input.name_gone_since.is_some() && input.now - since >= input.gone_after_secs {
+                out.name_gone = true;
+                out.sightings.clear();
+                out.ceded.extend(held.iter().copied());
+                out.deregister = input
+                    .current
+                    .iter()
+                    .map(|t| Change {
+                        target: t.clone(),
+                        reason: if lost.contains_key(&t.ip) {
+                            Reason::IpReused
+                        } else {
+                            Reason::SourceGone
+                        },
+                    })
+                    .collect();
+                out.notes.push(Note::NameGone { since });
+                return out;
+            }
+            out.notes.push(Note::LookupFailed {
+                failure: LookupFailure::NxDomain,
+            });
+            out.deregister = reused;
+            return out;
+        }
+        Some(Lookup::Failed(failure)) => {
+            out.notes.push(Note::LookupFailed { failure: *failure });
+            out.deregister = reused;
+            return out;
+        }
+        Some(Lookup::Answer(_)) => out.name_gone_since = None,
+        None => {}
     }
 
     let desired: Vec<Target> = out
@@ -279,10 +442,6 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             })
         })
         .collect();
-    let newest: BTreeSet<IpAddr> = match input.lookups.last() {
-        Some(Lookup::Answer(ips)) => ips.clone(),
-        _ => BTreeSet::new(),
-    };
     for (ip, misses) in out.sightings.iter() {
         if misses > 0 && !newest.contains(&ip) && input.current.iter().any(|t| t.ip == ip) {
             out.notes.push(Note::KeptInWindow { ip, misses });
@@ -306,7 +465,9 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         .filter(|t| !desired_keys.contains(&t.key()) && seen.insert(t.key()))
         .map(|t| Change {
             target: t.clone(),
-            reason: if input.policy.classify(t.ip).is_err() {
+            reason: if lost.contains_key(&t.ip) {
+                Reason::IpReused
+            } else if input.policy.classify(t.ip).is_err() {
                 Reason::NotAllowed
             } else if desired_keys.iter().any(|(ip, _)| *ip == t.ip) {
                 Reason::WrongPort
@@ -317,7 +478,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         .collect();
 
     let kept_after = current_keys.len() - out.deregister.len() + out.register.len();
-    if kept_after == 0 && !out.deregister.is_empty() {
+    if kept_after == 0 && !out.deregister.is_empty() && lost.is_empty() {
+        // Rule 5; never for a route that gave an IP up to another database (rule 10).
         out.notes.push(Note::KeptLastTargets {
             count: out.deregister.len(),
         });

@@ -1,8 +1,9 @@
 //! Routes: one database exposed on one NLB listener port. Domain types and their validation;
 //! no AWS types here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -250,6 +251,10 @@ pub enum RouteStatus {
     Active,
     /// The database was deleted: no targets, listener and port kept for a re-created database.
     SourceDeleted,
+    /// The route's name has answered NXDOMAIN for longer than `ROUTER_GONE_AFTER_SECONDS`
+    /// (deleted or renamed, with no event heard): no targets, listener and port kept; the route
+    /// follows its name again by itself when it resolves.
+    SourceGone,
     /// Being removed: a retry or the audit finishes the removal.
     Deleting,
 }
@@ -358,6 +363,17 @@ pub struct Route {
     /// the targets, so two plans are never applied out of order (at most 10 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applying_until: Option<DateTime<Utc>>,
+    /// When the route's name first answered NXDOMAIN in the current streak; cleared by the
+    /// next answer. Past `ROUTER_GONE_AFTER_SECONDS` the route becomes `source_gone`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_gone_since: Option<DateTime<Utc>>,
+    /// IPs the route gave up because another route's database answers them, or held when its
+    /// source was deleted or its name went gone: never registered on this route again while
+    /// another route's database answers them, even if this route's name does (a stale answer).
+    /// Pruned once no other route answers them.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    #[schemars(with = "BTreeSet<String>")]
+    pub ceded: BTreeSet<IpAddr>,
     /// Event time of the newest RDS event applied, to drop older replays.
     pub last_event_at: Option<DateTime<Utc>>,
     /// Creation time.

@@ -171,6 +171,11 @@ impl Sightings {
         });
     }
 
+    /// Forgets one IP (another route's database answers it now: it is no longer this route's).
+    pub fn forget(&mut self, ip: IpAddr) {
+        self.0.remove(&ip);
+    }
+
     /// Forgets everything (the source was deleted: its IPs may belong to someone else now).
     pub fn clear(&mut self) {
         self.0.clear();

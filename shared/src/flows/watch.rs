@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::{info, warn};
@@ -20,13 +21,14 @@ use tracing::{info, warn};
 use crate::adapters::aws::metrics::{self, count, millis};
 use crate::adapters::aws::store::audit_records::RouteItem;
 use crate::context::Context;
+use crate::domain::claims::{taken, Claims};
 use crate::domain::health::refused_in;
 use crate::domain::host::answers_one_member;
 use crate::domain::net::AddressPolicy;
-use crate::domain::plan::Lookup;
+use crate::domain::plan::{Lookup, LookupFailure};
 use crate::domain::route::{Route, RouteStatus};
-use crate::flows::audit::{AuditError, DnsFailure, RouteFailure};
-use crate::reconcile::observe::observe;
+use crate::flows::audit::{ip_reused_in, AuditError, DnsFailure, IpReused, RouteFailure};
+use crate::reconcile::observe::{claim_of, observe, Observation};
 use crate::reconcile::reconcile_with;
 
 /// What one watch run saw and did.
@@ -38,7 +40,7 @@ pub struct WatchReport {
     pub dry_run: bool,
     /// Items in the route index.
     pub routes_seen: usize,
-    /// Routes observed (`active` and `pending`; the others are the full audit's).
+    /// Routes observed (`active`, `pending` and `source_gone`; the others are the full audit's).
     pub routes_watched: usize,
     /// Routes whose answer moved and were reconciled, in id order.
     pub routes_reconciled: Vec<String>,
@@ -46,6 +48,8 @@ pub struct WatchReport {
     pub repaired: BTreeMap<String, u64>,
     /// Failed lookups (targets left as they were).
     pub dns_failures: Vec<DnsFailure>,
+    /// IPs removed from a route because another route's database answers them now.
+    pub ip_reused: Vec<IpReused>,
     /// Routes the run could not handle.
     pub errors: Vec<RouteFailure>,
     /// Wall time.
@@ -56,13 +60,16 @@ pub struct WatchReport {
     pub aws_throttles: u64,
 }
 
-/// One route's watch: its id, what its reconcile did (`None`: the answer did not move;
-/// `Some((registered, deregistered))`), and its failed lookup.
-type RouteWatch = (
-    String,
-    Result<Option<(usize, usize)>, String>,
-    Option<DnsFailure>,
-);
+/// What the reconcile of a moved route did.
+struct Moved {
+    registered: usize,
+    deregistered: usize,
+    ip_reused: Vec<IpReused>,
+}
+
+/// One route's watch: its id, what its reconcile did (`None`: the answer did not move), and
+/// its failed lookup.
+type RouteWatch = (String, Result<Option<Moved>, String>, Option<DnsFailure>);
 
 /// True when an observation asks for a reconcile: the allowed answer differs from the newest
 /// one the route remembers, an IP of its window has not been answered lately (the window
@@ -73,12 +80,46 @@ type RouteWatch = (
 /// outside the window counts as moved (their absent members retire by time, in the full audit).
 /// Every other name must answer exactly what it answered last, with nothing left to retire.
 /// A route whose last plan was stored but not applied ([`Route::unapplied`]) always moves.
-pub fn moved(route: &Route, lookup: &Lookup, policy: &AddressPolicy) -> bool {
-    let Lookup::Answer(ips) = lookup else {
-        return false;
+///
+/// An IP of the route's window that another route's database answers now (`taken`, planner
+/// rule 10) always moves; an answer is compared without the taken IPs (they are never
+/// registered here).
+///
+/// NXDOMAIN is followed as a name that may be gone ([`crate::domain::plan`], rule 1): the first
+/// one of a streak is reconciled (to remember when it began: one write), and so is the first
+/// one past `gone_after_secs` (the targets go); those in between cost nothing. An answer after
+/// NXDOMAIN, or for a `source_gone` route, always moves.
+pub fn moved(
+    route: &Route,
+    lookup: &Lookup,
+    policy: &AddressPolicy,
+    taken: &BTreeSet<IpAddr>,
+    gone_after_secs: i64,
+    now: DateTime<Utc>,
+) -> bool {
+    if route.sightings.ips().iter().any(|ip| taken.contains(ip)) {
+        return true;
+    }
+    let ips = match lookup {
+        Lookup::Answer(ips) => ips,
+        Lookup::Failed(LookupFailure::NxDomain) => {
+            return match route.name_gone_since {
+                None => true,
+                Some(since) => {
+                    route.status != RouteStatus::SourceGone
+                        && (now - since).num_seconds() >= gone_after_secs
+                }
+            };
+        }
+        Lookup::Failed(_) => return false,
     };
-    let (allowed, refused): (BTreeSet<IpAddr>, BTreeSet<IpAddr>) =
-        ips.iter().partition(|ip| policy.classify(**ip).is_ok());
+    if route.name_gone_since.is_some() || route.status == RouteStatus::SourceGone {
+        return true;
+    }
+    let (allowed, refused): (BTreeSet<IpAddr>, BTreeSet<IpAddr>) = ips
+        .iter()
+        .filter(|ip| !taken.contains(ip))
+        .partition(|ip| policy.classify(**ip).is_ok());
     let remembered_refused: BTreeSet<IpAddr> = route.refused.iter().map(|r| r.ip).collect();
     let answer_moved = if answers_one_member(route.spec.host.as_str()) {
         !allowed.is_subset(&route.sightings.ips())
@@ -116,7 +157,10 @@ async fn watch_leased(
         .iter()
         .filter_map(|it| match it {
             RouteItem::Route(r)
-                if matches!(r.status, RouteStatus::Active | RouteStatus::Pending) =>
+                if matches!(
+                    r.status,
+                    RouteStatus::Active | RouteStatus::Pending | RouteStatus::SourceGone
+                ) =>
             {
                 Some(&**r)
             }
@@ -141,10 +185,21 @@ async fn watch_leased(
         stop = stop.min(deadline);
     }
     let concurrency = (ctx.config.audit_concurrency * 4).max(1);
-    let results: Vec<RouteWatch> = stream::iter(routes)
+    // First every route is observed, so what each database answers now is known before any
+    // route is planned: an IP another route's database took leaves in this same run.
+    let observed: Vec<(&Route, Observation)> = stream::iter(routes)
         .take_while(|_| futures::future::ready(Instant::now() < stop))
-        .map(|route| async move {
-            let seen = observe(ctx, route).await;
+        .map(|route| async move { (route, observe(ctx, route).await) })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut claims = Claims::default();
+    for (route, seen) in &observed {
+        claims.add(route.id().as_str(), claim_of(route, seen));
+    }
+    let claims = &claims;
+    let results: Vec<RouteWatch> = stream::iter(observed)
+        .map(|(route, seen)| async move {
             let failure = match &seen.lookup {
                 Lookup::Failed(f) => Some(DnsFailure {
                     route_id: route.id().to_string(),
@@ -161,7 +216,28 @@ async fn watch_leased(
                     failure,
                 );
             };
-            if !moved(route, &seen.lookup, &router.policy) {
+            let lost: BTreeSet<IpAddr> = taken(
+                claims,
+                route.id().as_str(),
+                route
+                    .sightings
+                    .ips()
+                    .into_iter()
+                    .chain(route.ceded.iter().copied()),
+                &claim_of(route, &seen),
+                &route.ceded,
+            )
+            .into_keys()
+            .collect();
+            let now = Utc::now();
+            if !moved(
+                route,
+                &seen.lookup,
+                &router.policy,
+                &lost,
+                ctx.config.gone_after_secs,
+                now,
+            ) {
                 return (route.id().to_string(), Ok(None), failure);
             }
             let outcome = reconcile_with(
@@ -169,6 +245,7 @@ async fn watch_leased(
                 route.clone(),
                 &[seen.lookup],
                 Some(seen.retention),
+                Some(claims),
                 dry_run,
             )
             .await
@@ -176,7 +253,11 @@ async fn watch_leased(
                 if !refused_in(&o.plan.notes).is_empty() {
                     info!(route_id = %route.id(), "DNS answers refused addresses");
                 }
-                Some((o.plan.register.len(), o.plan.deregister.len()))
+                Some(Moved {
+                    registered: o.plan.register.len(),
+                    deregistered: o.plan.deregister.len(),
+                    ip_reused: ip_reused_in(route.id().as_str(), &o.plan.notes),
+                })
             })
             .map_err(|e| e.to_string());
             (route.id().to_string(), outcome, failure)
@@ -188,8 +269,13 @@ async fn watch_leased(
         report.dns_failures.extend(failure);
         match outcome {
             Ok(None) => {}
-            Ok(Some((registered, deregistered))) => {
+            Ok(Some(Moved {
+                registered,
+                deregistered,
+                ip_reused,
+            })) => {
                 report.routes_reconciled.push(route_id);
+                report.ip_reused.extend(ip_reused);
                 *report
                     .repaired
                     .entry("targets_registered".into())
@@ -213,8 +299,11 @@ async fn watch_leased(
     let counted_failures = report
         .dns_failures
         .iter()
-        .filter(|f| f.status != RouteStatus::Pending)
+        .filter(|f| !matches!(f.status, RouteStatus::Pending | RouteStatus::SourceGone))
         .count();
+    report
+        .ip_reused
+        .sort_by(|a, b| (&a.route_id, a.ip).cmp(&(&b.route_id, b.ip)));
     info!(
         routes_watched = report.routes_watched,
         routes_reconciled = report.routes_reconciled.len(),
@@ -231,6 +320,7 @@ async fn watch_leased(
         &[
             count("RoutesWatched", report.routes_watched as u64),
             count("RoutesMoved", report.routes_reconciled.len() as u64),
+            count("IpReused", report.ip_reused.len() as u64),
             count("DnsFailures", counted_failures as u64),
             count("Errors", report.errors.len() as u64),
             millis("WatchDurationMs", report.duration_ms),

@@ -14,13 +14,14 @@ pub mod provision;
 
 use std::net::IpAddr;
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::adapters::aws::elb::{ElbError, Targets};
 use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::context::Context;
+use crate::domain::claims::Claims;
 use crate::domain::health::refused_in;
 use crate::domain::health::TargetHealth;
 use crate::domain::log_fields::tag;
@@ -115,6 +116,10 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
             changed = true;
         }
     }
+    if route.ceded != plan.ceded {
+        route.ceded = plan.ceded.clone();
+        changed = true;
+    }
     if route.sightings != plan.sightings {
         route.sightings = plan.sightings.clone();
         changed = true;
@@ -130,6 +135,23 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
             route.resolutions.truncate(RESOLUTIONS_KEPT);
             changed = true;
         }
+    }
+    let gone_since = plan
+        .name_gone_since
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0));
+    if route.name_gone_since.map(|t| t.timestamp()) != plan.name_gone_since {
+        route.name_gone_since = gone_since;
+        changed = true;
+    }
+    if plan.name_gone && matches!(route.status, RouteStatus::Pending | RouteStatus::Active) {
+        route.status = RouteStatus::SourceGone;
+        changed = true;
+    } else if route.status == RouteStatus::SourceGone
+        && matches!(lookups.last(), Some(Lookup::Answer(_)))
+    {
+        // The name resolves again: the route follows it like a new one.
+        route.status = RouteStatus::Pending;
+        changed = true;
     }
     if matches!(route.status, RouteStatus::Pending | RouteStatus::Active) {
         let status = if targets_after > 0 {
@@ -180,16 +202,18 @@ pub async fn reconcile(
     lookups: &[Lookup],
     dry_run: bool,
 ) -> Result<Outcome, ReconcileError> {
-    reconcile_with(ctx, route, lookups, None, dry_run).await
+    reconcile_with(ctx, route, lookups, None, None, dry_run).await
 }
 
 /// [`reconcile`] with the window rule of an observation ([`crate::reconcile::observe::Observation`]):
-/// `None` uses the route's own ([`retention_for`]).
+/// `None` uses the route's own ([`retention_for`]); and with what every route's database
+/// answers now ([`Claims`], planner rule 10): `None` when the caller does not know.
 pub async fn reconcile_with(
     ctx: &Context,
     mut route: Route,
     lookups: &[Lookup],
     retention: Option<Retention>,
+    claims: Option<&Claims>,
     dry_run: bool,
 ) -> Result<Outcome, ReconcileError> {
     let mut lookups = lookups.to_vec();
@@ -239,6 +263,11 @@ pub async fn reconcile_with(
             policy: &router.policy,
             retention: retention.unwrap_or_else(|| retention_for(&route, &ctx.config)),
             now: Utc::now().timestamp(),
+            name_gone_since: route.name_gone_since.map(|t| t.timestamp()),
+            gone_after_secs: ctx.config.gone_after_secs,
+            route_id: route.id().as_str(),
+            claims,
+            ceded: &route.ceded,
         });
         if dry_run {
             log_plan(&route, &p, dry_run);
@@ -410,6 +439,12 @@ fn log_plan(route: &Route, p: &Plan, dry_run: bool) {
             Note::KeptLastTargets { count } => info!(route_id, note, count, "reconcile note"),
             Note::KeptInWindow { ip, misses } => {
                 info!(route_id, note, %ip, misses, "reconcile note");
+            }
+            Note::IpReused { ip, routes } => {
+                warn!(route_id, note, %ip, other_routes = %routes.join(","), "another route's database answers this IP now: removed from this route");
+            }
+            Note::NameGone { since } => {
+                warn!(route_id, note, since, host = %route.spec.host, "the route's name stays NXDOMAIN: every target removed, the route is source_gone until it resolves again");
             }
         }
     }

@@ -1,7 +1,9 @@
-//! Observing a route's addresses: DNS for single-answer names; for Aurora reader and custom
-//! endpoints the members from the RDS API ([`crate::domain::membership`]), falling back to DNS with the
-//! time-based window ([`crate::domain::window`]) when the API is not configured for the database's
-//! account and region, or fails.
+//! Observing a route's addresses: DNS for instance and other names; for Aurora reader, custom
+//! and cluster (writer) endpoints the members from the RDS API ([`crate::domain::membership`]),
+//! falling back to DNS — with the time-based window ([`crate::domain::window`]) for reader and
+//! custom endpoints, K lookups for a writer — when the API is not configured for the
+//! database's account and region, or fails. A writer endpoint read from the API follows
+//! `IsClusterWriter`: a demoted writer leaves at the first observation that sees the change.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -13,11 +15,14 @@ use tracing::{debug, warn};
 use crate::adapters::aws::rds::RdsError;
 use crate::config::Config;
 use crate::context::Context;
+use crate::domain::claims::{answers_now, Claims};
 use crate::domain::host::{answers_one_member, parse_rds_endpoint, RdsEndpointKind};
 use crate::domain::log_fields::list;
-use crate::domain::membership::{custom_endpoint_members, reader_endpoint_members, Member};
+use crate::domain::membership::{
+    custom_endpoint_members, reader_endpoint_members, writer_endpoint_members, Member,
+};
 use crate::domain::plan::{Lookup, LookupFailure};
-use crate::domain::route::Route;
+use crate::domain::route::{Route, RouteStatus};
 use crate::domain::window::{Retention, RDS_RECORD_TTL_SECS};
 
 /// Where a route's addresses came from.
@@ -48,9 +53,9 @@ pub struct Observation {
 /// Why the RDS API could not give a reader or custom endpoint's members.
 #[derive(Debug, thiserror::Error)]
 pub enum MembershipError {
-    /// The host is not an Aurora reader or custom endpoint.
-    #[error("{0} is not an Aurora reader or custom endpoint")]
-    NotRoundRobin(String),
+    /// The host is not a cluster's reader, custom or writer endpoint.
+    #[error("{0} is not a DB cluster's reader, custom or writer endpoint")]
+    NotClusterEndpoint(String),
     /// The RDS API of the database's account and region is not configured.
     #[error("no RDS API access for account {account} in {region}")]
     NotConfigured {
@@ -85,8 +90,9 @@ pub enum MembershipError {
     },
 }
 
-/// The members behind a reader or custom endpoint, resolved: the union of their instance
-/// endpoints' addresses and the instance ids. `account` is the route's database account
+/// The members behind a reader, custom or cluster (writer) endpoint, resolved: the union of
+/// their instance endpoints' addresses and the instance ids (a writer endpoint: the one
+/// `IsClusterWriter` instance). `account` is the route's database account
 /// (`None`: unknown, the router's own is asked). The cluster or custom endpoint found must
 /// carry exactly this host name: a same-named database of the asked account (another hash)
 /// is not this one.
@@ -99,8 +105,8 @@ pub async fn members_lookup(
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let host = host.as_str();
     let endpoint = parse_rds_endpoint(host)
-        .filter(|e| e.kind.answers_one_member())
-        .ok_or_else(|| MembershipError::NotRoundRobin(host.to_owned()))?;
+        .filter(|e| e.kind.answers_one_member() || e.kind == RdsEndpointKind::ClusterWriter)
+        .ok_or_else(|| MembershipError::NotClusterEndpoint(host.to_owned()))?;
     if !ctx.rds.covers(account, &endpoint.region) {
         return Err(MembershipError::NotConfigured {
             account: account.to_owned(),
@@ -118,9 +124,10 @@ pub async fn members_lookup(
         _ => (endpoint.identifier.clone(), None),
     };
     let described = ctx.rds.cluster(account, &cluster).await?;
-    let name = match &custom {
-        Some(c) => Some(c.endpoint.as_str()),
-        None => described.reader_endpoint.as_deref(),
+    let name = match (&custom, endpoint.kind) {
+        (Some(c), _) => Some(c.endpoint.as_str()),
+        (None, RdsEndpointKind::ClusterWriter) => described.writer_endpoint.as_deref(),
+        (None, _) => described.reader_endpoint.as_deref(),
     };
     if name != Some(host) {
         return Err(MembershipError::OtherDatabase {
@@ -129,9 +136,10 @@ pub async fn members_lookup(
         });
     }
     let all = described.members;
-    let chosen: Vec<&Member> = match &custom {
-        Some(c) => custom_endpoint_members(c, &all),
-        None => reader_endpoint_members(&all),
+    let chosen: Vec<&Member> = match (&custom, endpoint.kind) {
+        (Some(c), _) => custom_endpoint_members(c, &all),
+        (None, RdsEndpointKind::ClusterWriter) => writer_endpoint_members(&all),
+        (None, _) => reader_endpoint_members(&all),
     };
     if chosen.is_empty() {
         return Err(MembershipError::NoMembers(host.to_owned()));
@@ -199,9 +207,10 @@ pub async fn observe_host(
                 via: Via::RdsMembers { members },
             };
         }
-        Err(MembershipError::NotRoundRobin(_)) | Err(MembershipError::NotConfigured { .. }) => {}
+        Err(MembershipError::NotClusterEndpoint(_))
+        | Err(MembershipError::NotConfigured { .. }) => {}
         Err(e) => {
-            warn!(host, error = %e, "RDS members unavailable; following DNS with the reader retention window");
+            warn!(host, error = %e, "RDS members unavailable; following DNS with the route's window");
         }
     }
     Observation {
@@ -224,4 +233,37 @@ pub fn retention_for(route: &Route, config: &Config) -> Retention {
     } else {
         Retention::Lookups(config.window)
     }
+}
+
+/// The IPs a route's database answers now by one fresh observation
+/// ([`crate::domain::claims::answers_now`]), less those the route gave up (its name answering
+/// them again is a stale answer: it claims nothing).
+pub fn claim_of(route: &Route, seen: &Observation) -> BTreeSet<IpAddr> {
+    let newest = match &seen.lookup {
+        Lookup::Answer(ips) => ips.clone(),
+        Lookup::Failed(LookupFailure::NxDomain) => BTreeSet::new(),
+        Lookup::Failed(_) => route.sightings.newest(),
+    };
+    let mut now = answers_now(&route.sightings, &newest, seen.retention);
+    now.retain(|ip| !route.ceded.contains(ip));
+    now
+}
+
+/// What every route's database answers now, by the routes as stored (the minute watch keeps a
+/// route's remembered answer within a minute of DNS): each `active` or `pending` route's
+/// newest answer (and recent window, for reader and custom endpoints followed by DNS). The
+/// flows that see one route at a time (events, `sync`, the full audit) plan with it.
+pub fn stored_claims<'a>(routes: impl IntoIterator<Item = &'a Route>, config: &Config) -> Claims {
+    let mut claims = Claims::default();
+    for route in routes {
+        if matches!(route.status, RouteStatus::Active | RouteStatus::Pending) {
+            let now = answers_now(
+                &route.sightings,
+                &route.sightings.newest(),
+                retention_for(route, config),
+            );
+            claims.add(route.id().as_str(), now);
+        }
+    }
+    claims
 }

@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use proptest::prelude::*;
 
 use super::*;
+use crate::domain::claims::{answers_now, Claims};
 use crate::domain::window::Retention;
 
 fn ip(s: &str) -> IpAddr {
@@ -39,6 +40,11 @@ fn run(intent: Intent, lookups: &[Lookup], sightings: &Sightings, current: &[Tar
         policy: &policy(),
         retention: Retention::Lookups(3),
         now: 0,
+        name_gone_since: None,
+        gone_after_secs: 180,
+        route_id: "r",
+        claims: None,
+        ceded: &BTreeSet::new(),
     })
 }
 
@@ -157,6 +163,11 @@ fn public_answer_is_refused_and_last_targets_are_kept() {
         policy: &policy(),
         retention: Retention::Lookups(1),
         now: 0,
+        name_gone_since: None,
+        gone_after_secs: 180,
+        route_id: "r",
+        claims: None,
+        ceded: &BTreeSet::new(),
     });
     assert!(p.register.is_empty());
     assert!(p.deregister.is_empty());
@@ -267,7 +278,7 @@ proptest! {
         prop_assume!(matches!(failure, Lookup::Failed(_)));
         new.push(failure);
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
         prop_assert!(p.is_noop());
         let is_failure_note = |n: &Note| matches!(n, Note::LookupFailed { .. });
         prop_assert!(p.notes.iter().any(is_failure_note));
@@ -278,7 +289,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
         if !current.is_empty() {
             prop_assert!(!applied(&current, &p).is_empty());
         }
@@ -289,7 +300,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
         let successes: Vec<&BTreeSet<IpAddr>> = history.iter().chain(new.iter())
             .filter_map(|l| match l { Lookup::Answer(ips) => Some(ips), _ => None }).collect();
         let recent: BTreeSet<IpAddr> = successes.iter().rev().take(k as usize).flat_map(|s| s.iter().copied()).collect();
@@ -305,7 +316,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
         if !matches!(new.last(), Some(Lookup::Failed(_))) {
             // Every allowed IP of the window ends up registered on the database port.
             let after: BTreeSet<(IpAddr, u16)> = applied(&current, &p).iter().map(Target::key).collect();
@@ -321,7 +332,7 @@ proptest! {
     ) {
         let s = sightings_from(&history, k);
         let intent = if route_deleted { Intent::RouteDeleted } else { Intent::SourceDeleted };
-        let p = plan(&PlanInput { intent, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
         prop_assert!(p.register.is_empty());
         let removed: Vec<Target> = p.deregister.iter().map(|c| c.target.clone()).collect();
         prop_assert_eq!(removed, current);
@@ -332,7 +343,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
         for c in &p.register {
             let placement = policy().classify(c.target.ip);
             prop_assert!(placement.is_ok());
@@ -347,7 +358,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
         for c in &p.deregister {
             prop_assert!(current.contains(&c.target));
         }
@@ -359,7 +370,7 @@ proptest! {
     ) {
         prop_assume!(!matches!(new.last(), Some(Lookup::Failed(_))));
         let s = sightings_from(&history, k);
-        let input = PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0 };
+        let input = PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() };
         let p = plan(&input);
         let after = applied(&current, &p);
         let again = plan(&PlanInput { lookups: &[], sightings: &p.sightings, current: &after, ..input });
@@ -385,6 +396,11 @@ fn failback_registers_the_draining_ip_again_and_lets_the_other_drain() {
         policy: &policy(),
         retention: Retention::Lookups(3),
         now: 2,
+        name_gone_since: None,
+        gone_after_secs: 180,
+        route_id: "r",
+        claims: None,
+        ceded: &BTreeSet::new(),
     });
     let regs: Vec<IpAddr> = p.register.iter().map(|c| c.target.ip).collect();
     let deregs: Vec<IpAddr> = p.deregister.iter().map(|c| c.target.ip).collect();
@@ -407,6 +423,11 @@ fn draining_targets_never_count_as_the_last_target() {
         policy: &policy(),
         retention: Retention::Lookups(1),
         now: 0,
+        name_gone_since: None,
+        gone_after_secs: 180,
+        route_id: "r",
+        claims: None,
+        ceded: &BTreeSet::new(),
     });
     assert!(p.deregister.is_empty(), "{p:?}");
 }
@@ -465,6 +486,11 @@ proptest! {
                 policy: &policy(),
                 retention: Retention::Lookups(k),
                 now: 0,
+                name_gone_since: None,
+                gone_after_secs: 180,
+                route_id: "r",
+                claims: None,
+                ceded: &BTreeSet::new(),
             });
             group.apply(&p);
             sightings = p.sightings;
@@ -478,4 +504,196 @@ proptest! {
             }
         }
     }
+}
+
+/// One plan of a route holding 10.1.2.3 (K = 3), at `now`, with the stored NXDOMAIN streak.
+fn at_streak(lookup: Lookup, now: i64, name_gone_since: Option<i64>) -> Plan {
+    let mut s = Sightings::default();
+    s.record(&[ip("10.1.2.3")].into(), 0, Retention::Lookups(3));
+    plan(&PlanInput {
+        intent: Intent::Follow,
+        lookups: &[lookup],
+        sightings: &s,
+        current: &[target("10.1.2.3", 5432)],
+        port: 5432,
+        policy: &policy(),
+        retention: Retention::Lookups(3),
+        now,
+        name_gone_since,
+        gone_after_secs: 180,
+        route_id: "r",
+        claims: None,
+        ceded: &BTreeSet::new(),
+    })
+}
+
+#[test]
+fn nxdomain_changes_nothing_until_it_has_lasted_the_bound_then_every_target_goes() {
+    let nx = || Lookup::Failed(LookupFailure::NxDomain);
+    // The first NXDOMAIN starts the streak; even with a bound of 0 it never ends it.
+    let first = at_streak(nx(), 1_000, None);
+    assert!(first.is_noop() && !first.name_gone);
+    assert_eq!(first.name_gone_since, Some(1_000));
+    let within = at_streak(nx(), 1_179, Some(1_000));
+    assert!(within.is_noop() && !within.name_gone);
+    assert_eq!(within.name_gone_since, Some(1_000));
+    let gone = at_streak(nx(), 1_180, Some(1_000));
+    assert!(gone.name_gone);
+    assert!(gone.sightings.is_empty());
+    assert_eq!(gone.deregister.len(), 1, "even the last target goes");
+    assert_eq!(gone.deregister[0].reason, Reason::SourceGone);
+    assert!(gone.notes.contains(&Note::NameGone { since: 1_000 }));
+}
+
+#[test]
+fn servfail_and_timeouts_never_end_a_name_and_an_answer_clears_the_streak() {
+    for failure in [
+        LookupFailure::ServFail,
+        LookupFailure::Timeout,
+        LookupFailure::Other,
+    ] {
+        let p = at_streak(Lookup::Failed(failure), 100_000, Some(0));
+        assert!(p.is_noop() && !p.name_gone, "{failure:?}");
+        assert_eq!(p.name_gone_since, Some(0), "neither ended nor reset");
+    }
+    let p = at_streak(answer(&["10.1.2.3"]), 100_000, Some(0));
+    assert_eq!(p.name_gone_since, None);
+}
+
+/// One route as the invariant test keeps it between plans.
+#[derive(Default, Debug)]
+struct Simulated {
+    targets: Vec<Target>,
+    sightings: Sightings,
+    ceded: BTreeSet<IpAddr>,
+    gone_since: Option<i64>,
+    /// Successful answers so far, oldest first.
+    answers: Vec<BTreeSet<IpAddr>>,
+    /// When the current NXDOMAIN streak began and how many NXDOMAINs it holds.
+    streak: Option<(i64, u32)>,
+}
+
+fn lookup_strategy() -> impl Strategy<Value = Lookup> {
+    prop_oneof![
+        4 => proptest::collection::btree_set(
+            (0u8..4).prop_map(|o| IpAddr::V4(Ipv4Addr::new(10, 1, 0, o))), 1..3,
+        ).prop_map(Lookup::Answer),
+        2 => Just(Lookup::Failed(LookupFailure::NxDomain)),
+        1 => Just(Lookup::Failed(LookupFailure::Timeout)),
+    ]
+}
+
+proptest! {
+    /// The router's promise, over two routes and any sequence of answers a minute apart
+    /// (NXDOMAIN runs, timeouts, an IP moving from one database to the other): an IP another
+    /// route's database answers now stays on a route only if its own name answers it now too
+    /// (an alias); a route holds only IPs its name answered within its last K answers; a name
+    /// NXDOMAIN for the bound (over two lookups at least) holds none.
+    #[test]
+    fn prop_a_port_never_leads_to_another_database(
+        steps in proptest::collection::vec((lookup_strategy(), lookup_strategy()), 1..25),
+        k in 1u32..4,
+    ) {
+        const BOUND: i64 = 180;
+        let ids = ["a", "b"];
+        let mut routes = [Simulated::default(), Simulated::default()];
+        for (step, (la, lb)) in steps.iter().enumerate() {
+            let now = step as i64 * 60;
+            let lookups = [la.clone(), lb.clone()];
+            let mut claims = Claims::default();
+            let remembered: Vec<BTreeSet<IpAddr>> = routes.iter().map(|r| r.sightings.newest()).collect();
+            for (i, r) in routes.iter().enumerate() {
+                let newest = match &lookups[i] {
+                    Lookup::Answer(ips) => ips.clone(),
+                    Lookup::Failed(LookupFailure::NxDomain) => BTreeSet::new(),
+                    Lookup::Failed(_) => remembered[i].clone(),
+                };
+                let mut now_ips = answers_now(&r.sightings, &newest, Retention::Lookups(k));
+                now_ips.retain(|ip| !r.ceded.contains(ip));
+                claims.add(ids[i], now_ips);
+            }
+            for (i, r) in routes.iter_mut().enumerate() {
+                let p = plan(&PlanInput {
+                    intent: Intent::Follow,
+                    lookups: &lookups[i..=i],
+                    sightings: &r.sightings,
+                    current: &r.targets,
+                    port: 5432,
+                    policy: &policy(),
+                    retention: Retention::Lookups(k),
+                    now,
+                    name_gone_since: r.gone_since,
+                    gone_after_secs: BOUND,
+                    route_id: ids[i],
+                    claims: Some(&claims),
+                    ceded: &r.ceded,
+                });
+                r.targets = applied(&r.targets, &p);
+                r.sightings = p.sightings;
+                r.ceded = p.ceded;
+                r.gone_since = p.name_gone_since;
+                match &lookups[i] {
+                    Lookup::Answer(ips) => { r.answers.push(ips.clone()); r.streak = None; }
+                    Lookup::Failed(LookupFailure::NxDomain) => {
+                        let (since, n) = r.streak.unwrap_or((now, 0));
+                        r.streak = Some((since, n + 1));
+                    }
+                    Lookup::Failed(_) => {}
+                }
+            }
+            for (i, r) in routes.iter().enumerate() {
+                let own = match &lookups[i] {
+                    Lookup::Answer(a) => a.clone(),
+                    Lookup::Failed(LookupFailure::NxDomain) => BTreeSet::new(),
+                    Lookup::Failed(_) => remembered[i].clone(),
+                };
+                for t in &r.targets {
+                    let rivals = claims.others(t.ip, ids[i]);
+                    prop_assert!(
+                        rivals.is_empty() || (own.contains(&t.ip) && !r.ceded.contains(&t.ip)),
+                        "step {}: {} stays on {} while {:?} answer it: {:?}", step, t.ip, ids[i], rivals, routes
+                    );
+                }
+            }
+            for (i, r) in routes.iter().enumerate() {
+                let recent: BTreeSet<IpAddr> = r.answers.iter().rev().take(k as usize).flatten().copied().collect();
+                for t in &r.targets {
+                    prop_assert!(recent.contains(&t.ip), "step {}: {} on {} not answered lately: {:?}", step, t.ip, ids[i], r);
+                }
+                if let (Some((since, n)), Lookup::Failed(LookupFailure::NxDomain)) = (r.streak, &lookups[i]) {
+                    if n >= 2 && now - since >= BOUND {
+                        prop_assert!(r.targets.is_empty(), "step {}: {} gone since {} still holds {:?}", step, ids[i], since, r.targets);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Found by a review: an alias whose lookup times out once must keep the IP its RDS name
+/// answers (a timeout vouches for the newest answer remembered), and cede nothing.
+#[test]
+fn an_alias_that_times_out_keeps_the_ip_its_rds_name_answers() {
+    let mut s = Sightings::default();
+    s.record(&[ip("10.1.0.5")].into(), 0, Retention::Lookups(3));
+    let mut claims = Claims::default();
+    claims.add("rds-name", [ip("10.1.0.5")]);
+    let current = [target("10.1.0.5", 5432)];
+    let p = plan(&PlanInput {
+        intent: Intent::Follow,
+        lookups: &[Lookup::Failed(LookupFailure::Timeout)],
+        sightings: &s,
+        current: &current,
+        port: 5432,
+        policy: &policy(),
+        retention: Retention::Lookups(3),
+        now: 60,
+        name_gone_since: None,
+        gone_after_secs: 180,
+        route_id: "alias",
+        claims: Some(&claims),
+        ceded: &BTreeSet::new(),
+    });
+    assert!(p.is_noop(), "{p:?}");
+    assert!(p.ceded.is_empty());
 }

@@ -44,12 +44,13 @@ use crate::adapters::aws::store::audit_records::RouteItem;
 use crate::adapters::aws::store::lease::{Lease, Taken};
 use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::context::Context;
+use crate::domain::claims::Claims;
 use crate::domain::health::{refused_in, summarize, RouteHealth};
 use crate::domain::plan::Lookup;
 use crate::domain::route::{Route, RouteStatus};
 use crate::flows::seeds::{self};
 use crate::flows::service;
-use crate::reconcile::observe::observe;
+use crate::reconcile::observe::{observe, stored_claims};
 use crate::reconcile::provision::{ensure_resources_with, Snapshot};
 use crate::reconcile::reconcile_with;
 
@@ -58,8 +59,8 @@ mod report;
 
 pub use orphans::orphan_of;
 pub use report::{
-    report_rows, AddressRefused, AuditReport, DnsFailure, Orphan, OrphanReport, RouteConflict,
-    RouteFailure, RouteFinding, RouteNotServing, TargetNotServing,
+    ip_reused_in, report_rows, AddressRefused, AuditReport, DnsFailure, IpReused, Orphan,
+    OrphanReport, RouteConflict, RouteFailure, RouteFinding, RouteNotServing, TargetNotServing,
 };
 
 use orphans::{find_orphans, settle_orphans, Known};
@@ -254,6 +255,16 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
         })
     }));
     report.seeds = seeds;
+    // What each database answers now, as the routes remember it (the minute watch keeps that
+    // within a minute of DNS): an IP another route's database took leaves (planner rule 10).
+    let claims = stored_claims(
+        items.iter().filter_map(|it| match it {
+            RouteItem::Route(r) => Some(&**r),
+            RouteItem::Malformed { .. } => None,
+        }),
+        &ctx.config,
+    );
+    let claims = &claims;
     let start = resume_index(&items, state.cursor(dry_run));
     let order: Vec<&RouteItem> = items[start..].iter().chain(&items[..start]).collect();
     let concurrency = ctx.config.audit_concurrency.max(1);
@@ -261,7 +272,7 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
     let results: Vec<ItemAudit> = stream::iter(order.iter().enumerate())
         .take_while(|(i, _)| futures::future::ready(*i == 0 || Instant::now() < stop))
         .map(|(_, item)| async {
-            let audited = audit_item(ctx, &snapshot, item, dry_run).await;
+            let audited = audit_item(ctx, &snapshot, claims, item, dry_run).await;
             if let Some(Progress(tell)) = &req.progress {
                 tell(done.fetch_add(1, Ordering::Relaxed) + 1, order.len());
             }
@@ -347,6 +358,7 @@ struct ItemAudit {
     conflict: Option<String>,
     error: Option<String>,
     in_progress: bool,
+    ip_reused: Vec<IpReused>,
 }
 
 fn fold(report: &mut AuditReport, r: ItemAudit) {
@@ -377,6 +389,7 @@ fn fold(report: &mut AuditReport, r: ItemAudit) {
         report.routes.push(f);
     }
     report.dns_failures.extend(r.dns_failure);
+    report.ip_reused.extend(r.ip_reused);
     if let Some(conflict) = r.conflict {
         report.conflicts.push(RouteConflict {
             route_id: f_id.clone(),
@@ -397,6 +410,7 @@ fn stuck(route: &Route) -> bool {
 async fn audit_item(
     ctx: &Context,
     snapshot: &Snapshot,
+    claims: &Claims,
     item: &RouteItem,
     dry_run: bool,
 ) -> ItemAudit {
@@ -436,7 +450,7 @@ async fn audit_item(
                         .map_err(|e| e.to_string())
                 }
             }
-            _ => audit_route(ctx, snapshot, route, dry_run, &mut out).await,
+            _ => audit_route(ctx, snapshot, claims, route, dry_run, &mut out).await,
         },
     };
     if let Err(e) = result {
@@ -463,10 +477,12 @@ fn note_failure(route: &Route, lookup: &Lookup, out: &mut ItemAudit) {
     }
 }
 
-/// Structural drift, then DNS drift, of a route in `pending`, `active` or `source_deleted`.
+/// Structural drift, then DNS drift, of a route in `pending`, `active`, `source_gone` or
+/// `source_deleted`.
 async fn audit_route(
     ctx: &Context,
     snapshot: &Snapshot,
+    claims: &Claims,
     route: &Route,
     dry_run: bool,
     out: &mut ItemAudit,
@@ -496,9 +512,10 @@ async fn audit_route(
         note_failure(route, &seen.lookup, out);
         (vec![seen.lookup], Some(seen.retention))
     };
-    let outcome = reconcile_with(ctx, ensured, &lookups, retention, dry_run)
+    let outcome = reconcile_with(ctx, ensured, &lookups, retention, Some(claims), dry_run)
         .await
         .map_err(|e| e.to_string())?;
+    out.ip_reused = ip_reused_in(route.id().as_str(), &outcome.plan.notes);
     // Health as the route stands after the plan: read again only when targets changed.
     let observed = match &outcome.route.target_group_arn {
         Some(tg) if outcome.applied && !outcome.plan.is_noop() => ctx
@@ -512,10 +529,14 @@ async fn audit_route(
         Some(Lookup::Answer(_)) => refused_in(&outcome.plan.notes),
         _ => outcome.route.refused.clone(),
     };
-    out.health = Some((
-        outcome.route.status,
-        summarize(&observed, &refused, outcome.route.conflict.as_deref()),
-    ));
+    let mut health = summarize(&observed, &refused, outcome.route.conflict.as_deref());
+    if outcome.route.status == RouteStatus::SourceGone {
+        health = health.name_gone(
+            outcome.route.spec.host.as_str(),
+            outcome.route.name_gone_since,
+        );
+    }
+    out.health = Some((outcome.route.status, health));
     out.finding.register = outcome.plan.register;
     out.finding.deregister = outcome.plan.deregister;
     Ok(())

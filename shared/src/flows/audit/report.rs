@@ -2,6 +2,7 @@
 //! line, `plr audit`'s rows and the EMF metrics the alarms read.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,7 +11,7 @@ use tracing::info;
 
 use crate::adapters::aws::metrics::{self, count, millis, Metric};
 use crate::domain::health::{Health, RefusedAddress, RouteHealth, TargetProblem};
-use crate::domain::plan::{Change, LookupFailure};
+use crate::domain::plan::{Change, LookupFailure, Note};
 use crate::domain::route::RouteStatus;
 use crate::flows::seeds::SeedResult;
 
@@ -26,6 +27,33 @@ pub struct DnsFailure {
     /// Route status: failures of `pending` routes (database not created yet) are expected and
     /// not counted in the `DnsFailures` metric.
     pub status: RouteStatus,
+}
+
+/// An IP removed from a route (or kept off it) because another route's database answers it
+/// now (planner rule 10): a deleted or moved database's address handed to another database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IpReused {
+    /// The route the IP left.
+    pub route_id: String,
+    /// The address.
+    pub ip: IpAddr,
+    /// The routes whose databases answer it now.
+    pub claimed_by: Vec<String>,
+}
+
+/// The [`IpReused`] findings among a plan's notes for `route_id`.
+pub fn ip_reused_in(route_id: &str, notes: &[Note]) -> Vec<IpReused> {
+    notes
+        .iter()
+        .filter_map(|n| match n {
+            Note::IpReused { ip, routes } => Some(IpReused {
+                route_id: route_id.to_owned(),
+                ip: *ip,
+                claimed_by: routes.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A registered target that cannot take connections: reported, never removed for it.
@@ -140,6 +168,8 @@ pub struct AuditReport {
     pub repaired: BTreeMap<String, u64>,
     /// Failed DNS lookups.
     pub dns_failures: Vec<DnsFailure>,
+    /// IPs removed from a route because another route's database answers them now.
+    pub ip_reused: Vec<IpReused>,
     /// Active routes that do not serve fully, with the reason.
     pub routes_not_serving: Vec<RouteNotServing>,
     /// Targets that cannot take connections (`unhealthy`, `unused`, `unavailable`; draining
@@ -186,7 +216,7 @@ impl AuditReport {
     pub fn counted_dns_failures(&self) -> usize {
         self.dns_failures
             .iter()
-            .filter(|f| f.status != RouteStatus::Pending)
+            .filter(|f| !matches!(f.status, RouteStatus::Pending | RouteStatus::SourceGone))
             .count()
     }
 
@@ -224,6 +254,7 @@ impl AuditReport {
             count("DnsFailures", self.counted_dns_failures() as u64),
             count("TargetsNotServing", self.targets_not_serving.len() as u64),
             count("AddressesRefused", self.refused_addresses.len() as u64),
+            count("IpReused", self.ip_reused.len() as u64),
             count("ListenerConflicts", self.conflicts.len() as u64),
             count("OrphansFound", self.orphans.found.len() as u64),
             count("OrphansDeleted", self.orphans.deleted as u64),
@@ -315,8 +346,8 @@ pub(super) fn publish(report: &AuditReport, namespace: &str) {
 
 /// Adds one route's health to the report: refused addresses always; targets that cannot
 /// serve (draining ones only when nothing else serves); the route itself when it is `active`
-/// and not fully serving (a `pending` or `source_deleted` route is expected to have no
-/// targets).
+/// and not fully serving, or `source_gone` (its name vanished with no event: an alarm; a
+/// `pending` or `source_deleted` route is expected to have no targets).
 pub(super) fn report_health(
     report: &mut AuditReport,
     route_id: &str,
@@ -339,7 +370,12 @@ pub(super) fn report_health(
                 target,
             }),
     );
-    if status == RouteStatus::Active && h.health != Health::Serving {
+    let alarming = match status {
+        RouteStatus::Active => h.health != Health::Serving,
+        RouteStatus::SourceGone => true,
+        _ => false,
+    };
+    if alarming {
         report.routes_not_serving.push(RouteNotServing {
             route_id: route_id.to_owned(),
             health: h.health,

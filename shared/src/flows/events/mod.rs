@@ -37,14 +37,16 @@ use serde_json::Value;
 use tracing::{debug, info, warn};
 
 use crate::adapters::aws::metrics;
+use crate::adapters::aws::store::audit_records::RouteItem;
 use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::context::Context;
+use crate::domain::claims::Claims;
 use crate::domain::log_fields::{list, tag};
 use crate::domain::plan::{Lookup, Note};
 use crate::domain::rds_events::Action;
 use crate::domain::route::{Route, RouteStatus};
 use crate::domain::window::Retention;
-use crate::reconcile::observe::members_lookup;
+use crate::reconcile::observe::{members_lookup, stored_claims};
 use crate::reconcile::{reconcile_with, ReconcileError};
 
 mod dns_wait;
@@ -281,10 +283,20 @@ async fn handle_inner(
         return Ok(s);
     }
     info!(event_id = %event.event_id, action = %tag(&action), identifiers = %list(&identifiers), routes = routes.len(), "RDS event matched routes");
+    // What every database answers now, as the routes remember it: a stale answer of this
+    // event's name never brings back an IP another database took (planner rule 10).
+    let items = ctx.store.route_items().await?;
+    let claims = stored_claims(
+        items.iter().filter_map(|it| match it {
+            RouteItem::Route(r) => Some(&**r),
+            RouteItem::Malformed { .. } => None,
+        }),
+        &ctx.config,
+    );
     let results = join_all(
         routes
             .into_values()
-            .map(|route| handle_route(ctx, &event, action, route, deadline)),
+            .map(|route| handle_route(ctx, &event, action, route, &claims, deadline)),
     )
     .await;
     let mut reports = Vec::with_capacity(results.len());
@@ -317,6 +329,7 @@ async fn handle_route(
     event: &RdsEvent,
     action: Action,
     route: Route,
+    claims: &Claims,
     deadline: Instant,
 ) -> Result<RouteReport, EventError> {
     if let Some(last) = route.last_event_at {
@@ -468,7 +481,7 @@ async fn handle_route(
     let stored_mark = working.last_event_at;
     let event_mark = Some(stored_mark.map_or(event.time, |t| t.max(event.time)));
     working.last_event_at = event_mark;
-    let outcome = reconcile_with(ctx, working, &lookups, retention, dry_run).await?;
+    let outcome = reconcile_with(ctx, working, &lookups, retention, Some(claims), dry_run).await?;
     let mut stored = outcome.route;
     if !dry_run {
         if stored.version == passed_version {

@@ -460,6 +460,8 @@ pub(super) async fn allocate(
             conflict: None,
             unapplied: false,
             applying_until: None,
+            name_gone_since: None,
+            ceded: Default::default(),
             last_event_at: None,
             created_at: now,
             updated_at: now,

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::adapters::aws::elb::{ElbError, Targets};
+use crate::adapters::aws::store::audit_records::RouteItem;
 use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::context::Context;
 use crate::domain::catalog::consumer_address;
@@ -13,7 +14,7 @@ use crate::domain::health::TargetHealth;
 use crate::domain::health::{summarize, RouteHealth};
 use crate::domain::route::{Route, RouteId, RouteStatus};
 use crate::domain::validation::ValidationError;
-use crate::reconcile::observe::observe;
+use crate::reconcile::observe::{observe, stored_claims};
 use crate::reconcile::provision::ensure_resources;
 use crate::reconcile::{reconcile_with, Outcome, ReconcileError};
 
@@ -255,7 +256,10 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         None => vec![],
     };
     let nlb_private_ips = nlb_private_ips(ctx, &route.router).await;
-    let health = summarize(&targets, &route.refused, route.conflict.as_deref());
+    let mut health = summarize(&targets, &route.refused, route.conflict.as_deref());
+    if route.status == RouteStatus::SourceGone {
+        health = health.name_gone(route.spec.host.as_str(), route.name_gone_since);
+    }
     Ok(RouteDetail {
         view: view(ctx, route),
         targets,
@@ -342,9 +346,24 @@ pub async fn sync(ctx: &Context, caller: &Caller, id: &str) -> Result<Outcome, S
     }
     // A listener conflict is reported, and never stops the targets from following DNS.
     let conflicts: Vec<String> = route.conflict.iter().cloned().collect();
+    let items = ctx.store.route_items().await?;
+    let claims = stored_claims(
+        items.iter().filter_map(|it| match it {
+            RouteItem::Route(r) if r.id() != route.id() => Some(&**r),
+            _ => None,
+        }),
+        &ctx.config,
+    );
     let seen = observe(ctx, &route).await;
-    let mut outcome =
-        reconcile_with(ctx, route, &[seen.lookup], Some(seen.retention), false).await?;
+    let mut outcome = reconcile_with(
+        ctx,
+        route,
+        &[seen.lookup],
+        Some(seen.retention),
+        Some(&claims),
+        false,
+    )
+    .await?;
     outcome.conflicts = conflicts;
     Ok(outcome)
 }

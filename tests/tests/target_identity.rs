@@ -1,0 +1,312 @@
+//! A port never leads to another database (issue #27): an IP stays on a route only while an
+//! authority — a fresh answer of the route's own name, or the RDS API — says it is the route's
+//! database's. Through the real handlers, the SDK, moto and the loopback DNS server.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use aws_sdk_rds::Client as RdsClient;
+use privatelink_router::domain::route::{Route, RouteStatus};
+use router_tests::dns::Mode;
+use router_tests::fixtures::{aurora, Bed};
+use router_tests::handlers::{audit, get_route, rds_event, sample, watch};
+use serde_json::Value;
+
+const ORDERS: &str = "orders-db.c9akciq32abc.us-east-1.rds.amazonaws.com";
+const REPORTS: &str = "reports-db.c9akciq32abc.us-east-1.rds.amazonaws.com";
+
+/// A little more than the 1 s bound the tests configure (`ROUTER_GONE_AFTER_SECONDS=1`; the
+/// streak's start is stored in whole seconds).
+const PAST_THE_BOUND: Duration = Duration::from_millis(2_100);
+
+fn reconciled(report: &Value) -> Vec<String> {
+    serde_json::from_value(report["routes_reconciled"].clone()).unwrap_or_default()
+}
+
+/// Case 1, first half: `orders-db` is deleted and no event reaches the router (a bare host,
+/// account unknown); its name answers NXDOMAIN from then on. The targets stay while the
+/// NXDOMAIN streak is younger than the bound (a lookup that misses is no proof), then go at the
+/// first watch past it: the route is `source_gone`, its port and listener kept, `not_serving`
+/// with the reason, in the audit's alarm list. When the name resolves again, it follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_stays_nxdomain_loses_its_targets_after_the_bound_and_comes_back() {
+    let bed = Bed::start_with("gone", &[("ROUTER_GONE_AFTER_SECONDS", "1")]).await;
+    bed.set_ip(ORDERS, [10, 0, 1, 90]);
+    bed.set_ip(REPORTS, [10, 0, 1, 91]);
+    let orders = bed.add_route("orders", ORDERS, 5432).await;
+    let reports = bed.add_route("reports", REPORTS, 5432).await;
+    assert_eq!(orders.spec.account, None, "a bare host of unknown account");
+    audit(&bed.ctx).await;
+
+    bed.dns.remove(ORDERS);
+    let first = watch(&bed.ctx).await;
+    assert_eq!(
+        reconciled(&first),
+        ["orders"],
+        "the streak's start is stored: {first:#}"
+    );
+    assert_eq!(
+        bed.targets(&orders).await,
+        ["10.0.1.90:5432"],
+        "one NXDOMAIN is no proof"
+    );
+    let quiet = watch(&bed.ctx).await;
+    assert_eq!(reconciled(&quiet), Vec::<String>::new(), "{quiet:#}");
+    assert_eq!(
+        quiet["aws_calls"]["PutItem"].as_u64().unwrap_or(0),
+        0,
+        "{quiet:#}"
+    );
+
+    tokio::time::sleep(PAST_THE_BOUND).await;
+    let gone = watch(&bed.ctx).await;
+    assert_eq!(reconciled(&gone), ["orders"], "{gone:#}");
+    assert_eq!(bed.targets(&orders).await, Vec::<String>::new());
+    let stored = bed.route("orders").await;
+    assert_eq!(stored.status, RouteStatus::SourceGone);
+    assert_eq!(stored.listener_port, orders.listener_port);
+    assert_eq!(stored.listener_arn, orders.listener_arn, "listener kept");
+    assert_eq!(
+        bed.targets(&reports).await,
+        ["10.0.1.91:5432"],
+        "others untouched"
+    );
+
+    let (status, body) = get_route(&bed.ctx, "orders").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "source_gone", "{body:#}");
+    assert_eq!(body["health"]["health"], "not_serving", "{body:#}");
+    let reason = body["health"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("NXDOMAIN") && reason.contains(ORDERS),
+        "{reason}"
+    );
+    let report = audit(&bed.ctx).await;
+    assert_eq!(
+        report["routes_not_serving"][0]["route_id"], "orders",
+        "a vanished name is an alarm: {report:#}"
+    );
+    assert_eq!(
+        report["dns_failures"][0]["status"], "source_gone",
+        "listed, but alarmed once, as not serving (the DnsFailures metric leaves it out)"
+    );
+    let quiet = watch(&bed.ctx).await;
+    assert_eq!(reconciled(&quiet), Vec::<String>::new(), "{quiet:#}");
+
+    // A new database takes the name: the route follows it by itself.
+    bed.set_ip(ORDERS, [10, 0, 1, 95]);
+    let back = watch(&bed.ctx).await;
+    assert_eq!(reconciled(&back), ["orders"], "{back:#}");
+    assert_eq!(bed.targets(&orders).await, ["10.0.1.95:5432"]);
+    let stored = bed.route("orders").await;
+    assert_eq!(stored.status, RouteStatus::Active);
+    assert_eq!(stored.name_gone_since, None);
+}
+
+/// Only NXDOMAIN is an answer: SERVFAIL and timeouts, however long they last, leave every
+/// target where it is (fail-static), and a name that answers again in time ends the streak.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servfail_and_a_short_nxdomain_never_remove_targets() {
+    let bed = Bed::start_with("gone-static", &[("ROUTER_GONE_AFTER_SECONDS", "1")]).await;
+    bed.set_ip(ORDERS, [10, 0, 2, 90]);
+    let orders = bed.add_route("orders", ORDERS, 5432).await;
+    bed.dns.set_mode(Mode::ServFail);
+    watch(&bed.ctx).await;
+    tokio::time::sleep(PAST_THE_BOUND).await;
+    watch(&bed.ctx).await;
+    audit(&bed.ctx).await;
+    assert_eq!(bed.targets(&orders).await, ["10.0.2.90:5432"]);
+    bed.dns.set_mode(Mode::Normal);
+
+    bed.dns.remove(ORDERS);
+    watch(&bed.ctx).await;
+    bed.set_ip(ORDERS, [10, 0, 2, 90]);
+    watch(&bed.ctx).await;
+    assert_eq!(
+        bed.route("orders").await.name_gone_since,
+        None,
+        "the streak ended"
+    );
+    bed.dns.remove(ORDERS);
+    tokio::time::sleep(PAST_THE_BOUND).await;
+    watch(&bed.ctx).await;
+    assert_eq!(
+        bed.targets(&orders).await,
+        ["10.0.2.90:5432"],
+        "a new streak starts from its own first NXDOMAIN"
+    );
+    assert_eq!(bed.route("orders").await.status, RouteStatus::Active);
+}
+
+/// Fails the cluster over to `<id>-2` in moto's RDS and moves the writer endpoint's DNS
+/// record with it, as Aurora does; no event is delivered.
+async fn fail_over(bed: &Bed, id: &str, writer: &str, new_ip: Ipv4Addr) {
+    RdsClient::new(&bed.sdk)
+        .failover_db_cluster()
+        .db_cluster_identifier(id)
+        .target_db_instance_identifier(format!("{id}-2"))
+        .send()
+        .await
+        .expect("failover");
+    bed.dns.set_a(writer, &[new_ip]);
+}
+
+/// Minute-watches until `ip` is no longer a target of `route` (at most 6); how many it took.
+async fn watches_until_gone(bed: &Bed, route: &Route, ip: &str) -> usize {
+    for n in 1..=6 {
+        watch(&bed.ctx).await;
+        if !bed.targets(route).await.iter().any(|t| t.starts_with(ip)) {
+            return n;
+        }
+    }
+    panic!("{ip} still a target of {} after 6 watches", route.id());
+}
+
+/// Case 2: an Aurora cluster `billing` (writer `billing-1` 10.2.0.10, `billing-2` 10.2.0.11)
+/// fails over and no event reaches the router. DescribeDBClusters says who writes
+/// (`IsClusterWriter`): the demoted writer — now a read-only reader that fails every write —
+/// leaves at the first watch, with no K window. Without the RDS API the route still follows
+/// DNS with its window (3 watches: the fallback, unchanged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demoted_writer_leaves_at_the_first_watch_when_the_rds_api_names_the_writer() {
+    let (old, new) = (Ipv4Addr::new(10, 2, 0, 10), Ipv4Addr::new(10, 2, 0, 11));
+    let bed = Bed::start("writer").await;
+    let writer = aurora(&bed, "billing", &[old, new]).await.writer_endpoint;
+    let route = bed.add_route("billing", &writer, 5432).await;
+    assert_eq!(bed.targets(&route).await, ["10.2.0.10:5432"]);
+    fail_over(&bed, "billing", &writer, new).await;
+    assert_eq!(watches_until_gone(&bed, &route, "10.2.0.10").await, 1);
+    assert_eq!(bed.targets(&route).await, ["10.2.0.11:5432"]);
+
+    // The same cluster with the RDS API off: DNS and the K window, as before.
+    let bed = Bed::start_with("writer-dns", &[("ROUTER_RDS_MEMBERSHIP", "false")]).await;
+    let writer = aurora(&bed, "ledger", &[old, new]).await.writer_endpoint;
+    let route = bed.add_route("ledger", &writer, 5432).await;
+    fail_over(&bed, "ledger", &writer, new).await;
+    assert_eq!(watches_until_gone(&bed, &route, "10.2.0.10").await, 3);
+    assert_eq!(bed.targets(&route).await, ["10.2.0.11:5432"]);
+}
+
+/// Case 2 with the event: RDS-EVENT-0071 (cluster failover completed) moves the writer in
+/// its own invocation, from the RDS API, without waiting for DNS to move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_failover_event_moves_the_writer_from_the_rds_api_before_dns_moves() {
+    let (old, new) = (Ipv4Addr::new(10, 2, 1, 10), Ipv4Addr::new(10, 2, 1, 11));
+    let bed = Bed::start_with("writer-event", &[("ROUTER_DNS_POLL_DEADLINE_SECONDS", "1")]).await;
+    let writer = aurora(&bed, "billing-aurora", &[old, new])
+        .await
+        .writer_endpoint;
+    let route = bed.add_route("billing", &writer, 5432).await;
+    RdsClient::new(&bed.sdk)
+        .failover_db_cluster()
+        .db_cluster_identifier("billing-aurora")
+        .target_db_instance_identifier("billing-aurora-2")
+        .send()
+        .await
+        .expect("failover");
+    // DNS still names the old writer ("DNS propagation may take a few minutes").
+    let summary = rds_event(&bed.ctx, sample("rds-cluster-failover-completed-0071.json")).await;
+    assert_eq!(summary["routes"][0]["result"], "reconciled", "{summary:#}");
+    assert_eq!(bed.targets(&route).await, ["10.2.1.11:5432"], "{summary:#}");
+}
+
+fn ip_reused(report: &Value) -> Vec<(String, String, Vec<String>)> {
+    report["ip_reused"]
+        .as_array()
+        .unwrap_or(&vec![])
+        .iter()
+        .map(|r| {
+            (
+                r["route_id"].as_str().unwrap().to_owned(),
+                r["ip"].as_str().unwrap().to_owned(),
+                serde_json::from_value(r["claimed_by"].clone()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Case 1, second half: RDS hands `orders-db`'s old IP to `reports-db`. `orders` still holds
+/// 10.0.1.90 (its name answers NXDOMAIN, still within the bound: fail-static); `reports`' name
+/// answers it. In that one watch the IP leaves `orders` and is registered on `reports` only,
+/// reported as `ip_reused` naming both routes. A creation event for the old name whose stale
+/// answer still says 10.0.1.90, an audit and a sync do not bring it back; a new address does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ip_another_database_answers_leaves_every_other_route_in_the_same_run() {
+    let bed = Bed::start("reuse").await;
+    bed.set_ip(ORDERS, [10, 0, 1, 90]);
+    bed.set_ip(REPORTS, [10, 0, 1, 91]);
+    let orders = bed.add_route("orders", ORDERS, 5432).await;
+    let reports = bed.add_route("reports", REPORTS, 5432).await;
+    bed.dns.remove(ORDERS);
+    watch(&bed.ctx).await;
+    assert_eq!(
+        bed.targets(&orders).await,
+        ["10.0.1.90:5432"],
+        "within the bound"
+    );
+
+    bed.set_ip(REPORTS, [10, 0, 1, 90]);
+    let run = watch(&bed.ctx).await;
+    assert_eq!(bed.targets(&orders).await, Vec::<String>::new(), "{run:#}");
+    assert!(bed
+        .targets(&reports)
+        .await
+        .contains(&"10.0.1.90:5432".to_owned()));
+    assert_eq!(
+        ip_reused(&run),
+        [("orders".into(), "10.0.1.90".into(), vec!["reports".into()])],
+        "{run:#}"
+    );
+
+    // The old name comes back with a stale answer, and its creation event arrives.
+    bed.set_ip(ORDERS, [10, 0, 1, 90]);
+    let summary = rds_event(&bed.ctx, sample("rds-instance-created-0005.json")).await;
+    assert_eq!(summary["routes"][0]["route_id"], "orders", "{summary:#}");
+    assert_eq!(
+        bed.targets(&orders).await,
+        Vec::<String>::new(),
+        "{summary:#}"
+    );
+    let report = audit(&bed.ctx).await;
+    watch(&bed.ctx).await;
+    let (status, _) = router_tests::handlers::sync_route(&bed.ctx, "orders").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        bed.targets(&orders).await,
+        Vec::<String>::new(),
+        "{report:#}"
+    );
+    assert!(bed
+        .targets(&reports)
+        .await
+        .contains(&"10.0.1.90:5432".to_owned()));
+
+    // orders-db is re-created with an address of its own: the route follows it.
+    bed.set_ip(ORDERS, [10, 0, 1, 97]);
+    watch(&bed.ctx).await;
+    assert_eq!(bed.targets(&orders).await, ["10.0.1.97:5432"]);
+    assert_eq!(bed.targets(&reports).await, ["10.0.1.90:5432"]);
+}
+
+/// Two routes whose names both answer an IP now (a private alias and the RDS name) both keep
+/// it: run after run, nothing is reused, nothing moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alias_and_its_rds_name_both_keep_the_ip() {
+    let bed = Bed::start("alias").await;
+    bed.set_ip(ORDERS, [10, 0, 3, 90]);
+    bed.dns.set_cname("orders.db.internal.test", ORDERS);
+    let rds = bed.add_route("orders", ORDERS, 5432).await;
+    let alias = bed
+        .add_route("orders-alias", "orders.db.internal.test", 5432)
+        .await;
+    for _ in 0..2 {
+        let w = watch(&bed.ctx).await;
+        let a = audit(&bed.ctx).await;
+        assert!(
+            ip_reused(&w).is_empty() && ip_reused(&a).is_empty(),
+            "{w:#} {a:#}"
+        );
+    }
+    assert_eq!(bed.targets(&rds).await, ["10.0.3.90:5432"]);
+    assert_eq!(bed.targets(&alias).await, ["10.0.3.90:5432"]);
+}
