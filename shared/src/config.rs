@@ -15,6 +15,7 @@ use crate::domain::router::RouterConfig;
 /// Every environment variable the router reads (besides the AWS SDK's own `AWS_*`).
 pub const ENV_VARS: &[&str] = &[
     "ROUTER_TABLE",
+    "ROUTER_DEPLOYMENT",
     "ROUTER_FLEET",
     "ROUTER_DNS_SERVERS",
     "ROUTER_PORT_RANGE",
@@ -58,6 +59,11 @@ pub struct ConfigError {
 pub struct Config {
     /// DynamoDB table.
     pub table: String,
+    /// This deployment's name (the Terraform module's `service_name`): part of every target
+    /// group name the router makes and the value of the deployment tag on every resource it
+    /// creates or adopts, so two deployments in one account and region never share, change or
+    /// sweep each other's resources.
+    pub deployment: String,
     /// Routers (NLB + endpoint service), in the order new routes fill them.
     pub fleet: Vec<RouterConfig>,
     /// DNS servers; empty = system resolver.
@@ -107,6 +113,31 @@ pub struct Config {
     /// The Databricks account API, when configured: the router then keeps each router's
     /// private endpoint rule's `domain_names` equal to its routes' and reports rule health.
     pub databricks: Option<crate::adapters::databricks::DatabricksConfig>,
+}
+
+/// Default of `ROUTER_DEPLOYMENT`: the Terraform module's default `service_name`.
+pub const DEFAULT_DEPLOYMENT: &str = "privatelink-router";
+
+/// `ROUTER_DEPLOYMENT`: 1-24 of `a-z`, `0-9` and `-`, no `-` at either end (the module's
+/// `service_name` rule, from the NLB naming rules).
+fn deployment(env: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let value = get(env, "ROUTER_DEPLOYMENT").unwrap_or_else(|| DEFAULT_DEPLOYMENT.to_owned());
+    let ok = (1..=24).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if ok {
+        Ok(value)
+    } else {
+        Err(ConfigError {
+            var: "ROUTER_DEPLOYMENT",
+            message: format!(
+                "{value:?} is not a deployment name: 1-24 of a-z, 0-9 and '-', no '-' at either end (the Terraform module's service_name)"
+            ),
+        })
+    }
 }
 
 /// The full audit's default ELBv2 rate budget, in calls a second: half of ELBv2's documented
@@ -321,6 +352,7 @@ impl Config {
         let secs = |var, default| num(env, var, default).map(Duration::from_secs);
         Ok(Self {
             table,
+            deployment: deployment(env)?,
             fleet,
             dns_servers,
             port_range,

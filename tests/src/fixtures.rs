@@ -89,12 +89,19 @@ impl Bed {
 
     /// Starts a bed with extra `ROUTER_*` variables.
     pub async fn start_with(name: &str, extra: &[(&str, &str)]) -> Bed {
+        Self::start_as(name, None, extra).await
+    }
+
+    /// [`Bed::start_with`] with a given router id (`None`: one unique to the bed), as two
+    /// deployments of the module in one account may both use `r1`.
+    pub async fn start_as(name: &str, router_id: Option<&str>, extra: &[(&str, &str)]) -> Bed {
         let sdk = sdk_config().await;
         let seq = SEQ.fetch_add(1, Ordering::SeqCst);
         let unique = format!("{name}-{}-{seq}", std::process::id());
         let dns = DnsServer::start().await.expect("dns server starts");
         let network = Network::create(&sdk, name).await.expect("network created");
-        let router_id = format!("r{seq}p{}", std::process::id());
+        let router_id =
+            router_id.map_or_else(|| format!("r{seq}p{}", std::process::id()), str::to_owned);
         let table = format!("routes-{unique}");
         let fleet = serde_json::json!([{
             "id": router_id,

@@ -11,10 +11,12 @@ use aws_sdk_elasticloadbalancingv2 as elbv2;
 use dns_audit::lambda_runtime::{Context as LambdaContext, LambdaEvent};
 use elbv2::types::{Action, ActionTypeEnum, ProtocolEnum, Tag, TargetDescription, TargetTypeEnum};
 use privatelink_router::adapters::aws::clients::{retry_config, timeout_config, Clients};
-use privatelink_router::adapters::aws::elb::{MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
+use privatelink_router::adapters::aws::elb::{
+    MANAGED_BY, TAG_DEPLOYMENT, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER,
+};
 use privatelink_router::adapters::aws::store::DynamoStore;
 use privatelink_router::adapters::aws::store::RouteStore;
-use privatelink_router::config::Config;
+use privatelink_router::config::{Config, DEFAULT_DEPLOYMENT};
 use privatelink_router::context::Context;
 use privatelink_router::domain::route::{target_group_name, Route, RouteStatus};
 use privatelink_router::flows::service::{self, CreateRequest};
@@ -407,9 +409,10 @@ async fn tagged_orphans_are_reported_then_deleted_after_the_grace_period_and_unt
     let router = bed.router_id.as_str();
     let (gone_tg, gone_listener) = leftover(
         &bed,
-        &target_group_name(router, "never-stored"),
+        &target_group_name(DEFAULT_DEPLOYMENT, router, "never-stored"),
         &[
             (TAG_MANAGED_BY, MANAGED_BY),
+            (TAG_DEPLOYMENT, DEFAULT_DEPLOYMENT),
             (TAG_ROUTER, router),
             (TAG_ROUTE, "never-stored"),
         ],
@@ -426,7 +429,7 @@ async fn tagged_orphans_are_reported_then_deleted_after_the_grace_period_and_unt
     .await;
     let (other_fleet_tg, _) = leftover(
         &bed,
-        &target_group_name("another-fleet", "x"),
+        &target_group_name(DEFAULT_DEPLOYMENT, "another-fleet", "x"),
         &[
             (TAG_MANAGED_BY, MANAGED_BY),
             (TAG_ROUTER, "another-fleet"),

@@ -377,7 +377,7 @@ proptest! {
         route in ".{0,80}",
     ) {
         prop_assume!(a != b);
-        let (na, nb) = (target_group_name(&a, &route), target_group_name(&b, &route));
+        let (na, nb) = (target_group_name("d", &a, &route), target_group_name("d", &b, &route));
         prop_assert_ne!(&na, &nb);
         prop_assert!(!na.starts_with("internal-") && !nb.starts_with("internal-"));
     }
@@ -412,7 +412,7 @@ fn committed_host_and_route_name_corpus_replays() {
     assert!(names.len() >= 5);
     let mut seen = BTreeSet::new();
     for name in &names {
-        let tg = target_group_name("r1", name);
+        let tg = target_group_name("d", "r1", name);
         assert!(
             tg.len() <= 32 && !tg.starts_with('-') && !tg.ends_with('-'),
             "{tg}"

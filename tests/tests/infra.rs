@@ -15,7 +15,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use hcl::{Block, Body, Expression, ObjectKey, TemplateExpr, TraversalOperator};
-use privatelink_router::adapters::aws::elb::{MANAGED_BY, TAG_MANAGED_BY};
+use privatelink_router::adapters::aws::elb::{MANAGED_BY, TAG_DEPLOYMENT, TAG_MANAGED_BY};
 use privatelink_router::adapters::aws::permissions;
 use privatelink_router::adapters::aws::store::{GSI_RDS, GSI_ROUTES};
 use privatelink_router::config::ENV_VARS;
@@ -464,6 +464,8 @@ fn elbv2_mutations_are_limited_to_resources_tagged_as_the_routers() {
     let module = Module::load();
     let resource_tag = format!("aws:ResourceTag/{TAG_MANAGED_BY}");
     let request_tag = format!("aws:RequestTag/{TAG_MANAGED_BY}");
+    let deployment_request_tag = format!("aws:RequestTag/{TAG_DEPLOYMENT}");
+    let deployment_resource_tag = format!("aws:ResourceTag/{TAG_DEPLOYMENT}");
     let mut problems = Vec::new();
     for (function, statements) in lambda_policies(&module) {
         for s in &statements {
@@ -485,6 +487,16 @@ fn elbv2_mutations_are_limited_to_resources_tagged_as_the_routers() {
             });
             if !tagged {
                 problems.push(format!("{function} {}: {mutations:?} without a {TAG_MANAGED_BY}={MANAGED_BY} tag condition", s.sid));
+            }
+            // Two deployments in one account share the managed-by tag: creations must name
+            // this deployment, changes must not touch another deployment's resources.
+            let deployment = s.conditions.iter().any(|c| {
+                ((c.test == "StringEquals" && c.variable == deployment_request_tag)
+                    || (c.test == "StringEqualsIfExists" && c.variable == deployment_resource_tag))
+                    && c.values == ["var.service_name"]
+            });
+            if !deployment {
+                problems.push(format!("{function} {}: {mutations:?} without a {TAG_DEPLOYMENT}=var.service_name tag condition", s.sid));
             }
             if s.resources.iter().any(|r| r == "*") {
                 problems.push(format!(
@@ -533,7 +545,7 @@ fn target_group_scope_matches_the_names_the_code_generates() {
             "a-forty-character-route-name-for-testing",
         ),
     ] {
-        let name = target_group_name(router, route);
+        let name = target_group_name("privatelink-router", router, route);
         assert!(
             name.starts_with(&prefix),
             "target group {name} is outside the IAM scope {prefix}*"
@@ -541,6 +553,7 @@ fn target_group_scope_matches_the_names_the_code_generates() {
     }
     assert_eq!(module.local_str("managed_by_tag"), TAG_MANAGED_BY);
     assert_eq!(module.local_str("managed_by_value"), MANAGED_BY);
+    assert_eq!(module.local_str("deployment_tag"), TAG_DEPLOYMENT);
 }
 
 #[test]
@@ -1230,6 +1243,7 @@ const EMITTED_METRICS: &str = "RdsEventHandled RdsEventMalformed RdsEventRefused
     AwsCalls AwsThrottles RoutesSeen RoutesAudited RoutesServing RoutesNotServing RoutesDegraded \
     TargetsNotServing AddressesRefused ListenerConflicts OrphansFound OrphansDeleted Repairs \
     DnsFailures Errors AuditIncomplete AuditDurationMs RoutesWatched RoutesMoved WatchDurationMs \
+    IpReused \
     RulesNotEstablished RulesExpiring RuleUpdates RuleProblems";
 
 /// The rows of every `metrics` list in a dashboard body, through `concat(...)` and `for`.

@@ -20,7 +20,7 @@ use base64::Engine as _;
 use privatelink_router::adapters::aws::clients::Clients;
 use privatelink_router::adapters::aws::elb::{MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
 use privatelink_router::adapters::aws::store::RouteStore;
-use privatelink_router::config::Config;
+use privatelink_router::config::{Config, DEFAULT_DEPLOYMENT};
 use privatelink_router::context::Context;
 use privatelink_router::domain::ports::PortEntry;
 use privatelink_router::domain::route::{target_group_name, RouteStatus};
@@ -275,7 +275,7 @@ fn assert_consistent(w: &World, router: &str) {
     }
     let expected_tgs: BTreeSet<String> = mine
         .iter()
-        .map(|r| target_group_name(router, &r.0))
+        .map(|r| target_group_name(DEFAULT_DEPLOYMENT, router, &r.0))
         .collect();
     assert_eq!(w.target_groups, expected_tgs, "target groups vs routes");
     let route_ports: BTreeSet<u16> = mine.iter().map(|r| r.3).collect();
@@ -300,7 +300,10 @@ async fn assert_converged(bed: &Bed, ctx: &Context, name: &str, ip: &str, port: 
     assert_eq!(route.status, RouteStatus::Active, "{name}");
     let tgs = owned_target_groups(ctx, &bed.router_id, name).await;
     assert_eq!(tgs.len(), 1, "{name}: one target group, got {tgs:?}");
-    assert_eq!(tgs[0].0, target_group_name(&bed.router_id, name));
+    assert_eq!(
+        tgs[0].0,
+        target_group_name(DEFAULT_DEPLOYMENT, &bed.router_id, name)
+    );
     assert_eq!(route.target_group_arn.as_deref(), Some(tgs[0].1.as_str()));
     let on_port: Vec<_> = listeners(ctx, &bed.network.nlb_arn)
         .await
@@ -410,7 +413,10 @@ async fn every_endpoint_works_through_the_handler_and_moto_shows_the_result() {
     let tgs = owned_target_groups(&bed.ctx, &bed.router_id, "orders").await;
     assert_eq!(
         tgs,
-        vec![(target_group_name(&bed.router_id, "orders"), tg_arn.clone())]
+        vec![(
+            target_group_name(DEFAULT_DEPLOYMENT, &bed.router_id, "orders"),
+            tg_arn.clone()
+        )]
     );
     let tags = bed
         .ctx

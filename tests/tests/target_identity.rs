@@ -310,3 +310,129 @@ async fn an_alias_and_its_rds_name_both_keep_the_ip() {
     assert_eq!(bed.targets(&rds).await, ["10.0.3.90:5432"]);
     assert_eq!(bed.targets(&alias).await, ["10.0.3.90:5432"]);
 }
+
+/// The listener on `route`'s port of `bed`'s NLB: the target group it forwards to.
+async fn forwards_to(bed: &Bed, route: &Route) -> Option<String> {
+    bed.ctx
+        .elb
+        .listeners(&bed.network.nlb_arn)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.port == route.listener_port)
+        .and_then(|l| l.forward_to)
+}
+
+/// Case 3: the module deployed twice in one account and region (`plr-a`, `plr-b`: dev and
+/// prod), each with its own NLB, table and Lambdas and the same router id `r1`. Both create
+/// `orders` for their own database, both audit, A's database moves, B deletes its route: each
+/// listener forwards only to its own target group, holding only its own database's IPs, and
+/// neither audit touches the other's resources.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deployments_in_one_account_never_share_a_target_group() {
+    let a = Bed::start_as("dep-a", Some("r1"), &[("ROUTER_DEPLOYMENT", "plr-a")]).await;
+    let b = Bed::start_as("dep-b", Some("r1"), &[("ROUTER_DEPLOYMENT", "plr-b")]).await;
+    a.set_ip(ORDERS, [10, 0, 1, 50]);
+    b.set_ip(ORDERS, [10, 0, 1, 60]);
+    let ra = a.add_route("orders", ORDERS, 5432).await;
+    let rb = b.add_route("orders", ORDERS, 5432).await;
+    assert_ne!(
+        ra.target_group_arn, rb.target_group_arn,
+        "one target group each"
+    );
+    for _ in 0..2 {
+        let (ra_report, rb_report) = (audit(&a.ctx).await, audit(&b.ctx).await);
+        for r in [&ra_report, &rb_report] {
+            assert_eq!(r["repaired"], serde_json::json!({}), "no fight: {r:#}");
+            assert_eq!(r["orphans"]["found"], serde_json::json!([]), "{r:#}");
+        }
+    }
+    a.set_ip(ORDERS, [10, 0, 1, 51]);
+    for _ in 0..3 {
+        watch(&a.ctx).await;
+        watch(&b.ctx).await;
+    }
+    audit(&a.ctx).await;
+    audit(&b.ctx).await;
+    assert_eq!(a.targets(&ra).await, ["10.0.1.51:5432"]);
+    assert_eq!(b.targets(&rb).await, ["10.0.1.60:5432"]);
+    assert_eq!(forwards_to(&a, &ra).await, ra.target_group_arn);
+    assert_eq!(forwards_to(&b, &rb).await, rb.target_group_arn);
+    let tags = a
+        .ctx
+        .elb
+        .tags_of(&[ra.target_group_arn.clone().unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(
+        tags.values().next().unwrap()["privatelink-router:deployment"],
+        "plr-a"
+    );
+
+    privatelink_router::flows::service::delete(&b.ctx, &Bed::owner(), "orders")
+        .await
+        .expect("B deletes its own route");
+    let report = audit(&b.ctx).await;
+    assert_eq!(report["errors"], serde_json::json!([]), "{report:#}");
+    let report = audit(&a.ctx).await;
+    assert_eq!(
+        report["orphans"]["found"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
+    assert_eq!(a.targets(&ra).await, ["10.0.1.51:5432"]);
+    assert_eq!(forwards_to(&a, &ra).await, ra.target_group_arn);
+}
+
+/// Routes stored before the deployment tag: their target group keeps its name (stored routes
+/// carry it), and the next audit tags the target group and listener with the deployment once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_stored_before_the_deployment_tag_keep_their_names_and_are_tagged_once() {
+    use privatelink_router::adapters::aws::store::RouteStore;
+    let bed = Bed::start("legacy").await;
+    bed.set_ip(ORDERS, [10, 0, 4, 90]);
+    let route = bed.add_route("orders", ORDERS, 5432).await;
+    let arns = vec![
+        route.target_group_arn.clone().unwrap(),
+        route.listener_arn.clone().unwrap(),
+    ];
+    aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk)
+        .remove_tags()
+        .set_resource_arns(Some(arns.clone()))
+        .tag_keys("privatelink-router:deployment")
+        .send()
+        .await
+        .expect("tags removed");
+    // The item as today's code stored it: no deployment_tagged field.
+    let mut item = serde_json::to_value(bed.route("orders").await).unwrap();
+    assert!(item
+        .as_object_mut()
+        .unwrap()
+        .remove("deployment_tagged")
+        .is_some());
+    let mut legacy: Route = serde_json::from_value(item).unwrap();
+    assert!(!legacy.deployment_tagged);
+    legacy.version += 1;
+    bed.ctx.store.save(&legacy).await.unwrap();
+
+    let first = audit(&bed.ctx).await;
+    assert_eq!(first["repaired"]["deployment_tagged"], 1, "{first:#}");
+    let tags = bed.ctx.elb.tags_of(&arns).await.unwrap();
+    for arn in &arns {
+        assert_eq!(
+            tags[arn]["privatelink-router:deployment"],
+            "privatelink-router"
+        );
+    }
+    let stored = bed.route("orders").await;
+    assert!(stored.deployment_tagged);
+    assert_eq!(
+        stored.target_group_arn, route.target_group_arn,
+        "same group"
+    );
+    let second = audit(&bed.ctx).await;
+    assert!(
+        second["repaired"].get("deployment_tagged").is_none(),
+        "{second:#}"
+    );
+}

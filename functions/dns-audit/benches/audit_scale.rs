@@ -174,6 +174,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         applying_until: None,
         name_gone_since: None,
         ceded: Default::default(),
+        deployment_tagged: true,
         last_event_at: None,
         created_at: now,
         updated_at: now,
@@ -183,11 +184,11 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         .elb
         .ensure_target_group(
             &TargetGroupSpec {
-                name: target_group_name(&router_id, route.id().as_str()),
+                name: target_group_name(&ctx.config.deployment, &router_id, route.id().as_str()),
                 vpc_id: router.vpc_id.clone(),
                 port: 5432,
                 health_check: route.spec.health_check,
-                tags: ownership_tags(&route),
+                tags: ownership_tags(&ctx.config.deployment, &route),
             },
             &database_attributes(ctx.config.deregistration_delay_secs),
         )
@@ -198,7 +199,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
             &router.config.nlb_arn,
             route.listener_port,
             &tg,
-            &ownership_tags(&route),
+            &ownership_tags(&ctx.config.deployment, &route),
         )
         .await?;
     route.target_group_arn = Some(tg);

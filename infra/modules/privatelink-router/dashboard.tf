@@ -162,6 +162,7 @@ locals {
           metrics = [
             [var.metrics_namespace, "TargetsNotServing", "Function", "dns-audit", { label = "targets not serving" }],
             [var.metrics_namespace, "AddressesRefused", "Function", "dns-audit", { label = "addresses refused" }],
+            [var.metrics_namespace, "IpReused", "Function", "dns-audit", { stat = "Sum", label = "IPs another database took (watch + audit)" }],
             [var.metrics_namespace, "ListenerConflicts", "Function", "dns-audit", { label = "listener conflicts" }],
             [var.metrics_namespace, "OrphansFound", "Function", "dns-audit", { label = "orphans found" }],
             [var.metrics_namespace, "OrphansDeleted", "Function", "dns-audit", { stat = "Sum", label = "orphans deleted" }],

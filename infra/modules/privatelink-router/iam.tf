@@ -26,6 +26,12 @@
 locals {
   managed_by_tag   = "privatelink-router:managed-by"
   managed_by_value = "privatelink-router"
+  # This deployment's tag (shared/src/adapters/aws/elb.rs TAG_DEPLOYMENT; the code sets it to
+  # ROUTER_DEPLOYMENT = var.service_name): a second deployment of the module in the account has
+  # the same managed-by tag, never this value. Creations must carry it; changes are refused on
+  # resources carrying another deployment's (IfExists: resources created before the tag
+  # existed have none until the audit's one-time migration tags them).
+  deployment_tag = "privatelink-router:deployment"
 
   # Target group names all start with this (shared/src/domain/route.rs target_group_name; the infra
   # test checks the two agree).
@@ -137,6 +143,12 @@ data "aws_iam_policy_document" "route_management" {
       variable = "aws:RequestTag/${local.managed_by_tag}"
       values   = [local.managed_by_value]
     }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.deployment_tag}"
+      values   = [var.service_name]
+    }
   }
 
   statement {
@@ -148,6 +160,12 @@ data "aws_iam_policy_document" "route_management" {
       test     = "StringEquals"
       variable = "aws:RequestTag/${local.managed_by_tag}"
       values   = [local.managed_by_value]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.deployment_tag}"
+      values   = [var.service_name]
     }
   }
 
@@ -166,6 +184,12 @@ data "aws_iam_policy_document" "route_management" {
       test     = "StringEquals"
       variable = "aws:RequestTag/${local.managed_by_tag}"
       values   = [local.managed_by_value]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.deployment_tag}"
+      values   = [var.service_name]
     }
   }
 
@@ -186,6 +210,12 @@ data "aws_iam_policy_document" "route_management" {
       variable = "aws:ResourceTag/${local.managed_by_tag}"
       values   = [local.managed_by_value]
     }
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:ResourceTag/${local.deployment_tag}"
+      values   = [var.service_name]
+    }
   }
 
   statement {
@@ -201,6 +231,12 @@ data "aws_iam_policy_document" "route_management" {
       test     = "StringEquals"
       variable = "aws:ResourceTag/${local.managed_by_tag}"
       values   = [local.managed_by_value]
+    }
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:ResourceTag/${local.deployment_tag}"
+      values   = [var.service_name]
     }
   }
 
@@ -265,6 +301,12 @@ data "aws_iam_policy_document" "rds_events" {
       test     = "StringEquals"
       variable = "aws:ResourceTag/${local.managed_by_tag}"
       values   = [local.managed_by_value]
+    }
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:ResourceTag/${local.deployment_tag}"
+      values   = [var.service_name]
     }
   }
 

@@ -39,6 +39,7 @@ locals {
   # get the same set. tests/tests/infra.rs checks each function sets every one of them.
   lambda_environment = {
     ROUTER_TABLE                        = aws_dynamodb_table.routes.name
+    ROUTER_DEPLOYMENT                   = var.service_name
     ROUTER_FLEET                        = jsonencode(local.fleet)
     ROUTER_DNS_SERVERS                  = join(",", var.dns_servers)
     ROUTER_PORT_RANGE                   = "${var.port_range.from}-${var.port_range.to}"

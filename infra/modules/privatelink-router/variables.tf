@@ -563,6 +563,7 @@ variable "audit_metric_names" {
     errors             = { metric = "Errors", threshold = 0 }
     routes_not_serving = { metric = "RoutesNotServing", threshold = 0 }
     addresses_refused  = { metric = "AddressesRefused", threshold = 0 }
+    ip_reused          = { metric = "IpReused", threshold = 0 }
     rules_expiring     = { metric = "RulesExpiring", threshold = 0 }
   }
 }

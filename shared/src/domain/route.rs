@@ -98,16 +98,21 @@ pub fn database_attributes(deregistration_delay_secs: u32) -> BTreeMap<String, S
     ])
 }
 
-/// Target group name for a route: deterministic, unique per (router, route), always valid.
+/// Target group name for a route: deterministic, unique per (deployment, router, route), always
+/// valid.
 ///
 /// CreateTargetGroup requires at most 32 characters, only alphanumerics and hyphens, no leading
 /// or trailing hyphen, and no `internal-` prefix (ELBv2 API reference, CreateTargetGroup, `Name`).
-/// The readable part is truncated; an 8-hex-digit SHA-256 suffix over the full (router, route)
-/// pair keeps truncated names apart.
-pub fn target_group_name(router: &str, route: &str) -> String {
+/// The readable part is truncated; an 8-hex-digit SHA-256 suffix over the full (deployment,
+/// router, route) triple keeps truncated names apart — and two deployments of the module in one
+/// account and region (`ROUTER_DEPLOYMENT`, the module's `service_name`), whose router ids and
+/// route names may well be the same, apart: target group names are unique per account and
+/// region. Routes stored before the deployment was part of the name keep theirs
+/// ([`Route::target_group_name`]).
+pub fn target_group_name(deployment: &str, router: &str, route: &str) -> String {
     const PREFIX: &str = "plr-";
     const MAX: usize = 32;
-    let digest = Sha256::digest(format!("{router}/{route}").as_bytes());
+    let digest = Sha256::digest(format!("{deployment}/{router}/{route}").as_bytes());
     let suffix: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
     let room = MAX - PREFIX.len() - 1 - suffix.len();
     let mut readable: String = route
@@ -374,6 +379,11 @@ pub struct Route {
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     #[schemars(with = "BTreeSet<String>")]
     pub ceded: BTreeSet<IpAddr>,
+    /// True once the route's target group and listener carry the deployment tag
+    /// (`privatelink-router:deployment`): set at creation; routes stored before the tag existed
+    /// get it from the next audit (a one-time migration).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deployment_tagged: bool,
     /// Event time of the newest RDS event applied, to drop older replays.
     pub last_event_at: Option<DateTime<Utc>>,
     /// Creation time.
@@ -397,13 +407,21 @@ impl Route {
         })
     }
 
-    /// The name of the route's target group: the adopted one, or the router's deterministic
-    /// [`target_group_name`].
-    pub fn target_group_name(&self) -> String {
+    /// The name of the route's target group: the adopted one; else the one its stored ARN
+    /// names (`arn:…:targetgroup/<name>/<id>`: routes created before the deployment was part
+    /// of the name keep theirs); else the deterministic [`target_group_name`] in `deployment`.
+    pub fn target_group_name(&self, deployment: &str) -> String {
+        let stored = self
+            .target_group_arn
+            .as_deref()
+            .and_then(|arn| arn.split_once(":targetgroup/"))
+            .and_then(|(_, rest)| rest.split('/').next())
+            .filter(|name| !name.is_empty());
         self.spec
             .target_group
             .clone()
-            .unwrap_or_else(|| target_group_name(&self.router, self.spec.id.as_str()))
+            .or_else(|| stored.map(str::to_owned))
+            .unwrap_or_else(|| target_group_name(deployment, &self.router, self.spec.id.as_str()))
     }
 }
 
@@ -440,25 +458,54 @@ mod tests {
     fn forty_character_route_name_gives_valid_target_group_name() {
         let id = "orders-database-primary-eu-west-1-prod-x";
         assert_eq!(id.len(), 40);
-        let n = target_group_name("router-a", id);
+        let n = target_group_name("d", "router-a", id);
         assert!(valid_tg_name(&n), "{n}");
         assert!(n.starts_with("plr-orders-database-pri"));
     }
 
     #[test]
     fn target_group_names_differ_for_names_sharing_a_long_prefix() {
-        let a = target_group_name("r", "analytics-warehouse-replica-number-one");
-        let b = target_group_name("r", "analytics-warehouse-replica-number-two");
+        let a = target_group_name("d", "r", "analytics-warehouse-replica-number-one");
+        let b = target_group_name("d", "r", "analytics-warehouse-replica-number-two");
         assert_ne!(a, b);
         assert_eq!(
             a,
-            target_group_name("r", "analytics-warehouse-replica-number-one")
+            target_group_name("d", "r", "analytics-warehouse-replica-number-one")
         );
     }
 
     #[test]
     fn target_group_name_depends_on_router() {
-        assert_ne!(target_group_name("r1", "db"), target_group_name("r2", "db"));
+        assert_ne!(
+            target_group_name("d", "r1", "db"),
+            target_group_name("d", "r2", "db")
+        );
+        assert_ne!(
+            target_group_name("plr-a", "r1", "orders"),
+            target_group_name("plr-b", "r1", "orders"),
+            "two deployments in one account"
+        );
+    }
+
+    #[test]
+    fn a_stored_route_keeps_the_target_group_name_its_arn_carries() {
+        let json = r#"{"id":"orders","host":"orders.db.test","port":5432,"protocol":"TCP",
+            "health_check":{"interval_seconds":10,"timeout_seconds":5,"healthy_threshold":3,"unhealthy_threshold":3},
+            "tags":{},"rds_identifier":null,"owner":"o","router":"r1","listener_port":10000,
+            "status":"active","target_group_arn":"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/plr-orders-1a2b3c4d/0123456789abcdef",
+            "listener_arn":null,"last_event_at":null,"created_at":"2026-11-01T00:00:00Z",
+            "updated_at":"2026-11-01T00:00:00Z","version":3}"#;
+        let route: Route = serde_json::from_str(json).expect("an item as stored before #27");
+        assert!(!route.deployment_tagged && route.ceded.is_empty());
+        assert_eq!(route.target_group_name("plr-b"), "plr-orders-1a2b3c4d");
+        let fresh = Route {
+            target_group_arn: None,
+            ..route
+        };
+        assert_eq!(
+            fresh.target_group_name("plr-b"),
+            target_group_name("plr-b", "r1", "orders")
+        );
     }
 
     #[test]
@@ -541,15 +588,15 @@ mod tests {
     proptest! {
         #[test]
         fn any_string_maps_to_a_valid_target_group_name(router in ".{0,40}", route in ".{0,80}") {
-            let n = target_group_name(&router, &route);
+            let n = target_group_name("d", &router, &route);
             prop_assert!(valid_tg_name(&n), "{}", n);
-            prop_assert_eq!(n.clone(), target_group_name(&router, &route));
+            prop_assert_eq!(n.clone(), target_group_name("d", &router, &route));
         }
 
         #[test]
         fn valid_route_ids_map_to_distinct_names(a in "[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?", b in "[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?") {
             prop_assume!(a != b);
-            prop_assert_ne!(target_group_name("r", &a), target_group_name("r", &b));
+            prop_assert_ne!(target_group_name("d", "r", &a), target_group_name("d", "r", &b));
         }
     }
 }

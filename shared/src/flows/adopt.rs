@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use tracing::info;
 
-use crate::adapters::aws::elb::{ElbError, TAG_MANAGED_BY, TAG_ROUTE};
+use crate::adapters::aws::elb::{ElbError, TAG_DEPLOYMENT, TAG_MANAGED_BY, TAG_ROUTE};
 use crate::adapters::aws::store::RouteStore;
 use crate::context::Context;
 use crate::domain::log_fields::list;
@@ -39,6 +39,16 @@ pub enum AdoptError {
     /// ELBv2 failed.
     #[error(transparent)]
     Elb(#[from] ElbError),
+    /// The seed's resources already belong to another deployment of the router.
+    #[error("{arn} belongs to deployment {other} (tag privatelink-router:deployment), not {ours}: adopt it from that deployment, or remove it there first")]
+    OtherDeployment {
+        /// The resource.
+        arn: String,
+        /// The deployment its tag names.
+        other: String,
+        /// This deployment.
+        ours: String,
+    },
     /// Creating a route failed.
     #[error("route {route}: {source}")]
     Route {
@@ -220,16 +230,35 @@ pub async fn adopt(
             // orphan to the audit, which deletes orphans.
             if let (Some(_), Some(listener)) = (&target_group, live) {
                 let tg_arn = listener.forward_to.clone().unwrap_or_default();
-                let wanted =
-                    ownership_tags_of(&router.config.id, &db.route_id, &Default::default());
+                let deployment = &ctx.config.deployment;
+                let wanted = ownership_tags_of(
+                    deployment,
+                    &router.config.id,
+                    &db.route_id,
+                    &Default::default(),
+                );
                 let arns = vec![tg_arn, listener.arn.clone()];
                 let have = ctx.elb.tags_of(&arns).await?;
+                for arn in &arns {
+                    if let Some(other) = have
+                        .get(arn)
+                        .and_then(|t| t.get(TAG_DEPLOYMENT))
+                        .filter(|d| *d != deployment)
+                    {
+                        return Err(AdoptError::OtherDeployment {
+                            arn: arn.clone(),
+                            other: other.clone(),
+                            ours: deployment.clone(),
+                        });
+                    }
+                }
                 let missing: Vec<String> = arns
                     .iter()
                     .filter(|arn| {
                         let t = have.get(*arn);
                         t.and_then(|t| t.get(TAG_ROUTE)) != Some(&db.route_id)
                             || t.and_then(|t| t.get(TAG_MANAGED_BY)).is_none()
+                            || t.and_then(|t| t.get(TAG_DEPLOYMENT)) != Some(deployment)
                     })
                     .cloned()
                     .collect();

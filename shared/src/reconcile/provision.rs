@@ -8,8 +8,8 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::adapters::aws::elb::{
-    ElbError, ListenerInfo, TargetGroupInfo, TargetGroupSpec, MANAGED_BY, TAG_MANAGED_BY,
-    TAG_ROUTE, TAG_ROUTER,
+    ElbError, ListenerInfo, TargetGroupInfo, TargetGroupSpec, MANAGED_BY, TAG_DEPLOYMENT,
+    TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER,
 };
 use crate::context::Context;
 use crate::domain::log_fields::tag;
@@ -32,19 +32,27 @@ pub enum Repair {
     AttributesRestored,
 }
 
-/// Ownership tags for a route's resources.
-pub fn ownership_tags(route: &Route) -> BTreeMap<String, String> {
-    ownership_tags_of(&route.router, route.id().as_str(), &route.spec.tags)
+/// Ownership tags for a route's resources in `deployment`.
+pub fn ownership_tags(deployment: &str, route: &Route) -> BTreeMap<String, String> {
+    ownership_tags_of(
+        deployment,
+        &route.router,
+        route.id().as_str(),
+        &route.spec.tags,
+    )
 }
 
-/// Ownership tags for the resources of route `route_id` on `router`, beside its own `tags`.
+/// Ownership tags for the resources of route `route_id` on `router` of `deployment`, beside
+/// its own `tags`: managed-by, deployment, router and route.
 pub fn ownership_tags_of(
+    deployment: &str,
     router: &str,
     route_id: &str,
     tags: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
     let mut tags = tags.clone();
     tags.insert(TAG_MANAGED_BY.into(), MANAGED_BY.into());
+    tags.insert(TAG_DEPLOYMENT.into(), deployment.to_owned());
     tags.insert(TAG_ROUTER.into(), router.to_owned());
     tags.insert(TAG_ROUTE.into(), route_id.to_owned());
     tags
@@ -99,7 +107,7 @@ pub async fn ensure_resources(
     dry_run: bool,
 ) -> Result<(Route, Vec<Repair>), ElbError> {
     let router = router_of(ctx, route)?;
-    let name = route.target_group_name();
+    let name = route.target_group_name(&ctx.config.deployment);
     let found = ctx.elb.target_group_by_name(&name).await?;
     let mut route = route.clone();
     let mut repairs = Vec::new();
@@ -136,7 +144,7 @@ pub async fn ensure_resources_with(
     dry_run: bool,
 ) -> Result<(Route, Vec<Repair>), ElbError> {
     let router = router_of(ctx, route)?;
-    let name = route.target_group_name();
+    let name = route.target_group_name(&ctx.config.deployment);
     let found = snapshot.target_groups.get(&name).cloned();
     let mut route = route.clone();
     let mut repairs = Vec::new();
@@ -205,11 +213,11 @@ async fn ensure_target_group(
                 return Ok(None);
             }
             let spec = TargetGroupSpec {
-                name: route.target_group_name(),
+                name: route.target_group_name(&ctx.config.deployment),
                 vpc_id: router.vpc_id.clone(),
                 port: route.spec.port,
                 health_check: route.spec.health_check,
-                tags: ownership_tags(route),
+                tags: ownership_tags(&ctx.config.deployment, route),
             };
             Ok(Some(ctx.elb.ensure_target_group(&spec, &attributes).await?))
         }
@@ -262,7 +270,7 @@ async fn ensure_listener(
                         &router.config.nlb_arn,
                         route.listener_port,
                         tg,
-                        &ownership_tags(route),
+                        &ownership_tags(&ctx.config.deployment, route),
                     )
                     .await?;
                 route.listener_arn = Some(arn);
@@ -270,6 +278,34 @@ async fn ensure_listener(
         }
     }
     Ok(())
+}
+
+/// Migration: a route whose resources were created before the deployment tag existed
+/// ([`Route::deployment_tagged`] false) gets [`TAG_DEPLOYMENT`] on its target group and
+/// listener — one AddTags call; the route's own stored ARNs prove they are this deployment's
+/// — and remembers it. True when the route changed (to store). In a dry run nothing is sent.
+pub async fn ensure_deployment_tag(
+    ctx: &Context,
+    route: &mut Route,
+    dry_run: bool,
+) -> Result<bool, ElbError> {
+    if route.deployment_tagged || dry_run {
+        return Ok(false);
+    }
+    let arns: Vec<String> = route
+        .target_group_arn
+        .iter()
+        .chain(route.listener_arn.iter())
+        .cloned()
+        .collect();
+    if arns.is_empty() {
+        return Ok(false);
+    }
+    let tag = BTreeMap::from([(TAG_DEPLOYMENT.to_owned(), ctx.config.deployment.clone())]);
+    ctx.elb.add_tags(&arns, &tag).await?;
+    info!(route_id = %route.id(), deployment = %ctx.config.deployment, "deployment tag added to the route's resources (migration)");
+    route.deployment_tagged = true;
+    Ok(true)
 }
 
 /// Error code of a listener port held by a listener the router does not own.

@@ -25,6 +25,11 @@ pub const MANAGED_BY: &str = "privatelink-router";
 pub const TAG_ROUTER: &str = "privatelink-router:router";
 /// Tag key naming the route a resource serves.
 pub const TAG_ROUTE: &str = "privatelink-router:route";
+/// Tag key naming the deployment (`ROUTER_DEPLOYMENT`, the module's `service_name`) a resource
+/// belongs to: two deployments in one account and region share the managed-by tag, never
+/// this one. Resources created before it existed get it from the audit (a one-time
+/// migration, [`crate::reconcile::provision::ensure_deployment_tag`]).
+pub const TAG_DEPLOYMENT: &str = "privatelink-router:deployment";
 
 /// Most targets sent in one Register/DeregisterTargets call (the Load Balancer Controller's
 /// chunk size; AWS documents no per-call cap, but 1,000 targets per group).
@@ -322,13 +327,14 @@ impl Elb {
                 let ours = owned.get(&existing.arn).is_some_and(|t| {
                     t.get(TAG_MANAGED_BY).map(String::as_str) == Some(MANAGED_BY)
                         && t.get(TAG_ROUTE) == spec.tags.get(TAG_ROUTE)
+                        && t.get(TAG_DEPLOYMENT) == spec.tags.get(TAG_DEPLOYMENT)
                 });
                 if !ours {
                     return Err(ElbError {
                         operation: "CreateTargetGroup",
                         code: Some("TargetGroupNotOurs".into()),
                         message: format!(
-                            "target group {} exists without our ownership tags",
+                            "target group {} exists without this deployment's ownership tags",
                             spec.name
                         ),
                     });

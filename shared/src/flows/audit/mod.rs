@@ -51,7 +51,7 @@ use crate::domain::route::{Route, RouteStatus};
 use crate::flows::seeds::{self};
 use crate::flows::service;
 use crate::reconcile::observe::{observe, stored_claims};
-use crate::reconcile::provision::{ensure_resources_with, Snapshot};
+use crate::reconcile::provision::{ensure_deployment_tag, ensure_resources_with, Snapshot};
 use crate::reconcile::reconcile_with;
 
 mod orphans;
@@ -293,7 +293,7 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
         fold(&mut report, r);
     }
 
-    let known = Known::of(&items);
+    let known = Known::of(&items, &ctx.config.deployment);
     match find_orphans(ctx, &snapshot, &known).await {
         Ok(found) => settle_orphans(ctx, &state, found, dry_run, &mut report).await,
         Err(e) => report.errors.push(RouteFailure {
@@ -497,7 +497,13 @@ async fn audit_route(
     if let Some(conflict) = &ensured.conflict {
         out.conflict = Some(conflict.clone());
     }
-    if (arns_moved || ensured.conflict != route.conflict) && !dry_run {
+    let migrated = ensure_deployment_tag(ctx, &mut ensured, dry_run)
+        .await
+        .map_err(|e| e.to_string())?;
+    if migrated {
+        out.finding.repairs.push("deployment_tagged".into());
+    }
+    if (arns_moved || migrated || ensured.conflict != route.conflict) && !dry_run {
         // Recreated resources have new ARNs: store them even if no target changes.
         ensured.version += 1;
         ensured.updated_at = Utc::now();

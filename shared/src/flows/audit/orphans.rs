@@ -1,5 +1,5 @@
-//! Orphans: target groups and listeners carrying the router's managed-by tag and one of the
-//! fleet's router ids whose route does not exist. Each is recorded when first seen and deleted
+//! Orphans: target groups and listeners carrying the router's managed-by tag, this
+//! deployment's tag and one of the fleet's router ids whose route does not exist. Each is recorded when first seen and deleted
 //! once older than `orphan_grace`; nothing without our tags is ever touched.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use tracing::info;
 
-use crate::adapters::aws::elb::{ElbError, MANAGED_BY, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER};
+use crate::adapters::aws::elb::{
+    ElbError, MANAGED_BY, TAG_DEPLOYMENT, TAG_MANAGED_BY, TAG_ROUTE, TAG_ROUTER,
+};
 use crate::adapters::aws::store::audit_records::{AuditRecords, OrphanRecord, RouteItem};
 use crate::context::Context;
 use crate::domain::route::target_group_name;
@@ -26,13 +28,13 @@ pub(super) struct Known {
 }
 
 impl Known {
-    pub(super) fn of(items: &[RouteItem]) -> Self {
+    pub(super) fn of(items: &[RouteItem], deployment: &str) -> Self {
         let mut k = Known::default();
         for item in items {
             match item {
                 RouteItem::Route(r) => {
                     k.routes.insert((r.router.clone(), r.id().to_string()));
-                    k.target_groups.insert(r.target_group_name());
+                    k.target_groups.insert(r.target_group_name(deployment));
                     k.ports.insert((r.router.clone(), r.listener_port));
                 }
                 other => {
@@ -48,14 +50,20 @@ impl Known {
     }
 }
 
-/// Decides from a resource's tags whether it is an orphan: our managed-by tag, a router of
-/// this fleet, a route tag — and no such route. Returns `(router, route)` for an orphan.
+/// Decides from a resource's tags whether it is an orphan: our managed-by tag, this
+/// `deployment`'s tag, a router of this fleet, a route tag — and no such route. Returns
+/// `(router, route)` for an orphan. Another deployment's resources (same router ids, same
+/// route names: two deployments of the module in one account) are never ours to sweep; nor are
+/// resources without a deployment tag, which only a route's own migration may claim.
 pub fn orphan_of(
     tags: &BTreeMap<String, String>,
+    deployment: &str,
     fleet: &BTreeSet<String>,
     route_exists: impl Fn(&str, &str) -> bool,
 ) -> Option<(String, String)> {
-    if tags.get(TAG_MANAGED_BY).map(String::as_str) != Some(MANAGED_BY) {
+    if tags.get(TAG_MANAGED_BY).map(String::as_str) != Some(MANAGED_BY)
+        || tags.get(TAG_DEPLOYMENT).map(String::as_str) != Some(deployment)
+    {
         return None;
     }
     let router = tags.get(TAG_ROUTER).filter(|r| fleet.contains(*r))?;
@@ -65,7 +73,7 @@ pub fn orphan_of(
 
 /// The name prefix every router target group has (from [`target_group_name`]).
 pub(super) fn tg_prefix() -> String {
-    let sample = target_group_name("r", "x");
+    let sample = target_group_name("d", "r", "x");
     let head = sample.split('-').next().unwrap_or_default();
     format!("{head}-")
 }
@@ -116,7 +124,10 @@ pub(super) async fn find_orphans(
     Ok(candidates
         .into_iter()
         .filter_map(|(kind, arn)| {
-            let (router, route_id) = orphan_of(tags.get(&arn)?, &fleet, |r, id| known.has(r, id))?;
+            let (router, route_id) =
+                orphan_of(tags.get(&arn)?, &ctx.config.deployment, &fleet, |r, id| {
+                    known.has(r, id)
+                })?;
             Some(Orphan {
                 kind,
                 arn,
@@ -230,28 +241,52 @@ mod tests {
         };
         let ours = tags(&[
             (TAG_MANAGED_BY, MANAGED_BY),
+            (TAG_DEPLOYMENT, "plr-a"),
             (TAG_ROUTER, "r1"),
             (TAG_ROUTE, "gone"),
         ]);
         assert_eq!(
-            orphan_of(&ours, &fleet, |_, _| false),
+            orphan_of(&ours, "plr-a", &fleet, |_, _| false),
             Some(("r1".into(), "gone".into()))
         );
-        assert_eq!(orphan_of(&ours, &fleet, |_, _| true), None, "route exists");
+        assert_eq!(
+            orphan_of(&ours, "plr-a", &fleet, |_, _| true),
+            None,
+            "route exists"
+        );
+        assert_eq!(
+            orphan_of(&ours, "plr-b", &fleet, |_, _| false),
+            None,
+            "another deployment's, with the same router id and route name"
+        );
+        let legacy = tags(&[
+            (TAG_MANAGED_BY, MANAGED_BY),
+            (TAG_ROUTER, "r1"),
+            (TAG_ROUTE, "gone"),
+        ]);
+        assert_eq!(
+            orphan_of(&legacy, "plr-a", &fleet, |_, _| false),
+            None,
+            "no deployment tag: nobody can tell whose"
+        );
         let no_owner = tags(&[(TAG_ROUTER, "r1"), (TAG_ROUTE, "gone")]);
-        assert_eq!(orphan_of(&no_owner, &fleet, |_, _| false), None);
+        assert_eq!(orphan_of(&no_owner, "plr-a", &fleet, |_, _| false), None);
         let other_fleet = tags(&[
             (TAG_MANAGED_BY, MANAGED_BY),
+            (TAG_DEPLOYMENT, "plr-a"),
             (TAG_ROUTER, "r9"),
             (TAG_ROUTE, "gone"),
         ]);
-        assert_eq!(orphan_of(&other_fleet, &fleet, |_, _| false), None);
-        assert_eq!(orphan_of(&BTreeMap::new(), &fleet, |_, _| false), None);
+        assert_eq!(orphan_of(&other_fleet, "plr-a", &fleet, |_, _| false), None);
+        assert_eq!(
+            orphan_of(&BTreeMap::new(), "plr-a", &fleet, |_, _| false),
+            None
+        );
     }
 
     #[test]
     fn target_group_prefix_matches_generated_names() {
         assert_eq!(tg_prefix(), "plr-");
-        assert!(target_group_name("router", "orders").starts_with(&tg_prefix()));
+        assert!(target_group_name("d", "router", "orders").starts_with(&tg_prefix()));
     }
 }

@@ -462,6 +462,7 @@ pub(super) async fn allocate(
             applying_until: None,
             name_gone_since: None,
             ceded: Default::default(),
+            deployment_tagged: true,
             last_event_at: None,
             created_at: now,
             updated_at: now,

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use tracing::info;
 
-use crate::adapters::aws::elb::TAG_ROUTE;
+use crate::adapters::aws::elb::{TAG_DEPLOYMENT, TAG_ROUTE};
 use crate::adapters::aws::store::RouteStore;
 use crate::context::Context;
 use crate::domain::route::{Route, RouteStatus};
@@ -52,13 +52,13 @@ pub(super) async fn discover_resources(
     route: &mut Route,
 ) -> Result<(), ServiceError> {
     if route.target_group_arn.is_none() {
-        let name = route.target_group_name();
+        let name = route.target_group_name(&ctx.config.deployment);
         if let Some(tg) = ctx.elb.target_group_by_name(&name).await? {
             let tags = ctx.elb.tags_of(std::slice::from_ref(&tg.arn)).await?;
-            let ours = tags
-                .get(&tg.arn)
-                .and_then(|t| t.get(TAG_ROUTE))
-                .is_some_and(|r| r == route.id().as_str());
+            let ours = tags.get(&tg.arn).is_some_and(|t| {
+                t.get(TAG_ROUTE).is_some_and(|r| r == route.id().as_str())
+                    && t.get(TAG_DEPLOYMENT) == Some(&ctx.config.deployment)
+            });
             if ours {
                 route.target_group_arn = Some(tg.arn);
             }
