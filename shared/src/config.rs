@@ -271,6 +271,15 @@ impl Config {
             .unwrap_or_default()
     }
 
+    /// The router's own region: the region of its first NLB's ARN.
+    pub fn own_region(&self) -> String {
+        self.fleet
+            .first()
+            .and_then(|r| load_balancer_arn(&r.nlb_arn))
+            .map(|arn| arn.region().to_owned())
+            .unwrap_or_default()
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(&|k| std::env::var(k).ok())

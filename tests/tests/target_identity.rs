@@ -436,3 +436,114 @@ async fn routes_stored_before_the_deployment_tag_keep_their_names_and_are_tagged
         "{second:#}"
     );
 }
+
+/// Creates a network interface holding `ip` in the bed's first subnet, as RDS (description
+/// `RDSNetworkInterface`) or another service would; returns its id.
+async fn interface(bed: &Bed, ip: &str, description: &str) -> String {
+    aws_sdk_ec2::Client::new(&bed.sdk)
+        .create_network_interface()
+        .subnet_id(&bed.network.subnets[0].id)
+        .private_ip_address(ip)
+        .description(description)
+        .send()
+        .await
+        .expect("network interface created")
+        .network_interface()
+        .and_then(|n| n.network_interface_id())
+        .expect("interface id")
+        .to_owned()
+}
+
+/// Case 4: a reader endpoint followed by DNS (the RDS API off) keeps a reader its answers stop
+/// naming for the 2-hour retention, because a live reader may go unanswered that long. Before
+/// such an IP is kept past K lookups, EC2 must show an RDS network interface holding it: a
+/// live reader's stays; once the reader is gone and a Lambda's interface took its address, the
+/// IP leaves at the first watch — not two hours later, when "it fails its health check" would
+/// be false (the new owner accepts the connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_departed_reader_leaves_at_once_when_no_rds_interface_holds_its_ip() {
+    use privatelink_router::adapters::aws::store::RouteStore;
+    let bed = Bed::start_with("liveness", &[("ROUTER_RDS_MEMBERSHIP", "false")]).await;
+    let reader = "ledger.cluster-ro-c9akciq32abc.us-east-1.rds.amazonaws.com";
+    let ips = ["10.0.1.121", "10.0.1.122", "10.0.1.123"];
+    let mut enis = Vec::new();
+    for ip in ips {
+        enis.push(interface(&bed, ip, "RDSNetworkInterface").await);
+    }
+    let all: Vec<Ipv4Addr> = ips.iter().map(|i| i.parse().unwrap()).collect();
+    bed.dns.set_a(reader, &all);
+    let route = bed
+        .add_route_in(
+            "ledger-ro",
+            reader,
+            5432,
+            Some(router_tests::fixtures::ACCOUNT),
+        )
+        .await;
+    assert_eq!(bed.targets(&route).await.len(), 3);
+    // History: .123 has been missing from two counted lookups, a minute apart.
+    let now = chrono::Utc::now().timestamp();
+    let mut stored = bed.route("ledger-ro").await;
+    stored.sightings = serde_json::from_value(serde_json::json!({
+        "10.0.1.121": 0,
+        "10.0.1.122": 0,
+        "10.0.1.123": {"misses": 2, "since": now - 120, "counted_at": now - 60},
+    }))
+    .unwrap();
+    stored.version += 1;
+    bed.ctx.store.save(&stored).await.unwrap();
+    bed.dns.set_round_robin(reader, &all[..2]);
+
+    // A live reader that DNS did not name: its RDS interface vouches for it.
+    watch(&bed.ctx).await;
+    assert_eq!(bed.targets(&route).await.len(), 3, "a live reader stays");
+
+    // The reader is deleted; a Lambda's interface takes its address.
+    let ec2 = aws_sdk_ec2::Client::new(&bed.sdk);
+    ec2.delete_network_interface()
+        .network_interface_id(&enis[2])
+        .send()
+        .await
+        .unwrap();
+    interface(&bed, "10.0.1.123", "AWS Lambda VPC ENI-other-team").await;
+    let run = watch(&bed.ctx).await;
+    assert_eq!(
+        bed.targets(&route).await,
+        ["10.0.1.121:5432", "10.0.1.122:5432"],
+        "{run:#}"
+    );
+    assert!(!bed
+        .route("ledger-ro")
+        .await
+        .sightings
+        .ips()
+        .contains(&"10.0.1.123".parse().unwrap()));
+}
+
+/// Case 1, the event: a bare host's account is unknown at creation (its database was not in
+/// the router's RDS API then), so an RDS-EVENT-0003 would act only once the name stops
+/// resolving. The audit learns the account from the endpoint name's hash — the hash of the
+/// router's own databases (any DB instance DescribeDBInstances lists) — and from then on the
+/// deletion event removes the targets in its own invocation, while DNS still answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_learns_a_bare_hosts_account_so_a_deletion_event_acts_at_once() {
+    let bed = Bed::start("learn-account").await;
+    // A database of the router's account: moto names instances <id>.aaaaaaaaaa.<region>….
+    router_tests::fixtures::postgres_instance(&bed.sdk, "anchor-db").await;
+    let host = "orders-db.aaaaaaaaaa.us-east-1.rds.amazonaws.com";
+    bed.set_ip(host, [10, 0, 5, 90]);
+    let route = bed.add_route("orders", host, 5432).await;
+    assert_eq!(route.spec.account, None, "orders-db is not in the RDS API");
+    let report = audit(&bed.ctx).await;
+    assert_eq!(report["repaired"]["account_learned"], 1, "{report:#}");
+    assert_eq!(
+        bed.route("orders").await.spec.account.as_deref(),
+        Some(router_tests::fixtures::ACCOUNT)
+    );
+    let summary = rds_event(&bed.ctx, sample("rds-instance-deleted-0003.json")).await;
+    assert_eq!(
+        summary["routes"][0]["status_after"], "source_deleted",
+        "{summary:#}"
+    );
+    assert_eq!(bed.targets(&route).await, Vec::<String>::new());
+}

@@ -81,6 +81,11 @@ output "dlq_url" {
   value       = aws_sqs_queue.dlq.url
 }
 
+output "deployment" {
+  description = "This deployment's name (ROUTER_DEPLOYMENT, the service_name): in every target group name and deployment tag the router makes; export it for plr."
+  value       = var.service_name
+}
+
 output "fleet" {
   description = "The routers as the Lambdas see them (ROUTER_FLEET)."
   value       = local.fleet

@@ -21,6 +21,14 @@ use std::net::IpAddr;
 
 use crate::domain::window::{Retention, Sightings};
 
+/// How long a route keeps an IP it ceded (seconds): while another route's database answers it,
+/// this route's own name answering it again is taken for a stale answer — a resolver's cache,
+/// or a deleted database's name — and the IP is not registered. RDS records live 5 s and the
+/// RDS guide allows "a few minutes" for DNS to follow a failover (RDS-EVENT-0015), so an answer
+/// older than 10 minutes is no cache: after that, a name that still answers the IP is taken
+/// at its word (an alias whose record was briefly gone gets its IP back).
+pub const CEDED_FOR_SECS: i64 = 600;
+
 /// Per IP, the ids of the routes whose databases answer it now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Claims(BTreeMap<IpAddr, BTreeSet<String>>);

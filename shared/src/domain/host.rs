@@ -213,10 +213,42 @@ pub fn parse_rds_endpoint(host: &str) -> Option<RdsEndpoint> {
     })
 }
 
+/// The part of an RDS endpoint name that stands for its account and region — `c9akciq32abc`
+/// in `orders.c9akciq32abc.us-east-1.rds.amazonaws.com`, also after `cluster-`, `cluster-ro-`,
+/// `cluster-custom-` and `proxy-` — with the region. Every endpoint of one account in one region
+/// carries the same one (the name holds "a unique identifier for your AWS account and Region",
+/// RDS user guide, "Finding the connection information for an RDS for … DB instance"), so a
+/// database whose account is known tells the account of an unknown one with the same hash.
+pub fn account_hash(host: &str) -> Option<(String, String)> {
+    parse_rds_endpoint(host)?;
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    let hash = ["cluster-custom-", "cluster-ro-", "cluster-", "proxy-"]
+        .iter()
+        .find_map(|p| labels[1].strip_prefix(p))
+        .unwrap_or(labels[1]);
+    (!hash.is_empty()).then(|| (hash.to_owned(), labels[2].to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn every_endpoint_kind_of_one_account_gives_the_same_hash() {
+        let want = Some(("c9akciq32abc".to_owned(), "us-east-1".to_owned()));
+        for host in [
+            "orders.c9akciq32abc.us-east-1.rds.amazonaws.com",
+            "billing.cluster-c9akciq32abc.us-east-1.rds.amazonaws.com",
+            "billing.cluster-ro-c9akciq32abc.us-east-1.rds.amazonaws.com.",
+            "an.cluster-custom-c9akciq32abc.us-east-1.rds.amazonaws.com",
+            "px.proxy-c9akciq32abc.us-east-1.rds.amazonaws.com",
+        ] {
+            assert_eq!(account_hash(host), want, "{host}");
+        }
+        assert_eq!(account_hash("orders.db.internal.test"), None);
+    }
 
     #[test]
     fn rds_instance_cluster_reader_custom_and_proxy_names_are_recognised() {

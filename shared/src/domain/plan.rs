@@ -23,8 +23,12 @@
 //!     route's own name answers it now too (an alias and its RDS name both keep it; a timeout
 //!     or SERVFAIL vouches for the newest answer remembered, NXDOMAIN for nothing); an IP the
 //!     route held when its name answered NXDOMAIN, its name went gone or its source was deleted
-//!     ([`Plan::ceded`]) is never registered again while another route's database answers it,
-//!     even when this route's name answers it (a stale answer). Reason `ip_reused`.
+//!     ([`Plan::ceded`]) is not registered again while another route's database answers it,
+//!     even when this route's name answers it (a stale answer), for
+//!     [`CEDED_FOR_SECS`]. Reason `ip_reused`.
+//! 11. An IP the route holds only by its retention that no RDS network interface holds
+//!     ([`PlanInput::not_live`], the liveness check) leaves at once, whatever rules 3 and 5
+//!     would keep. Reason `not_live`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -32,7 +36,7 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::claims::{answers_now, taken, Claims};
+use crate::domain::claims::{answers_now, taken, Claims, CEDED_FOR_SECS};
 use crate::domain::net::{AddressPolicy, Placement, Refusal};
 use crate::domain::window::{Retention, Sightings};
 
@@ -159,6 +163,8 @@ pub enum Reason {
     /// Another route's database answers this IP now and this route's own name does not: the
     /// address was handed to another database.
     IpReused,
+    /// Kept only by the retention, and no RDS network interface holds the IP any more.
+    NotLive,
     /// The route is gone.
     RouteDeleted,
 }
@@ -209,6 +215,11 @@ pub enum Note {
         /// The routes whose databases answer it now.
         routes: Vec<String>,
     },
+    /// No RDS network interface holds this retained IP: removed.
+    NotLive {
+        /// The address.
+        ip: IpAddr,
+    },
     /// The name has answered NXDOMAIN since `since` (epoch seconds) for longer than the bound:
     /// every target removed, the route waits for its name to resolve again.
     NameGone {
@@ -249,8 +260,11 @@ pub struct PlanInput<'a> {
     /// What every route's database answers now (rule 10); `None` when the caller does not
     /// know (a route being created): nothing is taken, and [`PlanInput::ceded`] is kept.
     pub claims: Option<&'a Claims>,
-    /// IPs the route gave up before (rule 10), as stored.
-    pub ceded: &'a BTreeSet<IpAddr>,
+    /// IPs the route gave up before (rule 10), with when (epoch seconds), as stored.
+    pub ceded: &'a BTreeMap<IpAddr, i64>,
+    /// IPs the route holds by its retention that no RDS network interface holds (rule 11;
+    /// [`crate::reconcile::observe::liveness`]); empty when not checked.
+    pub not_live: &'a BTreeSet<IpAddr>,
 }
 
 /// The planner's decision.
@@ -273,9 +287,10 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub name_gone: bool,
     /// IPs the route has given up (rule 10) and that another route's database still answers,
-    /// to store: never registered again while it does.
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    pub ceded: BTreeSet<IpAddr>,
+    /// with when (epoch seconds), to store: never registered again while it does, for at most
+    /// [`crate::domain::claims::CEDED_FOR_SECS`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ceded: BTreeMap<IpAddr, i64>,
 }
 
 impl Plan {
@@ -290,9 +305,15 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut out = Plan {
         sightings: input.sightings.clone(),
         name_gone_since: input.name_gone_since,
-        ceded: input.ceded.clone(),
+        ceded: input
+            .ceded
+            .iter()
+            .filter(|(_, at)| input.now - **at < CEDED_FOR_SECS)
+            .map(|(ip, at)| (*ip, *at))
+            .collect(),
         ..Plan::default()
     };
+    let ceded: BTreeSet<IpAddr> = out.ceded.keys().copied().collect();
     let held: BTreeSet<IpAddr> = input.current.iter().map(|t| t.ip).collect();
     let remove_all = |reason| {
         input
@@ -307,7 +328,9 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     match input.intent {
         Intent::SourceDeleted => {
             out.sightings.clear();
-            out.ceded.extend(held.iter().copied());
+            for ip in &held {
+                out.ceded.entry(*ip).or_insert(input.now);
+            }
             out.deregister = remove_all(Reason::SourceDeleted);
             return out;
         }
@@ -364,16 +387,16 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             .ips()
             .into_iter()
             .chain(held.iter().copied())
-            .chain(input.ceded.iter().copied())
+            .chain(ceded.iter().copied())
             .collect();
-        lost = taken(claims, input.route_id, candidates, &own_now, input.ceded);
-        out.ceded.retain(|ip| lost.contains_key(ip));
+        lost = taken(claims, input.route_id, candidates, &own_now, &ceded);
+        out.ceded.retain(|ip, _| lost.contains_key(ip));
         for (ip, routes) in &lost {
             let here = held.contains(ip) || out.sightings.ips().contains(ip);
             out.sightings.forget(*ip);
             if here {
                 if name_gone {
-                    out.ceded.insert(*ip);
+                    out.ceded.entry(*ip).or_insert(input.now);
                 }
                 out.notes.push(Note::IpReused {
                     ip: *ip,
@@ -382,13 +405,29 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             }
         }
     }
+    // Rule 11: a retained IP no RDS network interface holds is no database's.
+    let dead: BTreeSet<IpAddr> = input
+        .not_live
+        .iter()
+        .filter(|ip| !newest.contains(ip) && !lost.contains_key(ip))
+        .filter(|ip| held.contains(ip) || out.sightings.ips().contains(ip))
+        .copied()
+        .collect();
+    for ip in &dead {
+        out.sightings.forget(*ip);
+        out.notes.push(Note::NotLive { ip: *ip });
+    }
     let reused: Vec<Change> = input
         .current
         .iter()
-        .filter(|t| lost.contains_key(&t.ip))
+        .filter(|t| lost.contains_key(&t.ip) || dead.contains(&t.ip))
         .map(|t| Change {
             target: t.clone(),
-            reason: Reason::IpReused,
+            reason: if dead.contains(&t.ip) {
+                Reason::NotLive
+            } else {
+                Reason::IpReused
+            },
         })
         .collect();
 
@@ -399,7 +438,9 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             if input.name_gone_since.is_some() && input.now - since >= input.gone_after_secs {
                 out.name_gone = true;
                 out.sightings.clear();
-                out.ceded.extend(held.iter().copied());
+                for ip in &held {
+                    out.ceded.entry(*ip).or_insert(input.now);
+                }
                 out.deregister = input
                     .current
                     .iter()
@@ -467,6 +508,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             target: t.clone(),
             reason: if lost.contains_key(&t.ip) {
                 Reason::IpReused
+            } else if dead.contains(&t.ip) {
+                Reason::NotLive
             } else if input.policy.classify(t.ip).is_err() {
                 Reason::NotAllowed
             } else if desired_keys.iter().any(|(ip, _)| *ip == t.ip) {
@@ -478,8 +521,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         .collect();
 
     let kept_after = current_keys.len() - out.deregister.len() + out.register.len();
-    if kept_after == 0 && !out.deregister.is_empty() && lost.is_empty() {
-        // Rule 5; never for a route that gave an IP up to another database (rule 10).
+    if kept_after == 0 && !out.deregister.is_empty() && lost.is_empty() && dead.is_empty() {
+        // Rule 5; never for a route that gave an IP up (rules 10 and 11).
         out.notes.push(Note::KeptLastTargets {
             count: out.deregister.len(),
         });

@@ -1,7 +1,7 @@
 //! Routes: one database exposed on one NLB listener port. Domain types and their validation;
 //! no AWS types here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -375,10 +375,11 @@ pub struct Route {
     /// IPs the route gave up because another route's database answers them, or held when its
     /// source was deleted or its name went gone: never registered on this route again while
     /// another route's database answers them, even if this route's name does (a stale answer).
-    /// Pruned once no other route answers them.
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    #[schemars(with = "BTreeSet<String>")]
-    pub ceded: BTreeSet<IpAddr>,
+    /// Each with when it was ceded (epoch seconds); pruned once no other route answers it, or
+    /// after [`crate::domain::claims::CEDED_FOR_SECS`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, i64>")]
+    pub ceded: BTreeMap<IpAddr, i64>,
     /// True once the route's target group and listener carry the deployment tag
     /// (`privatelink-router:deployment`): set at creation; routes stored before the tag existed
     /// get it from the next audit (a one-time migration).

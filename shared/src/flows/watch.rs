@@ -29,7 +29,7 @@ use crate::domain::plan::{Lookup, LookupFailure};
 use crate::domain::route::{Route, RouteStatus};
 use crate::flows::audit::{ip_reused_in, AuditError, DnsFailure, IpReused, RouteFailure};
 use crate::reconcile::observe::{claim_of, observe, Observation};
-use crate::reconcile::reconcile_with;
+use crate::reconcile::{reconcile_with, Seen};
 
 /// What one watch run saw and did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -216,36 +216,41 @@ async fn watch_leased(
                     failure,
                 );
             };
-            let lost: BTreeSet<IpAddr> = taken(
+            let mut leaving: BTreeSet<IpAddr> = taken(
                 claims,
                 route.id().as_str(),
                 route
                     .sightings
                     .ips()
                     .into_iter()
-                    .chain(route.ceded.iter().copied()),
+                    .chain(route.ceded.keys().copied()),
                 &claim_of(route, &seen),
-                &route.ceded,
+                &route.ceded.keys().copied().collect(),
             )
             .into_keys()
             .collect();
+            leaving.extend(seen.not_live.iter().copied());
             let now = Utc::now();
             if !moved(
                 route,
                 &seen.lookup,
                 &router.policy,
-                &lost,
+                &leaving,
                 ctx.config.gone_after_secs,
                 now,
             ) {
                 return (route.id().to_string(), Ok(None), failure);
             }
+            let with = Seen {
+                retention: Some(seen.retention),
+                claims: Some(claims),
+                not_live: Some(&seen.not_live),
+            };
             let outcome = reconcile_with(
                 ctx,
                 route.clone(),
-                &[seen.lookup],
-                Some(seen.retention),
-                Some(claims),
+                std::slice::from_ref(&seen.lookup),
+                &with,
                 dry_run,
             )
             .await

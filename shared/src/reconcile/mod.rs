@@ -12,6 +12,7 @@ pub mod apply;
 pub mod observe;
 pub mod provision;
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -202,20 +203,34 @@ pub async fn reconcile(
     lookups: &[Lookup],
     dry_run: bool,
 ) -> Result<Outcome, ReconcileError> {
-    reconcile_with(ctx, route, lookups, None, None, dry_run).await
+    reconcile_with(ctx, route, lookups, &Seen::default(), dry_run).await
 }
 
-/// [`reconcile`] with the window rule of an observation ([`crate::reconcile::observe::Observation`]):
-/// `None` uses the route's own ([`retention_for`]); and with what every route's database
-/// answers now ([`Claims`], planner rule 10): `None` when the caller does not know.
+/// What a flow knows beside the lookups, for the planner: the window rule of an observation
+/// ([`crate::reconcile::observe::Observation`]; `None`: the route's own, [`retention_for`]),
+/// what every route's database answers now ([`Claims`], planner rule 10; `None`: unknown) and
+/// the retained IPs no RDS network interface holds (rule 11; empty: not checked).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Seen<'a> {
+    /// The window rule of the observation.
+    pub retention: Option<Retention>,
+    /// What every route's database answers now.
+    pub claims: Option<&'a Claims>,
+    /// Retained IPs no RDS network interface holds.
+    pub not_live: Option<&'a BTreeSet<IpAddr>>,
+}
+
+/// [`reconcile`] with what the flow saw ([`Seen`]).
 pub async fn reconcile_with(
     ctx: &Context,
     mut route: Route,
     lookups: &[Lookup],
-    retention: Option<Retention>,
-    claims: Option<&Claims>,
+    seen: &Seen<'_>,
     dry_run: bool,
 ) -> Result<Outcome, ReconcileError> {
+    let (retention, claims) = (seen.retention, seen.claims);
+    let none = BTreeSet::new();
+    let not_live = seen.not_live.unwrap_or(&none);
     let mut lookups = lookups.to_vec();
     let (mut attempt, mut waits) = (0, 0);
     loop {
@@ -268,6 +283,7 @@ pub async fn reconcile_with(
             route_id: route.id().as_str(),
             claims,
             ceded: &route.ceded,
+            not_live,
         });
         if dry_run {
             log_plan(&route, &p, dry_run);
@@ -442,6 +458,9 @@ fn log_plan(route: &Route, p: &Plan, dry_run: bool) {
             }
             Note::IpReused { ip, routes } => {
                 warn!(route_id, note, %ip, other_routes = %routes.join(","), "another route's database answers this IP now: removed from this route");
+            }
+            Note::NotLive { ip } => {
+                warn!(route_id, note, %ip, "no RDS network interface holds this retained reader IP: removed");
             }
             Note::NameGone { since } => {
                 warn!(route_id, note, since, host = %route.spec.host, "the route's name stays NXDOMAIN: every target removed, the route is source_gone until it resolves again");

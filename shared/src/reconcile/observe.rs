@@ -48,6 +48,9 @@ pub struct Observation {
     pub retention: Retention,
     /// Where it came from.
     pub via: Via,
+    /// IPs the route holds only by its retention that no RDS network interface holds
+    /// ([`liveness`]): no database answers there, so they leave at once.
+    pub not_live: BTreeSet<IpAddr>,
 }
 
 /// Why the RDS API could not give a reader or custom endpoint's members.
@@ -175,13 +178,15 @@ pub async fn members_lookup(
 /// Observes a route once: its members from the RDS API when it is a reader or custom endpoint
 /// the router can read, else one DNS lookup of its host.
 pub async fn observe(ctx: &Context, route: &Route) -> Observation {
-    observe_host(
+    let mut seen = observe_host(
         ctx,
         route.spec.host.as_str(),
         route.spec.account.as_deref(),
         retention_for(route, &ctx.config),
     )
-    .await
+    .await;
+    seen.not_live = liveness(ctx, route, &seen).await;
+    seen
 }
 
 /// The account whose RDS API describes a route's database: its own, or (unknown) the
@@ -205,6 +210,7 @@ pub async fn observe_host(
                 lookup: Lookup::Answer(ips),
                 retention: Retention::Lookups(1),
                 via: Via::RdsMembers { members },
+                not_live: BTreeSet::new(),
             };
         }
         Err(MembershipError::NotClusterEndpoint(_))
@@ -217,6 +223,50 @@ pub async fn observe_host(
         lookup: ctx.dns.lookup(host).await,
         retention,
         via: Via::Dns,
+        not_live: BTreeSet::new(),
+    }
+}
+
+/// The liveness check (issue #27): an Aurora reader or custom endpoint followed by DNS keeps a
+/// reader its answers stopped naming for the retention time (2 h), because a live reader may
+/// go unanswered that long. Before such an IP is kept past K lookups, the EC2 API must show an
+/// RDS network interface holding it ([`crate::adapters::aws::ec2::Ec2::rds_interface_ips`]);
+/// no interface, or another kind, and the IP leaves at once — it may already be another
+/// database's or a Lambda's. Only where the router can ask: the route's database is known to
+/// be in the router's own account and region (EC2 answers for one region; a read role's
+/// account is not asked yet). A failed EC2 call
+/// keeps everything (fail-static). Cost: one DescribeNetworkInterfaces per observation of such
+/// a route while it holds an IP past K misses; none otherwise.
+pub async fn liveness(ctx: &Context, route: &Route, seen: &Observation) -> BTreeSet<IpAddr> {
+    let Retention::Time { lookups, .. } = seen.retention else {
+        return BTreeSet::new();
+    };
+    let Lookup::Answer(answer) = &seen.lookup else {
+        return BTreeSet::new();
+    };
+    let own_region = ctx.config.own_region();
+    if route.spec.account.as_deref() != Some(ctx.config.own_account().as_str())
+        || !route
+            .region()
+            .is_some_and(|r| r.eq_ignore_ascii_case(&own_region))
+    {
+        return BTreeSet::new();
+    }
+    let candidates: BTreeSet<IpAddr> = route
+        .sightings
+        .iter()
+        .filter(|(ip, misses)| !answer.contains(ip) && misses + 1 >= lookups)
+        .map(|(ip, _)| ip)
+        .collect();
+    if candidates.is_empty() {
+        return candidates;
+    }
+    match ctx.ec2.rds_interface_ips(&candidates).await {
+        Ok(live) => candidates.difference(&live).copied().collect(),
+        Err(e) => {
+            warn!(route_id = %route.id(), error = %e, "liveness of retained readers not checked; they stay for the retention time");
+            BTreeSet::new()
+        }
     }
 }
 
@@ -245,7 +295,7 @@ pub fn claim_of(route: &Route, seen: &Observation) -> BTreeSet<IpAddr> {
         Lookup::Failed(_) => route.sightings.newest(),
     };
     let mut now = answers_now(&route.sightings, &newest, seen.retention);
-    now.retain(|ip| !route.ceded.contains(ip));
+    now.retain(|ip| !route.ceded.contains_key(ip));
     now
 }
 

@@ -301,7 +301,27 @@ pub async fn ensure_deployment_tag(
     if arns.is_empty() {
         return Ok(false);
     }
-    let tag = BTreeMap::from([(TAG_DEPLOYMENT.to_owned(), ctx.config.deployment.clone())]);
+    let deployment = &ctx.config.deployment;
+    let have = ctx.elb.tags_of(&arns).await?;
+    if let Some((arn, other)) = arns.iter().find_map(|arn| {
+        let t = have.get(arn)?;
+        let other = t.get(TAG_DEPLOYMENT).filter(|d| *d != deployment);
+        let foreign = t.get(TAG_MANAGED_BY).map(String::as_str) != Some(MANAGED_BY);
+        match (other, foreign) {
+            (Some(other), _) => Some((arn, format!("deployment {other}'s"))),
+            (None, true) => Some((arn, "without the router's managed-by tag".to_owned())),
+            _ => None,
+        }
+    }) {
+        return Err(ElbError {
+            operation: "AddTags",
+            code: Some("NotThisDeployments".into()),
+            message: format!(
+                "{arn} is {other}, not deployment {deployment}'s: two deployments shared it before target group names carried the deployment; delete the route in one of them (or recreate its resources) so each has its own"
+            ),
+        });
+    }
+    let tag = BTreeMap::from([(TAG_DEPLOYMENT.to_owned(), deployment.clone())]);
     ctx.elb.add_tags(&arns, &tag).await?;
     info!(route_id = %route.id(), deployment = %ctx.config.deployment, "deployment tag added to the route's resources (migration)");
     route.deployment_tagged = true;

@@ -1,7 +1,8 @@
 //! EC2 adapter: a router's facts loaded once at cold start — its NLB's VPC, subnets and CIDRs,
 //! which decide how each target is registered — and the NLB's own private IPs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 use crate::adapters::aws::elb::{Elb, ElbError};
 use crate::domain::net::AddressPolicy;
@@ -156,6 +157,61 @@ impl Ec2 {
             );
         }
         Ok(fleet)
+    }
+
+    /// Which of `ips` an Amazon RDS network interface holds now, in the router's account and
+    /// region: DescribeNetworkInterfaces filtered by `addresses.private-ip-address` (200 values
+    /// a call, all pages). RDS creates a requester-managed interface per DB instance, with the
+    /// description `RDSNetworkInterface` and requester `amazon-rds` (EC2 user guide,
+    /// "Requester-managed network interfaces"); an address no interface holds, or one a Lambda,
+    /// an endpoint or an instance holds, is no database's. Cost: one call per 200 addresses.
+    pub async fn rds_interface_ips(
+        &self,
+        ips: &BTreeSet<IpAddr>,
+    ) -> Result<BTreeSet<IpAddr>, RouterError> {
+        const RDS_DESCRIPTION: &str = "RDSNetworkInterface";
+        const RDS_REQUESTER: &str = "amazon-rds";
+        let wanted: Vec<String> = ips.iter().map(ToString::to_string).collect();
+        let mut live = BTreeSet::new();
+        for chunk in wanted.chunks(200) {
+            let mut token = None;
+            loop {
+                let out = self
+                    .client
+                    .describe_network_interfaces()
+                    .filters(
+                        Filter::builder()
+                            .name("addresses.private-ip-address")
+                            .set_values(Some(chunk.to_vec()))
+                            .build(),
+                    )
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| ec2_err("DescribeNetworkInterfaces", e))?;
+                for eni in out.network_interfaces() {
+                    let rds = eni.description() == Some(RDS_DESCRIPTION)
+                        || eni.requester_id() == Some(RDS_REQUESTER);
+                    if !rds {
+                        continue;
+                    }
+                    let held = eni
+                        .private_ip_addresses()
+                        .iter()
+                        .filter_map(|a| a.private_ip_address())
+                        .chain(eni.private_ip_address());
+                    live.extend(
+                        held.filter_map(|a| a.parse::<IpAddr>().ok())
+                            .filter(|ip| ips.contains(ip)),
+                    );
+                }
+                token = out.next_token().map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(live)
     }
 
     /// The NLB's private IPs, from its network interfaces (description `ELB net/<name>/<id>`):

@@ -117,6 +117,25 @@ impl Rds {
         self
     }
 
+    /// The endpoint name of any one DB instance of `account` (DescribeDBInstances, one call
+    /// of at most 20 records), `None` when it has none: its account-and-region hash
+    /// ([`crate::domain::host::account_hash`]) tells which unknown-account routes are this
+    /// account's.
+    pub async fn any_instance_endpoint(&self, account: &str) -> Result<Option<String>, RdsError> {
+        let out = self
+            .client(account)?
+            .describe_db_instances()
+            .max_records(20)
+            .send()
+            .await
+            .map_err(|e| RdsError::from_sdk("DescribeDBInstances", e))?;
+        Ok(out
+            .db_instances()
+            .iter()
+            .find_map(|i| i.endpoint().and_then(|e| e.address()))
+            .map(str::to_ascii_lowercase))
+    }
+
     /// True when the RDS API of `account` in `region` can be read.
     pub fn covers(&self, account: &str, region: &str) -> bool {
         self.region

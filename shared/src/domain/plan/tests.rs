@@ -1,4 +1,4 @@
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use proptest::prelude::*;
@@ -44,7 +44,8 @@ fn run(intent: Intent, lookups: &[Lookup], sightings: &Sightings, current: &[Tar
         gone_after_secs: 180,
         route_id: "r",
         claims: None,
-        ceded: &BTreeSet::new(),
+        ceded: &BTreeMap::new(),
+        not_live: &BTreeSet::new(),
     })
 }
 
@@ -167,7 +168,8 @@ fn public_answer_is_refused_and_last_targets_are_kept() {
         gone_after_secs: 180,
         route_id: "r",
         claims: None,
-        ceded: &BTreeSet::new(),
+        ceded: &BTreeMap::new(),
+        not_live: &BTreeSet::new(),
     });
     assert!(p.register.is_empty());
     assert!(p.deregister.is_empty());
@@ -278,7 +280,7 @@ proptest! {
         prop_assume!(matches!(failure, Lookup::Failed(_)));
         new.push(failure);
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         prop_assert!(p.is_noop());
         let is_failure_note = |n: &Note| matches!(n, Note::LookupFailed { .. });
         prop_assert!(p.notes.iter().any(is_failure_note));
@@ -289,7 +291,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         if !current.is_empty() {
             prop_assert!(!applied(&current, &p).is_empty());
         }
@@ -300,7 +302,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         let successes: Vec<&BTreeSet<IpAddr>> = history.iter().chain(new.iter())
             .filter_map(|l| match l { Lookup::Answer(ips) => Some(ips), _ => None }).collect();
         let recent: BTreeSet<IpAddr> = successes.iter().rev().take(k as usize).flat_map(|s| s.iter().copied()).collect();
@@ -316,7 +318,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         if !matches!(new.last(), Some(Lookup::Failed(_))) {
             // Every allowed IP of the window ends up registered on the database port.
             let after: BTreeSet<(IpAddr, u16)> = applied(&current, &p).iter().map(Target::key).collect();
@@ -332,7 +334,7 @@ proptest! {
     ) {
         let s = sightings_from(&history, k);
         let intent = if route_deleted { Intent::RouteDeleted } else { Intent::SourceDeleted };
-        let p = plan(&PlanInput { intent, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         prop_assert!(p.register.is_empty());
         let removed: Vec<Target> = p.deregister.iter().map(|c| c.target.clone()).collect();
         prop_assert_eq!(removed, current);
@@ -343,7 +345,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         for c in &p.register {
             let placement = policy().classify(c.target.ip);
             prop_assert!(placement.is_ok());
@@ -358,7 +360,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         for c in &p.deregister {
             prop_assert!(current.contains(&c.target));
         }
@@ -370,7 +372,7 @@ proptest! {
     ) {
         prop_assume!(!matches!(new.last(), Some(Lookup::Failed(_))));
         let s = sightings_from(&history, k);
-        let input = PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeSet::new() };
+        let input = PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() };
         let p = plan(&input);
         let after = applied(&current, &p);
         let again = plan(&PlanInput { lookups: &[], sightings: &p.sightings, current: &after, ..input });
@@ -400,7 +402,8 @@ fn failback_registers_the_draining_ip_again_and_lets_the_other_drain() {
         gone_after_secs: 180,
         route_id: "r",
         claims: None,
-        ceded: &BTreeSet::new(),
+        ceded: &BTreeMap::new(),
+        not_live: &BTreeSet::new(),
     });
     let regs: Vec<IpAddr> = p.register.iter().map(|c| c.target.ip).collect();
     let deregs: Vec<IpAddr> = p.deregister.iter().map(|c| c.target.ip).collect();
@@ -427,7 +430,8 @@ fn draining_targets_never_count_as_the_last_target() {
         gone_after_secs: 180,
         route_id: "r",
         claims: None,
-        ceded: &BTreeSet::new(),
+        ceded: &BTreeMap::new(),
+        not_live: &BTreeSet::new(),
     });
     assert!(p.deregister.is_empty(), "{p:?}");
 }
@@ -490,7 +494,8 @@ proptest! {
                 gone_after_secs: 180,
                 route_id: "r",
                 claims: None,
-                ceded: &BTreeSet::new(),
+                ceded: &BTreeMap::new(),
+                not_live: &BTreeSet::new(),
             });
             group.apply(&p);
             sightings = p.sightings;
@@ -523,7 +528,8 @@ fn at_streak(lookup: Lookup, now: i64, name_gone_since: Option<i64>) -> Plan {
         gone_after_secs: 180,
         route_id: "r",
         claims: None,
-        ceded: &BTreeSet::new(),
+        ceded: &BTreeMap::new(),
+        not_live: &BTreeSet::new(),
     })
 }
 
@@ -565,7 +571,7 @@ fn servfail_and_timeouts_never_end_a_name_and_an_answer_clears_the_streak() {
 struct Simulated {
     targets: Vec<Target>,
     sightings: Sightings,
-    ceded: BTreeSet<IpAddr>,
+    ceded: BTreeMap<IpAddr, i64>,
     gone_since: Option<i64>,
     /// Successful answers so far, oldest first.
     answers: Vec<BTreeSet<IpAddr>>,
@@ -609,7 +615,7 @@ proptest! {
                     Lookup::Failed(_) => remembered[i].clone(),
                 };
                 let mut now_ips = answers_now(&r.sightings, &newest, Retention::Lookups(k));
-                now_ips.retain(|ip| !r.ceded.contains(ip));
+                now_ips.retain(|ip| !r.ceded.contains_key(ip));
                 claims.add(ids[i], now_ips);
             }
             for (i, r) in routes.iter_mut().enumerate() {
@@ -627,6 +633,7 @@ proptest! {
                     route_id: ids[i],
                     claims: Some(&claims),
                     ceded: &r.ceded,
+                    not_live: &BTreeSet::new(),
                 });
                 r.targets = applied(&r.targets, &p);
                 r.sightings = p.sightings;
@@ -650,7 +657,7 @@ proptest! {
                 for t in &r.targets {
                     let rivals = claims.others(t.ip, ids[i]);
                     prop_assert!(
-                        rivals.is_empty() || (own.contains(&t.ip) && !r.ceded.contains(&t.ip)),
+                        rivals.is_empty() || (own.contains(&t.ip) && !r.ceded.contains_key(&t.ip)),
                         "step {}: {} stays on {} while {:?} answer it: {:?}", step, t.ip, ids[i], rivals, routes
                     );
                 }
@@ -692,8 +699,112 @@ fn an_alias_that_times_out_keeps_the_ip_its_rds_name_answers() {
         gone_after_secs: 180,
         route_id: "alias",
         claims: Some(&claims),
-        ceded: &BTreeSet::new(),
+        ceded: &BTreeMap::new(),
+        not_live: &BTreeSet::new(),
     });
     assert!(p.is_noop(), "{p:?}");
     assert!(p.ceded.is_empty());
+}
+
+/// Rule 11: a reader kept only by the retention whose IP no RDS interface holds leaves at once,
+/// even as the last target it would otherwise keep; one the name answers never does.
+#[test]
+fn a_retained_ip_no_rds_interface_holds_leaves_at_once() {
+    let time = Retention::Time {
+        lookups: 3,
+        absent_secs: 7_200,
+        ttl_secs: 5,
+    };
+    let mut s = Sightings::default();
+    for (at, o) in [
+        (0, "10.1.0.21"),
+        (60, "10.1.0.22"),
+        (120, "10.1.0.22"),
+        (180, "10.1.0.22"),
+    ] {
+        s.record(&[ip(o)].into(), at, time);
+    }
+    let current = [target("10.1.0.21", 5432), target("10.1.0.22", 5432)];
+    let dead: BTreeSet<IpAddr> = [ip("10.1.0.21"), ip("10.1.0.22")].into();
+    let p = plan(&PlanInput {
+        intent: Intent::Follow,
+        lookups: &[answer(&["10.1.0.22"])],
+        sightings: &s,
+        current: &current,
+        port: 5432,
+        policy: &policy(),
+        retention: time,
+        now: 240,
+        name_gone_since: None,
+        gone_after_secs: 180,
+        route_id: "r",
+        claims: None,
+        ceded: &BTreeMap::new(),
+        not_live: &dead,
+    });
+    let gone: Vec<(IpAddr, Reason)> = p
+        .deregister
+        .iter()
+        .map(|c| (c.target.ip, c.reason))
+        .collect();
+    assert_eq!(
+        gone,
+        [(ip("10.1.0.21"), Reason::NotLive)],
+        "the answered .22 stays"
+    );
+    assert_eq!(p.sightings.ips(), [ip("10.1.0.22")].into());
+}
+
+/// Found by a review: an alias whose record is gone for one lookup (a Terraform replace) loses
+/// the IP its twin route's RDS name answers, and its answer of that IP is taken for a stale one
+/// — but only for `CEDED_FOR_SECS`: then the alias gets its IP back.
+#[test]
+fn a_ceded_ip_comes_back_to_a_name_that_still_answers_it_after_the_ceding_period() {
+    let mut claims = Claims::default();
+    claims.add("rds-name", [ip("10.1.0.5")]);
+    let step = |lookup: Lookup,
+                now: i64,
+                s: &Sightings,
+                current: &[Target],
+                ceded: &BTreeMap<IpAddr, i64>| {
+        plan(&PlanInput {
+            intent: Intent::Follow,
+            lookups: &[lookup],
+            sightings: s,
+            current,
+            port: 5432,
+            policy: &policy(),
+            retention: Retention::Lookups(3),
+            now,
+            name_gone_since: None,
+            gone_after_secs: 180,
+            route_id: "alias",
+            claims: Some(&claims),
+            ceded,
+            not_live: &BTreeSet::new(),
+        })
+    };
+    let mut s = Sightings::default();
+    s.record(&[ip("10.1.0.5")].into(), 0, Retention::Lookups(3));
+    let held = vec![target("10.1.0.5", 5432)];
+    let nx = step(
+        Lookup::Failed(LookupFailure::NxDomain),
+        0,
+        &s,
+        &held,
+        &BTreeMap::new(),
+    );
+    assert_eq!(nx.deregister.len(), 1, "NXDOMAIN vouches for nothing");
+    assert_eq!(nx.ceded.get(&ip("10.1.0.5")), Some(&0));
+    let soon = step(answer(&["10.1.0.5"]), 60, &nx.sightings, &[], &nx.ceded);
+    assert!(soon.register.is_empty(), "a stale answer while ceded");
+    let later = step(
+        answer(&["10.1.0.5"]),
+        crate::domain::claims::CEDED_FOR_SECS,
+        &soon.sightings,
+        &[],
+        &soon.ceded,
+    );
+    assert_eq!(later.register.len(), 1, "{later:?}");
+    assert!(later.ceded.is_empty());
 }

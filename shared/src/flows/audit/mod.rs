@@ -52,8 +52,9 @@ use crate::flows::seeds::{self};
 use crate::flows::service;
 use crate::reconcile::observe::{observe, stored_claims};
 use crate::reconcile::provision::{ensure_deployment_tag, ensure_resources_with, Snapshot};
-use crate::reconcile::reconcile_with;
+use crate::reconcile::{reconcile_with, Seen};
 
+mod accounts;
 mod orphans;
 mod report;
 
@@ -236,7 +237,8 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
     // Snapshot before the routes: a target group in the snapshot was created after its route
     // record, so the listing that follows sees that route (orphans cannot be misread).
     let snapshot = Snapshot::read(ctx).await?;
-    let items = ctx.store.route_items().await?;
+    let mut items = ctx.store.route_items().await?;
+    let learned = accounts::learn_accounts(ctx, &mut items, dry_run).await;
 
     let mut report = AuditReport {
         dry_run,
@@ -255,6 +257,11 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
         })
     }));
     report.seeds = seeds;
+    if !learned.is_empty() {
+        report
+            .repaired
+            .insert("account_learned".into(), learned.len() as u64);
+    }
     // What each database answers now, as the routes remember it (the minute watch keeps that
     // within a minute of DNS): an IP another route's database took leaves (planner rule 10).
     let claims = stored_claims(
@@ -497,9 +504,15 @@ async fn audit_route(
     if let Some(conflict) = &ensured.conflict {
         out.conflict = Some(conflict.clone());
     }
-    let migrated = ensure_deployment_tag(ctx, &mut ensured, dry_run)
-        .await
-        .map_err(|e| e.to_string())?;
+    // The migration never stops the route's audit: its targets must still follow DNS.
+    let migrated = match ensure_deployment_tag(ctx, &mut ensured, dry_run).await {
+        Ok(migrated) => migrated,
+        Err(e) => {
+            warn!(route_id = %route.id(), error = %e, "deployment tag not added; the next audit tries again");
+            out.conflict.get_or_insert(e.message);
+            false
+        }
+    };
     if migrated {
         out.finding.repairs.push("deployment_tagged".into());
     }
@@ -511,14 +524,19 @@ async fn audit_route(
         out.finding.repairs.push("route_record_updated".into());
     }
     // A deleted database's name is not looked up: its targets all go whatever it answers.
-    let (lookups, retention) = if route.status == RouteStatus::SourceDeleted {
-        (vec![], None)
+    let (lookups, retention, not_live) = if route.status == RouteStatus::SourceDeleted {
+        (vec![], None, Default::default())
     } else {
         let seen = observe(ctx, route).await;
         note_failure(route, &seen.lookup, out);
-        (vec![seen.lookup], Some(seen.retention))
+        (vec![seen.lookup], Some(seen.retention), seen.not_live)
     };
-    let outcome = reconcile_with(ctx, ensured, &lookups, retention, Some(claims), dry_run)
+    let with = Seen {
+        retention,
+        claims: Some(claims),
+        not_live: Some(&not_live),
+    };
+    let outcome = reconcile_with(ctx, ensured, &lookups, &with, dry_run)
         .await
         .map_err(|e| e.to_string())?;
     out.ip_reused = ip_reused_in(route.id().as_str(), &outcome.plan.notes);

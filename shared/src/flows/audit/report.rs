@@ -31,7 +31,7 @@ pub struct DnsFailure {
 
 /// Repair kinds that are one-time migrations after an upgrade, not drift: reported under
 /// `repaired`, left out of the `Repairs` alarm metric (an upgrade must not page).
-pub const MIGRATIONS: &[&str] = &["deployment_tagged"];
+pub const MIGRATIONS: &[&str] = &["deployment_tagged", "account_learned"];
 
 /// An IP removed from a route (or kept off it) because another route's database answers it
 /// now (planner rule 10): a deleted or moved database's address handed to another database.

@@ -47,7 +47,7 @@ use crate::domain::rds_events::Action;
 use crate::domain::route::{Route, RouteStatus};
 use crate::domain::window::Retention;
 use crate::reconcile::observe::{members_lookup, stored_claims};
-use crate::reconcile::{reconcile_with, ReconcileError};
+use crate::reconcile::{reconcile_with, ReconcileError, Seen};
 
 mod dns_wait;
 mod envelope;
@@ -481,7 +481,12 @@ async fn handle_route(
     let stored_mark = working.last_event_at;
     let event_mark = Some(stored_mark.map_or(event.time, |t| t.max(event.time)));
     working.last_event_at = event_mark;
-    let outcome = reconcile_with(ctx, working, &lookups, retention, Some(claims), dry_run).await?;
+    let with = Seen {
+        retention,
+        claims: Some(claims),
+        not_live: None,
+    };
+    let outcome = reconcile_with(ctx, working, &lookups, &with, dry_run).await?;
     let mut stored = outcome.route;
     if !dry_run {
         if stored.version == passed_version {

@@ -16,7 +16,7 @@ use crate::domain::route::{Route, RouteId, RouteStatus};
 use crate::domain::validation::ValidationError;
 use crate::reconcile::observe::{observe, stored_claims};
 use crate::reconcile::provision::ensure_resources;
-use crate::reconcile::{reconcile_with, Outcome, ReconcileError};
+use crate::reconcile::{reconcile_with, Outcome, ReconcileError, Seen};
 
 mod catalog;
 mod create;
@@ -355,15 +355,13 @@ pub async fn sync(ctx: &Context, caller: &Caller, id: &str) -> Result<Outcome, S
         &ctx.config,
     );
     let seen = observe(ctx, &route).await;
-    let mut outcome = reconcile_with(
-        ctx,
-        route,
-        &[seen.lookup],
-        Some(seen.retention),
-        Some(&claims),
-        false,
-    )
-    .await?;
+    let with = Seen {
+        retention: Some(seen.retention),
+        claims: Some(&claims),
+        not_live: Some(&seen.not_live),
+    };
+    let mut outcome =
+        reconcile_with(ctx, route, std::slice::from_ref(&seen.lookup), &with, false).await?;
     outcome.conflicts = conflicts;
     Ok(outcome)
 }
