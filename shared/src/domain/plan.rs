@@ -6,7 +6,8 @@
 //!    a name that stays gone: NXDOMAIN is an answer once the route's name has answered it
 //!    in reconciles at least `gone_after_secs` apart ([`PlanInput::gone_after_secs`]); then
 //!    every target goes (its IPs are free for RDS to hand to another database) and the plan
-//!    says [`Plan::name_gone`]. SERVFAIL, timeouts and refusals never do.
+//!    says [`Plan::name_gone`] — at once when the RDS API confirms the database does not exist
+//!    ([`PlanInput::gone_confirmed`]). SERVFAIL, timeouts and refusals never do.
 //! 2. New IPs are registered in the same plan that removes stale ones; `apply` registers first.
 //! 3. An IP is stale only when the window lets it go ([`Sightings`], [`Retention`]): after K
 //!    successful lookups without it, and for reader/custom endpoints also a retention time.
@@ -255,6 +256,9 @@ pub struct PlanInput<'a> {
     /// How long the name must keep answering NXDOMAIN before its targets go (seconds; the
     /// lookup that starts a streak never ends it, so at least two lookups are needed).
     pub gone_after_secs: i64,
+    /// The RDS API confirms the NXDOMAIN: the database does not exist. The name is gone at
+    /// once, without the bound (rule 1).
+    pub gone_confirmed: bool,
     /// This route's id (its own claims are not rivals).
     pub route_id: &'a str,
     /// What every route's database answers now (rule 10); `None` when the caller does not
@@ -435,7 +439,9 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         Some(Lookup::Failed(LookupFailure::NxDomain)) => {
             let since = input.name_gone_since.unwrap_or(input.now);
             out.name_gone_since = Some(since);
-            if input.name_gone_since.is_some() && input.now - since >= input.gone_after_secs {
+            let bound_passed =
+                input.name_gone_since.is_some() && input.now - since >= input.gone_after_secs;
+            if bound_passed || input.gone_confirmed {
                 out.name_gone = true;
                 out.sightings.clear();
                 for ip in &held {

@@ -87,7 +87,8 @@ type RouteWatch = (String, Result<Option<Moved>, String>, Option<DnsFailure>);
 ///
 /// NXDOMAIN is followed as a name that may be gone ([`crate::domain::plan`], rule 1): the first
 /// one of a streak is reconciled (to remember when it began: one write), and so is the first
-/// one past `gone_after_secs` (the targets go); those in between cost nothing. An answer after
+/// one past `gone_after_secs` for an `active` route (the targets go); those in between, and
+/// those of `pending` routes waiting for their database, cost nothing. An answer after
 /// NXDOMAIN, or for a `source_gone` route, always moves.
 pub fn moved(
     route: &Route,
@@ -106,7 +107,7 @@ pub fn moved(
             return match route.name_gone_since {
                 None => true,
                 Some(since) => {
-                    route.status != RouteStatus::SourceGone
+                    route.status == RouteStatus::Active
                         && (now - since).num_seconds() >= gone_after_secs
                 }
             };
@@ -231,20 +232,24 @@ async fn watch_leased(
             .collect();
             leaving.extend(seen.not_live.iter().copied());
             let now = Utc::now();
-            if !moved(
-                route,
-                &seen.lookup,
-                &router.policy,
-                &leaving,
-                ctx.config.gone_after_secs,
-                now,
-            ) {
+            let confirmed = seen.gone_confirmed && route.status == RouteStatus::Active;
+            if !confirmed
+                && !moved(
+                    route,
+                    &seen.lookup,
+                    &router.policy,
+                    &leaving,
+                    ctx.config.gone_after_secs,
+                    now,
+                )
+            {
                 return (route.id().to_string(), Ok(None), failure);
             }
             let with = Seen {
                 retention: Some(seen.retention),
                 claims: Some(claims),
                 not_live: Some(&seen.not_live),
+                gone_confirmed: seen.gone_confirmed,
             };
             let outcome = reconcile_with(
                 ctx,

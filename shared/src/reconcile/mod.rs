@@ -144,7 +144,9 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
         route.name_gone_since = gone_since;
         changed = true;
     }
-    if plan.name_gone && matches!(route.status, RouteStatus::Pending | RouteStatus::Active) {
+    // Only a route that served becomes `source_gone`: a `pending` one waits for its database
+    // to be created (its name may not resolve for a long time) and has nothing to lose.
+    if plan.name_gone && route.status == RouteStatus::Active {
         route.status = RouteStatus::SourceGone;
         changed = true;
     } else if route.status == RouteStatus::SourceGone
@@ -218,6 +220,8 @@ pub struct Seen<'a> {
     pub claims: Option<&'a Claims>,
     /// Retained IPs no RDS network interface holds.
     pub not_live: Option<&'a BTreeSet<IpAddr>>,
+    /// The RDS API confirms an NXDOMAIN: the database does not exist.
+    pub gone_confirmed: bool,
 }
 
 /// [`reconcile`] with what the flow saw ([`Seen`]).
@@ -280,6 +284,7 @@ pub async fn reconcile_with(
             now: Utc::now().timestamp(),
             name_gone_since: route.name_gone_since.map(|t| t.timestamp()),
             gone_after_secs: ctx.config.gone_after_secs,
+            gone_confirmed: seen.gone_confirmed,
             route_id: route.id().as_str(),
             claims,
             ceded: &route.ceded,

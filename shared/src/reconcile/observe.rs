@@ -51,6 +51,9 @@ pub struct Observation {
     /// IPs the route holds only by its retention that no RDS network interface holds
     /// ([`liveness`]): no database answers there, so they leave at once.
     pub not_live: BTreeSet<IpAddr>,
+    /// The name answered NXDOMAIN and the RDS API says its database does not exist
+    /// ([`gone_confirmed`]): the name is gone now, no bound to wait.
+    pub gone_confirmed: bool,
 }
 
 /// Why the RDS API could not give a reader or custom endpoint's members.
@@ -186,6 +189,7 @@ pub async fn observe(ctx: &Context, route: &Route) -> Observation {
     )
     .await;
     seen.not_live = liveness(ctx, route, &seen).await;
+    seen.gone_confirmed = gone_confirmed(ctx, route, &seen).await;
     seen
 }
 
@@ -211,6 +215,7 @@ pub async fn observe_host(
                 retention: Retention::Lookups(1),
                 via: Via::RdsMembers { members },
                 not_live: BTreeSet::new(),
+                gone_confirmed: false,
             };
         }
         Err(MembershipError::NotClusterEndpoint(_))
@@ -224,6 +229,35 @@ pub async fn observe_host(
         retention,
         via: Via::Dns,
         not_live: BTreeSet::new(),
+        gone_confirmed: false,
+    }
+}
+
+/// True when the route's name answered NXDOMAIN and the RDS API of its database's account
+/// confirms the database does not exist (DescribeDBInstances / DescribeDBClusters /
+/// DescribeDBClusterEndpoints answer `DBInstanceNotFound`, `DBClusterNotFoundFault`, or no
+/// database carries this endpoint name): the authority planner rule 1 may act on at once.
+/// Only for routes whose account is known and covered by the router's RDS API, and not for
+/// proxies (not looked up); an RDS error confirms nothing. Cost: one RDS call per NXDOMAIN
+/// observation of such a route.
+pub async fn gone_confirmed(ctx: &Context, route: &Route, seen: &Observation) -> bool {
+    if seen.lookup != Lookup::Failed(LookupFailure::NxDomain) {
+        return false;
+    }
+    let host = route.spec.host.as_str();
+    let (Some(account), Some(endpoint)) = (route.spec.account.as_deref(), parse_rds_endpoint(host))
+    else {
+        return false;
+    };
+    if endpoint.kind == RdsEndpointKind::Proxy || !ctx.rds.covers(account, &endpoint.region) {
+        return false;
+    }
+    match ctx.rds.find_database(account, host, &endpoint).await {
+        Ok(found) => found.is_none(),
+        Err(e) => {
+            debug!(route_id = %route.id(), error = %e, "RDS API did not confirm the name is gone");
+            false
+        }
     }
 }
 

@@ -42,6 +42,7 @@ fn run(intent: Intent, lookups: &[Lookup], sightings: &Sightings, current: &[Tar
         now: 0,
         name_gone_since: None,
         gone_after_secs: 180,
+        gone_confirmed: false,
         route_id: "r",
         claims: None,
         ceded: &BTreeMap::new(),
@@ -166,6 +167,7 @@ fn public_answer_is_refused_and_last_targets_are_kept() {
         now: 0,
         name_gone_since: None,
         gone_after_secs: 180,
+        gone_confirmed: false,
         route_id: "r",
         claims: None,
         ceded: &BTreeMap::new(),
@@ -280,7 +282,7 @@ proptest! {
         prop_assume!(matches!(failure, Lookup::Failed(_)));
         new.push(failure);
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, gone_confirmed: false, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         prop_assert!(p.is_noop());
         let is_failure_note = |n: &Note| matches!(n, Note::LookupFailed { .. });
         prop_assert!(p.notes.iter().any(is_failure_note));
@@ -291,7 +293,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, gone_confirmed: false, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         if !current.is_empty() {
             prop_assert!(!applied(&current, &p).is_empty());
         }
@@ -302,7 +304,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, gone_confirmed: false, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         let successes: Vec<&BTreeSet<IpAddr>> = history.iter().chain(new.iter())
             .filter_map(|l| match l { Lookup::Answer(ips) => Some(ips), _ => None }).collect();
         let recent: BTreeSet<IpAddr> = successes.iter().rev().take(k as usize).flat_map(|s| s.iter().copied()).collect();
@@ -318,7 +320,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, gone_confirmed: false, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         if !matches!(new.last(), Some(Lookup::Failed(_))) {
             // Every allowed IP of the window ends up registered on the database port.
             let after: BTreeSet<(IpAddr, u16)> = applied(&current, &p).iter().map(Target::key).collect();
@@ -334,7 +336,7 @@ proptest! {
     ) {
         let s = sightings_from(&history, k);
         let intent = if route_deleted { Intent::RouteDeleted } else { Intent::SourceDeleted };
-        let p = plan(&PlanInput { intent, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, gone_confirmed: false, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         prop_assert!(p.register.is_empty());
         let removed: Vec<Target> = p.deregister.iter().map(|c| c.target.clone()).collect();
         prop_assert_eq!(removed, current);
@@ -345,7 +347,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, gone_confirmed: false, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         for c in &p.register {
             let placement = policy().classify(c.target.ip);
             prop_assert!(placement.is_ok());
@@ -360,7 +362,7 @@ proptest! {
         (history, new) in arb_history(), current in arb_targets(), k in 1u32..5,
     ) {
         let s = sightings_from(&history, k);
-        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
+        let p = plan(&PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, gone_confirmed: false, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() });
         for c in &p.deregister {
             prop_assert!(current.contains(&c.target));
         }
@@ -372,7 +374,7 @@ proptest! {
     ) {
         prop_assume!(!matches!(new.last(), Some(Lookup::Failed(_))));
         let s = sightings_from(&history, k);
-        let input = PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() };
+        let input = PlanInput { intent: Intent::Follow, lookups: &new, sightings: &s, current: &current, port: 5432, policy: &policy(), retention: Retention::Lookups(k), now: 0, name_gone_since: None, gone_after_secs: 180, gone_confirmed: false, route_id: "r", claims: None, ceded: &BTreeMap::new(), not_live: &BTreeSet::new() };
         let p = plan(&input);
         let after = applied(&current, &p);
         let again = plan(&PlanInput { lookups: &[], sightings: &p.sightings, current: &after, ..input });
@@ -400,6 +402,7 @@ fn failback_registers_the_draining_ip_again_and_lets_the_other_drain() {
         now: 2,
         name_gone_since: None,
         gone_after_secs: 180,
+        gone_confirmed: false,
         route_id: "r",
         claims: None,
         ceded: &BTreeMap::new(),
@@ -428,6 +431,7 @@ fn draining_targets_never_count_as_the_last_target() {
         now: 0,
         name_gone_since: None,
         gone_after_secs: 180,
+        gone_confirmed: false,
         route_id: "r",
         claims: None,
         ceded: &BTreeMap::new(),
@@ -492,6 +496,7 @@ proptest! {
                 now: 0,
                 name_gone_since: None,
                 gone_after_secs: 180,
+                gone_confirmed: false,
                 route_id: "r",
                 claims: None,
                 ceded: &BTreeMap::new(),
@@ -526,6 +531,7 @@ fn at_streak(lookup: Lookup, now: i64, name_gone_since: Option<i64>) -> Plan {
         now,
         name_gone_since,
         gone_after_secs: 180,
+        gone_confirmed: false,
         route_id: "r",
         claims: None,
         ceded: &BTreeMap::new(),
@@ -630,6 +636,7 @@ proptest! {
                     now,
                     name_gone_since: r.gone_since,
                     gone_after_secs: BOUND,
+                    gone_confirmed: false,
                     route_id: ids[i],
                     claims: Some(&claims),
                     ceded: &r.ceded,
@@ -697,6 +704,7 @@ fn an_alias_that_times_out_keeps_the_ip_its_rds_name_answers() {
         now: 60,
         name_gone_since: None,
         gone_after_secs: 180,
+        gone_confirmed: false,
         route_id: "alias",
         claims: Some(&claims),
         ceded: &BTreeMap::new(),
@@ -737,6 +745,7 @@ fn a_retained_ip_no_rds_interface_holds_leaves_at_once() {
         now: 240,
         name_gone_since: None,
         gone_after_secs: 180,
+        gone_confirmed: false,
         route_id: "r",
         claims: None,
         ceded: &BTreeMap::new(),
@@ -778,6 +787,7 @@ fn a_ceded_ip_comes_back_to_a_name_that_still_answers_it_after_the_ceding_period
             now,
             name_gone_since: None,
             gone_after_secs: 180,
+            gone_confirmed: false,
             route_id: "alias",
             claims: Some(&claims),
             ceded,
@@ -807,4 +817,29 @@ fn a_ceded_ip_comes_back_to_a_name_that_still_answers_it_after_the_ceding_period
     );
     assert_eq!(later.register.len(), 1, "{later:?}");
     assert!(later.ceded.is_empty());
+}
+
+#[test]
+fn an_nxdomain_the_rds_api_confirms_ends_the_name_at_once() {
+    let mut s = Sightings::default();
+    s.record(&[ip("10.1.2.3")].into(), 0, Retention::Lookups(3));
+    let p = plan(&PlanInput {
+        intent: Intent::Follow,
+        lookups: &[Lookup::Failed(LookupFailure::NxDomain)],
+        sightings: &s,
+        current: &[target("10.1.2.3", 5432)],
+        port: 5432,
+        policy: &policy(),
+        retention: Retention::Lookups(3),
+        now: 1_000,
+        name_gone_since: None,
+        gone_after_secs: 180,
+        gone_confirmed: true,
+        route_id: "r",
+        claims: None,
+        ceded: &BTreeMap::new(),
+        not_live: &BTreeSet::new(),
+    });
+    assert!(p.name_gone, "{p:?}");
+    assert_eq!(p.deregister.len(), 1);
 }

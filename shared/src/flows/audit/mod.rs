@@ -524,17 +524,24 @@ async fn audit_route(
         out.finding.repairs.push("route_record_updated".into());
     }
     // A deleted database's name is not looked up: its targets all go whatever it answers.
-    let (lookups, retention, not_live) = if route.status == RouteStatus::SourceDeleted {
-        (vec![], None, Default::default())
-    } else {
-        let seen = observe(ctx, route).await;
-        note_failure(route, &seen.lookup, out);
-        (vec![seen.lookup], Some(seen.retention), seen.not_live)
-    };
+    let (lookups, retention, not_live, gone_confirmed) =
+        if route.status == RouteStatus::SourceDeleted {
+            (vec![], None, Default::default(), false)
+        } else {
+            let seen = observe(ctx, route).await;
+            note_failure(route, &seen.lookup, out);
+            (
+                vec![seen.lookup],
+                Some(seen.retention),
+                seen.not_live,
+                seen.gone_confirmed,
+            )
+        };
     let with = Seen {
         retention,
         claims: Some(claims),
         not_live: Some(&not_live),
+        gone_confirmed,
     };
     let outcome = reconcile_with(ctx, ensured, &lookups, &with, dry_run)
         .await

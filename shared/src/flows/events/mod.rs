@@ -485,6 +485,7 @@ async fn handle_route(
         retention,
         claims: Some(claims),
         not_live: None,
+        gone_confirmed: false,
     };
     let outcome = reconcile_with(ctx, working, &lookups, &with, dry_run).await?;
     let mut stored = outcome.route;

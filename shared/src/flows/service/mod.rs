@@ -359,6 +359,7 @@ pub async fn sync(ctx: &Context, caller: &Caller, id: &str) -> Result<Outcome, S
         retention: Some(seen.retention),
         claims: Some(&claims),
         not_live: Some(&seen.not_live),
+        gone_confirmed: seen.gone_confirmed,
     };
     let mut outcome =
         reconcile_with(ctx, route, std::slice::from_ref(&seen.lookup), &with, false).await?;
