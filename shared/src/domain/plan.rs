@@ -375,7 +375,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         Some(Lookup::Answer(ips)) => ips.clone(),
         _ => BTreeSet::new(),
     };
-    let name_gone = matches!(
+    let nxdomain = matches!(
         input.lookups.last(),
         Some(Lookup::Failed(LookupFailure::NxDomain))
     );
@@ -399,7 +399,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             let here = held.contains(ip) || out.sightings.ips().contains(ip);
             out.sightings.forget(*ip);
             if here {
-                if name_gone {
+                if nxdomain {
                     out.ceded.entry(*ip).or_insert(input.now);
                 }
                 out.notes.push(Note::IpReused {
