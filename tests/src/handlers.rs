@@ -67,6 +67,12 @@ pub async fn sync_route(ctx: &Context, id: &str) -> (u16, Value) {
     .await
 }
 
+/// `DELETE /routes/{id}` through the real `routes-api` handler, as the owner of the fixture's
+/// routes; status and JSON body.
+pub async fn delete_route(ctx: &Context, id: &str) -> (u16, Value) {
+    on_route(ctx, "apigw-delete-route.json", &format!("/routes/{id}"), id).await
+}
+
 /// The API Gateway sample `file` re-aimed at `path` for route `id`, through the handler.
 async fn on_route(ctx: &Context, file: &str, path: &str, id: &str) -> (u16, Value) {
     let mut ev = sample(file);

@@ -10,6 +10,7 @@ locals {
     "GET /routes/{id}",
     "POST /routes/{id}/sync",
     "DELETE /routes/{id}",
+    "GET /catalog",
   ]
 }
 

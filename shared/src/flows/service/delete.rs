@@ -45,8 +45,11 @@ pub async fn teardown(ctx: &Context, mut route: Route) -> Result<(), ServiceErro
 }
 
 /// Fills in ARNs that a creation cut short never recorded — the target group by its
-/// deterministic name and our ownership tag, the listener by the route's port forwarding to
-/// it — so a teardown of a half-created route leaves nothing behind.
+/// deterministic name and our ownership tag — and takes the listener as it is now: the one on
+/// the route's port forwarding to its target group, whatever ARN the item says (a listener
+/// deleted by hand and recreated by `sync` or the audit has a new ARN; deleting the stale one
+/// "succeeds" and the target group delete then fails for ever with `ResourceInUse`). So a
+/// teardown leaves nothing behind. Costs one DescribeListeners.
 pub(super) async fn discover_resources(
     ctx: &Context,
     route: &mut Route,
@@ -64,13 +67,13 @@ pub(super) async fn discover_resources(
             }
         }
     }
-    if route.listener_arn.is_none() {
-        if let (Some(router), Some(tg)) = (ctx.fleet.get(&route.router), &route.target_group_arn) {
-            let listeners = ctx.elb.listeners(&router.config.nlb_arn).await?;
-            route.listener_arn = listeners
-                .into_iter()
-                .find(|l| l.port == route.listener_port && l.forward_to.as_deref() == Some(tg))
-                .map(|l| l.arn);
+    if let (Some(router), Some(tg)) = (ctx.fleet.get(&route.router), &route.target_group_arn) {
+        let listeners = ctx.elb.listeners(&router.config.nlb_arn).await?;
+        if let Some(live) = listeners
+            .into_iter()
+            .find(|l| l.port == route.listener_port && l.forward_to.as_deref() == Some(tg))
+        {
+            route.listener_arn = Some(live.arn);
         }
     }
     Ok(())

@@ -337,9 +337,13 @@ pub async fn sync(ctx: &Context, caller: &Caller, id: &str) -> Result<Outcome, S
         route.version += 1;
         ctx.store.save(&route).await?;
     }
-    let before = route.conflict.clone();
+    let before = route.clone();
     let (mut route, _) = ensure_resources(ctx, &route, false).await?;
-    if route.conflict != before {
+    // Recreated resources have new ARNs: stored, so a delete right after finds them.
+    if route.conflict != before.conflict
+        || route.listener_arn != before.listener_arn
+        || route.target_group_arn != before.target_group_arn
+    {
         route.version += 1;
         route.updated_at = Utc::now();
         ctx.store.save(&route).await?;
