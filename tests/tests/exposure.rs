@@ -41,3 +41,30 @@ async fn a_delete_right_after_a_sync_that_recreated_the_listener_finishes() {
         route.listener_port
     );
 }
+
+/// Case 8: `ROUTER_HOST_SUFFIXES` matched without a label boundary, so `corp.example` admitted
+/// `evilcorp.example`. Through the real handler: a name under the domain is accepted, a name
+/// that merely ends with the same letters is a 422 naming the allowed domains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_suffix_admits_names_under_the_domain_only() {
+    let bed = Bed::start_with("suffixes", &[("ROUTER_HOST_SUFFIXES", "corp.example")]).await;
+    bed.set_ip("db.corp.example", [10, 0, 1, 41]);
+    bed.set_ip("evilcorp.example", [10, 0, 1, 42]);
+    let body =
+        |name: &str, host: &str| serde_json::json!({"name": name, "host": host, "port": 5432});
+    let (status, reply) = router_tests::handlers::post_route(
+        &bed.ctx,
+        &body("evil", "evilcorp.example"),
+        router_tests::fixtures::OWNER,
+    )
+    .await;
+    assert_eq!(status, 422, "{reply:#}");
+    assert!(reply.to_string().contains("corp.example"), "{reply:#}");
+    let (status, reply) = router_tests::handlers::post_route(
+        &bed.ctx,
+        &body("db", "db.corp.example"),
+        router_tests::fixtures::OWNER,
+    )
+    .await;
+    assert_eq!(status, 201, "{reply:#}");
+}

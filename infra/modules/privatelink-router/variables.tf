@@ -484,7 +484,7 @@ variable "admin_principals" {
 }
 
 variable "host_suffixes" {
-  description = "ROUTER_HOST_SUFFIXES: allowed database host name suffixes (empty = any)."
+  description = "ROUTER_HOST_SUFFIXES: allowed database host domains (empty = any); a host must be one of them or a name under one, matched on a label boundary (corp.example admits db.corp.example, not evilcorp.example)."
   type        = list(string)
   default     = []
 }

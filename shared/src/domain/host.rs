@@ -33,7 +33,9 @@ impl JsonSchema for HostName {
 pub struct HostPolicy {
     /// Accept IP literals as hosts (they never move, so the router only registers them).
     pub allow_ip_literals: bool,
-    /// When non-empty, a host must end with one of these suffixes (e.g. `.rds.amazonaws.com`).
+    /// When non-empty, a host must be one of these domains or a name under one (e.g.
+    /// `.rds.amazonaws.com`): matched on a label boundary, so `corp.example` admits
+    /// `db.corp.example` and `corp.example`, never `evilcorp.example`.
     pub allowed_suffixes: Vec<String>,
 }
 
@@ -91,7 +93,7 @@ impl HostName {
             && !policy
                 .allowed_suffixes
                 .iter()
-                .any(|s| name.ends_with(&s.to_ascii_lowercase()))
+                .any(|s| under_domain(&name, s))
         {
             return Err(fail(&format!(
                 "must end with one of: {}",
@@ -169,6 +171,20 @@ pub fn answers_one_member(host: &str) -> bool {
     parse_rds_endpoint(host).is_some_and(|e| e.kind.answers_one_member())
 }
 
+/// True when `name` is the domain `suffix` (a leading or trailing dot ignored, any case) or a
+/// name under it: the match ends on a label boundary.
+fn under_domain(name: &str, suffix: &str) -> bool {
+    let domain = suffix
+        .trim_start_matches('.')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    !domain.is_empty()
+        && (name == domain
+            || name
+                .strip_suffix(domain.as_str())
+                .is_some_and(|head| head.ends_with('.')))
+}
+
 /// An RDS endpoint recognised from its host name: the identifier RDS events carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RdsEndpoint {
@@ -234,6 +250,30 @@ pub fn account_hash(host: &str) -> Option<(String, String)> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn allowed_suffixes_match_on_a_label_boundary() {
+        let policy = HostPolicy {
+            allow_ip_literals: false,
+            allowed_suffixes: vec!["corp.example".into(), ".rds.amazonaws.com".into()],
+        };
+        for ok in [
+            "db.corp.example",
+            "corp.example",
+            "a.b.CORP.example.",
+            "orders.c9akciq32abc.us-east-1.rds.amazonaws.com",
+        ] {
+            assert!(HostName::parse_with(ok, &policy).is_ok(), "{ok}");
+        }
+        for bad in [
+            "evilcorp.example",
+            "db.evilcorp.example",
+            "corp.example.evil.test",
+            "myrds.amazonaws.com",
+        ] {
+            assert!(HostName::parse_with(bad, &policy).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn every_endpoint_kind_of_one_account_gives_the_same_hash() {
