@@ -421,17 +421,24 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         out.sightings.forget(*ip);
         out.notes.push(Note::NotLive { ip: *ip });
     }
+    // Why an IP leaves whatever the window, fail-static or rule 5 would keep (rules 10, 11).
+    let forced = |ip: &IpAddr| {
+        if lost.contains_key(ip) {
+            Some(Reason::IpReused)
+        } else if dead.contains(ip) {
+            Some(Reason::NotLive)
+        } else {
+            None
+        }
+    };
     let reused: Vec<Change> = input
         .current
         .iter()
-        .filter(|t| lost.contains_key(&t.ip) || dead.contains(&t.ip))
-        .map(|t| Change {
-            target: t.clone(),
-            reason: if dead.contains(&t.ip) {
-                Reason::NotLive
-            } else {
-                Reason::IpReused
-            },
+        .filter_map(|t| {
+            forced(&t.ip).map(|reason| Change {
+                target: t.clone(),
+                reason,
+            })
         })
         .collect();
 
@@ -512,17 +519,15 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         .filter(|t| !desired_keys.contains(&t.key()) && seen.insert(t.key()))
         .map(|t| Change {
             target: t.clone(),
-            reason: if lost.contains_key(&t.ip) {
-                Reason::IpReused
-            } else if dead.contains(&t.ip) {
-                Reason::NotLive
-            } else if input.policy.classify(t.ip).is_err() {
-                Reason::NotAllowed
-            } else if desired_keys.iter().any(|(ip, _)| *ip == t.ip) {
-                Reason::WrongPort
-            } else {
-                Reason::Stale
-            },
+            reason: forced(&t.ip).unwrap_or_else(|| {
+                if input.policy.classify(t.ip).is_err() {
+                    Reason::NotAllowed
+                } else if desired_keys.iter().any(|(ip, _)| *ip == t.ip) {
+                    Reason::WrongPort
+                } else {
+                    Reason::Stale
+                }
+            }),
         })
         .collect();
 

@@ -188,19 +188,23 @@ async fn watch_leased(
     let concurrency = (ctx.config.audit_concurrency * 4).max(1);
     // First every route is observed, so what each database answers now is known before any
     // route is planned: an IP another route's database took leaves in this same run.
-    let observed: Vec<(&Route, Observation)> = stream::iter(routes)
+    let observed: Vec<(&Route, Observation, BTreeSet<IpAddr>)> = stream::iter(routes)
         .take_while(|_| futures::future::ready(Instant::now() < stop))
-        .map(|route| async move { (route, observe(ctx, route).await) })
+        .map(|route| async move {
+            let seen = observe(ctx, route).await;
+            let claim = claim_of(route, &seen);
+            (route, seen, claim)
+        })
         .buffer_unordered(concurrency)
         .collect()
         .await;
     let mut claims = Claims::default();
-    for (route, seen) in &observed {
-        claims.add(route.id().as_str(), claim_of(route, seen));
+    for (route, _, claim) in &observed {
+        claims.add(route.id().as_str(), claim.iter().copied());
     }
     let claims = &claims;
     let results: Vec<RouteWatch> = stream::iter(observed)
-        .map(|(route, seen)| async move {
+        .map(|(route, seen, claim)| async move {
             let failure = match &seen.lookup {
                 Lookup::Failed(f) => Some(DnsFailure {
                     route_id: route.id().to_string(),
@@ -225,7 +229,7 @@ async fn watch_leased(
                     .ips()
                     .into_iter()
                     .chain(route.ceded.keys().copied()),
-                &claim_of(route, &seen),
+                &claim,
                 &route.ceded.keys().copied().collect(),
             )
             .into_keys()
