@@ -9,8 +9,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::adapters::dns::parse_servers;
+use crate::domain::exposure::{ExposurePolicy, Grant, ANY_CALLER};
 use crate::domain::host::HostPolicy;
 use crate::domain::router::RouterConfig;
+use ipnet::Ipv4Net;
 
 /// Every environment variable the router reads (besides the AWS SDK's own `AWS_*`).
 pub const ENV_VARS: &[&str] = &[
@@ -27,6 +29,9 @@ pub const ENV_VARS: &[&str] = &[
     "ROUTER_RDS_ROLE_ARNS",
     "ROUTER_DEREGISTRATION_DELAY_SECONDS",
     "ROUTER_ADMIN_PRINCIPALS",
+    "ROUTER_CALLER_GRANTS",
+    "ROUTER_DATABASE_CIDRS",
+    "ROUTER_DATABASE_PORTS",
     "ROUTER_HOST_SUFFIXES",
     "ROUTER_ALLOW_IP_LITERALS",
     "ROUTER_EVENT_ACCOUNTS",
@@ -89,6 +94,13 @@ pub struct Config {
     pub deregistration_delay_secs: u32,
     /// IAM principals (ARNs) allowed to see and change every route.
     pub admin_principals: BTreeSet<String>,
+    /// Who may publish which database: database ports and the callers' grants
+    /// ([`crate::domain::exposure`]).
+    pub exposure: ExposurePolicy,
+    /// The deployment's database CIDRs (`ROUTER_DATABASE_CIDRS`, default the RFC 1918 and
+    /// RFC 6598 ranges): the only addresses that become targets, as the NLBs' security group
+    /// egress allows only them.
+    pub database_cidrs: Vec<Ipv4Net>,
     /// Host name rules.
     pub host_policy: HostPolicy,
     /// Accounts whose RDS events are accepted; empty = only events whose account is in
@@ -383,6 +395,11 @@ impl Config {
             rds_role_arns: role_arns(env)?,
             deregistration_delay_secs: num(env, "ROUTER_DEREGISTRATION_DELAY_SECONDS", 30)?,
             admin_principals: list(env, "ROUTER_ADMIN_PRINCIPALS").into_iter().collect(),
+            exposure: ExposurePolicy {
+                database_ports: database_ports(env)?,
+                grants: caller_grants(env)?,
+            },
+            database_cidrs: database_cidrs(env)?,
             host_policy: HostPolicy {
                 allow_ip_literals: flag(env, "ROUTER_ALLOW_IP_LITERALS", false)?,
                 allowed_suffixes: list(env, "ROUTER_HOST_SUFFIXES"),
@@ -399,6 +416,94 @@ impl Config {
             databricks: databricks(env)?,
         })
     }
+}
+
+/// The module's default `database_cidrs`: the private ranges the router ever registers.
+pub const DEFAULT_DATABASE_CIDRS: &str = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10";
+
+/// `ROUTER_DATABASE_CIDRS`: comma-separated IPv4 CIDRs; default [`DEFAULT_DATABASE_CIDRS`].
+fn database_cidrs(env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<Ipv4Net>, ConfigError> {
+    let value = get(env, "ROUTER_DATABASE_CIDRS").unwrap_or_else(|| DEFAULT_DATABASE_CIDRS.into());
+    let cidrs = value
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<Ipv4Net>().map_err(|_| ConfigError {
+                var: "ROUTER_DATABASE_CIDRS",
+                message: format!("{c:?} is not an IPv4 CIDR (like 10.0.0.0/8)"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if cidrs.is_empty() {
+        return Err(ConfigError {
+            var: "ROUTER_DATABASE_CIDRS",
+            message: "is empty: no address could become a target".into(),
+        });
+    }
+    Ok(cidrs)
+}
+
+/// `ROUTER_DATABASE_PORTS`: comma-separated ports (1-65535); unset or empty = any port.
+fn database_ports(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<std::collections::BTreeSet<u16>, ConfigError> {
+    list(env, "ROUTER_DATABASE_PORTS")
+        .iter()
+        .map(|p| {
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p >= 1)
+                .ok_or_else(|| ConfigError {
+                    var: "ROUTER_DATABASE_PORTS",
+                    message: format!("{p:?} is not a port (1-65535)"),
+                })
+        })
+        .collect()
+}
+
+/// `ROUTER_CALLER_GRANTS`: a JSON object from principal ARN (or `*`, every caller) to
+/// `{"accounts": ["<12 digits>"], "host_suffixes": ["<domain>"]}`; unset = no grants.
+fn caller_grants(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<std::collections::BTreeMap<String, Grant>, ConfigError> {
+    let err = |message: String| ConfigError {
+        var: "ROUTER_CALLER_GRANTS",
+        message,
+    };
+    let Some(value) = get(env, "ROUTER_CALLER_GRANTS") else {
+        return Ok(Default::default());
+    };
+    let grants: std::collections::BTreeMap<String, Grant> =
+        serde_json::from_str(&value).map_err(|e| {
+            err(format!(
+                "not a JSON object of principal ARN → {{accounts, host_suffixes}}: {e}"
+            ))
+        })?;
+    for (principal, grant) in &grants {
+        if principal != ANY_CALLER && principal.parse::<Arn>().is_err() {
+            return Err(err(format!(
+                "{principal:?} is neither an IAM principal ARN nor \"*\""
+            )));
+        }
+        if let Some(a) = grant
+            .accounts
+            .iter()
+            .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(err(format!("{principal}: account {a:?} is not 12 digits")));
+        }
+        if let Some(s) = grant
+            .host_suffixes
+            .iter()
+            .find(|s| crate::domain::host::HostName::parse(s.trim_matches('.')).is_err())
+        {
+            return Err(err(format!(
+                "{principal}: host suffix {s:?} is not a DNS name"
+            )));
+        }
+    }
+    Ok(grants)
 }
 
 /// The Databricks account API settings: all of account, NCC, client id and secret ARN, or

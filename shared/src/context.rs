@@ -162,7 +162,7 @@ impl Context {
         let elb = Elb::new(clients.elb.clone());
         let init_elb = Elb::new(init.elb.clone());
         let fleet: Fleet = Ec2::new(init.ec2.clone())
-            .load_fleet(&config.fleet, &init_elb)
+            .load_fleet(&config.fleet, &init_elb, &config.database_cidrs)
             .await
             .map_err(|(router, source)| InitError::Router { router, source })?;
         let store = DynamoStore::new(clients.dynamodb.clone(), config.table.clone());

@@ -29,6 +29,10 @@ pub const OWNER: &str = "arn:aws:iam::123456789012:role/pipeline";
 pub const ADMIN: &str = "arn:aws:iam::123456789012:role/platform-admin";
 /// The AWS account of the fixture (moto's default).
 pub const ACCOUNT: &str = "123456789012";
+/// The beds' default `ROUTER_CALLER_GRANTS`: every caller may publish names under the test
+/// domains (RDS names included) without an RDS lookup.
+pub const TEST_GRANTS: &str =
+    r#"{"*": {"host_suffixes": ["com", "example", "internal", "test", "local"]}}"#;
 
 /// The moto server of this test binary, started on first use.
 pub async fn moto() -> &'static Moto {
@@ -113,6 +117,10 @@ impl Bed {
             ("ROUTER_FLEET".into(), fleet.to_string()),
             ("ROUTER_DNS_SERVERS".into(), dns.addr().to_string()),
             ("ROUTER_ADMIN_PRINCIPALS".into(), ADMIN.into()),
+            // Every caller may publish the test domains' names without an RDS lookup, so tests
+            // of other behaviour need no RDS database per name; the exposure policy's own tests
+            // (exposure.rs) set ROUTER_CALLER_GRANTS themselves.
+            ("ROUTER_CALLER_GRANTS".into(), TEST_GRANTS.into()),
             ("ROUTER_DNS_POLL_DEADLINE_SECONDS".into(), "10".into()),
             ("ROUTER_EVENT_ACCOUNTS".into(), ACCOUNT.into()),
             // Unpaced: moto answers in milliseconds and most tests audit many routes; the

@@ -604,6 +604,10 @@ async fn isolated(name: &str) -> (Moto, DnsServer, Context) {
         ("ROUTER_TABLE", name.to_owned()),
         ("ROUTER_FLEET", Value::from(fleet).to_string()),
         ("ROUTER_DNS_SERVERS", dns.addr().to_string()),
+        (
+            "ROUTER_CALLER_GRANTS",
+            router_tests::fixtures::TEST_GRANTS.to_owned(),
+        ),
     ]);
     let config = Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
     let clients = Clients::from_sdk_config(&sdk);

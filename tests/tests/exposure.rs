@@ -68,3 +68,245 @@ async fn a_host_suffix_admits_names_under_the_domain_only() {
     .await;
     assert_eq!(status, 201, "{reply:#}");
 }
+
+/// The exposure policy of a bed with no grants (`ROUTER_CALLER_GRANTS` unset): only admins
+/// and verified owners publish.
+const POLICY: &[(&str, &str)] = &[
+    ("ROUTER_CALLER_GRANTS", "{}"),
+    ("ROUTER_DATABASE_PORTS", "3306,5432"),
+    ("ROUTER_DATABASE_CIDRS", "10.0.0.0/16"),
+];
+
+fn request(name: &str, host: &str, port: i64) -> serde_json::Value {
+    serde_json::json!({"name": name, "host": host, "port": port})
+}
+
+fn code(reply: &serde_json::Value) -> &str {
+    reply["error"]["code"].as_str().unwrap_or_default()
+}
+
+/// Case 1, the high finding: a caller that is not an admin creates a route whose host is a name
+/// it controls (here a private-zone name answering 10.0.1.77, any host of a connected network)
+/// or an RDS-looking name no database of its account has. Both are 403 `not_in_caller_grants`
+/// naming `caller_grants`, decided before the name is resolved (the DNS server sees no query,
+/// and a name that does not resolve gets the same answer: no private-zone probe). Its own
+/// account's RDS database, present in moto's RDS, is accepted, with the account verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_is_no_admin_publishes_only_a_database_of_its_own_account() {
+    use router_tests::fixtures::{postgres_instance, ACCOUNT, OWNER};
+    use router_tests::handlers::post_route;
+    let bed = Bed::start_with("exposure-owner", POLICY).await;
+    bed.set_ip("bastion.attacker.internal", [10, 0, 1, 77]);
+    let ghost = "ghost.c9akciq32abc.us-east-1.rds.amazonaws.com";
+    bed.set_ip(ghost, [10, 0, 1, 78]);
+
+    let queries = bed.dns.query_count();
+    let mut answers = Vec::new();
+    for (name, host) in [
+        ("probe", "bastion.attacker.internal"),
+        ("nothing", "nothing.attacker.internal"),
+        ("ghost", ghost),
+    ] {
+        let (status, reply) = post_route(&bed.ctx, &request(name, host, 5432), OWNER).await;
+        assert_eq!(status, 403, "{host}: {reply:#}");
+        assert_eq!(code(&reply), "not_in_caller_grants", "{reply:#}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(message.contains("caller_grants"), "{message}");
+        assert!(
+            message.contains(ACCOUNT),
+            "names the caller's account: {message}"
+        );
+        assert!(
+            !message.contains("10.0.1."),
+            "no resolved address: {message}"
+        );
+        answers.push(message.replace(host, "HOST"));
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "a resolving and a missing name read the same"
+    );
+    assert_eq!(bed.dns.query_count(), queries, "refused before any lookup");
+
+    // Another account's database, even named by the caller: refused.
+    let mut foreign = request("foreign", ghost, 5432);
+    foreign["account_id"] = "999988887777".into();
+    let (status, reply) = post_route(&bed.ctx, &foreign, OWNER).await;
+    assert_eq!(
+        (status, code(&reply)),
+        (403, "not_in_caller_grants"),
+        "{reply:#}"
+    );
+    assert!(reply.to_string().contains("999988887777"), "{reply:#}");
+
+    // Its own account's database, as the RDS API shows it: accepted and verified.
+    let own = postgres_instance(&bed.sdk, "exposure-own").await;
+    bed.set_ip(&own, [10, 0, 1, 79]);
+    let (status, reply) = post_route(&bed.ctx, &request("own", &own, 5432), OWNER).await;
+    assert_eq!(status, 201, "{reply:#}");
+    assert_eq!(reply["account"], ACCOUNT, "{reply:#}");
+    assert_eq!(
+        bed.targets(&bed.route("own").await).await,
+        vec!["10.0.1.79:5432"]
+    );
+}
+
+/// Case 1, the grant: the one variable a deployment sets to let a pipeline publish names of
+/// its own domain (`caller_grants` host suffixes) — matched on a label boundary, and still
+/// bound by the database ports and CIDRs. An admin is bound by those two only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_admins_and_everyone_stay_inside_the_database_ports_and_cidrs() {
+    use router_tests::fixtures::{ADMIN, OWNER};
+    use router_tests::handlers::post_route;
+    let grants = format!(r#"{{"{OWNER}": {{"host_suffixes": ["data.corp.example"]}}}}"#);
+    let mut env = POLICY.to_vec();
+    env[0] = ("ROUTER_CALLER_GRANTS", grants.as_str());
+    let bed = Bed::start_with("exposure-grants", &env).await;
+    bed.set_ip("orders.data.corp.example", [10, 0, 1, 80]);
+    bed.set_ip("far.data.corp.example", [10, 20, 30, 40]);
+    bed.set_ip("orders.evildata.corp.example", [10, 0, 1, 81]);
+
+    let (status, reply) = post_route(
+        &bed.ctx,
+        &request("granted", "orders.data.corp.example", 5432),
+        OWNER,
+    )
+    .await;
+    assert_eq!(status, 201, "{reply:#}");
+    let (status, reply) = post_route(
+        &bed.ctx,
+        &request("lookalike", "orders.evildata.corp.example", 5432),
+        OWNER,
+    )
+    .await;
+    assert_eq!(
+        (status, code(&reply)),
+        (403, "not_in_caller_grants"),
+        "{reply:#}"
+    );
+
+    // Port 22 (an SSH daemon behind the shared endpoint): refused for an admin too.
+    let (status, reply) = post_route(
+        &bed.ctx,
+        &request("ssh", "orders.data.corp.example", 22),
+        ADMIN,
+    )
+    .await;
+    assert_eq!(
+        (status, code(&reply)),
+        (403, "database_port_not_allowed"),
+        "{reply:#}"
+    );
+    assert!(reply.to_string().contains("database_ports"), "{reply:#}");
+
+    // An address outside database_cidrs: refused for the granted caller and the admin alike.
+    for (name, caller) in [("far", OWNER), ("far-admin", ADMIN)] {
+        let (status, reply) = post_route(
+            &bed.ctx,
+            &request(name, "far.data.corp.example", 5432),
+            caller,
+        )
+        .await;
+        assert_eq!(
+            (status, code(&reply)),
+            (403, "outside_database_cidrs"),
+            "{reply:#}"
+        );
+        assert!(reply.to_string().contains("database_cidrs"), "{reply:#}");
+    }
+    // An admin may publish any name inside them.
+    bed.set_ip("bastion.ops.internal", [10, 0, 1, 82]);
+    let (status, reply) = post_route(
+        &bed.ctx,
+        &request("admin-any", "bastion.ops.internal", 5432),
+        ADMIN,
+    )
+    .await;
+    assert_eq!(status, 201, "{reply:#}");
+}
+
+/// Case 1, the router's own addresses: a name answering an NLB node's address (or a VPC
+/// endpoint's interface in the router VPC) is refused even for an admin (403 `router_address`),
+/// and a route whose name later moves there loses that target at once — even as its last
+/// target, the one case fail-static never covers (planner rule 12).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_routers_own_addresses_are_never_targets() {
+    use privatelink_router::adapters::aws::clients::Clients;
+    use privatelink_router::context::Context;
+    use router_tests::fixtures::ADMIN;
+    use router_tests::handlers::{post_route, watch};
+    let bed = Bed::start_with("exposure-own-ips", POLICY).await;
+    let ec2 = aws_sdk_ec2::Client::new(&bed.sdk);
+    let tail: Vec<&str> = bed.network.nlb_arn.rsplit('/').take(2).collect();
+    for (ip, description) in [
+        ("10.0.1.250", format!("ELB net/{}/{}", tail[1], tail[0])),
+        (
+            "10.0.1.251",
+            "VPC Endpoint Interface vpce-0123456789abcdef0".to_owned(),
+        ),
+    ] {
+        ec2.create_network_interface()
+            .subnet_id(&bed.network.subnets[0].id)
+            .private_ip_address(ip)
+            .description(description)
+            .send()
+            .await
+            .expect("interface created");
+    }
+    // A cold start reads the router's interfaces.
+    let ctx = Context::build(bed.ctx.config.clone(), Clients::from_sdk_config(&bed.sdk))
+        .await
+        .expect("context builds");
+    bed.set_ip("loop.ops.internal", [10, 0, 1, 250]);
+    bed.set_ip("vpce.ops.internal", [10, 0, 1, 251]);
+    for (name, host) in [("loop", "loop.ops.internal"), ("vpce", "vpce.ops.internal")] {
+        let (status, reply) = post_route(&ctx, &request(name, host, 5432), ADMIN).await;
+        assert_eq!((status, code(&reply)), (403, "router_address"), "{reply:#}");
+    }
+
+    bed.set_ip("moving.ops.internal", [10, 0, 1, 90]);
+    let (status, reply) =
+        post_route(&ctx, &request("moving", "moving.ops.internal", 5432), ADMIN).await;
+    assert_eq!(status, 201, "{reply:#}");
+    bed.set_ip("moving.ops.internal", [10, 0, 1, 250]);
+    let report = watch(&ctx).await;
+    let route = bed.route("moving").await;
+    assert_eq!(
+        bed.targets(&route).await,
+        vec!["10.0.1.90:5432"],
+        "the NLB's own address is never registered (the old one waits for its window): {report:#}"
+    );
+    let refused = serde_json::to_value(&route.refused).unwrap();
+    assert!(refused.to_string().contains("router_address"), "{refused}");
+
+    // Someone puts the NLB's own address in by hand as the route's only target: the audit
+    // takes it out, though it is the last target (rule 5 never keeps it).
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk);
+    let tg = route.target_group_arn.clone().unwrap();
+    let target = |ip: &str| {
+        aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+            .id(ip)
+            .port(5432)
+            .build()
+    };
+    elb.deregister_targets()
+        .target_group_arn(&tg)
+        .targets(target("10.0.1.90"))
+        .send()
+        .await
+        .unwrap();
+    elb.register_targets()
+        .target_group_arn(&tg)
+        .targets(target("10.0.1.250"))
+        .send()
+        .await
+        .unwrap();
+    let report = router_tests::handlers::audit(&ctx).await;
+    let states = bed.target_states(&route).await;
+    assert!(
+        !states
+            .iter()
+            .any(|(ip, state)| ip == "10.0.1.250" && state != "draining"),
+        "{states:?}: {report:#}"
+    );
+}

@@ -1,6 +1,8 @@
 //! Every way a request can fail, as the HTTP status and the stable machine code a client
 //! matches on ([`ErrorCode`]), and the JSON error body.
 
+use privatelink_router::domain::exposure::Denial;
+use privatelink_router::domain::net::Refusal;
 use privatelink_router::domain::validation::ValidationError;
 use privatelink_router::flows::service::ServiceError;
 use schemars::JsonSchema;
@@ -83,6 +85,19 @@ pub enum ErrorCode {
     UnsupportedProtocol,
     /// The host resolves only to addresses that may not be NLB targets.
     PublicAddress,
+    /// The route's database port is not one of the deployment's `database_ports`
+    /// (`ROUTER_DATABASE_PORTS`).
+    DatabasePortNotAllowed,
+    /// The host answers an address outside the deployment's `database_cidrs`
+    /// (`ROUTER_DATABASE_CIDRS`).
+    OutsideDatabaseCidrs,
+    /// The host answers one of the router's own addresses (an NLB node, a VPC endpoint's or a
+    /// Lambda's interface in the router VPC): never a target.
+    RouterAddress,
+    /// The caller is no admin and the database is not verifiably its own: not an RDS database
+    /// of its account or of an account granted to it in `caller_grants`
+    /// (`ROUTER_CALLER_GRANTS`), nor a name under a granted host suffix.
+    NotInCallerGrants,
     /// No IAM caller in the request context.
     Unauthenticated,
     /// The route belongs to another principal and the caller is no admin.
@@ -129,7 +144,12 @@ impl ErrorCode {
         match self {
             InvalidJson | InvalidBody | InvalidRequest | InvalidQuery | InvalidRouteId => 400,
             Unauthenticated => 401,
-            Forbidden | PinNotAllowed => 403,
+            Forbidden
+            | PinNotAllowed
+            | DatabasePortNotAllowed
+            | OutsideDatabaseCidrs
+            | RouterAddress
+            | NotInCallerGrants => 403,
             NotFound | UnknownEndpoint => 404,
             MethodNotAllowed => 405,
             Conflict | CapacityExhausted | Busy | PortInUse | PortPinned | TargetGroupNotOurs
@@ -190,6 +210,15 @@ impl ApiError {
                 }
                 ServiceError::Invalid(_) => ErrorCode::ValidationFailed,
                 ServiceError::PublicAddress { .. } => ErrorCode::PublicAddress,
+                ServiceError::Denied(d) => match d {
+                    Denial::Port { .. } => ErrorCode::DatabasePortNotAllowed,
+                    Denial::Addresses {
+                        refusal: Refusal::RouterAddress,
+                        ..
+                    } => ErrorCode::RouterAddress,
+                    Denial::Addresses { .. } => ErrorCode::OutsideDatabaseCidrs,
+                    Denial::NotOwner { .. } => ErrorCode::NotInCallerGrants,
+                },
                 ServiceError::NotFound(_) => ErrorCode::NotFound,
                 ServiceError::Forbidden { .. } => ErrorCode::Forbidden,
                 ServiceError::Conflict { .. } => ErrorCode::Conflict,

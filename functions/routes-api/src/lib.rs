@@ -457,6 +457,8 @@ fn response(status: u16, body: &Value, extra: &[(&'static str, String)]) -> Resp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use privatelink_router::domain::exposure::Denial;
+    use privatelink_router::domain::net::Refusal;
     use privatelink_router::domain::validation::ValidationError;
 
     #[test]
@@ -522,6 +524,31 @@ mod tests {
             }
             .into(),
             ServiceError::NotFound("x".into()).into(),
+            ServiceError::Denied(Denial::Port {
+                port: 22,
+                allowed: "5432".into(),
+            })
+            .into(),
+            ServiceError::Denied(Denial::Addresses {
+                host: "h".into(),
+                ips: "10.20.30.40".into(),
+                why: "x".into(),
+                refusal: Refusal::OutsideDatabaseCidrs,
+            })
+            .into(),
+            ServiceError::Denied(Denial::Addresses {
+                host: "h".into(),
+                ips: "10.0.1.250".into(),
+                why: "x".into(),
+                refusal: Refusal::RouterAddress,
+            })
+            .into(),
+            ServiceError::Denied(Denial::NotOwner {
+                principal: "p".into(),
+                accounts: "1".into(),
+                reason: "x".into(),
+            })
+            .into(),
             ServiceError::Forbidden {
                 principal: "p".into(),
                 route: "r".into(),

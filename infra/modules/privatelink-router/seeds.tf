@@ -70,6 +70,11 @@ output "route_ports" {
   }
 
   precondition {
+    condition     = alltrue([for db in local.seed_routes : contains(var.database_ports, db.port)])
+    error_message = "target_endpoints / service_config.targets: these databases' ports are not in database_ports, so the NLBs' security group would not reach them and the router refuses them (ROUTER_DATABASE_PORTS): ${join(", ", [for name, db in local.seed_routes : "${name}:${db.port}" if !contains(var.database_ports, db.port)])}. Add the ports to database_ports."
+  }
+
+  precondition {
     condition     = length(distinct([for db in local.seed_routes : db.listener_port])) == length(local.seed_routes)
     error_message = "target_endpoints[*].listener_port: two databases would share a listener port."
   }

@@ -252,13 +252,13 @@ variable "enforce_privatelink_inbound_rules" {
 }
 
 variable "database_cidrs" {
-  description = "Where the NLBs may send traffic (targets and health checks). Default: the private ranges the router ever registers (RFC 1918 and RFC 6598)."
+  description = "ROUTER_DATABASE_CIDRS: the only addresses that become targets, and where the NLBs may send traffic (targets and health checks). Default: the private ranges the router ever registers (RFC 1918 and RFC 6598)."
   type        = list(string)
   default     = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"]
 }
 
 variable "database_ports" {
-  description = "Database ports the NLBs may reach in database_cidrs (egress rules)."
+  description = "ROUTER_DATABASE_PORTS: the only database ports routes may use (for admins and seeds too), and the ports the NLBs may reach in database_cidrs (egress rules)."
   type        = list(number)
   default     = [3306, 5432]
 }
@@ -481,6 +481,20 @@ variable "admin_principals" {
   description = "ROUTER_ADMIN_PRINCIPALS: IAM principal ARNs that may see and change every route."
   type        = list(string)
   default     = []
+}
+
+variable "caller_grants" {
+  description = "ROUTER_CALLER_GRANTS: what API callers that are not admins may publish besides their own account's RDS databases (which the router verifies through the RDS API). Key: an IAM principal ARN as the API sees it (an assumed role's session counts as its role: arn:aws:iam::<account>:role/<name>), or \"*\" for every caller. accounts: other accounts whose RDS databases the caller may publish (verified through a read role in rds_role_arns); host_suffixes: DNS domains whose names the caller may publish without an RDS lookup (label boundary). Targets stay inside database_cidrs and database_ports."
+  type = map(object({
+    accounts      = optional(list(string), [])
+    host_suffixes = optional(list(string), [])
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for k, g in var.caller_grants : (k == "*" || startswith(k, "arn:")) && alltrue([for a in g.accounts : can(regex("^[0-9]{12}$", a))])])
+    error_message = "caller_grants: keys are IAM principal ARNs or \"*\"; accounts are 12 digits."
+  }
 }
 
 variable "host_suffixes" {

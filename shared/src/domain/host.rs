@@ -173,7 +173,7 @@ pub fn answers_one_member(host: &str) -> bool {
 
 /// True when `name` is the domain `suffix` (a leading or trailing dot ignored, any case) or a
 /// name under it: the match ends on a label boundary.
-fn under_domain(name: &str, suffix: &str) -> bool {
+pub(crate) fn under_domain(name: &str, suffix: &str) -> bool {
     let domain = suffix
         .trim_start_matches('.')
         .trim_end_matches('.')

@@ -8,13 +8,15 @@
 //! - [`window`]: which IPs a round-robin name answered recently enough to stay targets;
 //!   [`membership`]: a reader, custom or writer endpoint's members as the RDS API lists them;
 //!   [`claims`]: which route's database answers an IP now (an IP is never on two databases).
-//! - [`net`]: which addresses may become targets; [`health`]: whether a route really serves.
+//! - [`net`]: which addresses may become targets; [`exposure`]: who may publish which database
+//!   (ports, grants, ownership); [`health`]: whether a route really serves.
 //! - [`ports`]: which listener port a route gets; [`router`]: an NLB and its endpoint service; [`catalog`]: the consumer's side of a route.
 //! - [`rds_events`]: which RDS event IDs move an address, and the action each gets.
 //! - [`seed_inputs`]: the seed module's variables; [`log_fields`]: words for log fields.
 
 pub mod catalog;
 pub mod claims;
+pub mod exposure;
 pub mod health;
 pub mod host;
 pub mod log_fields;

@@ -1,5 +1,6 @@
 //! Which resolved addresses may become NLB targets, and how each must be registered.
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
@@ -17,6 +18,36 @@ pub enum Refusal {
     NotPrivate,
     /// IPv6: the router's target groups are IPv4.
     Ipv6,
+    /// Outside the deployment's database CIDRs (`ROUTER_DATABASE_CIDRS`, the module's
+    /// `database_cidrs`, which are also the only egress of the NLBs' security group): not an
+    /// address the deployment publishes.
+    OutsideDatabaseCidrs,
+    /// An address of the router itself (an NLB node, a VPC endpoint's interface, a Lambda's
+    /// interface in the router VPC): a target there would lead consumers into the router's
+    /// own network or to another service's endpoint.
+    RouterAddress,
+}
+
+impl Refusal {
+    /// True for a refusal that must take an address off the targets at once, whatever the
+    /// window or rule 5 would keep: the deployment never publishes it.
+    pub fn is_forbidden(self) -> bool {
+        matches!(self, Refusal::OutsideDatabaseCidrs | Refusal::RouterAddress)
+    }
+
+    /// One line for people, with the setting that would allow the address where one would.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Refusal::NotPrivate => "not a private address (RFC 1918 or RFC 6598), and not in the router VPC",
+            Refusal::Ipv6 => "IPv6 (the router's target groups are IPv4)",
+            Refusal::OutsideDatabaseCidrs => {
+                "outside the deployment's database_cidrs (ROUTER_DATABASE_CIDRS)"
+            }
+            Refusal::RouterAddress => {
+                "an address of the router itself (an NLB node or an interface in the router VPC), never a target"
+            }
+        }
+    }
 }
 
 /// How a target is registered: with no AvailabilityZone (AWS detects it) or with `all`.
@@ -43,6 +74,14 @@ pub struct AddressPolicy {
     pub subnets: Vec<Ipv4Net>,
     /// CIDRs of the router's VPC (allowed even when public-looking, e.g. a BYOIP VPC).
     pub vpc_cidrs: Vec<Ipv4Net>,
+    /// The deployment's database CIDRs (`ROUTER_DATABASE_CIDRS`); empty = no limit beyond
+    /// the private ranges and the VPC.
+    #[serde(default)]
+    pub database_cidrs: Vec<Ipv4Net>,
+    /// The router's own addresses in its VPC: the NLB's nodes, VPC endpoint and Lambda
+    /// interfaces ([`crate::adapters::aws::ec2::Ec2::load_fleet`]).
+    #[serde(default)]
+    pub router_addresses: BTreeSet<Ipv4Addr>,
 }
 
 /// RFC 1918 private ranges and the RFC 6598 shared address space.
@@ -63,15 +102,22 @@ impl AddressPolicy {
         let IpAddr::V4(v4) = ip else {
             return Err(Refusal::Ipv6);
         };
-        if self.subnets.iter().any(|s| s.contains(&v4)) {
-            return Ok(Placement::InSubnet);
+        if self.router_addresses.contains(&v4) {
+            return Err(Refusal::RouterAddress);
         }
-        let private = PRIVATE_RANGES.iter().any(|r| in_net(v4, *r));
-        if private || self.vpc_cidrs.iter().any(|c| c.contains(&v4)) {
-            Ok(Placement::AllZones)
+        let placement = if self.subnets.iter().any(|s| s.contains(&v4)) {
+            Placement::InSubnet
+        } else if PRIVATE_RANGES.iter().any(|r| in_net(v4, *r))
+            || self.vpc_cidrs.iter().any(|c| c.contains(&v4))
+        {
+            Placement::AllZones
         } else {
-            Err(Refusal::NotPrivate)
+            return Err(Refusal::NotPrivate);
+        };
+        if !self.database_cidrs.is_empty() && !self.database_cidrs.iter().any(|c| c.contains(&v4)) {
+            return Err(Refusal::OutsideDatabaseCidrs);
         }
+        Ok(placement)
     }
 }
 
@@ -87,7 +133,30 @@ mod tests {
                 "10.0.2.0/24".parse().unwrap(),
             ],
             vpc_cidrs: vec!["10.0.0.0/16".parse().unwrap()],
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn database_cidrs_and_the_routers_own_addresses_bound_every_target() {
+        let p = AddressPolicy {
+            database_cidrs: vec!["10.0.0.0/16".parse().unwrap()],
+            router_addresses: ["10.0.1.250".parse().unwrap()].into(),
+            ..policy()
+        };
+        assert_eq!(
+            p.classify("10.0.1.7".parse().unwrap()),
+            Ok(Placement::InSubnet)
+        );
+        assert_eq!(
+            p.classify("10.20.30.40".parse().unwrap()),
+            Err(Refusal::OutsideDatabaseCidrs)
+        );
+        assert_eq!(
+            p.classify("10.0.1.250".parse().unwrap()),
+            Err(Refusal::RouterAddress)
+        );
+        assert!(Refusal::RouterAddress.is_forbidden() && !Refusal::NotPrivate.is_forbidden());
     }
 
     #[test]
@@ -147,7 +216,7 @@ mod tests {
         ) {
             let subnets: Vec<Ipv4Net> = subnets.into_iter()
                 .map(|(a, l)| Ipv4Net::new(Ipv4Addr::from(a), l).unwrap().trunc()).collect();
-            let p = AddressPolicy { subnets: subnets.clone(), vpc_cidrs: vec![] };
+            let p = AddressPolicy { subnets: subnets.clone(), ..Default::default() };
             let ip = Ipv4Addr::from(ip);
             let in_subnet = subnets.iter().any(|s| s.contains(&ip));
             let private = PRIVATE_RANGES.iter().any(|r| in_net(ip, *r));

@@ -16,7 +16,8 @@
 //! 6. A `draining` target is not registered: it takes no new connections (NLB user guide,
 //!    "Target health status"). Answered by DNS → registered again (that cancels the drain);
 //!    not answered → nothing to do. Draining targets never count as the route's last target.
-//! 7. Only private addresses become targets; others are refused and reported.
+//! 7. Only private addresses inside the database CIDRs become targets; others are refused and
+//!    reported.
 //! 8. Targets inside a router subnet register without AZ, others with AZ `all`.
 //! 9. Planning again over the applied result gives an empty plan.
 //! 10. An IP another route's database answers now ([`Claims`]) leaves this route at once —
@@ -30,6 +31,9 @@
 //! 11. An IP the route holds only by its retention that no RDS network interface holds
 //!     ([`PlanInput::not_live`], the liveness check) leaves at once, whatever rules 3 and 5
 //!     would keep. Reason `not_live`.
+//! 12. An address the deployment never publishes — outside the database CIDRs or the router's
+//!     own ([`crate::domain::net::Refusal::is_forbidden`]) — is never registered and leaves at
+//!     once, whatever rules 1, 3 and 5 would keep. Reason `not_allowed`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -421,12 +425,16 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         out.sightings.forget(*ip);
         out.notes.push(Note::NotLive { ip: *ip });
     }
-    // Why an IP leaves whatever the window, fail-static or rule 5 would keep (rules 10, 11).
+    // Why an IP leaves whatever the window, fail-static or rule 5 would keep (rules 10, 11,
+    // 12: an address the deployment never publishes — outside the database CIDRs, or the
+    // router's own).
     let forced = |ip: &IpAddr| {
         if lost.contains_key(ip) {
             Some(Reason::IpReused)
         } else if dead.contains(ip) {
             Some(Reason::NotLive)
+        } else if input.policy.classify(*ip).is_err_and(|r| r.is_forbidden()) {
+            Some(Reason::NotAllowed)
         } else {
             None
         }
@@ -532,8 +540,13 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         .collect();
 
     let kept_after = current_keys.len() - out.deregister.len() + out.register.len();
-    if kept_after == 0 && !out.deregister.is_empty() && lost.is_empty() && dead.is_empty() {
-        // Rule 5; never for a route that gave an IP up (rules 10 and 11).
+    let forbidden = out
+        .deregister
+        .iter()
+        .any(|c| forced(&c.target.ip).is_some());
+    let gave_up = !lost.is_empty() || !dead.is_empty() || forbidden;
+    if kept_after == 0 && !out.deregister.is_empty() && !gave_up {
+        // Rule 5; never for a route that gave an IP up (rules 10, 11 and 12).
         out.notes.push(Note::KeptLastTargets {
             count: out.deregister.len(),
         });

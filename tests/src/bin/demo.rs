@@ -25,6 +25,10 @@ use serde_json::{json, Value};
 
 const HASH: &str = "c9akciq32abc.us-east-1.rds.amazonaws.com";
 const PIPELINE: &str = "arn:aws:sts::123456789012:assumed-role/pipeline/terraform-run-4711";
+/// The domain the demo grants the pipeline (every demo database's name is under it).
+const GRANTED: &str = "us-east-1.rds.amazonaws.com";
+/// The role behind [`PIPELINE`]'s sessions: what grants name.
+const PIPELINE_ROLE: &str = "arn:aws:iam::123456789012:role/pipeline";
 
 fn events_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))
@@ -74,19 +78,10 @@ async fn targets_where(ctx: &Context, tg: &str, draining: bool) -> anyhow::Resul
     Ok(t.join(", "))
 }
 
-/// POSTs a route through the routes-api handler with the sample API Gateway event.
-async fn create_route(
-    ctx: &Context,
-    name: &str,
-    host: &str,
-    port: u16,
-    tls_name: bool,
-) -> anyhow::Result<Value> {
+/// POSTs a route through the routes-api handler with the sample API Gateway event, as the
+/// pipeline's role; the HTTP status and JSON body.
+async fn post_route(ctx: &Context, body: &Value) -> anyhow::Result<(i64, Value)> {
     let mut event = load("apigw-create-route.json")?;
-    let body = json!({
-        "name": name, "host": host, "port": port, "tags": {"demo": "true"},
-        "engine": "postgres", "tls_name": tls_name,
-    });
     event["body"] = json!(body.to_string());
     event["requestContext"]["authorizer"]["iam"]["userArn"] = json!(PIPELINE);
     let req: ApiGatewayV2httpRequest = serde_json::from_value(event)?;
@@ -98,10 +93,25 @@ async fn create_route(
             .unwrap_or_default()
             .as_str(),
     )?;
+    Ok((resp.status_code, body))
+}
+
+/// Creates a route through the routes-api handler; its JSON.
+async fn create_route(
+    ctx: &Context,
+    name: &str,
+    host: &str,
+    port: u16,
+    tls_name: bool,
+) -> anyhow::Result<Value> {
+    let body = json!({
+        "name": name, "host": host, "port": port, "tags": {"demo": "true"},
+        "engine": "postgres", "tls_name": tls_name,
+    });
+    let (status, body) = post_route(ctx, &body).await?;
     ensure!(
-        resp.status_code == 201 || resp.status_code == 200,
-        "POST /routes {name}: HTTP {}: {body}",
-        resp.status_code
+        status == 201 || status == 200,
+        "POST /routes {name}: HTTP {status}: {body}"
     );
     Ok(body)
 }
@@ -150,6 +160,12 @@ async fn run(keep: bool) -> anyhow::Result<()> {
         ("ROUTER_DNS_SERVERS", dns.addr().to_string()),
         ("ROUTER_DNS_POLL_DEADLINE_SECONDS", "10".to_owned()),
         ("ROUTER_EVENT_ACCOUNTS", "123456789012".to_owned()),
+        // The one setting that lets the pipeline in: its role may publish the demo databases'
+        // names (they are DNS-only here, so no RDS lookup could verify them as its own).
+        (
+            "ROUTER_CALLER_GRANTS",
+            json!({ PIPELINE_ROLE: {"host_suffixes": [GRANTED]} }).to_string(),
+        ),
     ]);
     let config = Config::from_lookup(&|k| env.get(k).cloned())?;
     let clients = Clients::from_sdk_config(&sdk);
@@ -198,7 +214,22 @@ async fn run(keep: bool) -> anyhow::Result<()> {
         .await?;
     }
     rows[2][3] = targets(&ctx, &tgs["billing-ro"]).await?;
+    // A name the pipeline was not granted, answering some host of a connected network.
+    dns.set_a("bastion.corp.internal", &[Ipv4Addr::new(10, 9, 9, 9)]);
+    let (status, refused) = post_route(
+        &ctx,
+        &json!({"name": "bastion", "host": "bastion.corp.internal", "port": 5432}),
+    )
+    .await?;
+    ensure!(
+        status == 403,
+        "POST /routes bastion: HTTP {status}: {refused}"
+    );
     println!("\nstep 2: three routes added through the routes-api handler — the port map for a Databricks admin");
+    println!(
+        "(caller_grants lets the pipeline publish names under {GRANTED}; bastion.corp.internal: HTTP {status} {})",
+        refused["error"]["code"].as_str().unwrap_or_default()
+    );
     let services: Vec<String> = services.into_iter().collect();
     println!("endpoint service: {}", services.join(", "));
     println!("{}", table(&["route", "port", "database", "targets"], rows));

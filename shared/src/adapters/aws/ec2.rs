@@ -2,7 +2,7 @@
 //! which decide how each target is registered — and the NLB's own private IPs.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::adapters::aws::elb::{Elb, ElbError};
 use crate::domain::net::AddressPolicy;
@@ -51,12 +51,15 @@ impl Ec2 {
     }
 
     /// Loads every router of a fleet with one batch of calls for all of them: DescribeLoadBalancers
-    /// per 20 NLBs, one DescribeVpcs and DescribeSubnets pages for all their VPCs, so a cold
-    /// start costs about the same with 60 routers as with one. Errors name the router.
+    /// per 20 NLBs, one DescribeVpcs, DescribeSubnets and DescribeNetworkInterfaces pages for
+    /// all their VPCs, so a cold start costs about the same with 60 routers as with one. Each
+    /// router's address rules get the deployment's `database_cidrs` and the router's own
+    /// addresses ([`router_interface`]). Errors name the router.
     pub async fn load_fleet(
         &self,
         configs: &[RouterConfig],
         elb: &Elb,
+        database_cidrs: &[Ipv4Net],
     ) -> Result<Fleet, (String, RouterError)> {
         let ec2 = &self.client;
         let arns: Vec<&str> = configs.iter().map(|c| c.nlb_arn.as_str()).collect();
@@ -137,6 +140,10 @@ impl Ec2 {
                 }
             }
         }
+        let own = self
+            .router_addresses(&vpc_ids)
+            .await
+            .map_err(|e| (first(), e))?;
         let mut fleet = Fleet::new();
         for config in configs {
             let vpc_id = vpc_of[&config.nlb_arn].clone();
@@ -146,6 +153,8 @@ impl Ec2 {
                     .get(&vpc_id)
                     .map(|c| c.iter().copied().collect())
                     .unwrap_or_default(),
+                database_cidrs: database_cidrs.to_vec(),
+                router_addresses: own.get(&vpc_id).cloned().unwrap_or_default(),
             };
             fleet.insert(
                 config.id.clone(),
@@ -157,6 +166,55 @@ impl Ec2 {
             );
         }
         Ok(fleet)
+    }
+
+    /// The router's own addresses in each of `vpc_ids`: every private IP of a network
+    /// interface that is a load balancer node, a VPC endpoint's or a Lambda's
+    /// ([`router_interface`]). DescribeNetworkInterfaces filtered by `vpc-id`, all pages.
+    async fn router_addresses(
+        &self,
+        vpc_ids: &[String],
+    ) -> Result<BTreeMap<String, BTreeSet<Ipv4Addr>>, RouterError> {
+        let mut out: BTreeMap<String, BTreeSet<Ipv4Addr>> = BTreeMap::new();
+        if vpc_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .describe_network_interfaces()
+                .filters(
+                    Filter::builder()
+                        .name("vpc-id")
+                        .set_values(Some(vpc_ids.to_vec()))
+                        .build(),
+                )
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| ec2_err("DescribeNetworkInterfaces", e))?;
+            for eni in page.network_interfaces() {
+                let kind = eni.interface_type().map(|t| t.as_str());
+                if !router_interface(kind, eni.description()) {
+                    continue;
+                }
+                let ips = eni
+                    .private_ip_addresses()
+                    .iter()
+                    .filter_map(|a| a.private_ip_address())
+                    .chain(eni.private_ip_address())
+                    .filter_map(|a| a.parse::<Ipv4Addr>().ok());
+                out.entry(eni.vpc_id().unwrap_or_default().to_owned())
+                    .or_default()
+                    .extend(ips);
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// Which of `ips` an Amazon RDS network interface holds now, in the router's account and
@@ -246,5 +304,53 @@ impl Ec2 {
             .collect();
         ips.sort();
         Ok(ips)
+    }
+}
+
+/// True for a network interface that belongs to the router's plumbing, never to a database:
+/// by `InterfaceType` a load balancer node (`network_load_balancer`, `gateway_load_balancer`),
+/// an interface endpoint (`vpc_endpoint`, `gateway_load_balancer_endpoint`) or a Lambda
+/// (`lambda`); by the description AWS gives requester-managed interfaces when the type is not
+/// set: `ELB net/<name>/<id>` (and `ELB app/…`), `VPC Endpoint Interface vpce-…`, `AWS Lambda
+/// VPC ENI-…` (EC2 API reference, NetworkInterface.InterfaceType; EC2 user guide,
+/// "Requester-managed network interfaces").
+pub fn router_interface(interface_type: Option<&str>, description: Option<&str>) -> bool {
+    const TYPES: [&str; 5] = [
+        "network_load_balancer",
+        "gateway_load_balancer",
+        "vpc_endpoint",
+        "gateway_load_balancer_endpoint",
+        "lambda",
+    ];
+    const DESCRIPTIONS: [&str; 3] = ["ELB ", "VPC Endpoint Interface ", "AWS Lambda VPC ENI"];
+    interface_type.is_some_and(|t| TYPES.contains(&t))
+        || description.is_some_and(|d| DESCRIPTIONS.iter().any(|p| d.starts_with(p)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::router_interface;
+
+    #[test]
+    fn load_balancer_endpoint_and_lambda_interfaces_are_the_routers_own() {
+        assert!(router_interface(Some("network_load_balancer"), None));
+        assert!(router_interface(
+            None,
+            Some("ELB net/router-r1/50dc6c495c0c9188")
+        ));
+        assert!(router_interface(
+            Some("interface"),
+            Some("VPC Endpoint Interface vpce-0123456789abcdef0")
+        ));
+        assert!(router_interface(
+            Some("lambda"),
+            Some("AWS Lambda VPC ENI-router-x")
+        ));
+        assert!(!router_interface(
+            Some("interface"),
+            Some("RDSNetworkInterface")
+        ));
+        assert!(!router_interface(Some("interface"), None));
+        assert!(!router_interface(None, None));
     }
 }

@@ -15,6 +15,7 @@ fn policy() -> AddressPolicy {
     AddressPolicy {
         subnets: vec!["10.0.1.0/24".parse().unwrap()],
         vpc_cidrs: vec!["10.0.0.0/16".parse().unwrap()],
+        ..Default::default()
     }
 }
 
@@ -31,13 +32,24 @@ fn target(s: &str, port: u16) -> Target {
 }
 
 fn run(intent: Intent, lookups: &[Lookup], sightings: &Sightings, current: &[Target]) -> Plan {
+    run_with(&policy(), intent, lookups, sightings, current)
+}
+
+/// [`run`] under another address policy.
+fn run_with(
+    policy: &AddressPolicy,
+    intent: Intent,
+    lookups: &[Lookup],
+    sightings: &Sightings,
+    current: &[Target],
+) -> Plan {
     plan(&PlanInput {
         intent,
         lookups,
         sightings,
         current,
         port: 5432,
-        policy: &policy(),
+        policy,
         retention: Retention::Lookups(3),
         now: 0,
         name_gone_since: None,
@@ -180,6 +192,48 @@ fn public_answer_is_refused_and_last_targets_are_kept() {
         why: Refusal::NotPrivate
     }));
     assert!(p.notes.contains(&Note::KeptLastTargets { count: 1 }));
+}
+
+/// Rule 12: an address outside the database CIDRs, or the router's own, is never registered
+/// and leaves at once, even as the route's last target and while the lookup fails.
+#[test]
+fn an_address_the_deployment_never_publishes_leaves_even_as_the_last_target() {
+    let strict = AddressPolicy {
+        database_cidrs: vec!["10.1.0.0/16".parse().unwrap()],
+        router_addresses: ["10.1.9.9".parse().unwrap()].into(),
+        ..policy()
+    };
+    let mut s = Sightings::default();
+    s.record(&[ip("10.20.30.40")].into(), 0, Retention::Lookups(3));
+    for (lookup, registered) in [
+        (answer(&["10.20.30.40"]), "10.20.30.40"),
+        (Lookup::Failed(LookupFailure::Timeout), "10.20.30.40"),
+        (answer(&["10.1.9.9"]), "10.1.9.9"),
+    ] {
+        let current = vec![target(registered, 5432)];
+        let p = run_with(
+            &strict,
+            Intent::Follow,
+            std::slice::from_ref(&lookup),
+            &s,
+            &current,
+        );
+        assert!(p.register.is_empty(), "{lookup:?}: {p:?}");
+        let gone: Vec<(String, Reason)> = p
+            .deregister
+            .iter()
+            .map(|c| (c.target.ip.to_string(), c.reason))
+            .collect();
+        assert_eq!(
+            gone,
+            vec![(registered.to_owned(), Reason::NotAllowed)],
+            "{lookup:?}"
+        );
+        assert!(!p
+            .notes
+            .iter()
+            .any(|n| matches!(n, Note::KeptLastTargets { .. })));
+    }
 }
 
 #[test]

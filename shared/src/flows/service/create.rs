@@ -258,6 +258,11 @@ pub(super) async fn learn_from_rds(ctx: &Context, spec: &mut RouteSpec, explicit
 
 /// Creates a route (allocate port → create target group and listener → first reconcile).
 /// Returns the route and whether it was created now (`false`: an identical replay).
+///
+/// The exposure policy ([`crate::domain::exposure`]) binds every caller to the database ports
+/// and CIDRs; a caller that is not an admin may also publish only a database it owns
+/// ([`verify_owner`]), checked before the host is ever resolved, so a refusal tells nothing
+/// about what a name answers.
 pub async fn create(
     ctx: &Context,
     caller: &Caller,
@@ -268,17 +273,32 @@ pub async fn create(
             principal: caller.principal.clone(),
         });
     }
-    create_trusted(ctx, caller, req).await
+    let verify = !caller.is_admin(ctx);
+    create_checked(ctx, caller, req, verify).await
 }
 
-/// [`create`] for trusted callers that may pin listener ports without being admins: Terraform
-/// seeds (written with the table's IAM permissions) and the operator CLI (`plr`).
+/// [`create`] for trusted callers that may pin listener ports without being admins and are
+/// bound only by the database ports and CIDRs: Terraform seeds (written with the table's IAM
+/// permissions) and the operator CLI (`plr`).
 pub async fn create_trusted(
     ctx: &Context,
     caller: &Caller,
     req: &CreateRequest,
 ) -> Result<(Route, bool), ServiceError> {
+    create_checked(ctx, caller, req, false).await
+}
+
+async fn create_checked(
+    ctx: &Context,
+    caller: &Caller,
+    req: &CreateRequest,
+    verify_ownership: bool,
+) -> Result<(Route, bool), ServiceError> {
     let mut spec = req.validate(ctx)?;
+    ctx.config.exposure.check_port(spec.port)?;
+    if verify_ownership {
+        verify_owner(ctx, caller, &mut spec).await?;
+    }
     learn_from_rds(ctx, &mut spec, req.rds_identifier.is_some()).await;
     let first = observe_host(
         ctx,
@@ -289,6 +309,7 @@ pub async fn create_trusted(
     .await
     .lookup;
     if let Lookup::Answer(ips) = &first {
+        forbidden_addresses(ctx, &spec, ips)?;
         let refused: Vec<String> = ips
             .iter()
             .filter(|ip| ctx.fleet.values().all(|r| r.policy.classify(**ip).is_err()))
@@ -308,6 +329,115 @@ pub async fn create_trusted(
         crate::flows::rules::sync(ctx, false).await;
     }
     Ok((route, created))
+}
+
+/// Refuses a host whose answer holds an address the deployment never publishes on any router
+/// (outside the database CIDRs, or the router's own): a route is created for its whole answer
+/// or not at all. Later answers are bound the same way by the planner (its rule 12).
+fn forbidden_addresses(
+    ctx: &Context,
+    spec: &RouteSpec,
+    ips: &std::collections::BTreeSet<std::net::IpAddr>,
+) -> Result<(), ServiceError> {
+    let mut refused: BTreeMap<std::net::IpAddr, crate::domain::net::Refusal> = BTreeMap::new();
+    for ip in ips {
+        for router in ctx.fleet.values() {
+            if let Err(why) = router.policy.classify(*ip) {
+                if why.is_forbidden() {
+                    refused.entry(*ip).or_insert(why);
+                }
+            }
+        }
+    }
+    let Some(why) = refused.values().next().copied() else {
+        return Ok(());
+    };
+    Err(crate::domain::exposure::Denial::Addresses {
+        host: spec.host.to_string(),
+        ips: refused
+            .keys()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        why: why.explain().to_owned(),
+        refusal: why,
+    }
+    .into())
+}
+
+/// Verifies that a caller that is not an admin may publish the request's database
+/// ([`crate::domain::exposure`]): the host is under a host suffix granted to it, or it is an
+/// RDS instance, cluster or custom endpoint that the RDS API of the caller's own account or a
+/// granted one (its own, or the read role) shows **with this very endpoint name**. The account
+/// found is stored on the route (`account_id`). Refused: IP literals, names that are no RDS
+/// endpoint, RDS Proxy endpoints (not looked up), another account's database, an account
+/// whose RDS API the router cannot read, and a name the RDS API does not show.
+async fn verify_owner(
+    ctx: &Context,
+    caller: &Caller,
+    spec: &mut RouteSpec,
+) -> Result<(), ServiceError> {
+    let policy = &ctx.config.exposure;
+    let principal = caller.principal.as_str();
+    let scope = policy.scope(principal);
+    let host = spec.host.as_str().trim_end_matches('.').to_owned();
+    let deny = |reason: String| ServiceError::from(policy.not_owner(principal, reason));
+    if scope.grants_host(&host) {
+        return Ok(());
+    }
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Err(deny(format!(
+            "{host} is an IP literal, not a database the router can verify"
+        )));
+    }
+    let Some(endpoint) = parse_rds_endpoint(&host) else {
+        return Err(deny(format!(
+            "{host} is not an RDS endpoint name and is under no host suffix granted to it"
+        )));
+    };
+    if endpoint.kind == RdsEndpointKind::Proxy {
+        return Err(deny(format!(
+            "{host} is an RDS Proxy endpoint, which the router does not verify"
+        )));
+    }
+    let candidates: Vec<String> = match &spec.account {
+        Some(a) if !scope.accounts.contains(a) => {
+            return Err(deny(format!(
+                "the database is in account {a}, which is not its own nor granted to it"
+            )));
+        }
+        Some(a) => vec![a.clone()],
+        None => scope.accounts.iter().cloned().collect(),
+    };
+    let mut why = Vec::new();
+    for account in candidates {
+        if !ctx.rds.covers(&account, &endpoint.region) {
+            why.push(format!(
+                "the router cannot read account {account}'s RDS API in {} (a read role in rds_role_arns, ROUTER_RDS_ROLE_ARNS)",
+                endpoint.region
+            ));
+            continue;
+        }
+        match ctx.rds.find_database(&account, &host, &endpoint).await {
+            Ok(Some(database)) => {
+                spec.account = Some(account);
+                if spec.engine.is_none() {
+                    spec.engine = database.engine.as_deref().and_then(Engine::from_rds);
+                }
+                return Ok(());
+            }
+            Ok(None) => why.push(format!(
+                "account {account}'s RDS API shows no database whose endpoint is {host}"
+            )),
+            Err(e) => {
+                info!(route_id = %spec.id, %account, error = %e, "ownership of the database not verified");
+                why.push(format!(
+                    "account {account}'s RDS API did not answer (retry)"
+                ));
+            }
+        }
+    }
+    Err(deny(why.join("; ")))
 }
 
 /// The 409 for a route that exists otherwise than asked: which fields differ (as the API

@@ -40,6 +40,11 @@ pub enum ServiceError {
         /// Refused addresses.
         ips: Vec<String>,
     },
+    /// The deployment's exposure policy refuses the route: a port that is no database port,
+    /// addresses it never publishes, or (for a caller that is not an admin) a database that
+    /// is not verifiably the caller's. The message names the setting that would allow it.
+    #[error(transparent)]
+    Denied(#[from] crate::domain::exposure::Denial),
     /// No such route (or not visible to the caller).
     #[error("route {0} not found")]
     NotFound(String),
