@@ -55,6 +55,17 @@ pub async fn get_route(ctx: &Context, id: &str) -> (u16, Value) {
     on_route(ctx, "apigw-get-route.json", &format!("/routes/{id}"), id).await
 }
 
+/// `GET /routes/{id}` through the real `routes-api` handler as `user_arn`; status and JSON body.
+pub async fn get_route_as(ctx: &Context, id: &str, user_arn: &str) -> (u16, Value) {
+    let path = format!("/routes/{id}");
+    let mut ev = sample("apigw-get-route.json");
+    ev["rawPath"] = path.as_str().into();
+    ev["requestContext"]["http"]["path"] = path.as_str().into();
+    ev["pathParameters"]["id"] = id.into();
+    ev["requestContext"]["authorizer"]["iam"]["userArn"] = user_arn.into();
+    call_api(ctx, ev).await
+}
+
 /// `POST /routes/{id}/sync` through the real `routes-api` handler, as the owner of the
 /// fixture's routes; status and JSON body.
 pub async fn sync_route(ctx: &Context, id: &str) -> (u16, Value) {
@@ -79,7 +90,7 @@ async fn on_route(ctx: &Context, file: &str, path: &str, id: &str) -> (u16, Valu
     ev["rawPath"] = path.into();
     ev["requestContext"]["http"]["path"] = path.into();
     ev["pathParameters"]["id"] = id.into();
-    call(ctx, ev).await
+    call_api(ctx, ev).await
 }
 
 /// `POST /routes` with `body` through the real `routes-api` handler, as `user_arn` (an IAM
@@ -91,11 +102,11 @@ pub async fn post_route(ctx: &Context, body: &Value, user_arn: &str) -> (u16, Va
     ev["body"] = raw.into();
     ev["isBase64Encoded"] = false.into();
     ev["requestContext"]["authorizer"]["iam"]["userArn"] = user_arn.into();
-    call(ctx, ev).await
+    call_api(ctx, ev).await
 }
 
 /// One API Gateway v2 event through the real `routes-api` handler; status and JSON body.
-async fn call(ctx: &Context, ev: Value) -> (u16, Value) {
+pub async fn call_api(ctx: &Context, ev: Value) -> (u16, Value) {
     let req: ApiGatewayV2httpRequest =
         serde_json::from_value(ev).expect("a valid API Gateway v2 event");
     let resp = routes_api::handle(ctx, req).await;

@@ -310,3 +310,202 @@ async fn the_routers_own_addresses_are_never_targets() {
         "{states:?}: {report:#}"
     );
 }
+
+/// Case 1, existing routes: a policy change never removes a route. A route created before its
+/// owner's grant was withdrawn (and one on a port no longer a database port) keeps serving;
+/// the audit reports both under `policy_violations` (EMF `PolicyViolations`), the route view
+/// names why, and `plr routes list` marks them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_change_reports_existing_routes_and_never_removes_them() {
+    use privatelink_router::adapters::aws::clients::Clients;
+    use privatelink_router::config::Config;
+    use privatelink_router::context::Context;
+    use router_tests::fixtures::OWNER;
+    use router_tests::handlers::{audit, get_route, post_route};
+    let grants = format!(r#"{{"{OWNER}": {{"host_suffixes": ["data.corp.example"]}}}}"#);
+    let bed = Bed::start_with("exposure-change", &[("ROUTER_CALLER_GRANTS", &grants)]).await;
+    bed.set_ip("orders.data.corp.example", [10, 0, 1, 83]);
+    bed.set_ip("legacy.data.corp.example", [10, 0, 1, 84]);
+    for (name, host, port) in [
+        ("orders", "orders.data.corp.example", 5432),
+        ("legacy", "legacy.data.corp.example", 1433),
+    ] {
+        let (status, reply) = post_route(&bed.ctx, &request(name, host, port), OWNER).await;
+        assert_eq!(status, 201, "{reply:#}");
+    }
+    let clean = audit(&bed.ctx).await;
+    assert_eq!(
+        clean["policy_violations"],
+        serde_json::json!([]),
+        "{clean:#}"
+    );
+
+    // The operator withdraws the grant and keeps only the two standard database ports.
+    let mut env = bed.env.clone();
+    env.insert("ROUTER_CALLER_GRANTS".into(), "{}".into());
+    env.insert("ROUTER_DATABASE_PORTS".into(), "3306,5432".into());
+    let config = Config::from_lookup(&|k| env.get(k).cloned()).unwrap();
+    let ctx = Context::build(config, Clients::from_sdk_config(&bed.sdk))
+        .await
+        .unwrap();
+    let report = audit(&ctx).await;
+    let found: Vec<(String, usize)> = report["policy_violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["route_id"].as_str().unwrap().to_owned(),
+                v["violations"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![("legacy".to_owned(), 2), ("orders".to_owned(), 1)],
+        "{report:#}"
+    );
+    for name in ["orders", "legacy"] {
+        let route = bed.route(name).await;
+        assert_eq!(bed.targets(&route).await.len(), 1, "{name} still serves");
+    }
+    let (status, orders) = get_route(&ctx, "orders").await;
+    assert_eq!(status, 200, "{orders:#}");
+    assert!(
+        orders["policy_violations"][0]
+            .as_str()
+            .unwrap()
+            .contains("account is unknown"),
+        "{orders:#}"
+    );
+}
+
+/// Case 1, the private-zone probe: a route whose name answers only addresses that may not be
+/// targets registers nothing, and its owner's `GET /routes/{id}` shows nothing of the answer
+/// (an admin still sees it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_with_no_target_echoes_nothing_its_name_answers() {
+    use router_tests::fixtures::{ADMIN, OWNER};
+    use router_tests::handlers::{post_route, watch};
+    let bed = Bed::start_with("exposure-probe", &POLICY[1..]).await;
+    let (status, reply) = post_route(
+        &bed.ctx,
+        &request("probe", "secret.zone.internal", 5432),
+        OWNER,
+    )
+    .await;
+    assert_eq!(status, 201, "created pending: {reply:#}");
+    bed.set_ip("secret.zone.internal", [10, 99, 3, 7]);
+    watch(&bed.ctx).await;
+    assert!(bed.targets(&bed.route("probe").await).await.is_empty());
+
+    let (status, owner_view) = router_tests::handlers::get_route_as(&bed.ctx, "probe", OWNER).await;
+    assert_eq!(status, 200, "{owner_view:#}");
+    assert!(
+        !owner_view.to_string().contains("10.99.3.7"),
+        "the owner learns nothing of the answer: {owner_view:#}"
+    );
+    let (_, admin_view) = router_tests::handlers::get_route_as(&bed.ctx, "probe", ADMIN).await;
+    assert!(
+        admin_view.to_string().contains("10.99.3.7"),
+        "{admin_view:#}"
+    );
+}
+
+/// Case 8: one route item the code cannot read (a table edited by hand) made `GET /routes`
+/// and `GET /catalog` fail for every caller. They answer with the readable routes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unreadable_route_item_does_not_break_the_listing_or_the_catalog() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    use router_tests::handlers::{call_api, sample};
+    let bed = Bed::start("malformed").await;
+    bed.set_ip("orders.db.test", [10, 0, 1, 43]);
+    bed.add_route("orders", "orders.db.test", 5432).await;
+    bed.ctx
+        .clients
+        .dynamodb
+        .put_item()
+        .table_name(&bed.ctx.config.table)
+        .item("pk", S("ROUTE#aaa-broken".into()))
+        .item("sk", S("ROUTE".into()))
+        .item("gsi1pk", S("ROUTES".into()))
+        .item("gsi1sk", S("aaa-broken".into()))
+        .item("version", S("not a number".into()))
+        .send()
+        .await
+        .unwrap();
+    let mut list = sample("apigw-list-routes.json");
+    list["requestContext"]["authorizer"]["iam"]["userArn"] = router_tests::fixtures::ADMIN.into();
+    list["rawQueryString"] = "".into();
+    list.as_object_mut().unwrap().remove("queryStringParameters");
+    let (status, body) = call_api(&bed.ctx, list.clone()).await;
+    assert_eq!(status, 200, "{body:#}");
+    let ids: Vec<&str> = body["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["orders"], "{body:#}");
+    let mut catalog = list;
+    catalog["rawPath"] = "/catalog".into();
+    catalog["requestContext"]["http"]["path"] = "/catalog".into();
+    catalog["routeKey"] = "GET /catalog".into();
+    let (status, body) = call_api(&bed.ctx, catalog).await;
+    assert_eq!(status, 200, "{body:#}");
+}
+
+/// Case 2: the TLS-name check was per router, read then write, so two routers could take one
+/// host at once. A host's TLS name is now one item in the whole table, written in the route's
+/// allocation transaction: a create that lost the race (here: the other router's item is
+/// written between this create's read and its transaction) is a 409 naming the holder, and a
+/// deleted route frees the name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_name_is_one_item_in_the_table_so_two_routers_never_take_one_host() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    use router_tests::fixtures::OWNER;
+    use router_tests::handlers::{delete_route, post_route};
+    let bed = Bed::start("tls-race").await;
+    let host = "shared.db.test";
+    bed.set_ip(host, [10, 0, 1, 44]);
+    let tls = |name: &str| serde_json::json!({"name": name, "host": host, "port": 5432, "tls_name": true});
+    bed.ctx
+        .clients
+        .dynamodb
+        .put_item()
+        .table_name(&bed.ctx.config.table)
+        .item("pk", S(format!("TLSNAME#{host}")))
+        .item("sk", S("TLSNAME".into()))
+        .item("route_id", S("winner".into()))
+        .item("router", S("r-other".into()))
+        .send()
+        .await
+        .unwrap();
+    let (status, reply) = post_route(&bed.ctx, &tls("loser"), OWNER).await;
+    assert_eq!((status, code(&reply)), (409, "tls_name_taken"), "{reply:#}");
+    assert!(reply.to_string().contains("r-other"), "{reply:#}");
+    let id = privatelink_router::domain::route::RouteId::parse("loser").unwrap();
+    use privatelink_router::adapters::aws::store::RouteStore;
+    assert!(
+        bed.ctx.store.get(&id).await.unwrap().is_none(),
+        "nothing written"
+    );
+
+    // The winner goes (its item with it); then the name is free for the next route.
+    bed.ctx
+        .clients
+        .dynamodb
+        .delete_item()
+        .table_name(&bed.ctx.config.table)
+        .key("pk", S(format!("TLSNAME#{host}")))
+        .key("sk", S("TLSNAME".into()))
+        .send()
+        .await
+        .unwrap();
+    let (status, reply) = post_route(&bed.ctx, &tls("first"), OWNER).await;
+    assert_eq!(status, 201, "{reply:#}");
+    let (status, reply) = delete_route(&bed.ctx, "first").await;
+    assert!((200..300).contains(&status), "{reply:#}");
+    let (status, reply) = post_route(&bed.ctx, &tls("second"), OWNER).await;
+    assert_eq!(status, 201, "the delete freed the name: {reply:#}");
+}

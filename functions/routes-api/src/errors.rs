@@ -100,11 +100,10 @@ pub enum ErrorCode {
     NotInCallerGrants,
     /// No IAM caller in the request context.
     Unauthenticated,
-    /// The route belongs to another principal and the caller is no admin.
-    Forbidden,
     /// Only admins may pin a `listener_port` or take over a `target_group`.
     PinNotAllowed,
-    /// No such route.
+    /// No such route, or another owner's (the same answer, so a route name's existence is
+    /// not revealed).
     NotFound,
     /// No such path.
     UnknownEndpoint,
@@ -144,8 +143,7 @@ impl ErrorCode {
         match self {
             InvalidJson | InvalidBody | InvalidRequest | InvalidQuery | InvalidRouteId => 400,
             Unauthenticated => 401,
-            Forbidden
-            | PinNotAllowed
+            PinNotAllowed
             | DatabasePortNotAllowed
             | OutsideDatabaseCidrs
             | RouterAddress
@@ -180,13 +178,36 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    /// The JSON answer: `{"error": {"code", "message"}}` ([`ErrorBody`]).
+    /// The JSON answer: `{"error": {"code", "message"}}` ([`ErrorBody`]). An AWS failure's
+    /// answer names the service, operation and AWS error code only: AWS's own text carries
+    /// role, session and resource ARNs, which stay in the router's log (the request id finds
+    /// them).
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
                 code: self.code(),
-                message: self.to_string(),
+                message: self.public_message(),
             },
+        }
+    }
+
+    /// The message a caller sees: [`ApiError`]'s text, except for AWS failures.
+    fn public_message(&self) -> String {
+        use privatelink_router::adapters::aws::store::StoreError;
+        let aws = |service: &str, operation: &str, code: &Option<String>| {
+            format!(
+                "{service} {operation} failed ({}); retrying the same request is safe, and the router's log has the detail under this request's id",
+                code.as_deref().unwrap_or("no error code")
+            )
+        };
+        match self {
+            ApiError::Service(ServiceError::Elb(e)) if self.status() >= 500 => {
+                aws("ELBv2", e.operation, &e.code)
+            }
+            ApiError::Service(ServiceError::Store(StoreError::Aws {
+                operation, code, ..
+            })) => aws("DynamoDB", operation, code),
+            _ => self.to_string(),
         }
     }
 
@@ -220,7 +241,6 @@ impl ApiError {
                     Denial::NotOwner { .. } => ErrorCode::NotInCallerGrants,
                 },
                 ServiceError::NotFound(_) => ErrorCode::NotFound,
-                ServiceError::Forbidden { .. } => ErrorCode::Forbidden,
                 ServiceError::Conflict { .. } => ErrorCode::Conflict,
                 ServiceError::PortPinned { .. } => ErrorCode::PortPinned,
                 ServiceError::PortServed { .. } => ErrorCode::PortInUse,

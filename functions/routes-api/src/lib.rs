@@ -549,11 +549,6 @@ mod tests {
                 reason: "x".into(),
             })
             .into(),
-            ServiceError::Forbidden {
-                principal: "p".into(),
-                route: "r".into(),
-            }
-            .into(),
             ServiceError::Conflict {
                 id: "x".into(),
                 differs: "a different host".into(),
@@ -610,6 +605,34 @@ mod tests {
             documented,
             "every documented code is one an error gives"
         );
+    }
+
+    /// Case 8 of issue #28: a 5xx body carried AWS's error text, with the role and resource
+    /// ARNs in it. It names the service, operation and error code only.
+    #[test]
+    fn an_aws_failure_answers_without_aws_text_or_arns() {
+        use privatelink_router::adapters::aws::store::StoreError;
+        let leaky = "User: arn:aws:sts::123456789012:assumed-role/router-api/x is not authorized to perform: elasticloadbalancing:DescribeTargetHealth on resource: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/plr-r1-orders/abc";
+        let errors: Vec<ApiError> = vec![
+            ServiceError::Elb(privatelink_router::adapters::aws::elb::ElbError {
+                operation: "DescribeTargetHealth",
+                code: Some("AccessDenied".into()),
+                message: leaky.into(),
+            })
+            .into(),
+            ServiceError::Store(StoreError::Aws {
+                operation: "Query",
+                code: Some("AccessDeniedException".into()),
+                message: leaky.into(),
+            })
+            .into(),
+        ];
+        for e in errors {
+            assert!(e.status() >= 500);
+            let message = e.body().error.message;
+            assert!(!message.contains("arn:"), "{message}");
+            assert!(message.contains("AccessDenied"), "{message}");
+        }
     }
 
     #[test]

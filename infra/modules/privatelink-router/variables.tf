@@ -578,6 +578,7 @@ variable "audit_metric_names" {
     routes_not_serving = { metric = "RoutesNotServing", threshold = 0 }
     addresses_refused  = { metric = "AddressesRefused", threshold = 0 }
     ip_reused          = { metric = "IpReused", threshold = 0 }
+    policy_violations  = { metric = "PolicyViolations", threshold = 0 }
     rules_expiring     = { metric = "RulesExpiring", threshold = 0 }
   }
 }

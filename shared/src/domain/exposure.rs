@@ -161,9 +161,12 @@ impl ExposurePolicy {
     }
 
     /// Why an existing route is outside the policy now (empty: it is inside), without any AWS
-    /// call: a port that is no database port; for an owner who is not an admin, a host under
-    /// no granted suffix whose database's account (stored when verified or learned) is not
-    /// the owner's or granted. Routes are never removed for it: the audit reports them.
+    /// call: a port that is no database port; for an owner that is an API caller (an IAM
+    /// principal ARN) and not an admin, a host under no granted suffix whose database's
+    /// account (stored when verified or learned) is not the owner's or granted. Owners that
+    /// are no ARN — Terraform seeds (`seed_route_owner`, default `terraform`) and `plr`
+    /// (`plr-cli`) — are trusted creators, bound by the port only. Routes are never removed
+    /// for it: the audit reports them.
     pub fn violations(
         &self,
         port: u16,
@@ -176,7 +179,7 @@ impl ExposurePolicy {
         if let Err(d) = self.check_port(port) {
             out.push(d.to_string());
         }
-        if owner_is_admin {
+        if owner_is_admin || principal_account(owner).is_none() {
             return out;
         }
         let scope = self.scope(owner);
@@ -297,5 +300,10 @@ mod tests {
         assert_eq!(unknown.len(), 2, "{unknown:?}");
         let admin = p.violations(22, "bastion.internal", None, PIPELINE, true);
         assert_eq!(admin.len(), 1, "only the port binds an admin: {admin:?}");
+        let seed = p.violations(5432, "bastion.internal", None, "terraform", false);
+        assert!(
+            seed.is_empty(),
+            "seeds and plr are trusted creators: {seed:?}"
+        );
     }
 }

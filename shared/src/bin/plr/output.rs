@@ -94,7 +94,11 @@ pub(crate) fn route_row(v: &Value) -> Vec<String> {
         cell(&v["port"]),
         cell(&v["connection"]["endpoint_service_name"]),
         cell(&v["listener_port"]),
-        cell(&v["status"]),
+        match v["policy_violations"].as_array().map_or(0, Vec::len) {
+            0 => cell(&v["status"]),
+            // Marked for an operator: the route is outside the exposure policy now.
+            _ => format!("{} (outside policy)", cell(&v["status"])),
+        },
     ]
 }
 
@@ -147,6 +151,15 @@ pub(crate) fn cell(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_route_outside_the_policy_is_marked_in_the_list() {
+        let inside = serde_json::json!({"id": "a", "status": "active"});
+        assert_eq!(route_row(&inside)[5], "active");
+        let outside = serde_json::json!({"id": "b", "status": "active",
+            "policy_violations": ["port 1433 is not a database port"]});
+        assert_eq!(route_row(&outside)[5], "active (outside policy)");
+    }
 
     fn rows() -> Vec<Vec<String>> {
         let row = |id: &str, host: &str| {

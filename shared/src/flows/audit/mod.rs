@@ -61,7 +61,8 @@ mod report;
 pub use orphans::orphan_of;
 pub use report::{
     ip_reused_in, report_rows, AddressRefused, AuditReport, DnsFailure, IpReused, Orphan,
-    OrphanReport, RouteConflict, RouteFailure, RouteFinding, RouteNotServing, TargetNotServing,
+    OrphanReport, PolicyViolation, RouteConflict, RouteFailure, RouteFinding, RouteNotServing,
+    TargetNotServing,
 };
 
 use orphans::{find_orphans, settle_orphans, Known};
@@ -366,6 +367,7 @@ struct ItemAudit {
     error: Option<String>,
     in_progress: bool,
     ip_reused: Vec<IpReused>,
+    policy_violation: Option<PolicyViolation>,
 }
 
 fn fold(report: &mut AuditReport, r: ItemAudit) {
@@ -397,6 +399,7 @@ fn fold(report: &mut AuditReport, r: ItemAudit) {
     }
     report.dns_failures.extend(r.dns_failure);
     report.ip_reused.extend(r.ip_reused);
+    report.policy_violations.extend(r.policy_violation);
     if let Some(conflict) = r.conflict {
         report.conflicts.push(RouteConflict {
             route_id: f_id.clone(),
@@ -428,6 +431,9 @@ async fn audit_item(
         },
         ..ItemAudit::default()
     };
+    if let RouteItem::Route(route) = item {
+        out.policy_violation = policy_violation(ctx, route);
+    }
     let result = match item {
         RouteItem::Malformed { error, .. } => Err(error.clone()),
         RouteItem::Route(route) => match route.status {
@@ -465,6 +471,16 @@ async fn audit_item(
         out.error = Some(e);
     }
     out
+}
+
+/// Why `route` is outside the exposure policy now, if it is (no AWS call).
+fn policy_violation(ctx: &Context, route: &Route) -> Option<PolicyViolation> {
+    let violations = service::view(ctx, route.clone()).policy_violations;
+    (!violations.is_empty()).then(|| PolicyViolation {
+        route_id: route.id().to_string(),
+        owner: route.owner.clone(),
+        violations,
+    })
 }
 
 async fn lookup(ctx: &Context, route: &Route, out: &mut ItemAudit) -> Lookup {

@@ -45,6 +45,19 @@ pub struct IpReused {
     pub claimed_by: Vec<String>,
 }
 
+/// A route outside the deployment's exposure policy now ([`crate::domain::exposure`]): a port
+/// that is no database port, or a database its owner (no admin) was not granted. Reported,
+/// never acted on: a policy change does not remove routes; an operator removes or re-grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyViolation {
+    /// The route.
+    pub route_id: String,
+    /// Its owner.
+    pub owner: String,
+    /// What is outside the policy, one line each.
+    pub violations: Vec<String>,
+}
+
 /// The [`IpReused`] findings among a plan's notes for `route_id`.
 pub fn ip_reused_in(route_id: &str, notes: &[Note]) -> Vec<IpReused> {
     notes
@@ -184,6 +197,8 @@ pub struct AuditReport {
     /// Structural conflicts the router cannot repair (a listener it does not own on a route's
     /// port); the route's targets were still reconciled.
     pub conflicts: Vec<RouteConflict>,
+    /// Routes outside the exposure policy now (see [`PolicyViolation`]); left as they are.
+    pub policy_violations: Vec<PolicyViolation>,
     /// Orphans found and deleted.
     pub orphans: OrphanReport,
     /// Terraform seeds turned into routes (or, in a dry run, waiting).
@@ -264,6 +279,7 @@ impl AuditReport {
             count("AddressesRefused", self.refused_addresses.len() as u64),
             count("IpReused", self.ip_reused.len() as u64),
             count("ListenerConflicts", self.conflicts.len() as u64),
+            count("PolicyViolations", self.policy_violations.len() as u64),
             count("OrphansFound", self.orphans.found.len() as u64),
             count("OrphansDeleted", self.orphans.deleted as u64),
             count("Errors", self.errors.len() as u64),

@@ -615,6 +615,12 @@ pub(super) async fn allocate(
                     route.router
                 )))
             }
+            Allocation::TlsNameTaken(holder) => {
+                return Err(ServiceError::TlsNameTaken {
+                    host: spec.host.to_string(),
+                    router: holder.unwrap_or_else(|| "another".into()),
+                })
+            }
             Allocation::RouteExists | Allocation::PortTaken | Allocation::RouterFull => continue,
             Allocation::Contended => {
                 tokio::time::sleep(std::time::Duration::from_millis(

@@ -48,14 +48,6 @@ pub enum ServiceError {
     /// No such route (or not visible to the caller).
     #[error("route {0} not found")]
     NotFound(String),
-    /// The caller may not act on this route.
-    #[error("{principal} may not access route {route}")]
-    Forbidden {
-        /// Caller.
-        principal: String,
-        /// Route.
-        route: String,
-    },
     /// A route with this name exists with a different definition.
     #[error("listener port {port} on router {router} is held by route {holder}: pin another port, or remove that route first")]
     PortPinned {
@@ -208,6 +200,11 @@ pub struct RouteView {
     /// What a Databricks private endpoint rule needs; null when the route's router is not in
     /// the configured fleet.
     pub connection: Option<Connection>,
+    /// Why the route is outside the deployment's exposure policy now (a port that is no
+    /// database port, a database its owner was not granted), one line each; absent when it is
+    /// inside. Such a route keeps serving: an operator removes it or grants it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_violations: Vec<String>,
 }
 
 /// Route detail: the route plus what ELB reports now.
@@ -233,10 +230,21 @@ pub fn view(ctx: &Context, route: Route) -> RouteView {
         port: route.listener_port,
         consumer_host: consumer_address(&route, Some(r)).map(|a| a.host),
     });
-    RouteView { route, connection }
+    let policy_violations = ctx.config.exposure.violations(
+        route.spec.port,
+        route.spec.host.as_str(),
+        route.spec.account.as_deref(),
+        &route.owner,
+        ctx.config.admin_principals.contains(&route.owner),
+    );
+    RouteView {
+        route,
+        connection,
+        policy_violations,
+    }
 }
 
-/// Reads a route the caller may see.
+/// Reads a route the caller may see; another owner's is [`ServiceError::NotFound`].
 pub async fn get(ctx: &Context, caller: &Caller, id: &str) -> Result<Route, ServiceError> {
     let id = RouteId::parse(id)?;
     let route = ctx
@@ -244,24 +252,42 @@ pub async fn get(ctx: &Context, caller: &Caller, id: &str) -> Result<Route, Serv
         .get(&id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(id.to_string()))?;
+    // Another owner's route answers as no route at all: a 403 would confirm that the name
+    // exists (and so that someone publishes that database).
     if !caller.may_access(ctx, &route) {
-        return Err(ServiceError::Forbidden {
-            principal: caller.principal.clone(),
-            route: id.to_string(),
-        });
+        return Err(ServiceError::NotFound(id.to_string()));
     }
     Ok(route)
 }
 
 /// Route detail with ELB's view of targets and the NLB's private IPs.
+///
+/// A route with no target registered shows a caller that is not an admin nothing of what its
+/// name answers (no resolutions, sightings or refused addresses): otherwise a route on any
+/// name would be a probe of private DNS zones. Admins see everything.
 pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDetail, ServiceError> {
-    let route = get(ctx, caller, id).await?;
+    let mut route = get(ctx, caller, id).await?;
     let targets = match &route.target_group_arn {
         Some(tg) => ctx.elb.describe_targets(tg).await?,
         None => vec![],
     };
     let nlb_private_ips = nlb_private_ips(ctx, &route.router).await;
-    let mut health = summarize(&targets, &route.refused, route.conflict.as_deref());
+    let hidden = targets.is_empty() && !caller.is_admin(ctx);
+    let mut health = if hidden {
+        let mut health = summarize(&[], &[], route.conflict.as_deref());
+        if !route.refused.is_empty() && route.conflict.is_none() {
+            health.reason = Some(
+                "no targets: the name answers only addresses that may not be targets (not shown while nothing is registered; an admin sees them)".into(),
+            );
+        }
+        route.sightings = Default::default();
+        route.resolutions.clear();
+        route.refused.clear();
+        route.ceded.clear();
+        health
+    } else {
+        summarize(&targets, &route.refused, route.conflict.as_deref())
+    };
     if route.status == RouteStatus::SourceGone {
         health = health.name_gone(route.spec.host.as_str(), route.name_gone_since);
     }

@@ -9,6 +9,7 @@
 //! | route            | `ROUTE#<id>`      | `ROUTE`          | the [`Route`] fields, `gsi1pk`=`ROUTES`, `gsi1sk`=id, `rds_key` |
 //! | port             | `ROUTER#<router>` | `PORT#<05d>`     | `route_id`, `state` (`allocated`/`quarantined`), `until` (epoch s) |
 //! | router meta      | `ROUTER#<router>` | `META`           | `active`: listeners allocated; `tls_names`: its TLS-named hosts (string set) |
+//! | TLS name         | `TLSNAME#<host>`  | `TLSNAME`        | `route_id`, `router`: the one route that has the host as its TLS name (written with the route) |
 //! | lease            | `AUDIT`           | `LEASE#<kind>`   | `owner` (the run's token), `until` (epoch s): one `full` audit, one `rules` sync at a time |
 //! | resume cursor    | `AUDIT`           | `CURSOR`         | `after` (route id), `at` (RFC 3339)                |
 //! | dry runs' cursor | `AUDIT`           | `CURSOR#dry`     | `after` (route id), `at` (RFC 3339)                |
@@ -327,12 +328,20 @@ impl RouteStore for DynamoStore {
             ])));
         }
         let out = req.send().await.map_err(|e| StoreError::aws("Query", e))?;
+        // One item the code cannot read (edited by hand, written by a newer version) must not
+        // fail every caller's listing: it is logged and left out (the audit reports it, and
+        // reading it by id answers 500 naming it).
         let routes = out
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()?;
+            .filter_map(|item| {
+                let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned();
+                decode(item)
+                    .map_err(|e| tracing::warn!(item = pk.as_deref().unwrap_or(""), error = %e, "route item not readable; left out of the listing"))
+                    .ok()
+            })
+            .collect();
         let next = out
             .last_evaluated_key
             .and_then(|k| k.get("gsi1sk").and_then(|v| v.as_s().ok()).cloned());

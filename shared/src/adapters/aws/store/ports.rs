@@ -39,8 +39,20 @@ pub enum Allocation {
     PortTaken,
     /// The router is at its listener limit.
     RouterFull,
+    /// Another route holds the host as its TLS name (on this or another router): a domain
+    /// name leads to one private endpoint. The holder's router, when the item says.
+    TlsNameTaken(Option<String>),
     /// A concurrent transaction touched the same items: retry.
     Contended,
+}
+
+/// The key of a host's TLS-name item: one per host in the whole table, written in the same
+/// transaction as the route, so two routers can never take one host at once.
+fn tls_name_key(host: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("pk".to_owned(), s(format!("TLSNAME#{host}"))),
+        ("sk".to_owned(), s("TLSNAME")),
+    ])
 }
 
 fn router_pk(router: &str) -> AttributeValue {
@@ -227,11 +239,26 @@ impl DynamoStore {
             .condition_expression(condition)
             .build()
             .map_err(|e| StoreError::Codec(e.to_string()))?;
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder().put(put_route).build(),
             TransactWriteItem::builder().put(put_port).build(),
             TransactWriteItem::builder().update(count).build(),
         ];
+        if route.spec.tls_name {
+            let mut item = tls_name_key(route.spec.host.as_str());
+            item.insert("route_id".into(), s(route.id().as_str()));
+            item.insert("router".into(), s(&route.router));
+            let put_name = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()
+                .map_err(|e| StoreError::Codec(e.to_string()))?;
+            items.push(TransactWriteItem::builder().put(put_name).build());
+        }
         match self
             .client
             .transact_write_items()
@@ -252,6 +279,15 @@ impl DynamoStore {
                     let failed = |i: usize| codes.get(i) == Some(&"ConditionalCheckFailed");
                     return Ok(if failed(0) {
                         Allocation::RouteExists
+                    } else if failed(3) {
+                        let holder = c
+                            .cancellation_reasons()
+                            .get(3)
+                            .and_then(|r| r.item())
+                            .and_then(|i| i.get("router"))
+                            .and_then(|v| v.as_s().ok())
+                            .cloned();
+                        Allocation::TlsNameTaken(holder)
                     } else if failed(1) {
                         Allocation::PortTaken
                     } else if failed(2) {
@@ -311,19 +347,30 @@ impl DynamoStore {
             .update_expression(update)
             .build()
             .map_err(|e| StoreError::Codec(e.to_string()))?;
-        self.client
+        let mut write = self
+            .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().delete(del).build())
             .transact_items(TransactWriteItem::builder().put(quarantine).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(_)) => {
-                    StoreError::Conflict(route.id().to_string())
-                }
-                _ => StoreError::aws("TransactWriteItems", e),
-            })?;
+            .transact_items(TransactWriteItem::builder().update(count).build());
+        if route.spec.tls_name {
+            // The host's TLS-name item goes with its route (only its own: routes stored before
+            // the item existed have none, and the condition spares another route's).
+            let free = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(tls_name_key(route.spec.host.as_str())))
+                .condition_expression("attribute_not_exists(pk) OR route_id = :id")
+                .expression_attribute_values(":id", s(route.id().as_str()))
+                .build()
+                .map_err(|e| StoreError::Codec(e.to_string()))?;
+            write = write.transact_items(TransactWriteItem::builder().delete(free).build());
+        }
+        write.send().await.map_err(|e| match e.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(_)) => {
+                StoreError::Conflict(route.id().to_string())
+            }
+            _ => StoreError::aws("TransactWriteItems", e),
+        })?;
         Ok(())
     }
 }
