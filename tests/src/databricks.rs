@@ -56,9 +56,14 @@ impl Fault {
     }
 }
 
+/// The client secret the server accepts until [`Server::rotate_secret`].
+const FIRST_SECRET: &str = "does-not-leak-8f2c";
+
 #[derive(Default)]
 struct State {
     rules: BTreeMap<String, Value>,
+    /// The client secret the token endpoint accepts now ([`Server::rotate_secret`]).
+    secret: String,
     tokens: BTreeSet<String>,
     faults: VecDeque<(Option<String>, Fault)>,
     calls: Vec<String>,
@@ -83,7 +88,6 @@ struct Shared {
     account_id: String,
     ncc_id: String,
     client_id: String,
-    client_secret: String,
     state: Arc<Mutex<State>>,
 }
 
@@ -91,16 +95,26 @@ impl Server {
     /// Rules per list page: small, so listing always pages.
     pub const PAGE: usize = 2;
 
+    /// Rotates the service principal's OAuth secret: from now on only `secret` gets a token,
+    /// and the tokens issued so far are revoked (the account console's "delete secret").
+    pub fn rotate_secret(&self, secret: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.secret = secret.to_owned();
+        state.tokens.clear();
+    }
+
     /// Starts a server on 127.0.0.1 with no rules.
     pub async fn start() -> anyhow::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State {
+            secret: FIRST_SECRET.into(),
+            ..State::default()
+        }));
         let shared = Arc::new(Shared {
             account_id: "0d1e2a3b-acct".into(),
             ncc_id: "9f8e7d6c-ncc".into(),
             client_id: "router-sp".into(),
-            client_secret: "does-not-leak-8f2c".into(),
             state: state.clone(),
         });
         let server = Self {
@@ -108,7 +122,7 @@ impl Server {
             account_id: shared.account_id.clone(),
             ncc_id: shared.ncc_id.clone(),
             client_id: shared.client_id.clone(),
-            client_secret: shared.client_secret.clone(),
+            client_secret: FIRST_SECRET.into(),
             state,
         };
         tokio::spawn(async move {
@@ -378,8 +392,9 @@ fn req_query(query: &BTreeMap<String, String>) -> String {
 /// The token endpoint: basic client credentials and the documented form.
 fn token(shared: &Shared, auth: &str, body: &[u8]) -> Response<Full<Bytes>> {
     let form: BTreeMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+    let secret = shared.state.lock().unwrap().secret.clone();
     let expected = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", shared.client_id, shared.client_secret));
+        .encode(format!("{}:{}", shared.client_id, secret));
     let good = auth.strip_prefix("Basic ") == Some(expected.as_str())
         && form.get("grant_type").map(String::as_str) == Some("client_credentials")
         && form.get("scope").map(String::as_str) == Some("all-apis");

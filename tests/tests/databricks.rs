@@ -121,6 +121,47 @@ async fn a_tls_named_route_puts_its_host_on_the_rule_and_takes_it_away_when_remo
     println!("Databricks API calls:\n{}", server.calls().join("\n"));
 }
 
+/// Issue #28 case 7: the client secret was cached for the sandbox's life, so after a rotation
+/// (new secret in Secrets Manager, the old one deleted in Databricks) every rule sync failed
+/// until a cold start. A 401 from the token endpoint now reads the secret again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_client_secret_is_read_again_when_the_token_endpoint_refuses_the_old_one() {
+    let bed = Bed::start("dbx-rotate").await;
+    let server = Server::start().await.unwrap();
+    let ctx = context(&bed, &server).await;
+    let rule = server.add_rule(&endpoint_service(&ctx), "ESTABLISHED", 3);
+    bed.set_ip(&rds_host("orders"), [10, 0, 1, 91]);
+    bed.set_ip(&rds_host("billing"), [10, 0, 1, 92]);
+    let (status, body) = create_tls_route(&ctx, "orders").await;
+    assert_eq!(status, 201, "{body}");
+
+    let rotated = "rotated-secret-77aa";
+    let arn = ctx
+        .config
+        .databricks
+        .as_ref()
+        .unwrap()
+        .client_secret_arn
+        .clone();
+    aws_sdk_secretsmanager::Client::new(&bed.sdk)
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(rotated)
+        .send()
+        .await
+        .unwrap();
+    server.rotate_secret(rotated);
+
+    let (status, body) = create_tls_route(&ctx, "billing").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        sorted(server.domain_names(&rule)),
+        sorted(vec![DOMAIN.into(), rds_host("billing"), rds_host("orders")]),
+        "the rule was synced with the rotated secret: {:?}",
+        server.calls()
+    );
+}
+
 /// Bad answers — 401 (twice: a fresh token does not help), 404, 409, 429 with Retry-After,
 /// 500, malformed JSON — leave the route as created and serving, and are reported; the next
 /// audit with a well API puts the name on the rule.

@@ -437,7 +437,9 @@ async fn one_unreadable_route_item_does_not_break_the_listing_or_the_catalog() {
     let mut list = sample("apigw-list-routes.json");
     list["requestContext"]["authorizer"]["iam"]["userArn"] = router_tests::fixtures::ADMIN.into();
     list["rawQueryString"] = "".into();
-    list.as_object_mut().unwrap().remove("queryStringParameters");
+    list.as_object_mut()
+        .unwrap()
+        .remove("queryStringParameters");
     let (status, body) = call_api(&bed.ctx, list.clone()).await;
     assert_eq!(status, 200, "{body:#}");
     let ids: Vec<&str> = body["routes"]

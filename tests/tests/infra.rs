@@ -241,12 +241,20 @@ const CODE_SERVICES: &[&str] = &[
 ];
 
 /// What the Lambda platform needs on the function's behalf, nothing the code calls: writing
-/// its own log streams and (event-driven functions) sending failed invocations to the DLQ.
+/// its own log streams, (event-driven functions) sending failed invocations to the DLQ, and
+/// (with Active tracing) writing trace segments.
 const PLATFORM_ACTIONS: &[&str] = &[
     "logs:CreateLogStream",
     "logs:PutLogEvents",
     "sqs:SendMessage",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
 ];
+
+/// Actions another service performs with the caller's permissions on behalf of an action the
+/// code calls (action, the code's action): reading a secret encrypted with a customer-managed
+/// KMS key needs `kms:Decrypt` (Secrets Manager user guide, "Secret encryption and decryption").
+const DEPENDENT_ACTIONS: &[(&str, &str)] = &[("kms:Decrypt", "secretsmanager:GetSecretValue")];
 
 #[derive(Debug)]
 struct Condition {
@@ -445,7 +453,10 @@ fn each_lambda_policy_grants_exactly_the_actions_its_code_calls() {
             .iter()
             .filter(|a| !CODE_SERVICES.contains(&service(a)))
         {
-            if !PLATFORM_ACTIONS.contains(&other.as_str()) {
+            let dependent = DEPENDENT_ACTIONS
+                .iter()
+                .any(|(action, on)| action == other && code_actions.contains(on));
+            if !PLATFORM_ACTIONS.contains(&other.as_str()) && !dependent {
                 problems.push(format!(
                     "{function}: {other} is neither called by the code nor needed by Lambda"
                 ));
@@ -1420,5 +1431,97 @@ fn the_databricks_example_checks_the_documented_limits_offline() {
     for (case, vars, said) in cases {
         let err = run(case, &vars).expect_err(case);
         assert!(err.contains(said), "{case}: {err}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracing
+// ---------------------------------------------------------------------------------------------
+
+/// Issue #28 case 7: `lambda_tracing_mode = "Active"` without the X-Ray write actions in the
+/// roles made Lambda refuse the configuration. Every function's tracing mode is the variable,
+/// and with "Active" its role may write trace segments before the function is configured.
+#[test]
+fn active_tracing_gives_every_function_role_the_xray_write_actions() {
+    let module = Module::load();
+    let xray = module.resource("aws_iam_role_policy", "xray");
+    let for_each = attr(xray, "for_each").expect("xray for_each").to_string();
+    assert!(
+        for_each.contains("var.lambda_tracing_mode == \"Active\""),
+        "only with Active tracing: {for_each}"
+    );
+    let policy = attr(xray, "policy").expect("policy").to_string();
+    let ["data", "aws_iam_policy_document", doc, "json"] =
+        policy.split('.').collect::<Vec<_>>()[..]
+    else {
+        panic!("xray policy must be a policy document: {policy}");
+    };
+    let actions: BTreeSet<String> = policy_statements(&module, doc)
+        .into_iter()
+        .flat_map(|s| s.actions)
+        .collect();
+    assert_eq!(
+        actions,
+        BTreeSet::from([
+            "xray:PutTelemetryRecords".to_owned(),
+            "xray:PutTraceSegments".to_owned()
+        ])
+    );
+    for (function, body) in module.resources("aws_lambda_function") {
+        let tracing = blocks(body, "tracing_config")
+            .next()
+            .unwrap_or_else(|| panic!("{function}: tracing_config"));
+        assert_eq!(
+            attr(tracing.body(), "mode")
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("var.lambda_tracing_mode"),
+            "{function}"
+        );
+        let ["aws_iam_role", role, "arn"] = path(attr(body, "role").expect("role"))[..] else {
+            panic!("{function}: role");
+        };
+        assert!(
+            for_each.contains(&format!("aws_iam_role.{role}.id")),
+            "{function}: its role {role} may write traces: {for_each}"
+        );
+        let depends = attr(body, "depends_on")
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(
+            depends.contains("aws_iam_role_policy.xray"),
+            "{function}: configured after its role may write traces: {depends}"
+        );
+    }
+}
+
+/// Issue #28 case 7: a Databricks secret given as a partial ARN (no random suffix) or
+/// encrypted with a customer-managed KMS key was AccessDenied. The grant covers the suffix,
+/// and a configured key may be used to decrypt only through Secrets Manager.
+#[test]
+fn the_databricks_secret_grant_covers_partial_arns_and_customer_keys() {
+    let module = Module::load();
+    let arns = module.local("databricks_secret_arns").to_string();
+    assert!(
+        arns.contains("${var.databricks.client_secret_arn}-??????"),
+        "{arns}"
+    );
+    let statements = policy_statements(&module, "databricks_secret_kms");
+    assert_eq!(statements.len(), 1);
+    let kms = &statements[0];
+    assert_eq!(kms.actions, vec!["kms:Decrypt".to_owned()]);
+    assert!(
+        kms.conditions.iter().any(|c| c.test == "StringEquals"
+            && c.variable == "kms:ViaService"
+            && c.values.iter().all(|v| v.starts_with("secretsmanager."))),
+        "{kms:?}"
+    );
+    for function in ["routes_api", "dns_audit"] {
+        let attached = module.resource(
+            "aws_iam_role_policy",
+            &format!("{function}_databricks_secret_kms"),
+        );
+        let count = attr(attached, "count").expect("count").to_string();
+        assert!(count.contains("databricks_secret_kms_keys"), "{count}");
     }
 }

@@ -93,6 +93,24 @@ data "aws_iam_policy_document" "databricks_secret" {
   }
 }
 
+# A secret encrypted with a customer-managed KMS key also needs kms:Decrypt on that key, and
+# only through Secrets Manager (Secrets Manager user guide, "Secret encryption and decryption":
+# the caller needs kms:Decrypt; kms:ViaService limits it to requests Secrets Manager makes).
+# Attached only when databricks.client_secret_kms_key_arn is set.
+data "aws_iam_policy_document" "databricks_secret_kms" {
+  statement {
+    sid       = "DatabricksClientSecretKey"
+    actions   = ["kms:Decrypt"]
+    resources = local.databricks_secret_kms_keys
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+    }
+  }
+}
+
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -285,6 +303,7 @@ data "aws_iam_policy_document" "rds_events" {
     actions = [
       "ec2:DescribeSubnets",
       "ec2:DescribeVpcs",
+      "ec2:DescribeNetworkInterfaces",
     ]
     resources = ["*"]
   }
@@ -381,6 +400,13 @@ resource "aws_iam_role_policy" "routes_api_databricks_secret" {
   policy = data.aws_iam_policy_document.databricks_secret.json
 }
 
+resource "aws_iam_role_policy" "routes_api_databricks_secret_kms" {
+  count  = length(local.databricks_secret_kms_keys)
+  name   = "databricks-secret-kms"
+  role   = aws_iam_role.routes_api.id
+  policy = data.aws_iam_policy_document.databricks_secret_kms.json
+}
+
 resource "aws_iam_role" "rds_events" {
   name               = "${var.service_name}-rds-events"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
@@ -424,6 +450,37 @@ resource "aws_iam_role_policy" "dns_audit_databricks_secret" {
   name   = "databricks-secret"
   role   = aws_iam_role.dns_audit.id
   policy = data.aws_iam_policy_document.databricks_secret.json
+}
+
+resource "aws_iam_role_policy" "dns_audit_databricks_secret_kms" {
+  count  = length(local.databricks_secret_kms_keys)
+  name   = "databricks-secret-kms"
+  role   = aws_iam_role.dns_audit.id
+  policy = data.aws_iam_policy_document.databricks_secret_kms.json
+}
+
+# Only with lambda_tracing_mode = "Active": Lambda then sends trace segments as the function's
+# role, which needs xray:PutTraceSegments and xray:PutTelemetryRecords (Lambda developer guide,
+# "Visualize Lambda function invocations using AWS X-Ray", execution role permissions; the
+# actions have no resource types: "*"); without them the configuration is refused.
+data "aws_iam_policy_document" "xray_write" {
+  statement {
+    sid       = "TraceSegments"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "xray" {
+  for_each = var.lambda_tracing_mode == "Active" ? {
+    routes_api = aws_iam_role.routes_api.id
+    rds_events = aws_iam_role.rds_events.id
+    dns_audit  = aws_iam_role.dns_audit.id
+  } : {}
+
+  name   = "xray-write"
+  role   = each.value
+  policy = data.aws_iam_policy_document.xray_write.json
 }
 
 # Only when the Lambdas run in a VPC: Lambda needs to manage their network interfaces.

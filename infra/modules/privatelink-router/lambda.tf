@@ -88,7 +88,7 @@ resource "aws_lambda_function" "routes_api" {
 
   tags = local.tags
 
-  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.routes_api]
+  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.routes_api, aws_iam_role_policy.xray]
 }
 
 resource "aws_lambda_function" "rds_events" {
@@ -136,7 +136,7 @@ resource "aws_lambda_function" "rds_events" {
 
   tags = local.tags
 
-  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.rds_events]
+  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.rds_events, aws_iam_role_policy.xray]
 }
 
 resource "aws_lambda_function" "dns_audit" {
@@ -184,7 +184,7 @@ resource "aws_lambda_function" "dns_audit" {
 
   tags = local.tags
 
-  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.dns_audit]
+  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.dns_audit, aws_iam_role_policy.xray]
 }
 
 # Asynchronous invocations: a few retries, then the DLQ. An event older than an hour is

@@ -25,7 +25,14 @@ locals {
   }
 
   # The Databricks OAuth client secret, when var.databricks is set (iam.tf).
-  databricks_secret_arns = var.databricks == null ? [] : [var.databricks.client_secret_arn]
+  # The ARN as given, and with the random suffix Secrets Manager appends to every secret's ARN
+  # ("-" and 6 characters): a partial ARN (no suffix) matches the secret only with it (Secrets
+  # Manager user guide, "Permissions policy examples": "MySecret-??????").
+  databricks_secret_arns = var.databricks == null ? [] : [
+    var.databricks.client_secret_arn,
+    "${var.databricks.client_secret_arn}-??????",
+  ]
+  databricks_secret_kms_keys = compact([try(var.databricks.client_secret_kms_key_arn, null)])
 
   # Routers in fill order: the Lambdas' ROUTER_FLEET.
   fleet = [for r in var.routers : {

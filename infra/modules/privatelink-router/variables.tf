@@ -204,13 +204,15 @@ variable "consumer_domains" {
 }
 
 variable "databricks" {
-  description = "The Databricks account API the router keeps private endpoint rules with (ROUTER_DATABRICKS_*): the account, the NCC whose rules name the routers' endpoint services, the OAuth service principal's client id, and the ARN of the Secrets Manager secret holding its client secret (SecretString). null: the router only reports the domain names each rule needs (GET /catalog, plr catalog)."
+  description = "The Databricks account API the router keeps private endpoint rules with (ROUTER_DATABRICKS_*): the account, the NCC whose rules name the routers' endpoint services, the OAuth service principal's client id, and the ARN of the Secrets Manager secret holding its client secret (SecretString; a full ARN or one without its random suffix), with the customer-managed KMS key it is encrypted with, if any (client_secret_kms_key_arn). null: the router only reports the domain names each rule needs (GET /catalog, plr catalog)."
   type = object({
     account_id        = string
     ncc_id            = string
     client_id         = string
     client_secret_arn = string
     host              = optional(string, "https://accounts.cloud.databricks.com")
+    # The customer-managed KMS key the secret is encrypted with, if any (null: aws/secretsmanager).
+    client_secret_kms_key_arn = optional(string)
   })
   default = null
 
@@ -324,7 +326,7 @@ variable "lambda_vpc_config" {
 }
 
 variable "lambda_tracing_mode" {
-  description = "X-Ray tracing mode of the Lambdas (PassThrough: sampled only when the caller traces)."
+  description = "X-Ray tracing mode of the Lambdas (PassThrough: sampled only when the caller traces; Active: the roles may also write traces, xray:PutTraceSegments and xray:PutTelemetryRecords)."
   type        = string
   default     = "PassThrough"
 

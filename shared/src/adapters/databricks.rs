@@ -181,7 +181,10 @@ impl Databricks {
         )
     }
 
-    /// A bearer token: the cached one, or a new one from the token endpoint.
+    /// A bearer token: the cached one, or a new one from the token endpoint. The client
+    /// secret is read from Secrets Manager once per sandbox, and again when the token endpoint
+    /// refuses it (401 `invalid_client`: the secret was rotated), so a rotation needs no
+    /// redeploy.
     async fn token(&self, fresh: bool) -> Result<String, DatabricksError> {
         let mut state = self.state.lock().await;
         if let (false, Some((token, until))) = (fresh, &state.token) {
@@ -189,30 +192,57 @@ impl Databricks {
                 return Ok(token.clone());
             }
         }
-        let secret = match &state.secret {
-            Some(s) => s.clone(),
-            None => {
-                let arn = &self.config.client_secret_arn;
-                let out = self
-                    .secrets
-                    .get_secret_value()
-                    .secret_id(arn)
-                    .send()
-                    .await
-                    .map_err(|e| DatabricksError::Secret {
-                        arn: arn.clone(),
-                        detail: crate::adapters::aws::clients::error_chain(&e),
-                    })?;
-                let secret = out.secret_string().map(str::to_owned).ok_or_else(|| {
-                    DatabricksError::Secret {
-                        arn: arn.clone(),
-                        detail: "it has no SecretString".into(),
-                    }
-                })?;
-                state.secret = Some(secret.clone());
-                secret
+        let cached = state.secret.is_some();
+        let secret = self.secret(&mut state, false).await?;
+        let token = match self.request_token(&secret).await {
+            Err(DatabricksError::Api { status: 401, .. }) if cached => {
+                let secret = self.secret(&mut state, true).await?;
+                self.request_token(&secret).await?
             }
+            other => other?,
         };
+        let lifetime = token.expires_in.unwrap_or(3600).saturating_sub(60);
+        state.token = Some((
+            token.access_token.clone(),
+            Instant::now() + Duration::from_secs(lifetime),
+        ));
+        Ok(token.access_token)
+    }
+
+    /// The client secret: the one read before, or (when `again` or none was read) its
+    /// current value from Secrets Manager.
+    async fn secret(
+        &self,
+        state: &mut Credentials,
+        again: bool,
+    ) -> Result<String, DatabricksError> {
+        if let (false, Some(secret)) = (again, &state.secret) {
+            return Ok(secret.clone());
+        }
+        let arn = &self.config.client_secret_arn;
+        let out = self
+            .secrets
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| DatabricksError::Secret {
+                arn: arn.clone(),
+                detail: crate::adapters::aws::clients::error_chain(&e),
+            })?;
+        let secret =
+            out.secret_string()
+                .map(str::to_owned)
+                .ok_or_else(|| DatabricksError::Secret {
+                    arn: arn.clone(),
+                    detail: "it has no SecretString".into(),
+                })?;
+        state.secret = Some(secret.clone());
+        Ok(secret)
+    }
+
+    /// One token from the OAuth token endpoint (client credentials, HTTP basic).
+    async fn request_token(&self, secret: &str) -> Result<Token, DatabricksError> {
         let url = format!(
             "{}/oidc/accounts/{}/v1/token",
             self.config.host.trim_end_matches('/'),
@@ -223,13 +253,7 @@ impl Databricks {
             .post(url)
             .basic_auth(&self.config.client_id, Some(secret))
             .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]);
-        let token: Token = answer("token", request.send().await).await?;
-        let lifetime = token.expires_in.unwrap_or(3600).saturating_sub(60);
-        state.token = Some((
-            token.access_token.clone(),
-            Instant::now() + Duration::from_secs(lifetime),
-        ));
-        Ok(token.access_token)
+        answer("token", request.send().await).await
     }
 
     /// Sends a request with the bearer token; on 401 once more with a fresh token (a token

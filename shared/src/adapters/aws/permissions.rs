@@ -54,7 +54,9 @@ pub const ROUTES_API: &[&str] = &[
 ];
 
 /// Actions the RDS events handler calls: find the routes of a database, re-resolve them and
-/// move their targets (no structural changes: that is the API's and the audit's job).
+/// move their targets (no structural changes: that is the API's and the audit's job). Its
+/// cold start reads the router's own interfaces (never targets) and, for liveness, which
+/// addresses RDS interfaces hold.
 pub const RDS_EVENTS: &[&str] = &[
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeTargetHealth",
@@ -62,6 +64,7 @@ pub const RDS_EVENTS: &[&str] = &[
     "elasticloadbalancing:DeregisterTargets",
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
+    "ec2:DescribeNetworkInterfaces",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:Query",
