@@ -349,7 +349,7 @@ async fn a_policy_change_reports_existing_routes_and_never_removes_them() {
         .await
         .unwrap();
     let report = audit(&ctx).await;
-    let found: Vec<(String, usize)> = report["policy_violations"]
+    let mut found: Vec<(String, usize)> = report["policy_violations"]
         .as_array()
         .unwrap()
         .iter()
@@ -360,6 +360,7 @@ async fn a_policy_change_reports_existing_routes_and_never_removes_them() {
             )
         })
         .collect();
+    found.sort();
     assert_eq!(
         found,
         vec![("legacy".to_owned(), 2), ("orders".to_owned(), 1)],

@@ -32,6 +32,14 @@ output "nlb_private_ips" {
   }
 }
 
+output "nlb_private_ip_cidrs" {
+  description = "\"<router id>/<subnet index>\" => \"<NLB private IP>/32\": the NLBs' addresses keyed by what is known at plan time, so a database's security group rules can for_each over it on a first apply, when the addresses are not known yet (README, What database owners must allow)."
+  value = {
+    for pair in setproduct(var.routers, range(length(var.subnet_ids))) :
+    "${pair[0]}/${pair[1]}" => "${data.aws_network_interface.nlb["${pair[0]}/${var.subnet_ids[pair[1]]}"].private_ip}/32"
+  }
+}
+
 output "security_group_id" {
   description = "Security group of the NLBs: a database in the same VPC (or a peered one) can admit it instead of the NLB IPs."
   value       = aws_security_group.nlb.id
