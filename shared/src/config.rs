@@ -32,6 +32,9 @@ pub const ENV_VARS: &[&str] = &[
     "ROUTER_CALLER_GRANTS",
     "ROUTER_DATABASE_CIDRS",
     "ROUTER_DATABASE_PORTS",
+    "ROUTER_ROUTES_PER_OWNER",
+    "ROUTER_TLS_NAMES_PER_OWNER",
+    "ROUTER_TARGETS_PER_ROUTE",
     "ROUTER_HOST_SUFFIXES",
     "ROUTER_ALLOW_IP_LITERALS",
     "ROUTER_EVENT_ACCOUNTS",
@@ -398,6 +401,11 @@ impl Config {
             exposure: ExposurePolicy {
                 database_ports: database_ports(env)?,
                 grants: caller_grants(env)?,
+                quotas: crate::domain::exposure::Quotas {
+                    routes_per_owner: num(env, "ROUTER_ROUTES_PER_OWNER", 0)?,
+                    tls_names_per_owner: num(env, "ROUTER_TLS_NAMES_PER_OWNER", 0)?,
+                    targets_per_route: num(env, "ROUTER_TARGETS_PER_ROUTE", 0)?,
+                },
             },
             database_cidrs: database_cidrs(env)?,
             host_policy: HostPolicy {

@@ -167,6 +167,7 @@ impl Context {
             .map_err(|(router, source)| InitError::Router { router, source })?;
         let store = DynamoStore::new(clients.dynamodb.clone(), config.table.clone());
         let rds = rds_access(&config, &clients).await;
+        let dns = crate::adapters::dns::Capped::wrap(dns, config.exposure.quotas.targets_per_route);
         Ok(Self {
             databricks: databricks(&config, &clients),
             config,

@@ -225,6 +225,15 @@ fn the_kept_demo_serves_plr_with_the_exports_it_prints() {
         .envs(exported(&lines))
         .output()
         .expect("plr runs");
+    // Issue #28: what each owner holds against the quotas.
+    let ports = Command::new(&plr)
+        .arg("ports")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("COLUMNS", "250")
+        .envs(exported(&lines))
+        .output()
+        .expect("plr runs");
     // SIGINT, as Ctrl-C sends it.
     unsafe { libc::kill(demo.id() as i32, libc::SIGINT) };
     let rest: Vec<String> = output.map_while(Result::ok).collect();
@@ -238,6 +247,13 @@ fn the_kept_demo_serves_plr_with_the_exports_it_prints() {
     for route in ["\"orders\"", "\"billing\"", "\"billing-ro\""] {
         assert!(out.contains(route), "{route} not listed: {out}");
     }
+    let ports = String::from_utf8_lossy(&ports.stdout);
+    assert!(
+        ports.contains("quotas per owner that is not an admin: routes no cap")
+            && ports.contains("arn:aws:iam::123456789012:role/pipeline")
+            && ports.contains("3 of no cap"),
+        "plr ports shows what the pipeline holds: {ports}"
+    );
     let catalog = String::from_utf8_lossy(&catalog.stdout);
     for (route, url) in [
         (

@@ -512,3 +512,71 @@ async fn a_tls_name_is_one_item_in_the_table_so_two_routers_never_take_one_host(
     let (status, reply) = post_route(&bed.ctx, &tls("second"), OWNER).await;
     assert_eq!(status, 201, "the delete freed the name: {reply:#}");
 }
+
+/// Case 3: one caller filled the routers — no cap on routes, TLS names or targets. A caller
+/// that is not an admin holds at most `routes_per_owner` routes and `tls_names_per_owner` TLS
+/// names (a replay of one of its routes is not a new one); an answer above `targets_per_route`
+/// is refused at creation for everyone and, later, registers nothing (a failed lookup), so a
+/// name answering thousands of private addresses cannot take the NLB's shared targets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_cap_routes_and_tls_names_per_owner_and_targets_per_route() {
+    use router_tests::fixtures::{ADMIN, OWNER};
+    use router_tests::handlers::{post_route, watch};
+    let bed = Bed::start_with(
+        "quotas",
+        &[
+            ("ROUTER_ROUTES_PER_OWNER", "2"),
+            ("ROUTER_TLS_NAMES_PER_OWNER", "1"),
+            ("ROUTER_TARGETS_PER_ROUTE", "3"),
+        ],
+    )
+    .await;
+    for (n, name) in ["one", "two", "three", "four"].iter().enumerate() {
+        bed.set_ip(&format!("{name}.db.test"), [10, 0, 1, 50 + n as u8]);
+    }
+    let tls = |name: &str| serde_json::json!({"name": name, "host": format!("{name}.db.test"), "port": 5432, "tls_name": true});
+    let (status, reply) = post_route(&bed.ctx, &tls("one"), OWNER).await;
+    assert_eq!(status, 201, "{reply:#}");
+    let (status, reply) = post_route(&bed.ctx, &tls("two"), OWNER).await;
+    assert_eq!((status, code(&reply)), (403, "quota_exceeded"), "{reply:#}");
+    assert!(
+        reply.to_string().contains("tls_names_per_owner"),
+        "{reply:#}"
+    );
+    let (status, reply) = post_route(&bed.ctx, &request("two", "two.db.test", 5432), OWNER).await;
+    assert_eq!(status, 201, "{reply:#}");
+    let (status, reply) =
+        post_route(&bed.ctx, &request("three", "three.db.test", 5432), OWNER).await;
+    assert_eq!((status, code(&reply)), (403, "quota_exceeded"), "{reply:#}");
+    assert!(reply.to_string().contains("routes_per_owner"), "{reply:#}");
+    let (status, reply) = post_route(&bed.ctx, &tls("one"), OWNER).await;
+    assert_eq!(status, 200, "a replay is no new route: {reply:#}");
+    let (status, reply) =
+        post_route(&bed.ctx, &request("three", "three.db.test", 5432), ADMIN).await;
+    assert_eq!(status, 201, "admins are not counted: {reply:#}");
+
+    // Four addresses where three are the cap: refused for an admin too.
+    let many = [[10, 0, 2, 1], [10, 0, 2, 2], [10, 0, 2, 3], [10, 0, 2, 4]];
+    let ips: Vec<std::net::Ipv4Addr> = many.iter().map(|o| (*o).into()).collect();
+    bed.dns.set_a("many.db.test", &ips);
+    let (status, reply) = post_route(&bed.ctx, &request("many", "many.db.test", 5432), ADMIN).await;
+    assert_eq!((status, code(&reply)), (403, "quota_exceeded"), "{reply:#}");
+    assert!(reply.to_string().contains("targets_per_route"), "{reply:#}");
+
+    // A route whose name later answers too many: nothing changes, and the watch says why.
+    bed.set_ip("grows.db.test", [10, 0, 1, 60]);
+    let (status, reply) =
+        post_route(&bed.ctx, &request("grows", "grows.db.test", 5432), ADMIN).await;
+    assert_eq!(status, 201, "{reply:#}");
+    bed.dns.set_a("grows.db.test", &ips);
+    let report = watch(&bed.ctx).await;
+    assert_eq!(
+        bed.targets(&bed.route("grows").await).await,
+        vec!["10.0.1.60:5432"],
+        "{report:#}"
+    );
+    assert!(
+        report.to_string().contains("too_many_addresses"),
+        "{report:#}"
+    );
+}

@@ -98,6 +98,9 @@ pub enum ErrorCode {
     /// of its account or of an account granted to it in `caller_grants`
     /// (`ROUTER_CALLER_GRANTS`), nor a name under a granted host suffix.
     NotInCallerGrants,
+    /// A quota of the deployment would be exceeded: routes or TLS names per owner, or the
+    /// addresses a name answers (`quotas` in Terraform; the message names which).
+    QuotaExceeded,
     /// No IAM caller in the request context.
     Unauthenticated,
     /// Only admins may pin a `listener_port` or take over a `target_group`.
@@ -147,7 +150,8 @@ impl ErrorCode {
             | DatabasePortNotAllowed
             | OutsideDatabaseCidrs
             | RouterAddress
-            | NotInCallerGrants => 403,
+            | NotInCallerGrants
+            | QuotaExceeded => 403,
             NotFound | UnknownEndpoint => 404,
             MethodNotAllowed => 405,
             Conflict | CapacityExhausted | Busy | PortInUse | PortPinned | TargetGroupNotOurs
@@ -239,6 +243,7 @@ impl ApiError {
                     } => ErrorCode::RouterAddress,
                     Denial::Addresses { .. } => ErrorCode::OutsideDatabaseCidrs,
                     Denial::NotOwner { .. } => ErrorCode::NotInCallerGrants,
+                    Denial::Quota { .. } => ErrorCode::QuotaExceeded,
                 },
                 ServiceError::NotFound(_) => ErrorCode::NotFound,
                 ServiceError::Conflict { .. } => ErrorCode::Conflict,

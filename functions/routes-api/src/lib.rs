@@ -543,6 +543,12 @@ mod tests {
                 refusal: Refusal::RouterAddress,
             })
             .into(),
+            ServiceError::Denied(Denial::Quota {
+                what: "routes_per_owner",
+                limit: 1,
+                detail: "x".into(),
+            })
+            .into(),
             ServiceError::Denied(Denial::NotOwner {
                 principal: "p".into(),
                 accounts: "1".into(),

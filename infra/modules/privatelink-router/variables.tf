@@ -499,6 +499,21 @@ variable "caller_grants" {
   }
 }
 
+variable "quotas" {
+  description = "ROUTER_ROUTES_PER_OWNER, ROUTER_TLS_NAMES_PER_OWNER, ROUTER_TARGETS_PER_ROUTE: what one API caller that is not an admin may hold (routes; routes with tls_name, each one of a private endpoint rule's 10 domain names), and the addresses one answer may hold for anyone (a larger answer registers nothing and is reported as a DNS failure; 16 = an Aurora cluster's 15 replicas and writer). 0 = no cap."
+  type = object({
+    routes_per_owner    = optional(number, 25)
+    tls_names_per_owner = optional(number, 2)
+    targets_per_route   = optional(number, 16)
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for v in [var.quotas.routes_per_owner, var.quotas.tls_names_per_owner, var.quotas.targets_per_route] : v >= 0 && floor(v) == v])
+    error_message = "quotas: whole numbers, 0 or more (0 = no cap)."
+  }
+}
+
 variable "host_suffixes" {
   description = "ROUTER_HOST_SUFFIXES: allowed database host domains (empty = any); a host must be one of them or a name under one, matched on a label boundary (corp.example admits db.corp.example, not evilcorp.example)."
   type        = list(string)

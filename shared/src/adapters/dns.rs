@@ -20,6 +20,37 @@ pub trait Resolve: Send + Sync {
     async fn lookup(&self, host: &str) -> Lookup;
 }
 
+/// A resolver whose answers may hold at most `cap` addresses (`ROUTER_TARGETS_PER_ROUTE`): a
+/// larger answer is [`LookupFailure::TooManyAddresses`], so, like any failed lookup, it changes
+/// no target (a name answering thousands of private addresses would otherwise take the NLB's
+/// shared 500 targets and outgrow the route's 400 KB item).
+pub struct Capped {
+    inner: std::sync::Arc<dyn Resolve>,
+    cap: usize,
+}
+
+impl Capped {
+    /// `inner` capped at `cap` addresses an answer; 0 leaves it as it is.
+    pub fn wrap(inner: std::sync::Arc<dyn Resolve>, cap: usize) -> std::sync::Arc<dyn Resolve> {
+        if cap == 0 {
+            return inner;
+        }
+        std::sync::Arc::new(Self { inner, cap })
+    }
+}
+
+#[async_trait]
+impl Resolve for Capped {
+    async fn lookup(&self, host: &str) -> Lookup {
+        match self.inner.lookup(host).await {
+            Lookup::Answer(ips) if ips.len() > self.cap => {
+                Lookup::Failed(LookupFailure::TooManyAddresses)
+            }
+            other => other,
+        }
+    }
+}
+
 /// The resolver could not be set up (bad server list or unreadable resolv.conf).
 #[derive(Debug, thiserror::Error)]
 #[error("DNS resolver setup failed: {0}")]

@@ -61,6 +61,42 @@ impl Scope {
     }
 }
 
+/// Caps that keep one caller from filling the shared routers (0 = no cap). Terraform's
+/// `quotas` sets them; the module's defaults are 25 routes and 2 TLS names per owner, 16
+/// targets per route (an Aurora cluster has at most 15 replicas and a writer).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Quotas {
+    /// Routes one owner that is not an admin may hold (`ROUTER_ROUTES_PER_OWNER`).
+    pub routes_per_owner: usize,
+    /// Routes with `tls_name` one owner that is not an admin may hold: each takes one of a
+    /// private endpoint rule's 10 domain names (`ROUTER_TLS_NAMES_PER_OWNER`).
+    pub tls_names_per_owner: usize,
+    /// Addresses one answer may hold: a larger answer registers nothing and is reported, as a
+    /// failed lookup is (`ROUTER_TARGETS_PER_ROUTE`). Binds everyone: the NLB's 500 targets
+    /// (cross-zone) and the route item's 400 KB are shared.
+    pub targets_per_route: usize,
+}
+
+impl Quotas {
+    /// `Ok` while `used` is under the cap `what` (one of this struct's field names) of
+    /// `limit`; otherwise the refusal, saying what `used` counts.
+    pub fn check(
+        what: &'static str,
+        limit: usize,
+        used: usize,
+        counted: impl Into<String>,
+    ) -> Result<(), Denial> {
+        if limit == 0 || used < limit {
+            return Ok(());
+        }
+        Err(Denial::Quota {
+            what,
+            limit,
+            detail: counted.into(),
+        })
+    }
+}
+
 /// The deployment's exposure policy, from the configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExposurePolicy {
@@ -68,6 +104,8 @@ pub struct ExposurePolicy {
     pub database_ports: BTreeSet<u16>,
     /// Grants by principal ARN, or [`ANY_CALLER`].
     pub grants: BTreeMap<String, Grant>,
+    /// Per-owner and per-route caps.
+    pub quotas: Quotas,
 }
 
 /// Why a route may not be published, in the caller's terms, naming the setting that would
@@ -93,6 +131,16 @@ pub enum Denial {
         why: String,
         /// The refusal of the first refused address.
         refusal: crate::domain::net::Refusal,
+    },
+    /// A quota would be exceeded.
+    #[error("{detail}: this router's quota {what} is {limit} (Terraform quotas.{what}, ROUTER_{upper}); remove a route first, or ask an operator to raise it", upper = what.to_ascii_uppercase())]
+    Quota {
+        /// The quota (`routes_per_owner`, `tls_names_per_owner`, `targets_per_route`).
+        what: &'static str,
+        /// Its value.
+        limit: usize,
+        /// What was counted, e.g. `arn:…:role/pipeline holds 25 routes`.
+        detail: String,
     },
     /// The caller is no admin and the database is not verifiably its own.
     #[error("{principal} may publish only RDS databases the router verifies in account(s) {accounts}, or names under granted host suffixes: {reason}; an operator can grant an account or a host suffix in caller_grants (ROUTER_CALLER_GRANTS), or make the caller an admin (admin_principals)")]
@@ -229,6 +277,7 @@ mod tests {
                     },
                 ),
             ]),
+            quotas: Quotas::default(),
         }
     }
 
@@ -256,6 +305,18 @@ mod tests {
         assert_eq!(other.accounts, BTreeSet::from(["999988887777".to_owned()]));
         assert!(!other.grants_host("db.corp.example"));
         assert!(other.grants_host("x.shared.example"));
+    }
+
+    #[test]
+    fn a_quota_refuses_at_its_limit_naming_the_setting_and_zero_means_none() {
+        assert!(Quotas::check("routes_per_owner", 2, 1, "x").is_ok());
+        let e = Quotas::check("routes_per_owner", 2, 2, "p holds 2 routes").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("quotas.routes_per_owner") && text.contains("ROUTER_ROUTES_PER_OWNER"),
+            "{text}"
+        );
+        assert!(Quotas::check("routes_per_owner", 0, 1000, "x").is_ok());
     }
 
     #[test]

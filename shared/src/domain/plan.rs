@@ -80,6 +80,9 @@ pub enum LookupFailure {
     Empty,
     /// Any other resolver error.
     Other,
+    /// The answer holds more addresses than a route may have targets
+    /// (`ROUTER_TARGETS_PER_ROUTE`): treated as a failed lookup, it changes no target.
+    TooManyAddresses,
 }
 
 impl std::fmt::Display for LookupFailure {
@@ -90,6 +93,9 @@ impl std::fmt::Display for LookupFailure {
             LookupFailure::NxDomain => "the name does not exist (NXDOMAIN)",
             LookupFailure::Empty => "the name has no A record",
             LookupFailure::Other => "resolver error",
+            LookupFailure::TooManyAddresses => {
+                "the answer holds more addresses than a route may have targets (ROUTER_TARGETS_PER_ROUTE)"
+            }
         })
     }
 }

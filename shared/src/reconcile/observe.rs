@@ -210,8 +210,13 @@ pub async fn observe_host(
     match members_lookup(ctx, host, account).await {
         Ok((ips, members)) => {
             debug!(host, members = %list(&members), "members read from the RDS API");
+            let cap = ctx.config.exposure.quotas.targets_per_route;
             return Observation {
-                lookup: Lookup::Answer(ips),
+                lookup: if cap > 0 && ips.len() > cap {
+                    Lookup::Failed(LookupFailure::TooManyAddresses)
+                } else {
+                    Lookup::Answer(ips)
+                },
                 retention: Retention::Lookups(1),
                 via: Via::RdsMembers { members },
                 not_live: BTreeSet::new(),

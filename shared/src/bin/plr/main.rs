@@ -85,7 +85,8 @@ enum Command {
         /// (`{"id": "<db host>", "port": N, "name": "<label>"}`).
         file: PathBuf,
     },
-    /// Show the listener port allocation table of every router.
+    /// Show the listener port allocation table of every router, and what each owner holds
+    /// against the quotas (routes, TLS names).
     Ports,
     /// How consumers reach each route: one line per route with its consumer address and a
     /// connection string, then the domain names each router's Databricks private endpoint

@@ -1,7 +1,9 @@
-//! `plr ports`: every router's listener port allocation.
+//! `plr ports`: every router's listener port allocation, and what each owner holds against the
+//! quotas.
 
 use std::collections::BTreeMap;
 
+use privatelink_router::adapters::aws::store::audit_records::RouteItem;
 use privatelink_router::context::Context;
 use serde_json::json;
 
@@ -33,11 +35,60 @@ pub(crate) async fn run(ctx: &Context, output: Output) -> anyhow::Result<()> {
             json!({"active": active, "ports": entries}),
         );
     }
+    // What each owner that is not an admin holds against the quotas (issue #28: one caller must
+    // not fill the routers).
+    let quotas = ctx.config.exposure.quotas;
+    let mut owners: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for item in ctx.store.route_items().await? {
+        if let RouteItem::Route(route) = item {
+            if !ctx.config.admin_principals.contains(&route.owner) {
+                let held = owners.entry(route.owner.clone()).or_default();
+                held.0 += 1;
+                held.1 += usize::from(route.spec.tls_name);
+            }
+        }
+    }
+    let cap = |n: usize| {
+        if n == 0 {
+            "no cap".to_owned()
+        } else {
+            n.to_string()
+        }
+    };
+    let owner_rows: Vec<Vec<String>> = owners
+        .iter()
+        .map(|(owner, (routes, names))| {
+            vec![
+                owner.clone(),
+                format!("{routes} of {}", cap(quotas.routes_per_owner)),
+                format!("{names} of {}", cap(quotas.tls_names_per_owner)),
+            ]
+        })
+        .collect();
+    let owners_json: BTreeMap<&String, serde_json::Value> = owners
+        .iter()
+        .map(|(o, (r, t))| (o, json!({"routes": r, "tls_names": t})))
+        .collect();
+    let value = json!({"routers": all, "quotas": quotas, "owners": owners_json});
     print(
         output,
-        &json!({"routers": all}),
+        &value,
         &["router", "port", "route", "state", "until"],
         rows,
     );
+    if output != Output::Json {
+        println!(
+            "\nquotas per owner that is not an admin: routes {}, TLS names {}; addresses per answer: {}",
+            cap(quotas.routes_per_owner),
+            cap(quotas.tls_names_per_owner),
+            cap(quotas.targets_per_route)
+        );
+        print(
+            output,
+            &value,
+            &["owner", "routes", "tls names"],
+            owner_rows,
+        );
+    }
     Ok(())
 }

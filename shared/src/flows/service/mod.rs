@@ -18,9 +18,11 @@ use crate::reconcile::observe::{observe, stored_claims};
 use crate::reconcile::provision::ensure_resources;
 use crate::reconcile::{reconcile_with, Outcome, ReconcileError, Seen};
 
+mod allocation;
 mod catalog;
 mod create;
 mod delete;
+mod exposure;
 
 pub use catalog::{catalog, Catalog, CatalogEntry, RuleNames};
 pub use create::{create, create_trusted, finish, preview, CreateRequest, Preview};

@@ -1,0 +1,303 @@
+//! Where a new route goes: its record written with a listener port on a router with room (an
+//! allocated, pinned or reused port, and a TLS name when asked), in one transaction; and the 409
+//! for a route that exists otherwise than asked.
+
+use super::{Caller, ServiceError};
+use crate::adapters::aws::elb::{ListenerInfo, TAG_ROUTE};
+use crate::adapters::aws::store::ports::Allocation;
+use crate::adapters::aws::store::RouteStore;
+use crate::context::Context;
+use crate::domain::catalog::{tls_names_capacity, DOMAIN_NAMES_PER_RULE};
+use crate::domain::ports::{free_ports, pick, PortEntry};
+use crate::domain::route::PortPin;
+use crate::domain::route::{Route, RouteSpec, RouteStatus};
+use crate::domain::window::Sightings;
+use chrono::Utc;
+use std::collections::BTreeMap;
+use tracing::info;
+
+/// The 409 for a route that exists otherwise than asked: which fields differ (as the API
+/// names them), or that it is another principal's.
+pub(super) fn conflict(
+    ctx: &Context,
+    caller: &Caller,
+    existing: &Route,
+    wanted: &RouteSpec,
+) -> ServiceError {
+    let id = wanted.id.to_string();
+    if existing.owner != caller.principal && !caller.is_admin(ctx) {
+        return ServiceError::Conflict {
+            id,
+            differs: "another owner".into(),
+        };
+    }
+    let fields = |spec: &RouteSpec| match serde_json::to_value(spec) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (have, want) = (fields(&existing.spec), fields(wanted));
+    let mut keys: Vec<&String> = have.keys().chain(want.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let differing: Vec<&str> = keys
+        .into_iter()
+        .filter(|k| have.get(*k) != want.get(*k))
+        .map(|k| {
+            if k == "pin" {
+                "listener_port"
+            } else {
+                k.as_str()
+            }
+        })
+        .collect();
+    let differs = match differing.is_empty() {
+        true => "a different definition".to_owned(),
+        false => format!("a different {}", differing.join(", ")),
+    };
+    ServiceError::Conflict { id, differs }
+}
+
+/// Finds or writes the route record with a port on a router with room.
+pub(super) async fn allocate(
+    ctx: &Context,
+    caller: &Caller,
+    spec: RouteSpec,
+) -> Result<(Route, bool), ServiceError> {
+    for attempt in 0..200u32 {
+        if let Some(existing) = ctx.store.get(&spec.id).await? {
+            if existing.spec != spec || existing.owner != caller.principal && !caller.is_admin(ctx)
+            {
+                return Err(conflict(ctx, caller, &existing, &spec));
+            }
+            return Ok((existing, false));
+        }
+        let now = Utc::now();
+        let mut full = Vec::new();
+        let mut tls_full = Vec::new();
+        // One read of every router's load (listeners, TLS names); only a router with room has
+        // its port table and listeners read, so a full fleet costs no more than its loads.
+        let ids: Vec<&str> = ctx.fleet.keys().map(String::as_str).collect();
+        let loads = ctx.store.router_loads(&ids).await?;
+        let host = spec.host.as_str();
+        if spec.tls_name {
+            // A name resolves to one private endpoint: a TLS name already on a rule — as
+            // another route's, or as a router's consumer domain — cannot be added again.
+            let held = loads
+                .iter()
+                .find(|(_, l)| l.tls_names.contains(host))
+                .map(|(router, _)| router.clone())
+                .or_else(|| {
+                    ctx.config
+                        .fleet
+                        .iter()
+                        .find(|r| r.consumer_domain.as_deref() == Some(host))
+                        .map(|r| r.id.clone())
+                });
+            if let Some(router) = held {
+                return Err(ServiceError::TlsNameTaken {
+                    host: host.to_owned(),
+                    router,
+                });
+            }
+        }
+        let tls_room = |id: &str| {
+            !spec.tls_name
+                || loads.get(id).map_or(0, |l| l.tls_names.len()) < tls_names_cap(ctx, id)
+        };
+        let mut chosen = None;
+        if let Some(pin) = &spec.pin {
+            let (router, port) = pinned(ctx, pin, &spec, now.timestamp()).await?;
+            if !tls_room(&router) {
+                return Err(ServiceError::TlsNamesFull(format!(
+                    "router {router}, the pinned port's"
+                )));
+            }
+            chosen = Some((router, port));
+        }
+        for router in ctx.fleet.values().filter(|_| chosen.is_none()) {
+            let id = &router.config.id;
+            let listeners = loads.get(id).map_or(0, |l| l.listeners);
+            if listeners >= crate::domain::ports::MAX_LISTENERS_PER_NLB {
+                full.push(id.clone());
+                continue;
+            }
+            if !tls_room(id) {
+                tls_full.push(id.clone());
+                continue;
+            }
+            let (entries, active): (Vec<PortEntry>, u32) = ctx.store.ports(id).await?;
+            if active >= crate::domain::ports::MAX_LISTENERS_PER_NLB {
+                full.push(id.clone());
+                continue;
+            }
+            let live = live_listeners(ctx, &router.config.id).await?;
+            let mut free = free_ports(ctx.config.port_range, &entries, now.timestamp());
+            free.retain(|p| !live.contains_key(p));
+            match pick(&free, spec.id.as_str(), attempt) {
+                Some(port) => {
+                    chosen = Some((router.config.id.clone(), port));
+                    break;
+                }
+                None => full.push(router.config.id.clone()),
+            }
+        }
+        let Some((router, port)) = chosen else {
+            if !tls_full.is_empty() {
+                return Err(ServiceError::TlsNamesFull(tls_full.join(", ")));
+            }
+            return Err(ServiceError::CapacityExhausted(format!(
+                "every router is full (50 listeners per NLB, ports {}-{}): {}",
+                ctx.config.port_range.0,
+                ctx.config.port_range.1,
+                full.join(", ")
+            )));
+        };
+        let route = Route {
+            spec: spec.clone(),
+            owner: caller.principal.clone(),
+            router,
+            listener_port: port,
+            status: RouteStatus::Provisioning,
+            target_group_arn: None,
+            listener_arn: None,
+            sightings: Sightings::default(),
+            resolutions: vec![],
+            refused: vec![],
+            conflict: None,
+            unapplied: false,
+            applying_until: None,
+            name_gone_since: None,
+            ceded: Default::default(),
+            deployment_tagged: true,
+            last_event_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let cap = tls_names_cap(ctx, &route.router);
+        match ctx.store.allocate(&route, cap).await? {
+            Allocation::Done => {
+                info!(route_id = %route.id(), router = %route.router, port, "port allocated");
+                return Ok((route, true));
+            }
+            Allocation::PortTaken if spec.pin.is_some() => continue,
+            Allocation::RouterFull
+                if spec.pin.is_some()
+                    && loads.get(&route.router).map_or(0, |l| l.listeners)
+                        >= crate::domain::ports::MAX_LISTENERS_PER_NLB - 1 =>
+            {
+                return Err(ServiceError::CapacityExhausted(format!(
+                    "router {} has 50 listeners (the NLB limit): the pinned port cannot be added",
+                    route.router
+                )))
+            }
+            Allocation::TlsNameTaken(holder) => {
+                return Err(ServiceError::TlsNameTaken {
+                    host: spec.host.to_string(),
+                    router: holder.unwrap_or_else(|| "another".into()),
+                })
+            }
+            Allocation::RouteExists | Allocation::PortTaken | Allocation::RouterFull => continue,
+            Allocation::Contended => {
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    10 + u64::from(attempt % 7) * 15,
+                ))
+                .await;
+            }
+        }
+    }
+    Err(ServiceError::Busy(spec.id.to_string()))
+}
+
+/// How many TLS names a router's private endpoint rule has room for ([`tls_names_capacity`];
+/// a router not configured here has the whole rule).
+pub(super) fn tls_names_cap(ctx: &Context, router: &str) -> usize {
+    ctx.config
+        .router(router)
+        .map_or(DOMAIN_NAMES_PER_RULE, tls_names_capacity)
+}
+
+/// The router and port of a pin, or why it cannot have them: the port is held by another route,
+/// or quarantined after a route released it.
+pub(super) async fn pinned(
+    ctx: &Context,
+    pin: &PortPin,
+    spec: &RouteSpec,
+    now: i64,
+) -> Result<(String, u16), ServiceError> {
+    let route_id = spec.id.as_str();
+    let router = match &pin.router {
+        Some(r) => r.clone(),
+        None => ctx
+            .config
+            .fleet
+            .first()
+            .map(|r| r.id.clone())
+            .unwrap_or_default(),
+    };
+    let (entries, _) = ctx.store.ports(&router).await?;
+    if let Some(e) = entries.iter().find(|e| e.port == pin.port) {
+        let held = e.state == "allocated" && e.route_id != route_id;
+        let quarantined = e.state == "quarantined" && e.until.is_none_or(|u| u >= now);
+        if held || quarantined {
+            return Err(ServiceError::PortPinned {
+                router,
+                port: pin.port,
+                holder: if held {
+                    e.route_id.clone()
+                } else {
+                    format!("quarantine (released by {})", e.route_id)
+                },
+            });
+        }
+    }
+    if let Some(listener) = live_listeners(ctx, &router).await?.remove(&pin.port) {
+        if !listener_is_the_routes(ctx, &listener, spec).await? {
+            return Err(ServiceError::PortServed {
+                router,
+                port: pin.port,
+                listener: listener.arn,
+            });
+        }
+    }
+    Ok((router, pin.port))
+}
+
+/// The router's live listeners by port (one DescribeListeners): a port a listener serves is not
+/// free, whatever the port table says (a seed deployment's listeners are in no table).
+pub(super) async fn live_listeners(
+    ctx: &Context,
+    router: &str,
+) -> Result<BTreeMap<u16, ListenerInfo>, ServiceError> {
+    let Some(r) = ctx.fleet.get(router) else {
+        return Ok(BTreeMap::new());
+    };
+    Ok(ctx
+        .elb
+        .listeners(&r.config.nlb_arn)
+        .await?
+        .into_iter()
+        .map(|l| (l.port, l))
+        .collect())
+}
+
+/// True when a live listener on a route's pinned port is the route's own: tagged with its id
+/// (an earlier attempt), or forwarding to the target group it adopts (`plr adopt`).
+pub(super) async fn listener_is_the_routes(
+    ctx: &Context,
+    listener: &ListenerInfo,
+    spec: &RouteSpec,
+) -> Result<bool, ServiceError> {
+    if let (Some(adopted), Some(forward)) = (&spec.target_group, &listener.forward_to) {
+        if let Some(tg) = ctx.elb.target_group_by_name(adopted).await? {
+            if &tg.arn == forward {
+                return Ok(true);
+            }
+        }
+    }
+    let tags = ctx.elb.tags_of(std::slice::from_ref(&listener.arn)).await?;
+    Ok(tags
+        .get(&listener.arn)
+        .and_then(|t| t.get(TAG_ROUTE))
+        .is_some_and(|r| r == spec.id.as_str()))
+}
