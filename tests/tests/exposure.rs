@@ -580,3 +580,35 @@ async fn quotas_cap_routes_and_tls_names_per_owner_and_targets_per_route() {
         "{report:#}"
     );
 }
+
+/// `plr plan` explains the policy before anything is created: its preview answers the code a
+/// create would (database ports and CIDRs bind plr and seeds too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plr_plan_previews_the_policys_refusals() {
+    use privatelink_router::flows::service::{preview, Caller};
+    let bed = Bed::start_with("exposure-plan", POLICY).await;
+    bed.set_ip("ssh.ops.internal", [10, 0, 1, 95]);
+    bed.set_ip("far.ops.internal", [10, 20, 30, 40]);
+    bed.set_ip("db.ops.internal", [10, 0, 1, 96]);
+    let operator = Caller {
+        principal: "plr-cli".into(),
+    };
+    let mut planned = Vec::new();
+    let request =
+        |name: &str, host: &str, port: i64| privatelink_router::flows::service::CreateRequest {
+            port,
+            ..router_tests::fixtures::create_request(name, host)
+        };
+    let mut verdict = async |req| {
+        preview(&bed.ctx, &operator, &req, &mut planned)
+            .await
+            .unwrap()
+    };
+    let ssh = verdict(request("ssh", "ssh.ops.internal", 22)).await;
+    assert_eq!(ssh.verdict, "database_port_not_allowed", "{ssh:?}");
+    assert!(ssh.detail.unwrap().contains("database_ports"));
+    let far = verdict(request("far", "far.ops.internal", 5432)).await;
+    assert_eq!(far.verdict, "outside_database_cidrs", "{far:?}");
+    let db = verdict(request("db", "db.ops.internal", 5432)).await;
+    assert_eq!(db.verdict, "create", "{db:?}");
+}

@@ -1525,3 +1525,42 @@ fn the_databricks_secret_grant_covers_partial_arns_and_customer_keys() {
         assert!(count.contains("databricks_secret_kms_keys"), "{count}");
     }
 }
+
+/// Issue #28 case 8: rds-events could write any table item (seeds, ports, leases) though it
+/// writes route items only; and `AddTags` on existing resources was granted to every Lambda
+/// though only the audit's one-time tag migration adds a tag after creation.
+#[test]
+fn rds_events_writes_route_items_only_and_only_the_audit_tags_existing_resources() {
+    let module = Module::load();
+    let policies = lambda_policies(&module);
+    let writes: Vec<&Statement> = policies["rds_events"]
+        .iter()
+        .filter(|s| s.actions.iter().any(|a| a == "dynamodb:PutItem"))
+        .collect();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(
+        writes[0].conditions.iter().any(|c| c.test == "ForAllValues:StringLike"
+            && c.variable == "dynamodb:LeadingKeys"
+            && c.values == vec!["ROUTE#*".to_owned()]),
+        "{:?}",
+        writes[0]
+    );
+    for (function, statements) in &policies {
+        for s in statements
+            .iter()
+            .filter(|s| s.actions.iter().any(|a| a == "elasticloadbalancing:AddTags"))
+        {
+            let on_create = s
+                .conditions
+                .iter()
+                .any(|c| c.variable == "elasticloadbalancing:CreateAction");
+            let migration = function == "dns_audit"
+                && s.actions == vec!["elasticloadbalancing:AddTags".to_owned()]
+                && s.conditions.iter().any(|c| c.variable == "aws:TagKeys");
+            assert!(
+                on_create || migration,
+                "{function}: AddTags beyond tag-on-create: {s:?}"
+            );
+        }
+    }
+}

@@ -214,7 +214,6 @@ data "aws_iam_policy_document" "route_management" {
   statement {
     sid = "ChangeOwnedTargetGroups"
     actions = [
-      "elasticloadbalancing:AddTags",
       "elasticloadbalancing:ModifyTargetGroup",
       "elasticloadbalancing:ModifyTargetGroupAttributes",
       "elasticloadbalancing:RegisterTargets",
@@ -239,7 +238,6 @@ data "aws_iam_policy_document" "route_management" {
   statement {
     sid = "ChangeOwnedListeners"
     actions = [
-      "elasticloadbalancing:AddTags",
       "elasticloadbalancing:ModifyListener",
       "elasticloadbalancing:DeleteListener",
     ]
@@ -330,13 +328,27 @@ data "aws_iam_policy_document" "rds_events" {
   }
 
   statement {
-    sid = "RouteTable"
+    sid = "RouteTableRead"
     actions = [
       "dynamodb:GetItem",
-      "dynamodb:PutItem",
       "dynamodb:Query",
     ]
     resources = local.table_arns
+  }
+
+  # It writes route items only (pk ROUTE#<id>): never seeds, ports, leases or the audit's
+  # records (DynamoDB developer guide, "Using IAM policy conditions for fine-grained access
+  # control": dynamodb:LeadingKeys is the item's partition key).
+  statement {
+    sid       = "RouteItemsWrite"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.routes.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["ROUTE#*"]
+    }
   }
 
   statement {
@@ -357,6 +369,33 @@ data "aws_iam_policy_document" "rds_events" {
 # ------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "dns_audit" {
   source_policy_documents = [data.aws_iam_policy_document.route_management.json]
+
+  # The one-time migration of resources created before the deployment tag existed
+  # (ensure_deployment_tag): only the audit adds a tag to an existing resource, only that tag
+  # with this deployment's value, and only on resources carrying the ownership tag.
+  statement {
+    sid       = "TagMigration"
+    actions   = ["elasticloadbalancing:AddTags"]
+    resources = concat(local.target_group_arns, local.listener_arns)
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.managed_by_tag}"
+      values   = [local.managed_by_value]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.deployment_tag}"
+      values   = [var.service_name]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = [local.deployment_tag]
+    }
+  }
 
   statement {
     sid       = "OwnLogs"

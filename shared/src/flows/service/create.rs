@@ -378,8 +378,10 @@ pub async fn finish(
 #[derive(Debug, Clone, Serialize)]
 pub struct Preview {
     /// `create` (a new route), `existing` (an identical route exists: a replay), or the error
-    /// code `create` would answer (`validation_failed`, `conflict`, `public_address`,
-    /// `port_pinned`, `capacity_exhausted`).
+    /// code `create` would answer (`validation_failed`, `conflict`, `database_port_not_allowed`,
+    /// `outside_database_cidrs`, `router_address`, `quota_exceeded`, `public_address`,
+    /// `port_pinned`, `capacity_exhausted`). `plr` is trusted like Terraform seeds: bound by
+    /// the database ports and CIDRs, not by the callers' grants and owner quotas.
     pub verdict: String,
     /// The listener port the route would have (pinned, existing, or the next free one).
     pub listener_port: Option<u16>,
@@ -437,7 +439,36 @@ pub async fn preview(
             detail: None,
         });
     }
+    // The exposure policy's rules that bind seeds and plr too: database ports, CIDRs, the
+    // router's own addresses, addresses per answer.
+    let denied = |e: ServiceError, resolved: Lookup| {
+        let code = match &e {
+            ServiceError::Denied(Denial::Port { .. }) => "database_port_not_allowed",
+            ServiceError::Denied(Denial::Addresses {
+                refusal: crate::domain::net::Refusal::RouterAddress,
+                ..
+            }) => "router_address",
+            ServiceError::Denied(Denial::Addresses { .. }) => "outside_database_cidrs",
+            _ => "quota_exceeded",
+        };
+        refuse(code, e.to_string(), resolved)
+    };
+    if let Err(e) = ctx.config.exposure.check_port(spec.port) {
+        return Ok(denied(e.into(), resolved));
+    }
+    let cap = ctx.config.exposure.quotas.targets_per_route;
+    if resolved == Lookup::Failed(crate::domain::plan::LookupFailure::TooManyAddresses) {
+        let e = Denial::Quota {
+            what: "targets_per_route",
+            limit: cap,
+            detail: format!("{} answers more than {cap} addresses", spec.host),
+        };
+        return Ok(denied(e.into(), resolved));
+    }
     if let Lookup::Answer(ips) = &resolved {
+        if let Err(e) = forbidden_addresses(ctx, &spec, ips) {
+            return Ok(denied(e, resolved));
+        }
         if ips
             .iter()
             .all(|ip| ctx.fleet.values().all(|r| r.policy.classify(*ip).is_err()))
