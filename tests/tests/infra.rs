@@ -1539,17 +1539,21 @@ fn rds_events_writes_route_items_only_and_only_the_audit_tags_existing_resources
         .collect();
     assert_eq!(writes.len(), 1, "{writes:?}");
     assert!(
-        writes[0].conditions.iter().any(|c| c.test == "ForAllValues:StringLike"
-            && c.variable == "dynamodb:LeadingKeys"
-            && c.values == vec!["ROUTE#*".to_owned()]),
+        writes[0]
+            .conditions
+            .iter()
+            .any(|c| c.test == "ForAllValues:StringLike"
+                && c.variable == "dynamodb:LeadingKeys"
+                && c.values == vec!["ROUTE#*".to_owned()]),
         "{:?}",
         writes[0]
     );
     for (function, statements) in &policies {
-        for s in statements
-            .iter()
-            .filter(|s| s.actions.iter().any(|a| a == "elasticloadbalancing:AddTags"))
-        {
+        for s in statements.iter().filter(|s| {
+            s.actions
+                .iter()
+                .any(|a| a == "elasticloadbalancing:AddTags")
+        }) {
             let on_create = s
                 .conditions
                 .iter()
