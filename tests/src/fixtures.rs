@@ -30,9 +30,9 @@ pub const ADMIN: &str = "arn:aws:iam::123456789012:role/platform-admin";
 /// The AWS account of the fixture (moto's default).
 pub const ACCOUNT: &str = "123456789012";
 /// The beds' default `ROUTER_CALLER_GRANTS`: every caller may publish names under the test
-/// domains (RDS names included) without an RDS lookup.
-pub const TEST_GRANTS: &str =
-    r#"{"*": {"host_suffixes": ["com", "example", "internal", "test", "local"]}}"#;
+/// domains (RDS names included) without an RDS lookup, and speak for the other account the
+/// tests' databases live in.
+pub const TEST_GRANTS: &str = r#"{"*": {"accounts": ["210987654321"], "host_suffixes": ["com", "example", "internal", "test", "local"]}}"#;
 
 /// The moto server of this test binary, started on first use.
 pub async fn moto() -> &'static Moto {

@@ -200,19 +200,21 @@ async fn grants_admins_and_everyone_stay_inside_the_database_ports_and_cidrs() {
     assert!(reply.to_string().contains("database_ports"), "{reply:#}");
 
     // An address outside database_cidrs: refused for the granted caller and the admin alike.
-    for (name, caller) in [("far", OWNER), ("far-admin", ADMIN)] {
-        let (status, reply) = post_route(
-            &bed.ctx,
-            &request(name, "far.data.corp.example", 5432),
-            caller,
-        )
-        .await;
+    // The refusal tells the caller that is no admin nothing of what the name answers.
+    for (name, caller, shown) in [("far", OWNER, false), ("far-admin", ADMIN, true)] {
+        let body = request(name, "far.data.corp.example", 5432);
+        let (status, reply) = post_route(&bed.ctx, &body, caller).await;
         assert_eq!(
             (status, code(&reply)),
             (403, "outside_database_cidrs"),
             "{reply:#}"
         );
         assert!(reply.to_string().contains("database_cidrs"), "{reply:#}");
+        assert_eq!(
+            reply.to_string().contains("10.20.30.40"),
+            shown,
+            "{reply:#}"
+        );
     }
     // An admin may publish any name inside them.
     bed.set_ip("bastion.ops.internal", [10, 0, 1, 82]);
@@ -376,7 +378,7 @@ async fn a_policy_change_reports_existing_routes_and_never_removes_them() {
         orders["policy_violations"][0]
             .as_str()
             .unwrap()
-            .contains("account is unknown"),
+            .contains("under no host suffix granted"),
         "{orders:#}"
     );
 }
@@ -406,6 +408,20 @@ async fn a_route_with_no_target_echoes_nothing_its_name_answers() {
         !owner_view.to_string().contains("10.99.3.7"),
         "the owner learns nothing of the answer: {owner_view:#}"
     );
+    // Nor through the listing or a sync (the newcomer trial read it there).
+    let mut list = router_tests::handlers::sample("apigw-list-routes.json");
+    list["rawQueryString"] = "".into();
+    list.as_object_mut()
+        .unwrap()
+        .remove("queryStringParameters");
+    list["requestContext"]["authorizer"]["iam"]["userArn"] = OWNER.into();
+    let (status, listed) = router_tests::handlers::call_api(&bed.ctx, list).await;
+    assert_eq!(status, 200, "{listed:#}");
+    assert!(listed.to_string().contains("\"probe\""), "{listed:#}");
+    assert!(!listed.to_string().contains("10.99.3.7"), "{listed:#}");
+    let (status, synced) = router_tests::handlers::sync_route(&bed.ctx, "probe").await;
+    assert_eq!(status, 200, "{synced:#}");
+    assert!(!synced.to_string().contains("10.99.3.7"), "{synced:#}");
     let (_, admin_view) = router_tests::handlers::get_route_as(&bed.ctx, "probe", ADMIN).await;
     assert!(
         admin_view.to_string().contains("10.99.3.7"),
@@ -611,4 +627,45 @@ async fn plr_plan_previews_the_policys_refusals() {
     assert_eq!(far.verdict, "outside_database_cidrs", "{far:?}");
     let db = verdict(request("db", "db.ops.internal", 5432)).await;
     assert_eq!(db.verdict, "create", "{db:?}");
+}
+
+/// The newcomer trial's race: the per-owner quota was a read then a write, so concurrent
+/// creates by one owner all passed it. Eight at once with room for three: exactly three are
+/// created; removing one makes room for one more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_by_one_owner_never_exceed_its_quota() {
+    use router_tests::fixtures::OWNER;
+    use router_tests::handlers::{delete_route, post_route};
+    let bed = Bed::start_with("quota-race", &[("ROUTER_ROUTES_PER_OWNER", "3")]).await;
+    let names: Vec<String> = (0..8).map(|i| format!("race-{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        bed.set_ip(&format!("{name}.db.test"), [10, 0, 3, 10 + i as u8]);
+    }
+    let requests = names.iter().map(|name| {
+        let body = request(name, &format!("{name}.db.test"), 5432);
+        let ctx = &bed.ctx;
+        async move { post_route(ctx, &body, OWNER).await }
+    });
+    let replies = futures::future::join_all(requests).await;
+    let created = replies.iter().filter(|(status, _)| *status == 201).count();
+    let refused: Vec<&serde_json::Value> = replies
+        .iter()
+        .filter(|(status, _)| *status != 201)
+        .map(|(_, reply)| reply)
+        .collect();
+    assert_eq!(created, 3, "{replies:#?}");
+    assert!(
+        refused.iter().all(|r| code(r) == "quota_exceeded"),
+        "{refused:#?}"
+    );
+    let first = replies
+        .iter()
+        .find(|(status, _)| *status == 201)
+        .map(|(_, r)| r["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let (status, reply) = delete_route(&bed.ctx, &first).await;
+    assert!((200..300).contains(&status), "{reply:#}");
+    bed.set_ip("late.db.test", [10, 0, 3, 99]);
+    let (status, reply) = post_route(&bed.ctx, &request("late", "late.db.test", 5432), OWNER).await;
+    assert_eq!(status, 201, "the delete made room: {reply:#}");
 }

@@ -319,7 +319,11 @@ async fn a_refused_address_is_reported_by_the_audit_and_the_route() {
     assert_eq!(not_serving["route_id"], "orders");
     assert!(not_serving["reason"].as_str().unwrap().contains("8.8.8.8"));
 
-    let (_, body) = get_route(&bed.ctx, "orders").await;
+    // An admin sees the refused address; its owner (no admin) sees that there is one, not
+    // which (issue #28: a route is no probe of what a name answers).
+    let (_, body) =
+        router_tests::handlers::get_route_as(&bed.ctx, "orders", router_tests::fixtures::ADMIN)
+            .await;
     assert_eq!(
         body["refused"],
         json!([{"ip": "8.8.8.8", "why": "not_private"}]),
@@ -330,6 +334,16 @@ async fn a_refused_address_is_reported_by_the_audit_and_the_route() {
         .as_str()
         .unwrap()
         .contains("8.8.8.8"));
+    let (_, owner) = get_route(&bed.ctx, "orders").await;
+    assert_ne!(owner["health"]["health"], "serving", "{owner:#}");
+    assert!(!owner.to_string().contains("8.8.8.8"), "{owner:#}");
+    assert!(
+        owner["health"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("1 address(es) that may not be targets"),
+        "{owner:#}"
+    );
 
     // Every run reports it again, for as long as DNS answers it.
     let again = audit(&bed.ctx).await;

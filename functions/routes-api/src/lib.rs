@@ -303,7 +303,9 @@ async fn dispatch(
         },
         Endpoint::Sync(id) => match *method {
             Method::POST => {
-                let outcome = service::sync(ctx, caller, id.as_str()).await?;
+                let mut outcome = service::sync(ctx, caller, id.as_str()).await?;
+                service::redact(ctx, caller, &mut outcome.route);
+                service::redact_plan(ctx, caller, &mut outcome.plan);
                 Ok(Reply::ok(to_json(&SyncResult {
                     route_id: outcome.route_id,
                     applied: outcome.applied,
@@ -351,7 +353,10 @@ async fn create(ctx: &Context, caller: &Caller, body: Option<&[u8]>) -> Result<R
         .filter(|b| !b.iter().all(u8::is_ascii_whitespace))
         .ok_or_else(|| ApiError::InvalidBody("a JSON body is required".into()))?;
     let req: CreateRequest = serde_json::from_slice(body).map_err(parse_error)?;
-    let (route, created) = service::create(ctx, caller, &req).await?;
+    let (mut route, created) = service::create(ctx, caller, &req)
+        .await
+        .map_err(|e| service::redact_error(ctx, caller, e))?;
+    service::redact(ctx, caller, &mut route);
     let location = format!("/routes/{}", route.id());
     let mut reply = Reply::with(
         if created { 201 } else { 200 },
@@ -375,7 +380,13 @@ fn parse_error(e: serde_json::Error) -> ApiError {
 /// `GET /routes?owner=&tag=key[=value]&limit=&next=`.
 async fn list(ctx: &Context, caller: &Caller, req: &Request) -> Result<Reply, ApiError> {
     let (routes, next) = service::list(ctx, caller, &list_filter(req)?).await?;
-    let routes = routes.into_iter().map(|r| service::view(ctx, r)).collect();
+    let routes = routes
+        .into_iter()
+        .map(|mut r| {
+            service::redact(ctx, caller, &mut r);
+            service::view(ctx, r)
+        })
+        .collect();
     Ok(Reply::ok(to_json(&RoutePage { routes, next })))
 }
 

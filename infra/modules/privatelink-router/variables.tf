@@ -500,7 +500,7 @@ variable "caller_grants" {
 }
 
 variable "quotas" {
-  description = "ROUTER_ROUTES_PER_OWNER, ROUTER_TLS_NAMES_PER_OWNER, ROUTER_TARGETS_PER_ROUTE: what one API caller that is not an admin may hold (routes; routes with tls_name, each one of a private endpoint rule's 10 domain names), and the addresses one answer may hold for anyone (a larger answer registers nothing and is reported as a DNS failure; 16 = an Aurora cluster's 15 replicas and writer). 0 = no cap."
+  description = "ROUTER_ROUTES_PER_OWNER, ROUTER_TLS_NAMES_PER_OWNER, ROUTER_TARGETS_PER_ROUTE: what one API caller that is not an admin may hold (routes; routes with tls_name, each one of a private endpoint rule's 10 domain names), and the addresses one answer may hold for anyone (a larger answer is refused at creation, later changes no target and is reported as a DNS failure; 16 = an Aurora cluster's 15 replicas and writer). 0 = no cap."
   type = object({
     routes_per_owner    = optional(number, 25)
     tls_names_per_owner = optional(number, 2)

@@ -120,12 +120,14 @@ pub enum Denial {
         /// The allowed ports, comma-separated.
         allowed: String,
     },
-    /// Every address the host answers is outside the database CIDRs, or is the router's own.
-    #[error("host {host} answers {ips}, none of which may be a target: {why}")]
+    /// The host answers an address outside the database CIDRs, or one of the router's own
+    /// (a route is created for its whole answer or not at all). `ips` is empty in answers to
+    /// callers that are not admins: a refusal must not tell them what a name answers.
+    #[error("{}", if ips.is_empty() { format!("host {host} answers an address that may not be a target: {why}") } else { format!("host {host} answers {ips}, which may not be targets: {why}") })]
     Addresses {
         /// The host.
         host: String,
-        /// The refused addresses, comma-separated.
+        /// The refused addresses, comma-separated (empty: not shown).
         ips: String,
         /// Why, with the setting that would allow it.
         why: String,
@@ -234,13 +236,17 @@ impl ExposurePolicy {
         if scope.grants_host(host) {
             return out;
         }
+        // An account is evidence only for an RDS endpoint name (verified through the RDS API
+        // at creation); for any other name the caller may have stated it, and only a grant
+        // of the name's domain admits the route.
+        let account = account.filter(|_| crate::domain::host::parse_rds_endpoint(host).is_some());
         match account {
             Some(a) if scope.accounts.contains(a) => {}
             Some(a) => out.push(format!(
                 "the database is in account {a}, which is not its owner's nor granted to it"
             )),
             None => out.push(
-                "the database's account is unknown (not an RDS database the router verified)"
+                "the name is under no host suffix granted to its owner, and is no RDS database the router verified in its owner's or a granted account"
                     .to_owned(),
             ),
         }
@@ -341,7 +347,7 @@ mod tests {
         let p = policy();
         let own = p.violations(
             5432,
-            "a.x.rds.amazonaws.com",
+            "a.c9akciq32abc.us-east-1.rds.amazonaws.com",
             Some("111122223333"),
             PIPELINE,
             false,
@@ -351,7 +357,7 @@ mod tests {
         assert!(granted.is_empty(), "{granted:?}");
         let foreign = p.violations(
             5432,
-            "a.x.rds.amazonaws.com",
+            "a.c9akciq32abc.us-east-1.rds.amazonaws.com",
             Some("999988887777"),
             PIPELINE,
             false,
@@ -359,6 +365,15 @@ mod tests {
         assert_eq!(foreign.len(), 1, "{foreign:?}");
         let unknown = p.violations(22, "bastion.internal", None, PIPELINE, false);
         assert_eq!(unknown.len(), 2, "{unknown:?}");
+        // A stated account is no evidence for a name that is not an RDS endpoint.
+        let stated = p.violations(
+            5432,
+            "bastion.internal",
+            Some("111122223333"),
+            PIPELINE,
+            false,
+        );
+        assert_eq!(stated.len(), 1, "{stated:?}");
         let admin = p.violations(22, "bastion.internal", None, PIPELINE, true);
         assert_eq!(admin.len(), 1, "only the port binds an admin: {admin:?}");
         let seed = p.violations(5432, "bastion.internal", None, "terraform", false);

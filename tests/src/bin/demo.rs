@@ -25,8 +25,6 @@ use serde_json::{json, Value};
 
 const HASH: &str = "c9akciq32abc.us-east-1.rds.amazonaws.com";
 const PIPELINE: &str = "arn:aws:sts::123456789012:assumed-role/pipeline/terraform-run-4711";
-/// The domain the demo grants the pipeline (every demo database's name is under it).
-const GRANTED: &str = "us-east-1.rds.amazonaws.com";
 /// The role behind [`PIPELINE`]'s sessions: what grants name.
 const PIPELINE_ROLE: &str = "arn:aws:iam::123456789012:role/pipeline";
 
@@ -160,11 +158,12 @@ async fn run(keep: bool) -> anyhow::Result<()> {
         ("ROUTER_DNS_SERVERS", dns.addr().to_string()),
         ("ROUTER_DNS_POLL_DEADLINE_SECONDS", "10".to_owned()),
         ("ROUTER_EVENT_ACCOUNTS", "123456789012".to_owned()),
-        // The one setting that lets the pipeline in: its role may publish the demo databases'
-        // names (they are DNS-only here, so no RDS lookup could verify them as its own).
+        // The one setting that lets the pipeline in: its role may publish exactly the demo
+        // databases' names (they are DNS-only here, so no RDS lookup could verify them as its
+        // own). A suffix as wide as rds.amazonaws.com would admit every account's databases.
         (
             "ROUTER_CALLER_GRANTS",
-            json!({ PIPELINE_ROLE: {"host_suffixes": [GRANTED]} }).to_string(),
+            json!({ PIPELINE_ROLE: {"host_suffixes": [&writer, &cluster, &reader]} }).to_string(),
         ),
     ]);
     let config = Config::from_lookup(&|k| env.get(k).cloned())?;
@@ -227,7 +226,7 @@ async fn run(keep: bool) -> anyhow::Result<()> {
     );
     println!("\nstep 2: three routes added through the routes-api handler — the port map for a Databricks admin");
     println!(
-        "(caller_grants lets the pipeline publish names under {GRANTED}; bastion.corp.internal: HTTP {status} {})",
+        "(caller_grants lets the pipeline publish its three database names; bastion.corp.internal: HTTP {status} {})",
         refused["error"]["code"].as_str().unwrap_or_default()
     );
     let services: Vec<String> = services.into_iter().collect();

@@ -4,10 +4,11 @@
 
 use super::{Caller, ServiceError};
 use crate::adapters::aws::elb::{ListenerInfo, TAG_ROUTE};
-use crate::adapters::aws::store::ports::Allocation;
+use crate::adapters::aws::store::ports::{Allocation, OwnerQuota};
 use crate::adapters::aws::store::RouteStore;
 use crate::context::Context;
 use crate::domain::catalog::{tls_names_capacity, DOMAIN_NAMES_PER_RULE};
+use crate::domain::exposure::Denial;
 use crate::domain::ports::{free_ports, pick, PortEntry};
 use crate::domain::route::PortPin;
 use crate::domain::route::{Route, RouteSpec, RouteStatus};
@@ -62,6 +63,7 @@ pub(super) async fn allocate(
     ctx: &Context,
     caller: &Caller,
     spec: RouteSpec,
+    owner_quota: Option<OwnerQuota>,
 ) -> Result<(Route, bool), ServiceError> {
     for attempt in 0..200u32 {
         if let Some(existing) = ctx.store.get(&spec.id).await? {
@@ -175,7 +177,7 @@ pub(super) async fn allocate(
             version: 1,
         };
         let cap = tls_names_cap(ctx, &route.router);
-        match ctx.store.allocate(&route, cap).await? {
+        match ctx.store.allocate(&route, cap, owner_quota).await? {
             Allocation::Done => {
                 info!(route_id = %route.id(), router = %route.router, port, "port allocated");
                 return Ok((route, true));
@@ -190,6 +192,28 @@ pub(super) async fn allocate(
                     "router {} has 50 listeners (the NLB limit): the pinned port cannot be added",
                     route.router
                 )))
+            }
+            Allocation::OwnerQuotaReached => {
+                let q = ctx.config.exposure.quotas;
+                let (what, limit) = match owner_quota {
+                    Some(o)
+                        if spec.tls_name
+                            && o.tls_names_limit > 0
+                            && o.tls_names_held + 1 >= o.tls_names_limit =>
+                    {
+                        ("tls_names_per_owner", q.tls_names_per_owner)
+                    }
+                    _ => ("routes_per_owner", q.routes_per_owner),
+                };
+                return Err(Denial::Quota {
+                    what,
+                    limit,
+                    detail: format!(
+                        "{} reached it with a create running at the same time",
+                        caller.principal
+                    ),
+                }
+                .into());
             }
             Allocation::TlsNameTaken(holder) => {
                 return Err(ServiceError::TlsNameTaken {

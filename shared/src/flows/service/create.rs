@@ -261,7 +261,7 @@ pub(super) async fn learn_from_rds(ctx: &Context, spec: &mut RouteSpec, explicit
 ///
 /// The exposure policy ([`crate::domain::exposure`]) binds every caller to the database ports
 /// and CIDRs; a caller that is not an admin may also publish only a database it owns
-/// ([`verify_owner`]), checked before the host is ever resolved, so a refusal tells nothing
+/// (`verify_owner`), checked before the host is ever resolved, so a refusal tells nothing
 /// about what a name answers.
 pub async fn create(
     ctx: &Context,
@@ -296,9 +296,10 @@ async fn create_checked(
 ) -> Result<(Route, bool), ServiceError> {
     let mut spec = req.validate(ctx)?;
     ctx.config.exposure.check_port(spec.port)?;
+    let mut owner_quota = None;
     if verify_ownership {
         verify_owner(ctx, caller, &mut spec).await?;
-        owner_quotas(ctx, caller, &spec).await?;
+        owner_quota = owner_quotas(ctx, caller, &spec).await?;
     }
     learn_from_rds(ctx, &mut spec, req.rds_identifier.is_some()).await;
     let first = observe_host(
@@ -332,7 +333,7 @@ async fn create_checked(
             });
         }
     }
-    let (route, created) = allocate(ctx, caller, spec).await?;
+    let (route, created) = allocate(ctx, caller, spec, owner_quota).await?;
     let route = finish(ctx, route, &[first]).await?;
     if created && route.spec.tls_name {
         // The rule learns the name now; a failure is reported and the audit retries it.

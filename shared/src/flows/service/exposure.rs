@@ -5,6 +5,7 @@
 
 use super::{Caller, ServiceError};
 use crate::adapters::aws::store::audit_records::RouteItem;
+use crate::adapters::aws::store::ports::OwnerQuota;
 use crate::adapters::aws::store::RouteStore;
 use crate::context::Context;
 use crate::domain::exposure::Quotas;
@@ -49,18 +50,20 @@ pub(super) fn forbidden_addresses(
 
 /// The per-owner quotas of a caller that is not an admin ([`Quotas`]): the routes it holds,
 /// and with `tls_name` its TLS names. A route that exists already (a replay, or a conflict
-/// the allocation reports) is not counted against it. Reads the route index (one Query a page).
+/// the allocation reports) is not counted against it. Reads the route index (one Query a page);
+/// the counts go to the allocation, whose transaction holds the owner's counter under the caps
+/// ([`OwnerQuota`]).
 pub(super) async fn owner_quotas(
     ctx: &Context,
     caller: &Caller,
     spec: &RouteSpec,
-) -> Result<(), ServiceError> {
+) -> Result<Option<OwnerQuota>, ServiceError> {
     let quotas = ctx.config.exposure.quotas;
     if quotas.routes_per_owner == 0 && (quotas.tls_names_per_owner == 0 || !spec.tls_name) {
-        return Ok(());
+        return Ok(None);
     }
     if ctx.store.get(&spec.id).await?.is_some() {
-        return Ok(());
+        return Ok(None);
     }
     let items = ctx.store.route_items().await?;
     let owned: Vec<&Route> = items
@@ -86,7 +89,14 @@ pub(super) async fn owner_quotas(
             format!("{principal} holds {names} TLS names"),
         )?;
     }
-    Ok(())
+    // The allocation transaction checks the owner's counter again, so concurrent creates by
+    // one owner cannot all pass this read.
+    Ok(Some(OwnerQuota {
+        routes_limit: quotas.routes_per_owner,
+        tls_names_limit: quotas.tls_names_per_owner,
+        routes_held: owned.len(),
+        tls_names_held: owned.iter().filter(|r| r.spec.tls_name).count(),
+    }))
 }
 
 /// Verifies that a caller that is not an admin may publish the request's database
@@ -107,7 +117,14 @@ pub(super) async fn verify_owner(
     let host = spec.host.as_str().trim_end_matches('.').to_owned();
     let deny = |reason: String| ServiceError::from(policy.not_owner(principal, reason));
     if scope.grants_host(&host) {
-        return Ok(());
+        // The grant admits the name; an account stated with it must still be one the caller
+        // may speak for (events of that account then reach the route).
+        return match &spec.account {
+            Some(a) if !scope.accounts.contains(a) => Err(deny(format!(
+                "the database is in account {a}, which is not its own nor granted to it"
+            ))),
+            _ => Ok(()),
+        };
     }
     if host.parse::<std::net::IpAddr>().is_ok() {
         return Err(deny(format!(

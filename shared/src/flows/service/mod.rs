@@ -35,11 +35,11 @@ pub enum ServiceError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     /// The host resolves to addresses that may not be targets.
-    #[error("host {host} resolves to {ips:?}, which may not be targets (only private addresses)")]
+    #[error("host {host} resolves to {}, which may not be targets (only private addresses)", if ips.is_empty() { "addresses".to_owned() } else { format!("{ips:?}") })]
     PublicAddress {
         /// Host.
         host: String,
-        /// Refused addresses.
+        /// Refused addresses (empty in answers to callers that are not admins).
         ips: Vec<String>,
     },
     /// The deployment's exposure policy refuses the route: a port that is no database port,
@@ -224,6 +224,58 @@ pub struct RouteDetail {
     pub nlb_private_ips: Vec<String>,
 }
 
+/// What a caller that is not an admin may see of what a route's name answers: only
+/// addresses that may be targets of the route's router (the ones it registers). Resolutions
+/// lose the others, refused addresses go: otherwise a route on a name a caller controls (a
+/// CNAME into a private zone it may not read) would be a probe of that zone. Admins see
+/// everything. Used by every API answer that shows a route (list, create, show, sync).
+pub fn redact(ctx: &Context, caller: &Caller, route: &mut Route) {
+    if caller.is_admin(ctx) {
+        return;
+    }
+    let policy = ctx.fleet.get(&route.router).map(|r| &r.policy);
+    let allowed =
+        |ip: &str| policy.is_some_and(|p| ip.parse().is_ok_and(|ip| p.classify(ip).is_ok()));
+    for resolution in &mut route.resolutions {
+        resolution.ips.retain(|ip| allowed(ip));
+    }
+    route.refused.clear();
+}
+
+/// [`redact`] for a refusal shown to a caller that is not an admin: the addresses a name
+/// answers leave the error (the code and the reason stay).
+pub fn redact_error(ctx: &Context, caller: &Caller, e: ServiceError) -> ServiceError {
+    if caller.is_admin(ctx) {
+        return e;
+    }
+    match e {
+        ServiceError::PublicAddress { host, .. } => {
+            ServiceError::PublicAddress { host, ips: vec![] }
+        }
+        ServiceError::Denied(crate::domain::exposure::Denial::Addresses {
+            host,
+            why,
+            refusal,
+            ..
+        }) => ServiceError::Denied(crate::domain::exposure::Denial::Addresses {
+            host,
+            ips: String::new(),
+            why,
+            refusal,
+        }),
+        other => other,
+    }
+}
+
+/// [`redact`] for a plan shown to a caller that is not an admin: refused addresses leave its
+/// notes.
+pub fn redact_plan(ctx: &Context, caller: &Caller, plan: &mut crate::domain::plan::Plan) {
+    if !caller.is_admin(ctx) {
+        plan.notes
+            .retain(|n| !matches!(n, crate::domain::plan::Note::Refused { .. }));
+    }
+}
+
 /// Builds the API view of a route.
 pub fn view(ctx: &Context, route: Route) -> RouteView {
     // From the configuration, not the loaded fleet: a view needs no NLB to answer.
@@ -274,22 +326,28 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         None => vec![],
     };
     let nlb_private_ips = nlb_private_ips(ctx, &route.router).await;
-    let hidden = targets.is_empty() && !caller.is_admin(ctx);
-    let mut health = if hidden {
-        let mut health = summarize(&[], &[], route.conflict.as_deref());
-        if !route.refused.is_empty() && route.conflict.is_none() {
-            health.reason = Some(
-                "no targets: the name answers only addresses that may not be targets (not shown while nothing is registered; an admin sees them)".into(),
-            );
+    let mut health = summarize(&targets, &route.refused, route.conflict.as_deref());
+    if !caller.is_admin(ctx) && !health.refused.is_empty() {
+        // The addresses stay hidden (see `redact`); the health still says why.
+        let refused = health.refused.len();
+        health.refused.clear();
+        if route.conflict.is_none()
+            && health
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("DNS answers"))
+        {
+            health.reason = Some(format!(
+                "the name also answers {refused} address(es) that may not be targets (public, outside the database CIDRs, or the router's own; an admin sees them)"
+            ));
         }
+    }
+    if targets.is_empty() && !caller.is_admin(ctx) {
         route.sightings = Default::default();
         route.resolutions.clear();
-        route.refused.clear();
         route.ceded.clear();
-        health
-    } else {
-        summarize(&targets, &route.refused, route.conflict.as_deref())
-    };
+    }
+    redact(ctx, caller, &mut route);
     if route.status == RouteStatus::SourceGone {
         health = health.name_gone(route.spec.host.as_str(), route.name_gone_since);
     }

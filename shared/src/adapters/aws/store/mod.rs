@@ -10,6 +10,7 @@
 //! | port             | `ROUTER#<router>` | `PORT#<05d>`     | `route_id`, `state` (`allocated`/`quarantined`), `until` (epoch s) |
 //! | router meta      | `ROUTER#<router>` | `META`           | `active`: listeners allocated; `tls_names`: its TLS-named hosts (string set) |
 //! | TLS name         | `TLSNAME#<host>`  | `TLSNAME`        | `route_id`, `router`: the one route that has the host as its TLS name (written with the route) |
+//! | owner quota      | `OWNER#<principal>` | `QUOTA`        | `routes`, `tls_names`: what the owner holds, kept under the quotas in the allocation transaction |
 //! | lease            | `AUDIT`           | `LEASE#<kind>`   | `owner` (the run's token), `until` (epoch s): one `full` audit, one `rules` sync at a time |
 //! | resume cursor    | `AUDIT`           | `CURSOR`         | `after` (route id), `at` (RFC 3339)                |
 //! | dry runs' cursor | `AUDIT`           | `CURSOR#dry`     | `after` (route id), `at` (RFC 3339)                |

@@ -42,8 +42,34 @@ pub enum Allocation {
     /// Another route holds the host as its TLS name (on this or another router): a domain
     /// name leads to one private endpoint. The holder's router, when the item says.
     TlsNameTaken(Option<String>),
+    /// The owner's counter says a quota is reached (a concurrent create took the last room).
+    OwnerQuotaReached,
     /// A concurrent transaction touched the same items: retry.
     Contended,
+}
+
+/// The per-owner quotas one allocation must respect, written in its transaction: the owner's
+/// counter item (`OWNER#<principal>`, `QUOTA`: `routes`, `tls_names`) goes up by one only
+/// while under the caps, so concurrent creates by one owner cannot all pass a read-then-write
+/// check. A counter not written yet starts from what the route index showed; releasing a
+/// route takes one off again.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnerQuota {
+    /// `routes_per_owner` (0 = none).
+    pub routes_limit: usize,
+    /// `tls_names_per_owner` (0 = none).
+    pub tls_names_limit: usize,
+    /// The owner's routes as read before.
+    pub routes_held: usize,
+    /// The owner's TLS-named routes as read before.
+    pub tls_names_held: usize,
+}
+
+fn owner_key(owner: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("pk".to_owned(), s(format!("OWNER#{owner}"))),
+        ("sk".to_owned(), s("QUOTA")),
+    ])
 }
 
 /// The key of a host's TLS-name item: one per host in the whole table, written in the same
@@ -188,6 +214,7 @@ impl DynamoStore {
         &self,
         route: &Route,
         tls_names_cap: usize,
+        owner_quota: Option<OwnerQuota>,
     ) -> Result<Allocation, StoreError> {
         let now = Utc::now().timestamp();
         let put_route = Put::builder()
@@ -259,6 +286,38 @@ impl DynamoStore {
                 .map_err(|e| StoreError::Codec(e.to_string()))?;
             items.push(TransactWriteItem::builder().put(put_name).build());
         }
+        let mut owner_at = None;
+        if let Some(q) = owner_quota {
+            let mut update = String::from("SET routes = if_not_exists(routes, :held) + :one");
+            let mut conditions = Vec::new();
+            let mut write = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(owner_key(&route.owner)))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":held", n(q.routes_held as u32));
+            if q.routes_limit > 0 {
+                conditions.push("(attribute_not_exists(routes) OR routes < :rlimit)");
+                write = write.expression_attribute_values(":rlimit", n(q.routes_limit as u32));
+            }
+            if route.spec.tls_name {
+                update.push_str(", tls_names = if_not_exists(tls_names, :theld) + :one");
+                write = write.expression_attribute_values(":theld", n(q.tls_names_held as u32));
+                if q.tls_names_limit > 0 {
+                    conditions.push("(attribute_not_exists(tls_names) OR tls_names < :tlimit)");
+                    write =
+                        write.expression_attribute_values(":tlimit", n(q.tls_names_limit as u32));
+                }
+            }
+            let mut write = write.update_expression(update);
+            if !conditions.is_empty() {
+                write = write.condition_expression(conditions.join(" AND "));
+            }
+            let write = write
+                .build()
+                .map_err(|e| StoreError::Codec(e.to_string()))?;
+            owner_at = Some(items.len());
+            items.push(TransactWriteItem::builder().update(write).build());
+        }
         match self
             .client
             .transact_write_items()
@@ -279,6 +338,8 @@ impl DynamoStore {
                     let failed = |i: usize| codes.get(i) == Some(&"ConditionalCheckFailed");
                     return Ok(if failed(0) {
                         Allocation::RouteExists
+                    } else if owner_at.is_some_and(failed) {
+                        Allocation::OwnerQuotaReached
                     } else if failed(3) {
                         let holder = c
                             .cancellation_reasons()
@@ -364,6 +425,21 @@ impl DynamoStore {
                 .build()
                 .map_err(|e| StoreError::Codec(e.to_string()))?;
             write = write.transact_items(TransactWriteItem::builder().delete(free).build());
+        }
+        if crate::domain::exposure::principal_account(&route.owner).is_some() {
+            // The owner's counter (OwnerQuota) loses the route; ADD never fails a transaction.
+            let mut update = String::from("ADD routes :minus");
+            if route.spec.tls_name {
+                update.push_str(", tls_names :minus");
+            }
+            let counter = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(owner_key(&route.owner)))
+                .update_expression(update)
+                .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+                .build()
+                .map_err(|e| StoreError::Codec(e.to_string()))?;
+            write = write.transact_items(TransactWriteItem::builder().update(counter).build());
         }
         write.send().await.map_err(|e| match e.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(_)) => {
