@@ -669,3 +669,41 @@ async fn concurrent_creates_by_one_owner_never_exceed_its_quota() {
     let (status, reply) = post_route(&bed.ctx, &request("late", "late.db.test", 5432), OWNER).await;
     assert_eq!(status, 201, "the delete made room: {reply:#}");
 }
+
+/// The second review's finding: removing routes the counter never counted (made by `plr` or
+/// Terraform for the owner, or before quotas) took them off the counter anyway, which then
+/// let concurrent creates past the cap. Only counted routes leave the counter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_routes_the_quota_never_counted_does_not_lower_it() {
+    use router_tests::fixtures::OWNER;
+    use router_tests::handlers::{delete_route, post_route};
+    let bed = Bed::start_with("quota-drift", &[("ROUTER_ROUTES_PER_OWNER", "2")]).await;
+    for i in 0..3u8 {
+        let host = format!("old-{i}.db.test");
+        bed.set_ip(&host, [10, 0, 4, 10 + i]);
+        // As plr or a Terraform seed would make it for the owner: not counted.
+        let req = router_tests::fixtures::create_request(&format!("old-{i}"), &host);
+        privatelink_router::flows::service::create_trusted(&bed.ctx, &Bed::owner(), &req)
+            .await
+            .expect("created");
+    }
+    let (status, reply) =
+        post_route(&bed.ctx, &request("new-0", "old-0.db.test", 5432), OWNER).await;
+    assert_eq!((status, code(&reply)), (403, "quota_exceeded"), "{reply:#}");
+    for i in 0..3 {
+        let (status, reply) = delete_route(&bed.ctx, &format!("old-{i}")).await;
+        assert!((200..300).contains(&status), "{reply:#}");
+    }
+    let names: Vec<String> = (0..5).map(|i| format!("new-{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        bed.set_ip(&format!("{name}.db.test"), [10, 0, 4, 20 + i as u8]);
+    }
+    let requests = names.iter().map(|name| {
+        let body = request(name, &format!("{name}.db.test"), 5432);
+        let ctx = &bed.ctx;
+        async move { post_route(ctx, &body, OWNER).await }
+    });
+    let replies = futures::future::join_all(requests).await;
+    let created = replies.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(created, 2, "{replies:#?}");
+}

@@ -175,6 +175,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         name_gone_since: None,
         ceded: Default::default(),
         deployment_tagged: true,
+        quota_counted: false,
         last_event_at: None,
         created_at: now,
         updated_at: now,

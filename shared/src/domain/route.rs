@@ -385,6 +385,10 @@ pub struct Route {
     /// get it from the next audit (a one-time migration).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deployment_tagged: bool,
+    /// True when its creation counted it on its owner's quota counter (a caller that is not
+    /// an admin, with quotas on): its removal then takes it off again, and only then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quota_counted: bool,
     /// Event time of the newest RDS event applied, to drop older replays.
     pub last_event_at: Option<DateTime<Utc>>,
     /// Creation time.

@@ -171,6 +171,7 @@ pub(super) async fn allocate(
             name_gone_since: None,
             ceded: Default::default(),
             deployment_tagged: true,
+            quota_counted: owner_quota.is_some(),
             last_event_at: None,
             created_at: now,
             updated_at: now,

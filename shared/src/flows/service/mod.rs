@@ -268,11 +268,18 @@ pub fn redact_error(ctx: &Context, caller: &Caller, e: ServiceError) -> ServiceE
 }
 
 /// [`redact`] for a plan shown to a caller that is not an admin: refused addresses leave its
-/// notes.
+/// notes, and the routes that took an address are not named.
 pub fn redact_plan(ctx: &Context, caller: &Caller, plan: &mut crate::domain::plan::Plan) {
     if !caller.is_admin(ctx) {
         plan.notes
             .retain(|n| !matches!(n, crate::domain::plan::Note::Refused { .. }));
+        // Which other routes' databases answer an address is theirs to know (another owner's
+        // route answers 404): the note keeps the address this route gave up, not who took it.
+        for note in &mut plan.notes {
+            if let crate::domain::plan::Note::IpReused { routes, .. } = note {
+                routes.clear();
+            }
+        }
     }
 }
 

@@ -426,8 +426,9 @@ impl DynamoStore {
                 .map_err(|e| StoreError::Codec(e.to_string()))?;
             write = write.transact_items(TransactWriteItem::builder().delete(free).build());
         }
-        if crate::domain::exposure::principal_account(&route.owner).is_some() {
-            // The owner's counter (OwnerQuota) loses the route; ADD never fails a transaction.
+        if route.quota_counted {
+            // The owner's counter (OwnerQuota) loses the route it counted; ADD never fails a
+            // transaction. Routes it never counted (admins', seeds', older ones) leave it as is.
             let mut update = String::from("ADD routes :minus");
             if route.spec.tls_name {
                 update.push_str(", tls_names :minus");
