@@ -209,31 +209,22 @@ fn the_kept_demo_serves_plr_with_the_exports_it_prints() {
         vars.iter().any(|(k, _)| k == "ROUTER_FLEET"),
         "no exports printed: {lines:#?}"
     );
-    let listed = Command::new(&plr)
-        .args(["routes", "list", "--output", "json"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(vars)
-        .output()
-        .expect("plr runs");
+    // `plr` with only the printed exports (and PATH); 250 columns for the tables.
+    let run_plr = |args: &[&str]| {
+        Command::new(&plr)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("COLUMNS", "250")
+            .envs(exported(&lines))
+            .output()
+            .expect("plr runs")
+    };
+    let listed = run_plr(&["routes", "list", "--output", "json"]);
     // Issue #18: the catalog, one line per route with a connection string.
-    let catalog = Command::new(&plr)
-        .arg("catalog")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("COLUMNS", "250")
-        .envs(exported(&lines))
-        .output()
-        .expect("plr runs");
+    let catalog = run_plr(&["catalog"]);
     // Issue #28: what each owner holds against the quotas.
-    let ports = Command::new(&plr)
-        .arg("ports")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("COLUMNS", "250")
-        .envs(exported(&lines))
-        .output()
-        .expect("plr runs");
+    let ports = run_plr(&["ports"]);
     // SIGINT, as Ctrl-C sends it.
     unsafe { libc::kill(demo.id() as i32, libc::SIGINT) };
     let rest: Vec<String> = output.map_while(Result::ok).collect();

@@ -637,16 +637,7 @@ async fn concurrent_creates_by_one_owner_never_exceed_its_quota() {
     use router_tests::fixtures::OWNER;
     use router_tests::handlers::{delete_route, post_route};
     let bed = Bed::start_with("quota-race", &[("ROUTER_ROUTES_PER_OWNER", "3")]).await;
-    let names: Vec<String> = (0..8).map(|i| format!("race-{i}")).collect();
-    for (i, name) in names.iter().enumerate() {
-        bed.set_ip(&format!("{name}.db.test"), [10, 0, 3, 10 + i as u8]);
-    }
-    let requests = names.iter().map(|name| {
-        let body = request(name, &format!("{name}.db.test"), 5432);
-        let ctx = &bed.ctx;
-        async move { post_route(ctx, &body, OWNER).await }
-    });
-    let replies = futures::future::join_all(requests).await;
+    let replies = create_at_once(&bed, "race", 8, 3).await;
     let created = replies.iter().filter(|(status, _)| *status == 201).count();
     let refused: Vec<&serde_json::Value> = replies
         .iter()
@@ -694,16 +685,28 @@ async fn removing_routes_the_quota_never_counted_does_not_lower_it() {
         let (status, reply) = delete_route(&bed.ctx, &format!("old-{i}")).await;
         assert!((200..300).contains(&status), "{reply:#}");
     }
-    let names: Vec<String> = (0..5).map(|i| format!("new-{i}")).collect();
-    for (i, name) in names.iter().enumerate() {
-        bed.set_ip(&format!("{name}.db.test"), [10, 0, 4, 20 + i as u8]);
+    let replies = create_at_once(&bed, "new", 5, 5).await;
+    let created = replies.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(created, 2, "{replies:#?}");
+}
+
+/// `count` routes `<prefix>-<i>` (each name answering 10.0.`subnet`.(10 + i)) created by the
+/// owner all at once through the handler; their replies.
+async fn create_at_once(
+    bed: &Bed,
+    prefix: &str,
+    count: u8,
+    subnet: u8,
+) -> Vec<(u16, serde_json::Value)> {
+    let names: Vec<String> = (0..count).map(|i| format!("{prefix}-{i}")).collect();
+    for (i, name) in (0u8..).zip(&names) {
+        bed.set_ip(&format!("{name}.db.test"), [10, 0, subnet, 10 + i]);
     }
     let requests = names.iter().map(|name| {
         let body = request(name, &format!("{name}.db.test"), 5432);
-        let ctx = &bed.ctx;
-        async move { post_route(ctx, &body, OWNER).await }
+        async move {
+            router_tests::handlers::post_route(&bed.ctx, &body, router_tests::fixtures::OWNER).await
+        }
     });
-    let replies = futures::future::join_all(requests).await;
-    let created = replies.iter().filter(|(status, _)| *status == 201).count();
-    assert_eq!(created, 2, "{replies:#?}");
+    futures::future::join_all(requests).await
 }

@@ -89,7 +89,33 @@ pub struct RouteHealth {
     pub refused: Vec<RefusedAddress>,
 }
 
+/// The reason a health gives for refused addresses.
+fn refused_reason(refused: &[RefusedAddress]) -> String {
+    let ips: Vec<String> = refused.iter().map(|r| r.ip.to_string()).collect();
+    format!(
+        "DNS answers {} which may not be a target (public or outside the allowed ranges): is the database publicly accessible?",
+        ips.join(", ")
+    )
+}
+
 impl RouteHealth {
+    /// The health as a caller that is not an admin sees it: the refused addresses leave
+    /// (a route is no probe of what a name answers), and a reason that named them says how
+    /// many there are instead.
+    pub fn without_refused_addresses(mut self) -> Self {
+        if self.refused.is_empty() {
+            return self;
+        }
+        if self.reason.as_deref() == Some(refused_reason(&self.refused).as_str()) {
+            self.reason = Some(format!(
+                "the name also answers {} address(es) that may not be targets (public, outside the database CIDRs, or the router's own; an admin sees them)",
+                self.refused.len()
+            ));
+        }
+        self.refused.clear();
+        self
+    }
+
     /// The health of a `source_gone` route: not serving, saying since when its name has been
     /// gone and what brings it back. `since` is the first NXDOMAIN of the streak.
     pub fn name_gone(mut self, host: &str, since: Option<DateTime<Utc>>) -> Self {
@@ -166,13 +192,7 @@ fn summarize_targets(observed: &[TargetHealth], refused: &[RefusedAddress]) -> R
         .filter(|p| p.state.ends_with("draining"))
         .count();
     let broken = targets_not_serving.len() - leaving;
-    let refused_line = (!refused.is_empty()).then(|| {
-        let ips: Vec<String> = refused.iter().map(|r| r.ip.to_string()).collect();
-        format!(
-            "DNS answers {} which may not be a target (public or outside the allowed ranges): is the database publicly accessible?",
-            ips.join(", ")
-        )
-    });
+    let refused_line = (!refused.is_empty()).then(|| refused_reason(refused));
     let (health, reason) = if serving == 0 {
         let reason = if let Some(line) = refused_line.clone() {
             line

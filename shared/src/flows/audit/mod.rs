@@ -475,7 +475,7 @@ async fn audit_item(
 
 /// Why `route` is outside the exposure policy now, if it is (no AWS call).
 fn policy_violation(ctx: &Context, route: &Route) -> Option<PolicyViolation> {
-    let violations = service::view(ctx, route.clone()).policy_violations;
+    let violations = service::policy_violations(ctx, route);
     (!violations.is_empty()).then(|| PolicyViolation {
         route_id: route.id().to_string(),
         owner: route.owner.clone(),

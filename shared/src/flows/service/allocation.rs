@@ -242,6 +242,20 @@ pub(super) fn tls_names_cap(ctx: &Context, router: &str) -> usize {
         .map_or(DOMAIN_NAMES_PER_RULE, tls_names_capacity)
 }
 
+/// The router a pinned port is on: the pin's, else the fleet's first (also where a route
+/// without a pin is previewed).
+pub(super) fn pin_router(ctx: &Context, pin: Option<&PortPin>) -> String {
+    match pin.and_then(|p| p.router.clone()) {
+        Some(r) => r,
+        None => ctx
+            .config
+            .fleet
+            .first()
+            .map(|r| r.id.clone())
+            .unwrap_or_default(),
+    }
+}
+
 /// The router and port of a pin, or why it cannot have them: the port is held by another route,
 /// or quarantined after a route released it.
 pub(super) async fn pinned(
@@ -251,15 +265,7 @@ pub(super) async fn pinned(
     now: i64,
 ) -> Result<(String, u16), ServiceError> {
     let route_id = spec.id.as_str();
-    let router = match &pin.router {
-        Some(r) => r.clone(),
-        None => ctx
-            .config
-            .fleet
-            .first()
-            .map(|r| r.id.clone())
-            .unwrap_or_default(),
-    };
+    let router = pin_router(ctx, Some(pin));
     let (entries, _) = ctx.store.ports(&router).await?;
     if let Some(e) = entries.iter().find(|e| e.port == pin.port) {
         let held = e.state == "allocated" && e.route_id != route_id;

@@ -26,7 +26,7 @@ use crate::reconcile::observe::observe_host;
 use crate::reconcile::provision::{ensure_resources, LISTENER_PORT_TAKEN};
 use crate::reconcile::reconcile;
 
-use super::allocation::{allocate, conflict, live_listeners, pinned};
+use super::allocation::{allocate, conflict, live_listeners, pin_router, pinned};
 use super::exposure::{forbidden_addresses, owner_quotas, verify_owner};
 use super::{Caller, ServiceError};
 
@@ -482,15 +482,7 @@ pub async fn preview(
         }
     }
     let now = Utc::now().timestamp();
-    let router = match spec.pin.as_ref().and_then(|p| p.router.clone()) {
-        Some(r) => r,
-        None => ctx
-            .config
-            .fleet
-            .first()
-            .map(|r| r.id.clone())
-            .unwrap_or_default(),
-    };
+    let router = pin_router(ctx, spec.pin.as_ref());
     let (entries, active) = ctx.store.ports(&router).await?;
     let taken_here = planned.iter().filter(|(r, _)| *r == router).count() as u32;
     if active + taken_here >= crate::domain::ports::MAX_LISTENERS_PER_NLB {

@@ -283,6 +283,18 @@ pub fn redact_plan(ctx: &Context, caller: &Caller, plan: &mut crate::domain::pla
     }
 }
 
+/// Why `route` is outside the deployment's exposure policy now, one line each (empty: it is
+/// inside); no AWS call ([`crate::domain::exposure::ExposurePolicy::violations`]).
+pub fn policy_violations(ctx: &Context, route: &Route) -> Vec<String> {
+    ctx.config.exposure.violations(
+        route.spec.port,
+        route.spec.host.as_str(),
+        route.spec.account.as_deref(),
+        &route.owner,
+        ctx.config.admin_principals.contains(&route.owner),
+    )
+}
+
 /// Builds the API view of a route.
 pub fn view(ctx: &Context, route: Route) -> RouteView {
     // From the configuration, not the loaded fleet: a view needs no NLB to answer.
@@ -291,13 +303,7 @@ pub fn view(ctx: &Context, route: Route) -> RouteView {
         port: route.listener_port,
         consumer_host: consumer_address(&route, Some(r)).map(|a| a.host),
     });
-    let policy_violations = ctx.config.exposure.violations(
-        route.spec.port,
-        route.spec.host.as_str(),
-        route.spec.account.as_deref(),
-        &route.owner,
-        ctx.config.admin_principals.contains(&route.owner),
-    );
+    let policy_violations = policy_violations(ctx, &route);
     RouteView {
         route,
         connection,
@@ -334,20 +340,9 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
     };
     let nlb_private_ips = nlb_private_ips(ctx, &route.router).await;
     let mut health = summarize(&targets, &route.refused, route.conflict.as_deref());
-    if !caller.is_admin(ctx) && !health.refused.is_empty() {
+    if !caller.is_admin(ctx) {
         // The addresses stay hidden (see `redact`); the health still says why.
-        let refused = health.refused.len();
-        health.refused.clear();
-        if route.conflict.is_none()
-            && health
-                .reason
-                .as_deref()
-                .is_some_and(|r| r.starts_with("DNS answers"))
-        {
-            health.reason = Some(format!(
-                "the name also answers {refused} address(es) that may not be targets (public, outside the database CIDRs, or the router's own; an admin sees them)"
-            ));
-        }
+        health = health.without_refused_addresses();
     }
     if targets.is_empty() && !caller.is_admin(ctx) {
         route.sightings = Default::default();
