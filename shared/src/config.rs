@@ -28,6 +28,7 @@ pub const ENV_VARS: &[&str] = &[
     "ROUTER_RDS_MEMBERSHIP",
     "ROUTER_RDS_ROLE_ARNS",
     "ROUTER_DEREGISTRATION_DELAY_SECONDS",
+    "ROUTER_IDLE_TIMEOUT_SECONDS",
     "ROUTER_ADMIN_PRINCIPALS",
     "ROUTER_CALLER_GRANTS",
     "ROUTER_DATABASE_CIDRS",
@@ -95,6 +96,9 @@ pub struct Config {
     pub rds_role_arns: Vec<String>,
     /// Target group deregistration delay.
     pub deregistration_delay_secs: u32,
+    /// Listener idle timeout of routes that set none (seconds, 60-6000;
+    /// [`DEFAULT_IDLE_TIMEOUT_SECS`]).
+    pub idle_timeout_secs: u32,
     /// IAM principals (ARNs) allowed to see and change every route.
     pub admin_principals: BTreeSet<String>,
     /// Who may publish which database: database ports and the callers' grants
@@ -202,6 +206,19 @@ fn num<T: std::str::FromStr>(
             message: format!("{v:?} is not a valid number"),
         }),
     }
+}
+
+/// The listener idle timeout of routes that set none, when `ROUTER_IDLE_TIMEOUT_SECONDS` is
+/// unset (seconds). See the README's "Idle connections" for why.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u32 = 3600;
+
+fn idle_timeout(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    let var = "ROUTER_IDLE_TIMEOUT_SECONDS";
+    let raw: i64 = num(env, var, i64::from(DEFAULT_IDLE_TIMEOUT_SECS))?;
+    crate::domain::route::validate_idle_timeout(raw).map_err(|e| ConfigError {
+        var,
+        message: e.to_string(),
+    })
 }
 
 fn flag(
@@ -397,6 +414,7 @@ impl Config {
             rds_membership: flag(env, "ROUTER_RDS_MEMBERSHIP", true)?,
             rds_role_arns: role_arns(env)?,
             deregistration_delay_secs: num(env, "ROUTER_DEREGISTRATION_DELAY_SECONDS", 30)?,
+            idle_timeout_secs: idle_timeout(env)?,
             admin_principals: list(env, "ROUTER_ADMIN_PRINCIPALS").into_iter().collect(),
             exposure: ExposurePolicy {
                 database_ports: database_ports(env)?,

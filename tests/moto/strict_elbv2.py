@@ -27,7 +27,8 @@ What changes compared with plain moto (AWS pages cited next to each rule below):
   target's subnet is in an AZ that none of the using load balancers has enabled;
 * DescribeTargetHealth returns Target.AvailabilityZone (``all``, or the subnet's AZ);
 * RegisterTargets enforces the AvailabilityZone rules of TargetDescription for IP targets;
-* CreateListener refuses a 51st listener on one load balancer (TooManyListeners).
+* CreateListener refuses a 51st listener on one load balancer (TooManyListeners);
+* ModifyListenerAttributes refuses a ``tcp.idle_timeout.seconds`` outside 60-6000.
 
 States are computed from timestamps when DescribeTargetHealth is called; there are no
 background threads. All patched entry points share one lock (moto_server serves requests on
@@ -559,12 +560,44 @@ def _create_listener_quota(f):
     return call
 
 
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_ModifyListenerAttributes.html
+# API_ListenerAttribute: "tcp.idle_timeout.seconds - The tcp idle timeout value, in seconds.
+# The valid range is 60-6000 seconds. The default is 350 seconds."
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_ListenerAttribute.html
+IDLE_TIMEOUT_RANGE = (60, 6000)
+
+
+def _listener_attributes_range(f):
+    @functools.wraps(f)
+    def call(self, listener_arn, attrs, *args, **kwargs):
+        for attr in attrs or []:
+            if attr.get("Key") != "tcp.idle_timeout.seconds":
+                continue
+            low, high = IDLE_TIMEOUT_RANGE
+            value = _int(attr.get("Value"), None)
+            if value is None or not low <= value <= high:
+                # API_ModifyListenerAttributes, Errors: InvalidConfigurationRequest, "The
+                # requested configuration is not valid", HTTP 400 (no more precise text is
+                # documented).
+                raise _StrictError(
+                    "InvalidConfigurationRequest",
+                    f"The value of 'tcp.idle_timeout.seconds' must be between {low} and {high}",
+                )
+        return f(self, listener_arn, attrs, *args, **kwargs)
+
+    return call
+
+
 def _install():
     _FakeTargetGroup.register = _locked(_register)
     _FakeTargetGroup.deregister = _locked(_deregister)
     _FakeTargetGroup.deregister_terminated_instances = _locked(_deregister_terminated_instances)
     _FakeHealthStatus.target = property(_target_with_az)
     _ELBv2Backend.describe_target_health = _locked(_describe_target_health)
+    if hasattr(_ELBv2Backend, "modify_listener_attributes"):
+        _ELBv2Backend.modify_listener_attributes = _listener_attributes_range(
+            _ELBv2Backend.modify_listener_attributes
+        )
     for name in (
         "create_listener",
         "modify_listener",

@@ -57,6 +57,7 @@ pub fn create_request(name: &str, host: &str) -> CreateRequest {
         target_group: None,
         tls_name: false,
         engine: None,
+        idle_timeout_seconds: None,
     }
 }
 

@@ -126,3 +126,17 @@ pub async fn watch(ctx: &Context) -> Value {
     .await
     .expect("dns-audit handler succeeds")
 }
+
+/// `GET /catalog` through the real `routes-api` handler, as `user_arn`; status and JSON body.
+pub async fn get_catalog(ctx: &Context, user_arn: &str) -> (u16, Value) {
+    let mut ev = sample("apigw-list-routes.json");
+    ev["rawPath"] = "/catalog".into();
+    ev["requestContext"]["http"]["path"] = "/catalog".into();
+    ev["routeKey"] = "GET /catalog".into();
+    ev["rawQueryString"] = "".into();
+    ev.as_object_mut()
+        .expect("an event object")
+        .remove("queryStringParameters");
+    ev["requestContext"]["authorizer"]["iam"]["userArn"] = user_arn.into();
+    call_api(ctx, ev).await
+}

@@ -619,6 +619,31 @@ async fn isolated(name: &str) -> (Moto, DnsServer, Context) {
     (moto, dns, ctx)
 }
 
+/// Waits (up to 20 s) until every target of every route is `healthy` in the strict moto.
+async fn wait_until_all_healthy(ctx: &Context) {
+    use privatelink_router::adapters::aws::elb::Targets;
+    let started = std::time::Instant::now();
+    loop {
+        let (routes, _) = service::list(ctx, &Bed::owner(), &Default::default())
+            .await
+            .unwrap();
+        let mut all = true;
+        for r in &routes {
+            let tg = r.target_group_arn.as_deref().unwrap();
+            let states = ctx.elb.describe_targets(tg).await.unwrap();
+            all &= states.iter().all(|t| t.state == "healthy");
+        }
+        if all {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "targets never healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_without_drift_reads_each_group_once_and_writes_nothing() {
     let (_moto, dns, ctx) = isolated("audit-floor").await;
@@ -640,12 +665,17 @@ async fn a_run_without_drift_reads_each_group_once_and_writes_nothing() {
             target_group: None,
             tls_name: false,
             engine: None,
+            idle_timeout_seconds: None,
         };
         service::create(&ctx, &Bed::owner(), &req).await.unwrap();
     }
     dns.set_a("four.db.test", &ips(&[[10, 0, 1, 54], [10, 20, 0, 54]]));
     let settle = scheduled(&ctx).await;
     assert_eq!(repaired(&settle, "targets_registered"), 1, "{settle:#}");
+    // The first audit that sees a new target `healthy` stores when (the route's arrivals):
+    // one write per registration, once.
+    wait_until_all_healthy(&ctx).await;
+    scheduled(&ctx).await;
 
     let report = scheduled(&ctx).await;
     assert_eq!(report["repaired"], json!({}), "{report:#}");
@@ -658,6 +688,7 @@ async fn a_run_without_drift_reads_each_group_once_and_writes_nothing() {
             ("DescribeListeners".to_owned(), 2), // one per router (the second has no routes)
             ("DescribeTargetHealth".to_owned(), 4), // one per target group
             ("DescribeTargetGroupAttributes".to_owned(), 4), // no batch read exists
+            ("DescribeListenerAttributes".to_owned(), 4), // the idle timeout: no batch either
             ("PutItem".to_owned(), 1),           // the run's lease: one full audit at a time
             ("DeleteItem".to_owned(), 1),        // ... given back at the end
         ]),

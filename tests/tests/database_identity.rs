@@ -163,6 +163,7 @@ async fn the_region_of_rds_arn_keeps_other_regions_events_away() {
         target_group: None,
         tls_name: false,
         engine: None,
+        idle_timeout_seconds: None,
     };
     let (route, _) = service::create(&bed.ctx, &Bed::owner(), &req)
         .await

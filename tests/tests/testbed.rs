@@ -346,45 +346,17 @@ async fn random_name_answers_every_ip_over_many_queries_and_the_cache_repeats_on
 /// TargetHealth; NLB user guide "Target health status").
 #[tokio::test]
 async fn strict_moto_drains_matches_id_and_port_echoes_the_zone_and_reports_unused() {
-    use aws_sdk_elasticloadbalancingv2::types::{
-        Action, ActionTypeEnum, ProtocolEnum, TargetDescription, TargetTypeEnum,
-    };
+    use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
     let config = moto().await.sdk_config().await;
     let net = Network::create(&config, "strict").await.unwrap();
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
-    let tg = elb
-        .create_target_group()
-        .name(format!("strict-{}", &net.name[net.name.len() - 8..]).trim_matches('-'))
-        .protocol(ProtocolEnum::Tcp)
-        .port(5432)
-        .vpc_id(&net.vpc_id)
-        .target_type(TargetTypeEnum::Ip)
-        .send()
-        .await
-        .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_owned();
+    let (tg, _) = forwarded_group(&elb, &net, "strict").await;
     elb.modify_target_group_attributes()
         .target_group_arn(&tg)
         .attributes(
             aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
                 .key("deregistration_delay.timeout_seconds")
                 .value("20")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    elb.create_listener()
-        .load_balancer_arn(&net.nlb_arn)
-        .protocol(ProtocolEnum::Tcp)
-        .port(10000)
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::Forward)
-                .target_group_arn(&tg)
                 .build(),
         )
         .send()
@@ -491,4 +463,79 @@ async fn strict_moto_drains_matches_id_and_port_echoes_the_zone_and_reports_unus
         .await
         .unwrap();
     assert_eq!(health().await[3].3, "initial");
+}
+
+/// The strict ELBv2 keeps a listener's `tcp.idle_timeout.seconds` inside 60-6000 and answers
+/// InvalidConfigurationRequest outside (ELBv2 API reference, ListenerAttribute and
+/// ModifyListenerAttributes); plain moto took any value.
+#[tokio::test]
+async fn strict_moto_refuses_an_idle_timeout_outside_60_to_6000() {
+    use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
+    use aws_sdk_elasticloadbalancingv2::types::ListenerAttribute;
+    let config = moto().await.sdk_config().await;
+    let net = Network::create(&config, "idle").await.unwrap();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let (_, listener) = forwarded_group(&elb, &net, "idle").await;
+    let set = |v: &str| {
+        elb.modify_listener_attributes()
+            .listener_arn(&listener)
+            .attributes(
+                ListenerAttribute::builder()
+                    .key("tcp.idle_timeout.seconds")
+                    .value(v)
+                    .build(),
+            )
+            .send()
+    };
+    for bad in ["59", "6001", "x"] {
+        let err = set(bad).await.expect_err(bad);
+        assert_eq!(err.code(), Some("InvalidConfigurationRequest"), "{bad}");
+    }
+    set("60").await.unwrap();
+    set("6000").await.unwrap();
+}
+
+/// A new IP target group (port 5432) in the network's VPC and a TCP listener on port 10000 of
+/// its NLB forwarding to it: (target group ARN, listener ARN).
+async fn forwarded_group(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    net: &Network,
+    prefix: &str,
+) -> (String, String) {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum,
+    };
+    let tg = elb
+        .create_target_group()
+        .name(format!("{prefix}-{}", &net.name[net.name.len() - 8..]).trim_matches('-'))
+        .protocol(ProtocolEnum::Tcp)
+        .port(5432)
+        .vpc_id(&net.vpc_id)
+        .target_type(TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_owned();
+    let listener = elb
+        .create_listener()
+        .load_balancer_arn(&net.nlb_arn)
+        .protocol(ProtocolEnum::Tcp)
+        .port(10000)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&tg)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .listener_arn()
+        .unwrap()
+        .to_owned();
+    (tg, listener)
 }

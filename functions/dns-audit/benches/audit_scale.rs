@@ -155,6 +155,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         target_group: None,
         tls_name: false,
         engine: None,
+        idle_timeout_seconds: None,
     }
     .validate(ctx)?;
     let now = chrono::Utc::now();
@@ -168,6 +169,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         listener_arn: None,
         sightings: Sightings::default(),
         resolutions: vec![],
+        arrivals: vec![],
         refused: vec![],
         conflict: None,
         unapplied: false,

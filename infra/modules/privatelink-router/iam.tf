@@ -7,8 +7,8 @@
 # Scoping, from the Service Authorization Reference, "Actions, resources, and condition keys
 # for Elastic Load Balancing V2" (service-authorization/latest/reference/
 # list_awselasticloadbalancingv2.html):
-# - Describe* (LoadBalancers, TargetGroups, TargetGroupAttributes, Listeners, TargetHealth,
-#   Tags) have no resource types: Resource must be "*".
+# - Describe* (LoadBalancers, TargetGroups, TargetGroupAttributes, Listeners,
+#   ListenerAttributes, TargetHealth, Tags) have no resource types: Resource must be "*".
 # - CreateTargetGroup: resource targetgroup; condition keys aws:RequestTag, aws:TagKeys;
 #   tags in the request also need AddTags (dependent action).
 # - CreateListener: resource is the load balancer (loadbalancer/net/); aws:RequestTag,
@@ -17,7 +17,8 @@
 #   (tag-on-create) on targetgroup and listener/net.
 # - RegisterTargets, DeregisterTargets, ModifyTargetGroup, ModifyTargetGroupAttributes,
 #   DeleteTargetGroup: resource targetgroup; aws:ResourceTag supported.
-# - ModifyListener, DeleteListener: resource listener/net; aws:ResourceTag supported.
+# - ModifyListener, ModifyListenerAttributes, DeleteListener: resource listener/net;
+#   aws:ResourceTag supported.
 # So every ELBv2 mutation below carries a tag condition on the router's ownership tag
 # (shared/src/adapters/aws/elb.rs TAG_MANAGED_BY = MANAGED_BY), set by the code on every target group and
 # listener it creates. EC2 Describe* have no resource-level permissions either ("*").
@@ -137,6 +138,7 @@ data "aws_iam_policy_document" "route_management" {
       "elasticloadbalancing:DescribeListeners",
       "elasticloadbalancing:DescribeTargetHealth",
       "elasticloadbalancing:DescribeTargetGroupAttributes",
+      "elasticloadbalancing:DescribeListenerAttributes",
     ]
     resources = ["*"]
   }
@@ -239,6 +241,7 @@ data "aws_iam_policy_document" "route_management" {
     sid = "ChangeOwnedListeners"
     actions = [
       "elasticloadbalancing:ModifyListener",
+      "elasticloadbalancing:ModifyListenerAttributes",
       "elasticloadbalancing:DeleteListener",
     ]
     resources = local.listener_arns

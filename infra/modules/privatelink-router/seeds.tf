@@ -18,6 +18,7 @@ locals {
       account_id     = null
       rds_identifier = null
       tags           = {}
+      idle_timeout   = null
     }],
     [for t in var.target_endpoints : {
       source         = "target_endpoints"
@@ -28,6 +29,7 @@ locals {
       account_id     = t.account_id
       rds_identifier = t.rds_identifier
       tags           = t.tags
+      idle_timeout   = t.idle_timeout_seconds
     }],
   )
 

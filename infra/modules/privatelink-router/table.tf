@@ -100,6 +100,7 @@ resource "aws_dynamodb_table_item" "seeded_route" {
     },
     each.value.rds_identifier == null ? {} : { rds_identifier = { S = each.value.rds_identifier } },
     each.value.account_id == null ? {} : { account_id = { S = each.value.account_id } },
+    each.value.idle_timeout == null ? {} : { idle_timeout_seconds = { N = tostring(each.value.idle_timeout) } },
   ))
 
   lifecycle {

@@ -44,16 +44,18 @@ variable "target_endpoints" {
     service_config.base_port + index, counting service_config.targets first, pinned for good
     (output route_ports). Removing an entry renumbers the later ones, as in the seed: pin their
     listener_port first. Optional, beside the seed's attributes: listener_port (pin),
-    account_id (the database's AWS account), rds_identifier, tags.
+    account_id (the database's AWS account), rds_identifier, tags, idle_timeout_seconds (the
+    listener's TCP idle timeout, 60-6000; default idle_timeout_seconds).
   EOT
   type = list(object({
-    id             = string
-    port           = number
-    name           = string
-    listener_port  = optional(number)
-    account_id     = optional(string)
-    rds_identifier = optional(string)
-    tags           = optional(map(string), {})
+    id                   = string
+    port                 = number
+    name                 = string
+    listener_port        = optional(number)
+    account_id           = optional(string)
+    rds_identifier       = optional(string)
+    tags                 = optional(map(string), {})
+    idle_timeout_seconds = optional(number)
   }))
   default = []
 
@@ -80,6 +82,11 @@ variable "target_endpoints" {
   validation {
     condition     = alltrue([for e in var.target_endpoints : e.listener_port == null ? true : (e.listener_port >= 1 && e.listener_port <= 65535 && floor(e.listener_port) == e.listener_port)])
     error_message = "target_endpoints[*].listener_port must be an integer between 1 and 65535."
+  }
+
+  validation {
+    condition     = alltrue([for e in var.target_endpoints : e.idle_timeout_seconds == null ? true : (e.idle_timeout_seconds >= 60 && e.idle_timeout_seconds <= 6000 && floor(e.idle_timeout_seconds) == e.idle_timeout_seconds)])
+    error_message = "target_endpoints[*].idle_timeout_seconds must be an integer between 60 and 6000 (the NLB's TCP idle timeout range)."
   }
 
   validation {
@@ -479,6 +486,17 @@ variable "deregistration_delay_seconds" {
   default     = 30
 }
 
+variable "idle_timeout_seconds" {
+  description = "ROUTER_IDLE_TIMEOUT_SECONDS: TCP idle timeout of the listeners of routes that set none (60-6000 s; AWS default 350). A connection that carries no bytes this long is closed, so a query whose first row takes longer dies unless the client sends TCP keepalives sooner."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.idle_timeout_seconds >= 60 && var.idle_timeout_seconds <= 6000 && floor(var.idle_timeout_seconds) == var.idle_timeout_seconds
+    error_message = "idle_timeout_seconds must be an integer between 60 and 6000 (the NLB's TCP idle timeout range)."
+  }
+}
+
 variable "admin_principals" {
   description = "ROUTER_ADMIN_PRINCIPALS: IAM principal ARNs that may see and change every route."
   type        = list(string)
@@ -593,6 +611,7 @@ variable "audit_metric_names" {
     repairs            = { metric = "Repairs", threshold = 0 }
     errors             = { metric = "Errors", threshold = 0 }
     routes_not_serving = { metric = "RoutesNotServing", threshold = 0 }
+    registering_long   = { metric = "RoutesRegisteringTooLong", threshold = 0 }
     addresses_refused  = { metric = "AddressesRefused", threshold = 0 }
     ip_reused          = { metric = "IpReused", threshold = 0 }
     policy_violations  = { metric = "PolicyViolations", threshold = 0 }

@@ -2,8 +2,9 @@
 //! the router refused, summed up as one health value a person (and an alarm) can act on.
 //!
 //! ELB target states (ELBv2 API reference, TargetHealth; NLB user guide, "Target health
-//! status"): `initial` (registration or first health checks in progress — normal right after a
-//! registration, not an alarm), `healthy`, `unhealthy`, `unused` (`Target.NotInUse`: the target
+//! status"): `initial` (`Elb.RegistrationInProgress`: registration or first health checks in
+//! progress; the target takes no connections yet — the route is `degraded`, "registering
+//! since", and alarms only past [`REGISTERING_BOUND_SECS`]), `healthy`, `unhealthy`, `unused` (`Target.NotInUse`: the target
 //! group is not used by a load balancer, or the target is in an Availability Zone not enabled
 //! on the load balancer), `unavailable`, `draining` and `unhealthy.draining` (deregistration in
 //! progress: no new connections).
@@ -87,6 +88,126 @@ pub struct RouteHealth {
     pub targets_not_serving: Vec<TargetProblem>,
     /// Addresses DNS answered that the router refused.
     pub refused: Vec<RefusedAddress>,
+    /// Targets still `initial` (ELB's first health checks in progress): they take no
+    /// connections yet.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub registering: usize,
+    /// When the oldest of them was registered, from the route's [`Arrival`] history; absent
+    /// when none is registering or the router did not register it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registering_since: Option<DateTime<Utc>>,
+    /// True when a target has been registering longer than [`REGISTERING_BOUND_SECS`]: ELB
+    /// usually finishes in one to three minutes, so this is worth an alarm.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub registering_overdue: bool,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// How long a target may stay `initial` before the route's registration is overdue (seconds):
+/// ELB takes one to three minutes after a registration in AWS (its first health checks need
+/// `healthy_threshold` passes, `interval_seconds` apart, from every load balancer node), so
+/// five minutes is no normal registration any more.
+pub const REGISTERING_BOUND_SECS: i64 = 300;
+
+/// How many arrivals a route remembers (newest first).
+pub const ARRIVALS_KEPT: usize = 10;
+
+/// One target the router registered on a route, and when it first took connections: the
+/// route's readiness history. "Event → registered" is what the router controls; "event →
+/// serving" (registered plus ELB's first health checks) is what a consumer feels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Arrival {
+    /// The target, `ip:port`.
+    pub target: String,
+    /// Time of the RDS event whose handling registered it (absent: a DNS watch, an audit, a
+    /// sync or the creation registered it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_at: Option<DateTime<Utc>>,
+    /// When the router registered it.
+    pub registered_at: DateTime<Utc>,
+    /// When a reconcile of the route first saw it `healthy`: at most a DNS watch interval
+    /// (a minute) after ELB marked it so. Absent while it has not served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving_at: Option<DateTime<Utc>>,
+    /// Milliseconds from the event to the registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_to_registered_ms: Option<i64>,
+    /// Milliseconds from the event (else the registration) to the first `healthy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_serving_ms: Option<i64>,
+}
+
+impl Arrival {
+    /// True while the target has not been seen serving.
+    pub fn is_open(&self) -> bool {
+        self.serving_at.is_none()
+    }
+}
+
+/// Records the targets a plan registers `now` (after an RDS event of `event_at`, if one):
+/// newest first, at most [`ARRIVALS_KEPT`]. A target already waiting to serve keeps its
+/// first registration time.
+pub fn record_arrivals(
+    arrivals: &mut Vec<Arrival>,
+    registered: &[Target],
+    event_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) {
+    for t in registered {
+        let target = format!("{}:{}", t.ip, t.port);
+        if arrivals.iter().any(|a| a.target == target && a.is_open()) {
+            continue;
+        }
+        arrivals.insert(
+            0,
+            Arrival {
+                target,
+                event_at,
+                registered_at: now,
+                serving_at: None,
+                event_to_registered_ms: event_at.map(|e| (now - e).num_milliseconds()),
+                to_serving_ms: None,
+            },
+        );
+    }
+    arrivals.truncate(ARRIVALS_KEPT);
+}
+
+/// Stamps `now` on the open arrivals whose target `observed` shows `healthy`; returns the
+/// arrivals that just became serving (for the event → serving metric). An open arrival
+/// whose target is no longer registered (or draining) is dropped: it never served.
+pub fn stamp_serving(
+    arrivals: &mut Vec<Arrival>,
+    observed: &[TargetHealth],
+    now: DateTime<Utc>,
+) -> Vec<Arrival> {
+    let state = |target: &str| {
+        observed
+            .iter()
+            .find(|t| format!("{}:{}", t.target.ip, t.target.port) == target)
+            .map(|t| t.state.as_str())
+    };
+    let mut served = Vec::new();
+    arrivals.retain_mut(|a| {
+        if !a.is_open() {
+            return true;
+        }
+        match state(&a.target) {
+            Some("healthy") => {
+                a.serving_at = Some(now);
+                a.to_serving_ms =
+                    Some((now - a.event_at.unwrap_or(a.registered_at)).num_milliseconds());
+                served.push(a.clone());
+                true
+            }
+            Some(s) if !s.ends_with("draining") => true,
+            _ => false,
+        }
+    });
+    served
 }
 
 /// The reason a health gives for refused addresses.
@@ -130,9 +251,15 @@ impl RouteHealth {
     }
 }
 
-/// True for states that take (or are about to take) connections.
+/// True for the state that takes connections.
 fn can_serve(state: &str) -> bool {
-    matches!(state, "healthy" | "initial")
+    state == "healthy"
+}
+
+/// True while ELB runs a new target's first health checks (`initial`): not serving yet, not
+/// broken either.
+fn is_registering(state: &str) -> bool {
+    state == "initial"
 }
 
 /// Explains a target state in one line, with the fix when known.
@@ -176,9 +303,10 @@ pub fn summarize(
 
 fn summarize_targets(observed: &[TargetHealth], refused: &[RefusedAddress]) -> RouteHealth {
     let serving = observed.iter().filter(|t| can_serve(&t.state)).count();
+    let registering = observed.iter().filter(|t| is_registering(&t.state)).count();
     let targets_not_serving: Vec<TargetProblem> = observed
         .iter()
-        .filter(|t| !can_serve(&t.state))
+        .filter(|t| !can_serve(&t.state) && !is_registering(&t.state))
         .map(|t| TargetProblem {
             ip: t.target.ip,
             port: t.target.port,
@@ -193,7 +321,13 @@ fn summarize_targets(observed: &[TargetHealth], refused: &[RefusedAddress]) -> R
         .count();
     let broken = targets_not_serving.len() - leaving;
     let refused_line = (!refused.is_empty()).then(|| refused_reason(refused));
-    let (health, reason) = if serving == 0 {
+    let first_broken = || {
+        targets_not_serving
+            .iter()
+            .find(|p| !p.state.ends_with("draining"))
+    };
+    // A registering target is about to serve: the route is degraded, not down, while it does.
+    let (health, reason) = if serving + registering == 0 {
         let reason = if let Some(line) = refused_line.clone() {
             line
         } else if observed.is_empty() {
@@ -201,25 +335,19 @@ fn summarize_targets(observed: &[TargetHealth], refused: &[RefusedAddress]) -> R
         } else if broken == 0 {
             "only draining targets: nothing takes new connections".into()
         } else {
-            let first = &targets_not_serving
-                .iter()
-                .find(|p| !p.state.ends_with("draining"));
-            match first {
+            match first_broken() {
                 Some(p) => format!("{}:{} {}: {}", p.ip, p.port, p.state, p.explanation),
                 None => "no target takes connections".into(),
             }
         };
         (Health::NotServing, Some(reason))
     } else if broken > 0 {
-        let p = targets_not_serving
-            .iter()
-            .find(|p| !p.state.ends_with("draining"))
-            .expect("broken > 0");
+        let p = first_broken().expect("broken > 0");
         (
             Health::Degraded,
             Some(format!(
                 "{broken} of {} targets cannot serve; {}:{} {}: {}",
-                serving + broken,
+                serving + broken + registering,
                 p.ip,
                 p.port,
                 p.state,
@@ -228,6 +356,11 @@ fn summarize_targets(observed: &[TargetHealth], refused: &[RefusedAddress]) -> R
         )
     } else if let Some(line) = refused_line {
         (Health::Degraded, Some(line))
+    } else if registering > 0 {
+        (
+            Health::Degraded,
+            Some(registering_reason(registering, serving, None)),
+        )
     } else {
         (Health::Serving, None)
     };
@@ -236,6 +369,72 @@ fn summarize_targets(observed: &[TargetHealth], refused: &[RefusedAddress]) -> R
         reason,
         targets_not_serving,
         refused: refused.to_vec(),
+        registering,
+        registering_since: None,
+        registering_overdue: false,
+    }
+}
+
+/// The reason of a route whose only trouble is targets still registering.
+fn registering_reason(registering: usize, serving: usize, since: Option<DateTime<Utc>>) -> String {
+    let since = since.map_or_else(String::new, |t| {
+        format!(" since {}", t.to_rfc3339_opts(SecondsFormat::Secs, true))
+    });
+    let rest = if serving == 0 {
+        "no target takes connections until one passes".to_owned()
+    } else {
+        format!("{serving} healthy target(s) take the connections meanwhile")
+    };
+    format!(
+        "{registering} target(s) registering{since} (initial, Elb.RegistrationInProgress: ELB's first health checks, usually one to three minutes); {rest}"
+    )
+}
+
+impl RouteHealth {
+    /// Adds when the registering targets were registered, from the route's `arrivals`, and
+    /// whether that is longer ago than [`REGISTERING_BOUND_SECS`] at `now`.
+    pub fn with_arrivals(
+        mut self,
+        observed: &[TargetHealth],
+        arrivals: &[Arrival],
+        now: DateTime<Utc>,
+    ) -> Self {
+        if self.registering == 0 {
+            return self;
+        }
+        let since = observed
+            .iter()
+            .filter(|t| is_registering(&t.state))
+            .filter_map(|t| {
+                let key = format!("{}:{}", t.target.ip, t.target.port);
+                arrivals
+                    .iter()
+                    .find(|a| a.target == key && a.is_open())
+                    .map(|a| a.registered_at)
+            })
+            .min();
+        self.registering_since = since;
+        self.registering_overdue =
+            since.is_some_and(|t| (now - t).num_seconds() > REGISTERING_BOUND_SECS);
+        let serving = observed.iter().filter(|t| can_serve(&t.state)).count();
+        let plain = registering_reason(self.registering, serving, None);
+        if self.reason.as_deref() == Some(plain.as_str()) {
+            self.reason = Some(registering_reason(self.registering, serving, since));
+        }
+        self
+    }
+
+    /// True when the route's only trouble is targets registering for less than
+    /// [`REGISTERING_BOUND_SECS`]: normal after every registration, no alarm.
+    pub fn is_settling(&self) -> bool {
+        self.health == Health::Degraded
+            && self.registering > 0
+            && !self.registering_overdue
+            && self
+                .targets_not_serving
+                .iter()
+                .all(|t| t.state.ends_with("draining"))
+            && self.refused.is_empty()
     }
 }
 
@@ -257,14 +456,83 @@ mod tests {
     }
 
     #[test]
-    fn initial_right_after_registration_is_serving() {
-        let h = summarize(
-            &[t("10.0.1.7", "initial", Some("Elb.RegistrationInProgress"))],
-            &[],
+    fn initial_right_after_registration_is_degraded_registering_since_and_settling() {
+        let observed = [
+            t("10.0.1.7", "initial", Some("Elb.RegistrationInProgress")),
+            t(
+                "10.0.1.8",
+                "draining",
+                Some("Target.DeregistrationInProgress"),
+            ),
+        ];
+        let registered: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
+        let mut arrivals = vec![];
+        record_arrivals(
+            &mut arrivals,
+            &[observed[0].target.clone()],
             None,
+            registered,
         );
-        assert_eq!(h.health, Health::Serving);
-        assert!(h.targets_not_serving.is_empty());
+        let h = summarize(&observed, &[], None);
+        assert_eq!(h.health, Health::Degraded);
+        assert!(h.targets_not_serving.iter().all(|p| p.state == "draining"));
+        let soon = h.clone().with_arrivals(
+            &observed,
+            &arrivals,
+            registered + chrono::TimeDelta::seconds(60),
+        );
+        assert_eq!(soon.registering_since, Some(registered));
+        let reason = soon.reason.clone().unwrap();
+        assert!(
+            reason.contains("registering since 2026-12-01T10:00:00Z"),
+            "{reason}"
+        );
+        assert!(soon.is_settling());
+        let late = h.with_arrivals(
+            &observed,
+            &arrivals,
+            registered + chrono::TimeDelta::seconds(301),
+        );
+        assert!(late.registering_overdue && !late.is_settling());
+    }
+
+    #[test]
+    fn arrivals_record_event_to_registered_and_to_serving_once() {
+        let event: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
+        let registered = event + chrono::TimeDelta::milliseconds(1500);
+        let target = t("10.0.1.7", "initial", None);
+        let mut arrivals = vec![];
+        record_arrivals(
+            &mut arrivals,
+            std::slice::from_ref(&target.target),
+            Some(event),
+            registered,
+        );
+        // A second registration while it waits keeps the first time.
+        record_arrivals(
+            &mut arrivals,
+            std::slice::from_ref(&target.target),
+            None,
+            registered + chrono::TimeDelta::seconds(5),
+        );
+        assert_eq!(arrivals.len(), 1);
+        assert_eq!(arrivals[0].event_to_registered_ms, Some(1500));
+        let later = event + chrono::TimeDelta::seconds(95);
+        assert!(stamp_serving(&mut arrivals, std::slice::from_ref(&target), later).is_empty());
+        let served = stamp_serving(&mut arrivals, &[t("10.0.1.7", "healthy", None)], later);
+        assert_eq!(served.len(), 1);
+        assert_eq!(arrivals[0].to_serving_ms, Some(95_000));
+        assert!(stamp_serving(&mut arrivals, &[t("10.0.1.7", "healthy", None)], later).is_empty());
+        // A target deregistered before it served leaves the open list.
+        let mut gone = vec![];
+        record_arrivals(
+            &mut gone,
+            std::slice::from_ref(&target.target),
+            None,
+            registered,
+        );
+        stamp_serving(&mut gone, &[], later);
+        assert!(gone.is_empty());
     }
 
     #[test]

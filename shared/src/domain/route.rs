@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::health::RefusedAddress;
+use crate::domain::health::{Arrival, RefusedAddress};
 use crate::domain::host::HostName;
 use crate::domain::validation::ValidationError;
 use crate::domain::window::Sightings;
@@ -244,6 +244,23 @@ impl HealthCheck {
     }
 }
 
+/// The NLB's TCP idle timeout range in seconds: a listener closes a flow that carried no
+/// bytes for this long (NLB user guide, "Listener attributes", `tcp.idle_timeout.seconds`:
+/// 60-6000, default 350).
+pub const IDLE_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 60..=6000;
+
+/// Validates a route's `idle_timeout_seconds` against [`IDLE_TIMEOUT_RANGE`].
+pub fn validate_idle_timeout(value: i64) -> Result<u32, ValidationError> {
+    u32::try_from(value)
+        .ok()
+        .filter(|v| IDLE_TIMEOUT_RANGE.contains(v))
+        .ok_or(ValidationError::IdleTimeout {
+            min: *IDLE_TIMEOUT_RANGE.start(),
+            max: *IDLE_TIMEOUT_RANGE.end(),
+            value,
+        })
+}
+
 /// Lifecycle of a route, as the router drives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -311,6 +328,12 @@ pub struct RouteSpec {
     /// the router's own RDS API. Absent when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<Engine>,
+    /// Seconds a consumer's connection may carry no bytes before the listener closes it (the
+    /// listener's `tcp.idle_timeout.seconds`, [`IDLE_TIMEOUT_RANGE`]). Absent: the
+    /// deployment's default (`ROUTER_IDLE_TIMEOUT_SECONDS`), see [`Route::idle_timeout`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 60, max = 6000))]
+    pub idle_timeout_seconds: Option<u32>,
 }
 
 /// A pinned listener port, on a given router (default: the fleet's first).
@@ -349,6 +372,11 @@ pub struct Route {
     /// Recent distinct resolutions (newest first, bounded), for people.
     #[serde(default)]
     pub resolutions: Vec<Resolution>,
+    /// Targets the router registered, newest first (at most 10): when, after which RDS event,
+    /// and when each first served (`healthy`), so "event → registered" and "event → serving"
+    /// are measured per failover.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arrivals: Vec<Arrival>,
     /// Addresses the newest successful lookup answered that may not be targets (public or
     /// outside the allowed ranges): never registered, always reported.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -403,6 +431,12 @@ impl Route {
     /// The route id.
     pub fn id(&self) -> &RouteId {
         &self.spec.id
+    }
+
+    /// The listener idle timeout the route wants (seconds): its own, else the deployment's
+    /// `default_secs`.
+    pub fn idle_timeout(&self, default_secs: u32) -> u32 {
+        self.spec.idle_timeout_seconds.unwrap_or(default_secs)
     }
 
     /// The database's region: from `rds_arn`, else from an RDS endpoint host name.

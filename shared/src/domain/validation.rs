@@ -40,6 +40,16 @@ pub enum ValidationError {
         /// The rejected value.
         value: u32,
     },
+    /// A listener idle timeout outside the NLB's range.
+    #[error("idle_timeout_seconds must be between {min} and {max} (the NLB's TCP idle timeout range), got {value}")]
+    IdleTimeout {
+        /// Lowest allowed value.
+        min: u32,
+        /// Highest allowed value.
+        max: u32,
+        /// The rejected value.
+        value: i64,
+    },
     /// An account id that is not 12 digits, or an `rds_arn` that is not an RDS ARN.
     #[error("{field} {value:?} is not valid: {reason}")]
     Account {

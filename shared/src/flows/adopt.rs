@@ -200,6 +200,7 @@ pub async fn adopt(
             target_group: target_group.clone(),
             tls_name: false,
             engine: None,
+            idle_timeout_seconds: None,
         };
         let mut note = note;
         if dry_run {

@@ -62,6 +62,7 @@ pub async fn provision_seeds(ctx: &Context, dry_run: bool) -> Result<Vec<SeedRes
                     target_group: None,
                     tls_name: false,
                     engine: None,
+                    idle_timeout_seconds: seed.idle_timeout_seconds,
                 };
                 match service::create_trusted(
                     ctx,

@@ -31,6 +31,23 @@ use crate::flows::audit::{ip_reused_in, AuditError, DnsFailure, IpReused, RouteF
 use crate::reconcile::observe::{claim_of, observe, Observation};
 use crate::reconcile::{reconcile_with, Seen};
 
+/// How long after a registration the minute watch keeps reading a route's targets until the
+/// new target serves (seconds): past it, the full audit takes over. One DescribeTargetHealth
+/// per such route and minute, only after a target moved.
+pub const ARRIVAL_WATCH_SECS: i64 = 900;
+
+/// True when the router registered a target on the route after an RDS event less than
+/// [`ARRIVAL_WATCH_SECS`] ago that has not been seen serving: the watch reconciles it, so
+/// its first `healthy` is stamped within a minute (the route's event → serving time).
+/// Targets registered otherwise (creation, a sync, the audit) are stamped by the next audit.
+fn awaiting_serving(route: &Route, now: DateTime<Utc>) -> bool {
+    route.arrivals.iter().any(|a| {
+        a.is_open()
+            && a.event_at.is_some()
+            && (now - a.registered_at).num_seconds() < ARRIVAL_WATCH_SECS
+    })
+}
+
 /// What one watch run saw and did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct WatchReport {
@@ -238,6 +255,7 @@ async fn watch_leased(
             let now = Utc::now();
             let confirmed = seen.gone_confirmed && route.status == RouteStatus::Active;
             if !confirmed
+                && !awaiting_serving(route, now)
                 && !moved(
                     route,
                     &seen.lookup,
@@ -254,6 +272,7 @@ async fn watch_leased(
                 claims: Some(claims),
                 not_live: Some(&seen.not_live),
                 gone_confirmed: seen.gone_confirmed,
+                event_at: None,
             };
             let outcome = reconcile_with(
                 ctx,

@@ -23,8 +23,7 @@ use crate::adapters::aws::elb::{ElbError, Targets};
 use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::context::Context;
 use crate::domain::claims::Claims;
-use crate::domain::health::refused_in;
-use crate::domain::health::TargetHealth;
+use crate::domain::health::{record_arrivals, refused_in, stamp_serving, Arrival, TargetHealth};
 use crate::domain::log_fields::tag;
 use crate::domain::plan::{plan, Intent, Lookup, Note, Plan, PlanInput};
 use crate::domain::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
@@ -222,6 +221,8 @@ pub struct Seen<'a> {
     pub not_live: Option<&'a BTreeSet<IpAddr>>,
     /// The RDS API confirms an NXDOMAIN: the database does not exist.
     pub gone_confirmed: bool,
+    /// Time of the RDS event being handled, for the route's arrivals (event → registered).
+    pub event_at: Option<DateTime<Utc>>,
 }
 
 /// [`reconcile`] with what the flow saw ([`Seen`]).
@@ -303,7 +304,19 @@ pub async fn reconcile_with(
         }
         let after = current.len() + p.register.len() - p.deregister.len();
         let mut next = route.clone();
-        if !remember(&mut next, &lookups, &p, after) && p.is_noop() {
+        let now = Utc::now();
+        let served = stamp_serving(&mut next.arrivals, &observed, now);
+        record_arrivals(
+            &mut next.arrivals,
+            &p.register
+                .iter()
+                .map(|c| c.target.clone())
+                .collect::<Vec<_>>(),
+            seen.event_at,
+            now,
+        );
+        let arrivals_changed = next.arrivals != route.arrivals;
+        if !remember(&mut next, &lookups, &p, after) && p.is_noop() && !arrivals_changed {
             log_plan(&route, &p, dry_run);
             return Ok(Outcome {
                 route_id: route.id().to_string(),
@@ -324,6 +337,7 @@ pub async fn reconcile_with(
         match ctx.store.save(&next).await {
             Ok(()) => {
                 log_plan(&next, &p, dry_run);
+                report_arrivals(ctx, &next, &served);
                 // Unpaced: the audit's rate budget must not stretch the lease.
                 let elb = ctx.elb.unpaced();
                 let applied = match tokio::time::timeout(APPLY_DEADLINE, apply(&elb, &tg, &p)).await {
@@ -437,6 +451,29 @@ async fn wait_for_apply(ctx: &Context, route: &Route) -> Result<Route, Reconcile
             info!(route_id = %route.id(), version = fresh.version, "apply lease returned; planning from the targets as they are now");
             return Ok(fresh);
         }
+    }
+}
+
+/// One log line and one EMF record per target that just served after a registration by the
+/// router: `RegisteredToServingMs` always, `EventToServingMs` when an RDS event moved it
+/// (beside the event's `EventToRegisteredMs` in the arrival).
+fn report_arrivals(ctx: &Context, route: &Route, served: &[Arrival]) {
+    use crate::adapters::aws::metrics::{self, millis};
+    for a in served {
+        let Some(serving_at) = a.serving_at else {
+            continue;
+        };
+        let registered_to_serving = (serving_at - a.registered_at).num_milliseconds().max(0);
+        info!(route_id = %route.id(), target = %a.target, event_to_registered_ms = a.event_to_registered_ms, to_serving_ms = a.to_serving_ms, registered_to_serving_ms = registered_to_serving, "target serving");
+        let mut values = vec![millis(
+            "RegisteredToServingMs",
+            registered_to_serving as u64,
+        )];
+        if let (Some(_), Some(ms)) = (a.event_at, a.to_serving_ms) {
+            values.push(millis("EventToServingMs", ms.max(0) as u64));
+        }
+        // No dimension: whichever function reconciled, it is one route's data-plane time.
+        metrics::emit(&ctx.config.metrics_namespace, &values, &[]);
     }
 }
 

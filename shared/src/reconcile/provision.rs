@@ -30,6 +30,9 @@ pub enum Repair {
     HealthCheckRestored,
     /// Target group attributes differed and were restored.
     AttributesRestored,
+    /// The listener's idle timeout (`tcp.idle_timeout.seconds`) differed from the route's and
+    /// was restored.
+    IdleTimeoutRestored,
 }
 
 /// Ownership tags for a route's resources in `deployment`.
@@ -224,8 +227,9 @@ async fn ensure_target_group(
     }
 }
 
-/// Makes the listener on the route's port exist and forward to `tg` (`None`: a dry run whose
-/// target group does not exist yet). A listener on that port without our route tag is an error.
+/// Makes the listener on the route's port exist, forward to `tg` (`None`: a dry run whose
+/// target group does not exist yet) and close idle flows after the route's idle timeout. A
+/// listener on that port without our route tag is an error.
 async fn ensure_listener(
     ctx: &Context,
     router: &Router,
@@ -235,6 +239,7 @@ async fn ensure_listener(
     repairs: &mut Vec<Repair>,
     dry_run: bool,
 ) -> Result<(), ElbError> {
+    let idle_timeout = route.idle_timeout(ctx.config.idle_timeout_secs);
     match listeners.iter().find(|l| l.port == route.listener_port) {
         Some(l) if tg.is_some() && l.forward_to.as_deref() == tg => {
             route.listener_arn = Some(l.arn.clone());
@@ -273,7 +278,20 @@ async fn ensure_listener(
                         &ownership_tags(&ctx.config.deployment, route),
                     )
                     .await?;
+                // CreateListener takes no attributes: the idle timeout is a second call
+                // (ModifyListenerAttributes). A failure here leaves AWS's 350 s, which the next
+                // audit (or a retry) repairs.
+                ctx.elb.set_idle_timeout(&arn, idle_timeout).await?;
                 route.listener_arn = Some(arn);
+            }
+            return Ok(());
+        }
+    }
+    if let Some(arn) = route.listener_arn.as_deref() {
+        if ctx.elb.idle_timeout(arn).await? != Some(idle_timeout) {
+            repairs.push(Repair::IdleTimeoutRestored);
+            if !dry_run {
+                ctx.elb.set_idle_timeout(arn, idle_timeout).await?;
             }
         }
     }

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2 as elbv2;
 use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use elbv2::types::{
-    Action, ActionTypeEnum, ProtocolEnum, Tag, TargetDescription, TargetGroupAttribute,
-    TargetTypeEnum,
+    Action, ActionTypeEnum, ListenerAttribute, ProtocolEnum, Tag, TargetDescription,
+    TargetGroupAttribute, TargetTypeEnum,
 };
 use serde::Serialize;
 
@@ -39,6 +39,10 @@ pub const TARGET_BATCH: usize = 200;
 pub const DESCRIBE_LOAD_BALANCERS_BATCH: usize = 20;
 /// Most ARNs DescribeTags accepts per call (ELBv2 API reference, DescribeTags).
 pub const DESCRIBE_TAGS_BATCH: usize = 20;
+
+/// The TCP listener attribute holding a listener's idle timeout in seconds (NLB user guide,
+/// "Listener attributes": `tcp.idle_timeout.seconds`, 60-6000, default 350).
+pub const IDLE_TIMEOUT_ATTRIBUTE: &str = "tcp.idle_timeout.seconds";
 
 /// An ELBv2 call failed.
 #[derive(Debug, thiserror::Error)]
@@ -512,6 +516,44 @@ impl Elb {
             .send()
             .await
             .map_err(|e| ElbError::from_sdk("ModifyTargetGroup", e))?;
+        Ok(())
+    }
+
+    /// A TCP listener's idle timeout (listener attribute `tcp.idle_timeout.seconds`, seconds;
+    /// DescribeListenerAttributes, NLB user guide "Listener attributes"); `None` when the
+    /// listener does not report it.
+    pub async fn idle_timeout(&self, listener_arn: &str) -> Result<Option<u32>, ElbError> {
+        let out = self
+            .client()
+            .await
+            .describe_listener_attributes()
+            .listener_arn(listener_arn)
+            .send()
+            .await
+            .map_err(|e| ElbError::from_sdk("DescribeListenerAttributes", e))?;
+        Ok(out
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some(IDLE_TIMEOUT_ATTRIBUTE))
+            .and_then(|a| a.value()?.parse().ok()))
+    }
+
+    /// Sets a TCP listener's idle timeout (`tcp.idle_timeout.seconds`, 60-6000 s;
+    /// ModifyListenerAttributes).
+    pub async fn set_idle_timeout(&self, listener_arn: &str, seconds: u32) -> Result<(), ElbError> {
+        self.client()
+            .await
+            .modify_listener_attributes()
+            .listener_arn(listener_arn)
+            .attributes(
+                ListenerAttribute::builder()
+                    .key(IDLE_TIMEOUT_ATTRIBUTE)
+                    .value(seconds.to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| ElbError::from_sdk("ModifyListenerAttributes", e))?;
         Ok(())
     }
 

@@ -42,6 +42,7 @@ pub(crate) async fn run(
             target_group: None,
             tls_name: false,
             engine: None,
+            idle_timeout_seconds: None,
         };
         let p = service::preview(ctx, caller, &req, &mut planned).await?;
         rows.push(json!({

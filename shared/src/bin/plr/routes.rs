@@ -43,6 +43,10 @@ pub(crate) enum RoutesCommand {
         /// router's RDS API when absent and the database is there).
         #[arg(long, value_parser = ["postgres", "mysql", "mariadb"])]
         engine: Option<String>,
+        /// Seconds a connection may carry no bytes before the NLB closes it (60-6000; default
+        /// the deployment's ROUTER_IDLE_TIMEOUT_SECONDS).
+        #[arg(long)]
+        idle_timeout_seconds: Option<i64>,
     },
     /// List routes.
     List {
@@ -98,6 +102,7 @@ pub(crate) async fn run(
             rds_arn,
             tls_name,
             engine,
+            idle_timeout_seconds,
         } => {
             let engine = engine
                 .as_deref()
@@ -118,6 +123,7 @@ pub(crate) async fn run(
                 target_group: None,
                 tls_name: *tls_name,
                 engine,
+                idle_timeout_seconds: *idle_timeout_seconds,
             };
             let (route, created) = service::create_trusted(ctx, caller, &req).await?;
             let warning = dns_warning(&route);

@@ -334,6 +334,12 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
     report
         .dns_failures
         .sort_by(|a, b| a.route_id.cmp(&b.route_id));
+    report
+        .routes_not_serving
+        .sort_by(|a, b| a.route_id.cmp(&b.route_id));
+    report
+        .routes_registering
+        .sort_by(|a, b| a.route_id.cmp(&b.route_id));
     Ok(report)
 }
 
@@ -558,6 +564,7 @@ async fn audit_route(
         claims: Some(claims),
         not_live: Some(&not_live),
         gone_confirmed,
+        event_at: None,
     };
     let outcome = reconcile_with(ctx, ensured, &lookups, &with, dry_run)
         .await
@@ -576,7 +583,8 @@ async fn audit_route(
         Some(Lookup::Answer(_)) => refused_in(&outcome.plan.notes),
         _ => outcome.route.refused.clone(),
     };
-    let mut health = summarize(&observed, &refused, outcome.route.conflict.as_deref());
+    let mut health = summarize(&observed, &refused, outcome.route.conflict.as_deref())
+        .with_arrivals(&observed, &outcome.route.arrivals, chrono::Utc::now());
     if outcome.route.status == RouteStatus::SourceGone {
         health = health.name_gone(
             outcome.route.spec.host.as_str(),

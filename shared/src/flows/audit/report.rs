@@ -94,6 +94,20 @@ pub struct RouteNotServing {
     pub reason: Option<String>,
 }
 
+/// An active route with targets still `initial` (ELB's first health checks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteRegistering {
+    /// Route id.
+    pub route_id: String,
+    /// Targets registering.
+    pub targets: usize,
+    /// When the oldest was registered (from the route's arrivals), when the router did.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Longer than [`crate::domain::health::REGISTERING_BOUND_SECS`]: alarmed
+    /// (`RoutesRegisteringTooLong`), and listed in `routes_not_serving` too.
+    pub overdue: bool,
+}
+
 /// A structural conflict on one route, in one line with the fix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RouteConflict {
@@ -179,7 +193,8 @@ pub struct AuditReport {
     /// The last route audited when the budget stopped the run (the next run resumes after it).
     pub stopped_at: Option<String>,
     /// Repairs by kind: `target_group_created`, `listener_created`, `listener_retargeted`,
-    /// `health_check_restored`, `attributes_restored`, `route_record_updated`,
+    /// `health_check_restored`, `attributes_restored`, `idle_timeout_restored`,
+    /// `route_record_updated`,
     /// `targets_registered`, `targets_deregistered` (targets, not routes),
     /// `provisioning_finished`, `deletion_finished`.
     pub repaired: BTreeMap<String, u64>,
@@ -187,8 +202,11 @@ pub struct AuditReport {
     pub dns_failures: Vec<DnsFailure>,
     /// IPs removed from a route because another route's database answers them now.
     pub ip_reused: Vec<IpReused>,
-    /// Active routes that do not serve fully, with the reason.
+    /// Active routes that do not serve fully, with the reason (not those whose only trouble
+    /// is a target registering for less than five minutes: see `routes_registering`).
     pub routes_not_serving: Vec<RouteNotServing>,
+    /// Active routes with targets still registering (`initial`), overdue or not.
+    pub routes_registering: Vec<RouteRegistering>,
     /// Targets that cannot take connections (`unhealthy`, `unused`, `unavailable`; draining
     /// ones when nothing else serves the route). `initial` is normal and not listed.
     pub targets_not_serving: Vec<TargetNotServing>,
@@ -276,6 +294,10 @@ impl AuditReport {
             count("Repairs", self.repairs()),
             count("DnsFailures", self.counted_dns_failures() as u64),
             count("TargetsNotServing", self.targets_not_serving.len() as u64),
+            count(
+                "RoutesRegisteringTooLong",
+                self.routes_registering.iter().filter(|r| r.overdue).count() as u64,
+            ),
             count("AddressesRefused", self.refused_addresses.len() as u64),
             count("IpReused", self.ip_reused.len() as u64),
             count("ListenerConflicts", self.conflicts.len() as u64),
@@ -307,8 +329,38 @@ pub fn report_rows(report: &Value) -> Vec<(String, String)> {
         .into_iter()
         .flatten()
         .filter(|(k, _)| k.as_str() != "routes")
-        .map(|(k, v)| (k.clone(), as_text(v)))
+        .map(|(k, v)| match k.as_str() {
+            "routes_registering" => (k.clone(), registering_text(v)),
+            _ => (k.clone(), as_text(v)),
+        })
         .collect()
+}
+
+/// `routes_registering` for a person: `route (N registering)`, `overdue` when it is; the
+/// times stay in the JSON (a row is read at a glance, and a minute later they are stale).
+fn registering_text(v: &Value) -> String {
+    let items: Vec<String> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let overdue = if r["overdue"] == Value::Bool(true) {
+                ", overdue"
+            } else {
+                ""
+            };
+            format!(
+                "{} ({} registering{overdue})",
+                r["route_id"].as_str().unwrap_or("?"),
+                r["targets"]
+            )
+        })
+        .collect();
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.join(", ")
+    }
 }
 
 /// A JSON value as text for [`AuditReport::rows`].
@@ -378,6 +430,7 @@ pub(super) fn report_health(
     status: RouteStatus,
     h: RouteHealth,
 ) {
+    let settling = h.is_settling();
     report
         .refused_addresses
         .extend(h.refused.into_iter().map(|address| AddressRefused {
@@ -394,8 +447,16 @@ pub(super) fn report_health(
                 target,
             }),
     );
+    if status == RouteStatus::Active && h.registering > 0 {
+        report.routes_registering.push(RouteRegistering {
+            route_id: route_id.to_owned(),
+            targets: h.registering,
+            since: h.registering_since,
+            overdue: h.registering_overdue,
+        });
+    }
     let alarming = match status {
-        RouteStatus::Active => h.health != Health::Serving,
+        RouteStatus::Active => h.health != Health::Serving && !settling,
         RouteStatus::SourceGone => true,
         _ => false,
     };

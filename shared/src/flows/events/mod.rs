@@ -486,6 +486,7 @@ async fn handle_route(
         claims: Some(claims),
         not_live: None,
         gone_confirmed: false,
+        event_at: Some(event.time),
     };
     let outcome = reconcile_with(ctx, working, &lookups, &with, dry_run).await?;
     let mut stored = outcome.route;

@@ -164,6 +164,7 @@ pub(super) async fn allocate(
             listener_arn: None,
             sightings: Sightings::default(),
             resolutions: vec![],
+            arrivals: vec![],
             refused: vec![],
             conflict: None,
             unapplied: false,

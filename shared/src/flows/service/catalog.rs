@@ -33,6 +33,11 @@ pub struct CatalogEntry {
     pub engine: Option<Engine>,
     /// Connection strings for the engine at the consumer address; null without either.
     pub urls: Option<ConnectionUrls>,
+    /// Seconds a connection may carry no bytes before the route's listener closes it
+    /// (`tcp.idle_timeout.seconds`). Through a PrivateLink endpoint the endpoint's own limit
+    /// may be shorter: see the README's "Idle connections".
+    #[schemars(range(min = 60, max = 6000))]
+    pub idle_timeout_seconds: u32,
     /// Lifecycle state.
     pub status: RouteStatus,
     /// Whether its targets take connections now; null when ELB could not be read.
@@ -98,11 +103,12 @@ pub async fn catalog(
                 r.target_group_arn.clone(),
                 r.refused.clone(),
                 r.conflict.clone(),
+                r.arrivals.clone(),
             )
         })
         .collect();
     let healths: Vec<Result<Health, String>> = stream::iter(inputs)
-        .map(|(tg, refused, conflict)| async move {
+        .map(|(tg, refused, conflict, arrivals)| async move {
             let targets = match tg {
                 Some(tg) => ctx
                     .elb
@@ -111,7 +117,9 @@ pub async fn catalog(
                     .map_err(|e| e.to_string())?,
                 None => vec![],
             };
-            Ok(summarize(&targets, &refused, conflict.as_deref()).health)
+            Ok(summarize(&targets, &refused, conflict.as_deref())
+                .with_arrivals(&targets, &arrivals, chrono::Utc::now())
+                .health)
         })
         .buffered(8)
         .collect()
@@ -143,6 +151,7 @@ pub async fn catalog(
                 urls: engine.zip(consumer.as_ref()).map(|(e, a)| connection_urls(e, a)),
                 consumer,
                 engine,
+                idle_timeout_seconds: route.idle_timeout(ctx.config.idle_timeout_secs),
                 status: route.status,
                 health: health.ok(),
                 nlb_private_ips: nlb_ips.get(route.router.as_str()).cloned().unwrap_or_default(),

@@ -17,7 +17,9 @@ use crate::domain::host::{parse_rds_endpoint, HostName, RdsEndpointKind};
 use crate::domain::plan::Lookup;
 use crate::domain::ports::free_ports;
 use crate::domain::route::PortPin;
-use crate::domain::route::{Engine, HealthCheck, Protocol, Route, RouteId, RouteSpec, RouteStatus};
+use crate::domain::route::{
+    validate_idle_timeout, Engine, HealthCheck, Protocol, Route, RouteId, RouteSpec, RouteStatus,
+};
 use crate::domain::validation::{
     parse_rds_arn, validate_account, validate_port, validate_tags, ValidationError,
 };
@@ -103,6 +105,13 @@ pub struct CreateRequest {
     /// the router's own RDS API when absent and the database is there.
     #[serde(default)]
     pub engine: Option<Engine>,
+    /// Seconds a consumer's connection may carry no bytes before the NLB closes it, 60-6000
+    /// (the listener's `tcp.idle_timeout.seconds`; 422 outside). Absent: the deployment's
+    /// default (`ROUTER_IDLE_TIMEOUT_SECONDS`). A query whose first row takes longer than this
+    /// dies on an idle connection unless the client sends TCP keepalives sooner.
+    #[serde(default)]
+    #[schemars(range(min = 60, max = 6000))]
+    pub idle_timeout_seconds: Option<i64>,
 }
 
 impl CreateRequest {
@@ -119,6 +128,10 @@ impl CreateRequest {
             .unwrap_or_default();
         let health_check = self.health_check.unwrap_or_default();
         health_check.validate()?;
+        let idle_timeout_seconds = self
+            .idle_timeout_seconds
+            .map(validate_idle_timeout)
+            .transpose()?;
         validate_tags(&self.tags)?;
         let arn = self.rds_arn.as_deref().map(parse_rds_arn).transpose()?;
         let account = match (&self.account_id, &arn) {
@@ -200,6 +213,7 @@ impl CreateRequest {
             target_group: self.target_group.clone(),
             tls_name: self.tls_name,
             engine: self.engine,
+            idle_timeout_seconds,
         })
     }
 }

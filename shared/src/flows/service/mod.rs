@@ -190,6 +190,12 @@ pub struct Connection {
     /// The host a consumer connects to on `port`: the database's own name when the route has
     /// `tls_name`, else the router's consumer domain; null when the router has none.
     pub consumer_host: Option<String>,
+    /// Seconds a connection may carry no bytes before the listener closes it: the route's
+    /// `idle_timeout_seconds`, else the deployment's default (`ROUTER_IDLE_TIMEOUT_SECONDS`).
+    /// Through a PrivateLink endpoint the endpoint's own limit may be shorter: see the
+    /// README's "Idle connections".
+    #[schemars(range(min = 60, max = 6000))]
+    pub idle_timeout_seconds: u32,
 }
 
 /// A route as the API shows it: as stored, with what a consumer needs to reach it.
@@ -302,6 +308,7 @@ pub fn view(ctx: &Context, route: Route) -> RouteView {
         endpoint_service_name: r.endpoint_service_name.clone(),
         port: route.listener_port,
         consumer_host: consumer_address(&route, Some(r)).map(|a| a.host),
+        idle_timeout_seconds: route.idle_timeout(ctx.config.idle_timeout_secs),
     });
     let policy_violations = policy_violations(ctx, &route);
     RouteView {
@@ -339,7 +346,11 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         None => vec![],
     };
     let nlb_private_ips = nlb_private_ips(ctx, &route.router).await;
-    let mut health = summarize(&targets, &route.refused, route.conflict.as_deref());
+    let mut health = summarize(&targets, &route.refused, route.conflict.as_deref()).with_arrivals(
+        &targets,
+        &route.arrivals,
+        chrono::Utc::now(),
+    );
     if !caller.is_admin(ctx) {
         // The addresses stay hidden (see `redact`); the health still says why.
         health = health.without_refused_addresses();
@@ -457,6 +468,7 @@ pub async fn sync(ctx: &Context, caller: &Caller, id: &str) -> Result<Outcome, S
         claims: Some(&claims),
         not_live: Some(&seen.not_live),
         gone_confirmed: seen.gone_confirmed,
+        event_at: None,
     };
     let mut outcome =
         reconcile_with(ctx, route, std::slice::from_ref(&seen.lookup), &with, false).await?;

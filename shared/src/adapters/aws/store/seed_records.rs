@@ -36,6 +36,9 @@ pub struct SeedItem {
     /// The database's account (`target_endpoints[*].account_id`).
     #[serde(default)]
     pub account_id: Option<String>,
+    /// Listener idle timeout (`target_endpoints[*].idle_timeout_seconds`), when set.
+    #[serde(default)]
+    pub idle_timeout_seconds: Option<i64>,
     /// Pinned listener port (`base_port + index`, as the seed numbered its listeners).
     #[serde(default)]
     pub listener_port: Option<i64>,
