@@ -125,11 +125,21 @@ async fn a_routes_idle_timeout_is_set_on_its_listener_shown_and_repaired() {
     };
     assert_eq!(entry("warehouse")["idle_timeout_seconds"], 1200);
 
-    // Someone sets the listener back to AWS's default by hand: the audit restores the route's.
-    set_idle_timeout_by_hand(&bed, &listener, "350").await;
+    // Someone changes the listener by hand: the audit restores the route's (a repair).
+    set_idle_timeout_by_hand(&bed, &listener, "600").await;
     let report = audit(&bed.ctx).await;
     assert_eq!(report["errors"], json!([]), "{report:#}");
     assert_eq!(report["repaired"]["idle_timeout_restored"], 1, "{report:#}");
+    assert_eq!(idle_timeout_of(&bed, &listener).await, "1200");
+    // A listener at AWS's default (350 s: every listener made before this change) gets the
+    // route's as a one-time migration, which the `Repairs` alarm leaves out.
+    set_idle_timeout_by_hand(&bed, &listener, "350").await;
+    let report = audit(&bed.ctx).await;
+    assert_eq!(report["repaired"]["idle_timeout_applied"], 1, "{report:#}");
+    assert!(
+        report["repaired"].get("idle_timeout_restored").is_none(),
+        "{report:#}"
+    );
     assert_eq!(idle_timeout_of(&bed, &listener).await, "1200");
     let again = audit(&bed.ctx).await;
     assert!(

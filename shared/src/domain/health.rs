@@ -92,12 +92,12 @@ pub struct RouteHealth {
     /// connections yet.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub registering: usize,
-    /// When the oldest of them was registered, from the route's [`Arrival`] history; absent
-    /// when none is registering or the router did not register it.
+    /// When the oldest of them was registered, from the route's `arrivals`; absent when none
+    /// is registering or the router did not register it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registering_since: Option<DateTime<Utc>>,
-    /// True when a target has been registering longer than [`REGISTERING_BOUND_SECS`]: ELB
-    /// usually finishes in one to three minutes, so this is worth an alarm.
+    /// True when a target has been registering longer than five minutes: ELB usually
+    /// finishes in one to three, so this is worth an alarm.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub registering_overdue: bool,
 }

@@ -329,8 +329,8 @@ pub struct RouteSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<Engine>,
     /// Seconds a consumer's connection may carry no bytes before the listener closes it (the
-    /// listener's `tcp.idle_timeout.seconds`, [`IDLE_TIMEOUT_RANGE`]). Absent: the
-    /// deployment's default (`ROUTER_IDLE_TIMEOUT_SECONDS`), see [`Route::idle_timeout`].
+    /// listener's `tcp.idle_timeout.seconds`, 60-6000). Absent: the deployment's default
+    /// (`ROUTER_IDLE_TIMEOUT_SECONDS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 60, max = 6000))]
     pub idle_timeout_seconds: Option<u32>,

@@ -33,7 +33,14 @@ pub enum Repair {
     /// The listener's idle timeout (`tcp.idle_timeout.seconds`) differed from the route's and
     /// was restored.
     IdleTimeoutRestored,
+    /// The listener had AWS's default idle timeout (350 s) and got the route's: a listener
+    /// made before routes had one (a one-time migration, not drift), or set back by hand.
+    IdleTimeoutApplied,
 }
+
+/// AWS's default TCP idle timeout of a listener (NLB user guide, "Update the TCP idle
+/// timeout": 350 s).
+const AWS_DEFAULT_IDLE_TIMEOUT: u32 = 350;
 
 /// Ownership tags for a route's resources in `deployment`.
 pub fn ownership_tags(deployment: &str, route: &Route) -> BTreeMap<String, String> {
@@ -280,20 +287,43 @@ async fn ensure_listener(
                     .await?;
                 // CreateListener takes no attributes: the idle timeout is a second call
                 // (ModifyListenerAttributes). A failure here leaves AWS's 350 s, which the next
-                // audit (or a retry) repairs.
-                ctx.elb.set_idle_timeout(&arn, idle_timeout).await?;
+                // audit applies; the route is created either way.
+                if let Err(e) = ctx.elb.set_idle_timeout(&arn, idle_timeout).await {
+                    warn!(route_id = %route.id(), error = %e, "listener idle timeout not set; the next audit sets it");
+                }
                 route.listener_arn = Some(arn);
             }
             return Ok(());
         }
     }
-    if let Some(arn) = route.listener_arn.as_deref() {
-        if ctx.elb.idle_timeout(arn).await? != Some(idle_timeout) {
-            repairs.push(Repair::IdleTimeoutRestored);
-            if !dry_run {
-                ctx.elb.set_idle_timeout(arn, idle_timeout).await?;
-            }
+    if let Some(arn) = route.listener_arn.clone() {
+        // Not fatal: the route's targets are still reconciled; the next audit tries again.
+        if let Err(e) = ensure_idle_timeout(ctx, &arn, idle_timeout, repairs, dry_run).await {
+            warn!(route_id = %route.id(), error = %e, "listener idle timeout not checked or set; the next audit tries again");
         }
+    }
+    Ok(())
+}
+
+/// Makes the listener's idle timeout `seconds`: [`Repair::IdleTimeoutApplied`] from AWS's
+/// default, [`Repair::IdleTimeoutRestored`] from any other value.
+async fn ensure_idle_timeout(
+    ctx: &Context,
+    listener_arn: &str,
+    seconds: u32,
+    repairs: &mut Vec<Repair>,
+    dry_run: bool,
+) -> Result<(), ElbError> {
+    let current = ctx.elb.idle_timeout(listener_arn).await?;
+    if current == Some(seconds) {
+        return Ok(());
+    }
+    repairs.push(match current {
+        None | Some(AWS_DEFAULT_IDLE_TIMEOUT) => Repair::IdleTimeoutApplied,
+        Some(_) => Repair::IdleTimeoutRestored,
+    });
+    if !dry_run {
+        ctx.elb.set_idle_timeout(listener_arn, seconds).await?;
     }
     Ok(())
 }

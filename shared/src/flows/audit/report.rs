@@ -31,7 +31,13 @@ pub struct DnsFailure {
 
 /// Repair kinds that are one-time migrations after an upgrade, not drift: reported under
 /// `repaired`, left out of the `Repairs` alarm metric (an upgrade must not page).
-pub const MIGRATIONS: &[&str] = &["deployment_tagged", "account_learned"];
+/// `idle_timeout_applied`: a listener still at AWS's default idle timeout (350 s) gets the
+/// route's, as every listener made before routes had one does once after the upgrade.
+pub const MIGRATIONS: &[&str] = &[
+    "deployment_tagged",
+    "account_learned",
+    "idle_timeout_applied",
+];
 
 /// An IP removed from a route (or kept off it) because another route's database answers it
 /// now (planner rule 10): a deleted or moved database's address handed to another database.
@@ -194,6 +200,7 @@ pub struct AuditReport {
     pub stopped_at: Option<String>,
     /// Repairs by kind: `target_group_created`, `listener_created`, `listener_retargeted`,
     /// `health_check_restored`, `attributes_restored`, `idle_timeout_restored`,
+    /// `idle_timeout_applied` (a migration: the listener had AWS's default),
     /// `route_record_updated`,
     /// `targets_registered`, `targets_deregistered` (targets, not routes),
     /// `provisioning_finished`, `deletion_finished`.
