@@ -343,21 +343,18 @@ pub fn report_rows(report: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `routes_registering` for a person: `route (N registering)`, `overdue` when it is; the
-/// times stay in the JSON (a row is read at a glance, and a minute later they are stale).
+/// `routes_registering` for a person: only the overdue ones, `route (N registering)`; a
+/// registration of seconds is normal and changes from one moment to the next, so the row
+/// shows what needs a look (the JSON keeps every route with its times).
 fn registering_text(v: &Value) -> String {
     let items: Vec<String> = v
         .as_array()
         .into_iter()
         .flatten()
+        .filter(|r| r["overdue"] == Value::Bool(true))
         .map(|r| {
-            let overdue = if r["overdue"] == Value::Bool(true) {
-                ", overdue"
-            } else {
-                ""
-            };
             format!(
-                "{} ({} registering{overdue})",
+                "{} ({} registering, overdue)",
                 r["route_id"].as_str().unwrap_or("?"),
                 r["targets"]
             )
