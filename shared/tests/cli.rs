@@ -680,7 +680,22 @@ async fn plr_adopt_takes_over_a_seed_deployment_without_changing_a_port() {
             .send()
             .await
             .expect("seed listener");
-        let _ = (host, listener);
+        if idx == 1 {
+            // Someone gave the orders listener a longer idle timeout by hand: the adopted
+            // route keeps it (the others take the deployment's default).
+            elb.modify_listener_attributes()
+                .listener_arn(listener.listeners()[0].listener_arn().unwrap())
+                .attributes(
+                    aws_sdk_elasticloadbalancingv2::types::ListenerAttribute::builder()
+                        .key("tcp.idle_timeout.seconds")
+                        .value("900")
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("idle timeout set by hand");
+        }
+        let _ = host;
         live.push(tg);
     }
 
@@ -765,6 +780,20 @@ async fn plr_adopt_takes_over_a_seed_deployment_without_changing_a_port() {
     // beside the API route's own.
     let listeners_after = bed.ctx.elb.listeners(&bed.network.nlb_arn).await.unwrap();
     assert_eq!(listeners_after, listeners_before);
+    assert_eq!(
+        bed.route("orders").await.spec.idle_timeout_seconds,
+        Some(900)
+    );
+    assert_eq!(bed.route("billing").await.spec.idle_timeout_seconds, None);
+    for l in &listeners_after {
+        let want = if l.port == 10001 { 900 } else { 3600 };
+        assert_eq!(
+            bed.ctx.elb.idle_timeout(&l.arn).await.unwrap(),
+            Some(want),
+            "port {}",
+            l.port
+        );
+    }
     // The seed groups keep their own health check; the next audit consumes the module's
     // seeds as `existing` and repairs nothing on the adopted resources.
     for tg in bed.ctx.elb.all_target_groups().await.unwrap() {

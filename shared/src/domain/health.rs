@@ -173,7 +173,39 @@ pub fn record_arrivals(
             },
         );
     }
-    arrivals.truncate(ARRIVALS_KEPT);
+    // Open arrivals all stay (each is a registered target, so at most a route's targets):
+    // a dropped one could never become overdue. Served ones fill the rest, newest first.
+    let open = arrivals.iter().filter(|a| a.is_open()).count();
+    let mut served_room = ARRIVALS_KEPT.saturating_sub(open);
+    arrivals.retain(|a| {
+        a.is_open() || {
+            let keep = served_room > 0;
+            served_room = served_room.saturating_sub(1);
+            keep
+        }
+    });
+}
+
+/// Adds an arrival for each target `observed` in `initial` that has no open one (registered
+/// by someone else, or before the router kept arrivals), registered "now" as first seen: so a
+/// target stuck registering becomes overdue too.
+pub fn note_registering(
+    arrivals: &mut Vec<Arrival>,
+    observed: &[TargetHealth],
+    now: DateTime<Utc>,
+) {
+    let unknown: Vec<Target> = observed
+        .iter()
+        .filter(|t| is_registering(&t.state))
+        .filter(|t| {
+            let key = format!("{}:{}", t.target.ip, t.target.port);
+            !arrivals.iter().any(|a| a.target == key && a.is_open())
+        })
+        .map(|t| t.target.clone())
+        .collect();
+    if !unknown.is_empty() {
+        record_arrivals(arrivals, &unknown, None, now);
+    }
 }
 
 /// Stamps `now` on the open arrivals whose target `observed` shows `healthy`; returns the
@@ -343,15 +375,21 @@ fn summarize_targets(observed: &[TargetHealth], refused: &[RefusedAddress]) -> R
         (Health::NotServing, Some(reason))
     } else if broken > 0 {
         let p = first_broken().expect("broken > 0");
+        let head = if serving == 0 {
+            format!(
+                "no target takes connections yet: {registering} registering, {broken} cannot serve"
+            )
+        } else {
+            format!(
+                "{broken} of {} targets cannot serve",
+                serving + broken + registering
+            )
+        };
         (
             Health::Degraded,
             Some(format!(
-                "{broken} of {} targets cannot serve; {}:{} {}: {}",
-                serving + broken + registering,
-                p.ip,
-                p.port,
-                p.state,
-                p.explanation
+                "{head}; {}:{} {}: {}",
+                p.ip, p.port, p.state, p.explanation
             )),
         )
     } else if let Some(line) = refused_line {
@@ -494,6 +532,45 @@ mod tests {
             registered + chrono::TimeDelta::seconds(301),
         );
         assert!(late.registering_overdue && !late.is_settling());
+    }
+
+    #[test]
+    fn a_registering_and_a_broken_target_say_nothing_serves_yet() {
+        let h = summarize(
+            &[
+                t("10.0.1.7", "initial", Some("Elb.RegistrationInProgress")),
+                t("10.0.1.8", "unhealthy", Some("Target.FailedHealthChecks")),
+            ],
+            &[],
+            None,
+        );
+        assert_eq!(h.health, Health::Degraded);
+        let reason = h.reason.unwrap();
+        assert!(
+            reason.starts_with("no target takes connections yet: 1 registering, 1 cannot serve"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn open_arrivals_are_never_dropped_and_unknown_registrations_are_noted() {
+        let now: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
+        let targets: Vec<Target> = (1..=16)
+            .map(|i| t(&format!("10.0.2.{i}"), "initial", None).target)
+            .collect();
+        let mut arrivals = vec![];
+        record_arrivals(&mut arrivals, &targets, None, now);
+        assert_eq!(arrivals.len(), 16, "every open arrival stays");
+        let observed = [t("10.0.3.1", "initial", None)];
+        let mut none = vec![];
+        note_registering(&mut none, &observed, now);
+        assert_eq!(none.len(), 1);
+        let h = summarize(&observed, &[], None).with_arrivals(
+            &observed,
+            &none,
+            now + chrono::TimeDelta::seconds(301),
+        );
+        assert!(h.registering_overdue);
     }
 
     #[test]

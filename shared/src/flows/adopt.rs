@@ -185,6 +185,23 @@ pub async fn adopt(
             .and_then(|arn| health.get(arn))
             .copied()
             .filter(|hc| hc.validate().is_ok());
+        // The live listener's idle timeout is kept when someone set one (the seed never did),
+        // and whenever the deployment's default would be shorter: the takeover closes no
+        // connection sooner than before. A listener at AWS's default (350 s) takes the
+        // deployment's longer one (`ROUTER_IDLE_TIMEOUT_SECONDS`).
+        // A route adopted before keeps its own (a second adoption changes nothing).
+        let default = ctx.config.idle_timeout_secs;
+        let idle_timeout_seconds = match (&existing, live) {
+            (Some(route), _) => route.spec.idle_timeout_seconds.map(i64::from),
+            (None, Some(l)) => ctx
+                .elb
+                .idle_timeout(&l.arn)
+                .await?
+                .filter(|v| crate::domain::route::IDLE_TIMEOUT_RANGE.contains(v))
+                .filter(|v| *v != default && (*v != 350 || default < 350))
+                .map(i64::from),
+            (None, None) => None,
+        };
         let req = CreateRequest {
             name: db.route_id.clone(),
             host: db.host.clone(),
@@ -200,7 +217,7 @@ pub async fn adopt(
             target_group: target_group.clone(),
             tls_name: false,
             engine: None,
-            idle_timeout_seconds: None,
+            idle_timeout_seconds,
         };
         let mut note = note;
         if dry_run {

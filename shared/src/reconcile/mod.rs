@@ -23,7 +23,9 @@ use crate::adapters::aws::elb::{ElbError, Targets};
 use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::context::Context;
 use crate::domain::claims::Claims;
-use crate::domain::health::{record_arrivals, refused_in, stamp_serving, Arrival, TargetHealth};
+use crate::domain::health::{
+    note_registering, record_arrivals, refused_in, stamp_serving, Arrival, TargetHealth,
+};
 use crate::domain::log_fields::tag;
 use crate::domain::plan::{plan, Intent, Lookup, Note, Plan, PlanInput};
 use crate::domain::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
@@ -306,6 +308,7 @@ pub async fn reconcile_with(
         let mut next = route.clone();
         let now = Utc::now();
         let served = stamp_serving(&mut next.arrivals, &observed, now);
+        note_registering(&mut next.arrivals, &observed, now);
         record_arrivals(
             &mut next.arrivals,
             &p.register
