@@ -127,6 +127,11 @@ async fn cli_adds_lists_shows_syncs_and_removes_a_route() {
     assert!(ok);
     let ports = &v["routers"][&bed.router_id]["ports"];
     assert_eq!(ports[0]["port"].as_u64(), Some(port));
+    // Issue #29 case 3: the targets counted against the NLB's quota: the new one, and the old
+    // one while it drains (3 s at the bed's time scale).
+    let counted = v["routers"][&bed.router_id]["targets"].as_u64();
+    assert!(matches!(counted, Some(1 | 2)), "{v:#}");
+    assert_eq!(v["routers"][&bed.router_id]["target_quota"], 500, "{v:#}");
     assert_eq!(ports[0]["state"], "allocated");
 
     let (ok, v, err) = plr(&bed, &["audit", "--dry-run"]).await;

@@ -28,6 +28,9 @@ What changes compared with plain moto (AWS pages cited next to each rule below):
 * DescribeTargetHealth returns Target.AvailabilityZone (``all``, or the subnet's AZ);
 * RegisterTargets enforces the AvailabilityZone rules of TargetDescription for IP targets;
 * CreateListener refuses a 51st listener on one load balancer (TooManyListeners);
+* RegisterTargets refuses to take a load balancer past its target quota (TooManyTargets):
+  500 targets in all with cross-zone load balancing on, else 500 per enabled Availability
+  Zone; a target registered in N groups the load balancer uses counts N times;
 * ModifyListenerAttributes refuses a ``tcp.idle_timeout.seconds`` outside 60-6000.
 
 States are computed from timestamps when DescribeTargetHealth is called; there are no
@@ -48,6 +51,10 @@ UNHEALTHY_TAG = "strict-moto:unhealthy"
 # NLB quota "Listeners per load balancer: 50", not adjustable.
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-limits.html
 LISTENERS_PER_LOAD_BALANCER = 50
+# Same page: "Targets per Availability Zone per Network Load Balancer: 500" and, with
+# cross-zone load balancing on, 500 per load balancer ("If a target is registered with N
+# target groups, it counts as N targets toward this limit").
+TARGETS_PER_LOAD_BALANCER = 500
 # NLB user guide, "Target group attributes": deregistration_delay.timeout_seconds defaults to 300.
 DEFAULT_DEREGISTRATION_DELAY = 300
 
@@ -332,6 +339,7 @@ def _register(self, targets):
         port = _port_of(self, target)
         _check_port(index, port)
         planned.append((target_id, port, _resolve_az(self, target)))
+    _check_target_quota(self, planned, now)
     records = _records(self)
     for target_id, port, az in planned:
         key = (target_id, port)
@@ -344,6 +352,48 @@ def _register(self, targets):
             record.az = az
         # else: already registered and not draining: idempotent, nothing changes.
     _sync_moto_view(self)
+
+
+def _check_target_quota(tg, planned, now):
+    """Refuse a registration that takes a load balancer using `tg` past its target quota.
+
+    Counts every registration (draining ones too: they stay registered until the delay ends)
+    in every target group the load balancer forwards to. With cross-zone load balancing on
+    (load balancer attribute load_balancing.cross_zone.enabled) the quota is per load
+    balancer; off, per enabled Availability Zone, where a target in zone `all` counts in
+    every zone.
+    """
+    backend = _backend_of(tg)
+    records = _records(tg)
+    new = [(key, az) for key, az in (((t, p), a) for t, p, a in planned) if key not in records]
+    if not new:
+        return
+    users = _users(backend)
+    for lb in users.get(tg.arn) or []:
+        groups = [
+            backend.target_groups.get(arn)
+            for arn, lbs in users.items()
+            if lb in lbs and backend.target_groups.get(arn) is not None
+        ]
+        for group in groups:
+            _purge(group, now)
+        zones = [z for z in (r.az for g in groups for r in _records(g).values())]
+        zones += [az for _, az in new]
+        cross = str((getattr(lb, "attrs", {}) or {}).get("load_balancing.cross_zone.enabled", "false")).lower() == "true"
+        if cross:
+            if len(zones) > TARGETS_PER_LOAD_BALANCER:
+                raise _too_many_targets()
+            continue
+        enabled = {s.availability_zone for s in (lb.subnets or [])}
+        for zone in enabled:
+            if sum(1 for z in zones if z in (zone, "all")) > TARGETS_PER_LOAD_BALANCER:
+                raise _too_many_targets()
+
+
+def _too_many_targets():
+    # API_RegisterTargets, Errors: TooManyTargets, "You've reached the limit on the number of
+    # targets", HTTP 400.
+    return _StrictError("TooManyTargets", "You've reached the limit on the number of targets.")
 
 
 def _deregistration_delay(tg):

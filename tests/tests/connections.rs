@@ -326,3 +326,129 @@ async fn a_target_registering_longer_than_the_bound_is_alarmed() {
     let (_, shown) = get_route(&bed.ctx, "slow").await;
     assert_eq!(shown["health"]["registering_overdue"], true, "{shown:#}");
 }
+
+/// Fills the bed's NLB with `n` targets of a target group the router does not own (another
+/// team's listener on port 19000), outside the VPC (zone `all`), with no deregistration delay.
+async fn fill_nlb(bed: &Bed, n: usize) -> (String, Vec<elbv2::types::TargetDescription>) {
+    let (tg, _) = bed
+        .network
+        .foreign_listener(&bed.sdk, &format!("fill-{}", bed.router_id), 19000, 5432)
+        .await
+        .expect("another team's listener");
+    let elb = elbv2::Client::new(&bed.sdk);
+    elb.modify_target_group_attributes()
+        .target_group_arn(&tg)
+        .attributes(
+            elbv2::types::TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value("0")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let targets: Vec<_> = (0..n)
+        .map(|i| {
+            elbv2::types::TargetDescription::builder()
+                .id(format!("10.200.{}.{}", i / 200, i % 200 + 1))
+                .port(5432)
+                .availability_zone("all")
+                .build()
+        })
+        .collect();
+    for chunk in targets.chunks(200) {
+        elb.register_targets()
+            .target_group_arn(&tg)
+            .set_targets(Some(chunk.to_vec()))
+            .send()
+            .await
+            .expect("filling the NLB");
+    }
+    (tg, targets)
+}
+
+/// Case 3: with cross-zone load balancing on, an NLB takes 500 targets in all (a target in N
+/// groups counts N times). At 500, a failover's RegisterTargets fails with TooManyTargets:
+/// before, an unexplained error and no failover. Now the old target stays (nothing is
+/// deregistered before the new one is in), the route is `not_serving` with the reason and the
+/// fix, the audit reports it (RoutesNotServing alarms), a sync is a 409 `target_quota_full`,
+/// and once there is room the next minute watch moves the route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_nlb_keeps_the_old_target_says_why_and_follows_once_there_is_room() {
+    use router_tests::handlers::{rds_event_at, sync_route, watch};
+    let bed = Bed::start("quota").await;
+    elbv2::Client::new(&bed.sdk)
+        .modify_load_balancer_attributes()
+        .load_balancer_arn(&bed.network.nlb_arn)
+        .attributes(
+            elbv2::types::LoadBalancerAttribute::builder()
+                .key("load_balancing.cross_zone.enabled")
+                .value("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    bed.set_ip(ORDERS, [10, 1, 2, 3]);
+    let route = bed.add_route("orders", ORDERS, 5432).await;
+    let (foreign, filled) = fill_nlb(&bed, 499).await;
+
+    bed.set_ip(ORDERS, [10, 1, 7, 7]);
+    let event = rds_event_at(
+        "rds-instance-failover-completed-0049.json",
+        &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    );
+    let failed = rds_events::handler(
+        &bed.ctx,
+        rds_events::lambda_runtime::LambdaEvent::new(
+            event,
+            rds_events::lambda_runtime::Context::default(),
+        ),
+    )
+    .await
+    .expect_err("Lambda retries the event");
+    assert!(
+        failed
+            .to_string()
+            .contains("holds as many targets as it may"),
+        "{failed}"
+    );
+    assert_eq!(
+        bed.targets(&route).await,
+        ["10.1.2.3:5432"],
+        "old target kept"
+    );
+    let (_, body) = get_route(&bed.ctx, "orders").await;
+    assert_eq!(body["health"]["health"], "not_serving", "{body:#}");
+    let reason = body["health"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("500 with cross-zone") && reason.contains("remove routes"),
+        "{reason}"
+    );
+    let report = audit(&bed.ctx).await;
+    assert_eq!(report["errors"], json!([]), "{report:#}");
+    assert_eq!(
+        report["routes_not_serving"][0]["route_id"], "orders",
+        "{report:#}"
+    );
+    assert_eq!(report["routes_not_serving"][0]["health"], "not_serving");
+    let (status, body) = sync_route(&bed.ctx, "orders").await;
+    assert_eq!(status, 409, "{body:#}");
+    assert_eq!(body["error"]["code"], "target_quota_full", "{body:#}");
+
+    // Another team removes ten targets: the next minute watch registers the new address.
+    elbv2::Client::new(&bed.sdk)
+        .deregister_targets()
+        .target_group_arn(&foreign)
+        .set_targets(Some(filled[..10].to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let watched = watch(&bed.ctx).await;
+    assert_eq!(watched["errors"], json!([]), "{watched:#}");
+    assert_eq!(bed.targets(&route).await, ["10.1.7.7:5432"]);
+    let stored = bed.route("orders").await;
+    assert_eq!(stored.target_quota_full, None);
+    let (_, body) = get_route(&bed.ctx, "orders").await;
+    assert_ne!(body["health"]["health"], "not_serving", "{body:#}");
+}

@@ -539,3 +539,60 @@ async fn forwarded_group(
         .to_owned();
     (tg, listener)
 }
+
+/// The strict ELBv2's target quota (NLB load-balancer-limits page): with cross-zone load
+/// balancing off, 500 targets per enabled Availability Zone (a target in zone `all` counts in
+/// every zone); on, 500 for the whole load balancer. Plain moto had none.
+#[tokio::test]
+async fn strict_moto_enforces_the_nlb_target_quota_per_zone_or_per_load_balancer() {
+    use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
+    use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerAttribute, TargetDescription};
+    let config = moto().await.sdk_config().await;
+    let net = Network::create(&config, "quota").await.unwrap();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let (tg, _) = forwarded_group(&elb, &net, "quota").await;
+    let target = |ip: String, az: Option<&str>| {
+        TargetDescription::builder()
+            .id(ip)
+            .port(5432)
+            .set_availability_zone(az.map(str::to_owned))
+            .build()
+    };
+    let register = |targets: Vec<TargetDescription>| {
+        elb.register_targets()
+            .target_group_arn(&tg)
+            .set_targets(Some(targets))
+            .send()
+    };
+    // 300 outside the VPC (zone `all`), 200 in each of the NLB's two zones: 500 per zone.
+    let all: Vec<_> = (0..300)
+        .map(|i| target(format!("10.200.{}.{}", i / 200, i % 200 + 1), Some("all")))
+        .collect();
+    register(all).await.unwrap();
+    for net24 in [1, 2] {
+        let zone: Vec<_> = (10..210)
+            .map(|i| target(format!("10.0.{net24}.{i}"), None))
+            .collect();
+        register(zone).await.unwrap();
+    }
+    let err = register(vec![target("10.0.1.250".into(), None)])
+        .await
+        .expect_err("a 501st target in us-east-1a");
+    assert_eq!(err.code(), Some("TooManyTargets"));
+    // Cross-zone on: 700 registered is past the load balancer's 500 already.
+    elb.modify_load_balancer_attributes()
+        .load_balancer_arn(&net.nlb_arn)
+        .attributes(
+            LoadBalancerAttribute::builder()
+                .key("load_balancing.cross_zone.enabled")
+                .value("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let err = register(vec![target("10.200.9.9".into(), Some("all"))])
+        .await
+        .expect_err("past 500 for the load balancer");
+    assert_eq!(err.code(), Some("TooManyTargets"));
+}

@@ -172,6 +172,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         arrivals: vec![],
         refused: vec![],
         conflict: None,
+        target_quota_full: None,
         unapplied: false,
         applying_until: None,
         name_gone_since: None,

@@ -126,6 +126,9 @@ pub enum ErrorCode {
     PortPinned,
     /// A target group with the route's name exists without the router's ownership tags.
     TargetGroupNotOurs,
+    /// The router's NLB holds as many targets as it may (`TooManyTargets`: 500 with
+    /// cross-zone load balancing): the route keeps its old targets and says so.
+    TargetQuotaFull,
     /// `tls_name`: every router's private endpoint rule has its 10 domain names.
     TlsNamesFull,
     /// `tls_name`: another route already serves the host by its own name.
@@ -155,7 +158,7 @@ impl ErrorCode {
             NotFound | UnknownEndpoint => 404,
             MethodNotAllowed => 405,
             Conflict | CapacityExhausted | Busy | PortInUse | PortPinned | TargetGroupNotOurs
-            | TlsNamesFull | TlsNameTaken => 409,
+            | TargetQuotaFull | TlsNamesFull | TlsNameTaken => 409,
             PayloadTooLarge => 413,
             UnknownField | ValidationFailed | UnsupportedProtocol | PublicAddress => 422,
             InternalError => 500,
@@ -257,6 +260,7 @@ impl ApiError {
                 ServiceError::Elb(e) => match e.code.as_deref() {
                     Some("ListenerPortTaken") => ErrorCode::PortInUse,
                     Some("TargetGroupNotOurs") => ErrorCode::TargetGroupNotOurs,
+                    Some("TooManyTargets") => ErrorCode::TargetQuotaFull,
                     _ => ErrorCode::UpstreamError,
                 },
                 ServiceError::Store(

@@ -597,6 +597,7 @@ mod tests {
             .into(),
             ServiceError::Elb(elb("ListenerPortTaken")).into(),
             ServiceError::Elb(elb("TargetGroupNotOurs")).into(),
+            ServiceError::Elb(elb("TooManyTargets")).into(),
             ServiceError::Elb(elb("Throttling")).into(),
             ServiceError::Store(StoreError::Codec("x".into())).into(),
             ServiceError::Store(StoreError::Aws {

@@ -269,6 +269,17 @@ impl RouteHealth {
         self
     }
 
+    /// The health of a route whose new targets the NLB refused for its target quota
+    /// (`Route::target_quota_full`): not serving, whatever the old targets say (they are the
+    /// database's previous addresses), with the line that says why and what to do.
+    pub fn target_quota_full(mut self, line: Option<&str>) -> Self {
+        if let Some(line) = line {
+            self.health = Health::NotServing;
+            self.reason = Some(line.to_owned());
+        }
+        self
+    }
+
     /// The health of a `source_gone` route: not serving, saying since when its name has been
     /// gone and what brings it back. `since` is the first NXDOMAIN of the streak.
     pub fn name_gone(mut self, host: &str, since: Option<DateTime<Utc>>) -> Self {

@@ -386,6 +386,12 @@ pub struct Route {
     /// still reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict: Option<String>,
+    /// Set when the NLB refused to register the route's new targets because it holds as many
+    /// targets as it may (`TooManyTargets`: 500 per NLB with cross-zone load balancing, a
+    /// target in N target groups counting N times): one line with when and the fix. The old
+    /// targets stay; the next reconcile that applies clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_quota_full: Option<String>,
     /// Set when a reconcile stored its plan but could not apply it to ELBv2 (the route then
     /// remembers an answer its targets do not show yet): the next DNS watch reconciles it
     /// whatever DNS says; a reconcile that applies clears it.

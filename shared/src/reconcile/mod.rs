@@ -17,7 +17,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::adapters::aws::elb::{ElbError, Targets};
 use crate::adapters::aws::store::{RouteStore, StoreError};
@@ -169,6 +169,18 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
         }
     }
     changed
+}
+
+/// ELBv2's error code when a registration would take a load balancer past its target quota
+/// (API_RegisterTargets, Errors).
+pub const TOO_MANY_TARGETS: &str = "TooManyTargets";
+
+/// The one line a route shows when its router's NLB refused its new targets for the quota.
+fn quota_full_line(router: &str, targets: usize) -> String {
+    format!(
+        "the NLB of router {router} holds as many targets as it may (500 with cross-zone load balancing; a target in N target groups counts N times), so {targets} new target(s) could not be registered at {}: the old targets stay; remove routes from this router or ask AWS to raise \"Targets per Network Load Balancer\"; the DNS watch retries every minute",
+        Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
 }
 
 /// How long a reconcile holds a route's apply lease ([`Route::applying_until`]) at most. An
@@ -333,6 +345,8 @@ pub async fn reconcile_with(
         // The conditional write comes first: it proves `route` is still the latest version,
         // so the plan may be applied (a plan that only changes targets is stored too, as that
         // proof).
+        // A plan supersedes an earlier quota refusal; its own apply sets it again if need be.
+        next.target_quota_full = None;
         next.version += 1;
         next.updated_at = Utc::now();
         let leased = !p.is_noop();
@@ -350,11 +364,27 @@ pub async fn reconcile_with(
                         format!("the apply took longer than {} s (its lease); the next DNS watch retries", APPLY_DEADLINE.as_secs()),
                     )),
                 };
+                let quota_full = applied
+                    .as_ref()
+                    .err()
+                    .filter(|e| e.code.as_deref() == Some(TOO_MANY_TARGETS))
+                    .map(|_| quota_full_line(&route.router, p.register.len()));
+                if let Some(line) = &quota_full {
+                    error!(route_id = %route.id(), router = %route.router, "{line}");
+                }
                 let done = if leased || applied.is_err() {
-                    return_lease(ctx, next, applied.is_err()).await
+                    return_lease(ctx, next, applied.is_err(), quota_full.clone()).await
                 } else {
                     next
                 };
+                if let Some(line) = quota_full {
+                    return Err(ElbError {
+                        operation: "RegisterTargets",
+                        code: Some(TOO_MANY_TARGETS.into()),
+                        message: line,
+                    }
+                    .into());
+                }
                 applied?;
                 return Ok(Outcome {
                     route_id: done.id().to_string(),
@@ -400,7 +430,12 @@ fn follow(lookups: &mut Vec<Lookup>, route: &Route, fresh: &Route) {
 /// apply failed, also flags the route [`Route::unapplied`]: it remembers an answer its targets
 /// do not show, so the next DNS watch retries. Best effort: a lease not returned expires by
 /// itself, and the full audit repairs the rest. Returns the route as last stored.
-async fn return_lease(ctx: &Context, stored: Route, failed: bool) -> Route {
+async fn return_lease(
+    ctx: &Context,
+    stored: Route,
+    failed: bool,
+    quota_full: Option<String>,
+) -> Route {
     let lease = stored.applying_until;
     let mut route = stored;
     for _ in 0..3 {
@@ -410,6 +445,9 @@ async fn return_lease(ctx: &Context, stored: Route, failed: bool) -> Route {
         let mut next = route.clone();
         next.applying_until = None;
         next.unapplied |= failed;
+        if quota_full.is_some() {
+            next.target_quota_full = quota_full.clone();
+        }
         next.version += 1;
         next.updated_at = Utc::now();
         match ctx.store.save(&next).await {

@@ -10,6 +10,28 @@ use serde_json::json;
 use crate::output::print;
 use crate::Output;
 
+/// Targets per Network Load Balancer with cross-zone load balancing on (the module's default;
+/// load-balancer-limits page: 500, a target registered in N target groups counting N times).
+const TARGET_QUOTA: usize = 500;
+
+/// The targets registered in every target group the router's NLB forwards to, draining ones
+/// included (they count until deregistered), as ELB counts them against its quota; `None`
+/// when the NLB cannot be read (a warning says so elsewhere).
+async fn registered_targets(ctx: &Context, router: &str) -> Option<usize> {
+    use privatelink_router::adapters::aws::elb::Targets;
+    let router = ctx.fleet.get(router)?;
+    let listeners = ctx.elb.listeners(&router.config.nlb_arn).await.ok()?;
+    let groups: std::collections::BTreeSet<&str> = listeners
+        .iter()
+        .filter_map(|l| l.forward_to.as_deref())
+        .collect();
+    let mut n = 0;
+    for tg in groups {
+        n += ctx.elb.describe_targets(tg).await.ok()?.len();
+    }
+    Some(n)
+}
+
 /// Runs `ports`.
 pub(crate) async fn run(ctx: &Context, output: Output) -> anyhow::Result<()> {
     let mut all = BTreeMap::new();
@@ -30,9 +52,10 @@ pub(crate) async fn run(ctx: &Context, output: Output) -> anyhow::Result<()> {
                     ),
             ]);
         }
+        let targets = registered_targets(ctx, &router.id).await;
         all.insert(
             router.id.clone(),
-            json!({"active": active, "ports": entries}),
+            json!({"active": active, "ports": entries, "targets": targets, "target_quota": TARGET_QUOTA}),
         );
     }
     // What each owner that is not an admin holds against the quotas (issue #28: one caller must
@@ -77,6 +100,17 @@ pub(crate) async fn run(ctx: &Context, output: Output) -> anyhow::Result<()> {
         rows,
     );
     if output != Output::Json {
+        let counts: Vec<String> = all
+            .iter()
+            .map(|(id, v)| match v["targets"].as_u64() {
+                Some(n) => format!("{id} {n} of {TARGET_QUOTA}"),
+                None => format!("{id} unknown"),
+            })
+            .collect();
+        println!(
+            "\ntargets per router (every target group its NLB uses; the NLB quota is {TARGET_QUOTA} with cross-zone load balancing, a target in N groups counting N times): {}",
+            counts.join(", ")
+        );
         println!(
             "\nquotas per owner that is not an admin: routes {}, TLS names {}; addresses per answer: {}",
             cap(quotas.routes_per_owner),

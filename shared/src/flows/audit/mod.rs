@@ -566,9 +566,20 @@ async fn audit_route(
         gone_confirmed,
         event_at: None,
     };
-    let outcome = reconcile_with(ctx, ensured, &lookups, &with, dry_run)
-        .await
-        .map_err(|e| e.to_string())?;
+    let status = ensured.status;
+    let outcome = match reconcile_with(ctx, ensured, &lookups, &with, dry_run).await {
+        Ok(outcome) => outcome,
+        // The NLB's target quota: the route keeps its old targets and is reported not
+        // serving, with the line that says why (alarmed through RoutesNotServing).
+        Err(crate::reconcile::ReconcileError::Elb(e))
+            if e.code.as_deref() == Some(crate::reconcile::TOO_MANY_TARGETS) =>
+        {
+            let health = summarize(&[], &[], None).target_quota_full(Some(&e.message));
+            out.health = Some((status, health));
+            return Ok(());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     out.ip_reused = ip_reused_in(route.id().as_str(), &outcome.plan.notes);
     // Health as the route stands after the plan: read again only when targets changed.
     let observed = match &outcome.route.target_group_arn {
@@ -591,6 +602,7 @@ async fn audit_route(
             outcome.route.name_gone_since,
         );
     }
+    health = health.target_quota_full(outcome.route.target_quota_full.as_deref());
     out.health = Some((outcome.route.status, health));
     out.finding.register = outcome.plan.register;
     out.finding.deregister = outcome.plan.deregister;

@@ -167,6 +167,7 @@ pub(super) async fn allocate(
             arrivals: vec![],
             refused: vec![],
             conflict: None,
+            target_quota_full: None,
             unapplied: false,
             applying_until: None,
             name_gone_since: None,

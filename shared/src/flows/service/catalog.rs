@@ -104,11 +104,12 @@ pub async fn catalog(
                 r.refused.clone(),
                 r.conflict.clone(),
                 r.arrivals.clone(),
+                r.target_quota_full.clone(),
             )
         })
         .collect();
     let healths: Vec<Result<Health, String>> = stream::iter(inputs)
-        .map(|(tg, refused, conflict, arrivals)| async move {
+        .map(|(tg, refused, conflict, arrivals, quota_full)| async move {
             let targets = match tg {
                 Some(tg) => ctx
                     .elb
@@ -119,6 +120,7 @@ pub async fn catalog(
             };
             Ok(summarize(&targets, &refused, conflict.as_deref())
                 .with_arrivals(&targets, &arrivals, chrono::Utc::now())
+                .target_quota_full(quota_full.as_deref())
                 .health)
         })
         .buffered(8)

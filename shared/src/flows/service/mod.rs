@@ -364,6 +364,7 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
     if route.status == RouteStatus::SourceGone {
         health = health.name_gone(route.spec.host.as_str(), route.name_gone_since);
     }
+    health = health.target_quota_full(route.target_quota_full.as_deref());
     Ok(RouteDetail {
         view: view(ctx, route),
         targets,
