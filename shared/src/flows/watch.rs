@@ -292,7 +292,17 @@ async fn watch_leased(
                     ip_reused: ip_reused_in(route.id().as_str(), &o.plan.notes),
                 })
             })
-            .map_err(|e| e.to_string());
+            .or_else(|e| match e {
+                // The NLB's target quota: the route stored why and stays unapplied, so the
+                // next minute tries again; the audit reports it (not a run error each minute).
+                crate::reconcile::ReconcileError::Elb(e)
+                    if e.code.as_deref() == Some(crate::reconcile::TOO_MANY_TARGETS) =>
+                {
+                    warn!(route_id = %route.id(), "{}", e.message);
+                    Ok(None)
+                }
+                e => Err(e.to_string()),
+            });
             (route.id().to_string(), outcome, failure)
         })
         .buffer_unordered(concurrency)

@@ -178,7 +178,7 @@ pub const TOO_MANY_TARGETS: &str = "TooManyTargets";
 /// The one line a route shows when its router's NLB refused its new targets for the quota.
 fn quota_full_line(router: &str, targets: usize) -> String {
     format!(
-        "the NLB of router {router} holds as many targets as it may (500 with cross-zone load balancing; a target in N target groups counts N times), so {targets} new target(s) could not be registered at {}: the old targets stay; remove routes from this router or ask AWS to raise \"Targets per Network Load Balancer\"; the DNS watch retries every minute",
+        "the NLB of router {router} holds as many targets as it may (500 with cross-zone load balancing, else 500 per Availability Zone: the quota \"Targets per Availability Zone per Network Load Balancer\"; a target in N target groups counts N times), so {targets} new target(s) could not be registered at {}: the old targets stay; remove routes from this router or ask AWS to raise that quota; the DNS watch retries every minute",
         Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )
 }
