@@ -157,7 +157,7 @@ pub fn record_arrivals(
     now: DateTime<Utc>,
 ) {
     for t in registered {
-        let target = format!("{}:{}", t.ip, t.port);
+        let target = t.to_string();
         if arrivals.iter().any(|a| a.target == target && a.is_open()) {
             continue;
         }
@@ -198,7 +198,7 @@ pub fn note_registering(
         .iter()
         .filter(|t| is_registering(&t.state))
         .filter(|t| {
-            let key = format!("{}:{}", t.target.ip, t.target.port);
+            let key = t.target.to_string();
             !arrivals.iter().any(|a| a.target == key && a.is_open())
         })
         .map(|t| t.target.clone())
@@ -219,7 +219,7 @@ pub fn stamp_serving(
     let state = |target: &str| {
         observed
             .iter()
-            .find(|t| format!("{}:{}", t.target.ip, t.target.port) == target)
+            .find(|t| t.target.to_string() == target)
             .map(|t| t.state.as_str())
     };
     let mut served = Vec::new();
@@ -455,7 +455,7 @@ impl RouteHealth {
             .iter()
             .filter(|t| is_registering(&t.state))
             .filter_map(|t| {
-                let key = format!("{}:{}", t.target.ip, t.target.port);
+                let key = t.target.to_string();
                 arrivals
                     .iter()
                     .find(|a| a.target == key && a.is_open())

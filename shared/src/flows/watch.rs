@@ -292,16 +292,14 @@ async fn watch_leased(
                     ip_reused: ip_reused_in(route.id().as_str(), &o.plan.notes),
                 })
             })
-            .or_else(|e| match e {
+            .or_else(|e| match e.target_quota_full() {
                 // The NLB's target quota: the route stored why and stays unapplied, so the
                 // next minute tries again; the audit reports it (not a run error each minute).
-                crate::reconcile::ReconcileError::Elb(e)
-                    if e.code.as_deref() == Some(crate::reconcile::TOO_MANY_TARGETS) =>
-                {
-                    warn!(route_id = %route.id(), "{}", e.message);
+                Some(line) => {
+                    warn!(route_id = %route.id(), "{line}");
                     Ok(None)
                 }
-                e => Err(e.to_string()),
+                None => Err(e.to_string()),
             });
             (route.id().to_string(), outcome, failure)
         })

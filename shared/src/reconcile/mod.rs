@@ -52,6 +52,18 @@ pub enum ReconcileError {
     },
 }
 
+impl ReconcileError {
+    /// The route's line when the NLB refused its new targets for the target quota
+    /// ([`TOO_MANY_TARGETS`]): the route stored it and stays unapplied, so callers report it
+    /// rather than fail.
+    pub fn target_quota_full(&self) -> Option<&str> {
+        match self {
+            Self::Elb(e) if e.code.as_deref() == Some(TOO_MANY_TARGETS) => Some(&e.message),
+            _ => None,
+        }
+    }
+}
+
 /// What one reconcile did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {

@@ -571,10 +571,8 @@ async fn audit_route(
         Ok(outcome) => outcome,
         // The NLB's target quota: the route keeps its old targets and is reported not
         // serving, with the line that says why (alarmed through RoutesNotServing).
-        Err(crate::reconcile::ReconcileError::Elb(e))
-            if e.code.as_deref() == Some(crate::reconcile::TOO_MANY_TARGETS) =>
-        {
-            let health = summarize(&[], &[], None).target_quota_full(Some(&e.message));
+        Err(e) if e.target_quota_full().is_some() => {
+            let health = summarize(&[], &[], None).target_quota_full(e.target_quota_full());
             out.health = Some((status, health));
             return Ok(());
         }
