@@ -55,6 +55,8 @@ LISTENERS_PER_LOAD_BALANCER = 50
 # cross-zone load balancing on, 500 per load balancer ("If a target is registered with N
 # target groups, it counts as N targets toward this limit").
 TARGETS_PER_LOAD_BALANCER = 500
+# Same page: "Targets per Network Load Balancer: 3,000".
+TARGETS_PER_NETWORK_LOAD_BALANCER = 3000
 # NLB user guide, "Target group attributes": deregistration_delay.timeout_seconds defaults to 300.
 DEFAULT_DEREGISTRATION_DELAY = 300
 
@@ -365,7 +367,9 @@ def _check_target_quota(tg, planned, now):
     """
     backend = _backend_of(tg)
     records = _records(tg)
-    new = [(key, az) for key, az in (((t, p), a) for t, p, a in planned) if key not in records]
+    # A key repeated in one request is one registration (RegisterTargets is idempotent per
+    # Id+Port), so it counts once.
+    new = list({(t, p): a for t, p, a in planned if (t, p) not in records}.items())
     if not new:
         return
     users = _users(backend)
@@ -384,6 +388,10 @@ def _check_target_quota(tg, planned, now):
             if len(zones) > TARGETS_PER_LOAD_BALANCER:
                 raise _too_many_targets()
             continue
+        # Off, there is also a total: "Targets per Network Load Balancer", 3,000 (a target in
+        # zone `all` counts once here).
+        if len(zones) > TARGETS_PER_NETWORK_LOAD_BALANCER:
+            raise _too_many_targets()
         enabled = {s.availability_zone for s in (lb.subnets or [])}
         for zone in enabled:
             if sum(1 for z in zones if z in (zone, "all")) > TARGETS_PER_LOAD_BALANCER:

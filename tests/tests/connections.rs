@@ -398,7 +398,7 @@ async fn a_full_nlb_keeps_the_old_target_says_why_and_follows_once_there_is_room
         "rds-instance-failover-completed-0049.json",
         &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     );
-    let failed = rds_events::handler(
+    let handled = rds_events::handler(
         &bed.ctx,
         rds_events::lambda_runtime::LambdaEvent::new(
             event,
@@ -406,12 +406,14 @@ async fn a_full_nlb_keeps_the_old_target_says_why_and_follows_once_there_is_room
         ),
     )
     .await
-    .expect_err("Lambda retries the event");
+    .expect("not an invocation failure: a retry would meet the same quota");
+    let report = &handled["routes"][0];
+    assert_eq!(report["result"], "target_quota_full", "{handled:#}");
+    let line = report["reason"].as_str().unwrap();
     assert!(
-        failed
-            .to_string()
-            .contains("holds as many targets as it may"),
-        "{failed}"
+        line.contains("holds as many targets as it may")
+            && line.contains("its 1 current target(s) stay"),
+        "{line}"
     );
     assert_eq!(
         bed.targets(&route).await,
@@ -432,9 +434,16 @@ async fn a_full_nlb_keeps_the_old_target_says_why_and_follows_once_there_is_room
         "{report:#}"
     );
     assert_eq!(report["routes_not_serving"][0]["health"], "not_serving");
+    // A retry a second later still names the first refusal's time.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, body) = sync_route(&bed.ctx, "orders").await;
     assert_eq!(status, 409, "{body:#}");
     assert_eq!(body["error"]["code"], "target_quota_full", "{body:#}");
+    assert_eq!(
+        bed.route("orders").await.target_quota_full.as_deref(),
+        Some(line),
+        "the first refusal's time is kept"
+    );
 
     // Another team removes ten targets: the next minute watch registers the new address.
     elbv2::Client::new(&bed.sdk)
@@ -451,4 +460,83 @@ async fn a_full_nlb_keeps_the_old_target_says_why_and_follows_once_there_is_room
     assert_eq!(stored.target_quota_full, None);
     let (_, body) = get_route(&bed.ctx, "orders").await;
     assert_ne!(body["health"]["health"], "not_serving", "{body:#}");
+}
+
+/// Case 3, placement: a new route goes to a router with room for its targets and a failover
+/// of its largest route (500 targets per NLB; a reader endpoint needs one per member), counted
+/// from the routes' stored targets. Before, placement counted listeners only and put it on the
+/// full NLB. With no router left, the create is refused up front (409 `capacity_exhausted`,
+/// naming the counts) and nothing is stored. What the count cannot see (here another team's
+/// target group on the same NLB) ELB still refuses: the route is then created `not_serving`
+/// with the reason, not answered with a 409 the caller would retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_route_goes_to_a_router_with_room_for_its_targets() {
+    use privatelink_router::adapters::aws::clients::Clients;
+    use privatelink_router::config::Config;
+    use privatelink_router::context::Context;
+    use std::net::Ipv4Addr;
+    let bed = Bed::start("placement").await;
+    // 32 routes of 15 targets: 480 on the bed's router.
+    for i in 0..32u8 {
+        let host = format!("fill-{i}.placement.test");
+        let ips: Vec<Ipv4Addr> = (1..=15).map(|j| Ipv4Addr::new(10, 50, i, j)).collect();
+        bed.dns.set_a(&host, &ips);
+        bed.add_route(&format!("fill-{i}"), &host, 5432).await;
+    }
+    let second = bed.network.more_nlbs(&bed.sdk, 1).await.unwrap().remove(0);
+    let fleet = json!([
+        {"id": bed.router_id, "nlb_arn": bed.network.nlb_arn,
+         "endpoint_service_name": "com.amazonaws.vpce.us-east-1.vpce-svc-0placementfull0"},
+        {"id": "zroomy", "nlb_arn": second,
+         "endpoint_service_name": "com.amazonaws.vpce.us-east-1.vpce-svc-0placementroom1"},
+    ]);
+    let context = |fleet: Value| {
+        let mut env = bed.env.clone();
+        env.insert("ROUTER_FLEET".into(), fleet.to_string());
+        let config = Config::from_lookup(&|k| env.get(k).cloned()).expect("config");
+        Context::build(config, Clients::from_sdk_config(&bed.sdk))
+    };
+    // (Placement tries routers in id order: the full one first.)
+    let two = context(fleet.clone()).await.unwrap();
+    let one = context(json!([fleet[0]])).await.unwrap();
+    // Ten readers: 480 + 10 leaves no room for a failover of 15.
+    let readers = "readers.placement.test";
+    let ten: Vec<Ipv4Addr> = (1..=10).map(|j| Ipv4Addr::new(10, 1, 4, j)).collect();
+    bed.dns.set_a(readers, &ten);
+    let body = json!({"name": "readers", "host": readers, "port": 5432});
+    let (status, created) = post_route(&two, &body, OWNER).await;
+    assert_eq!(status, 201, "{created:#}");
+    assert_eq!(created["router"], "zroomy", "{created:#}");
+
+    // Only the full router: refused before anything is stored.
+    let body = json!({"name": "more", "host": readers, "port": 5432});
+    let (status, refused) = post_route(&one, &body, OWNER).await;
+    assert_eq!(status, 409, "{refused:#}");
+    assert_eq!(
+        refused["error"]["code"], "capacity_exhausted",
+        "{refused:#}"
+    );
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("{} (480 of 500 targets)", bed.router_id)),
+        "{message}"
+    );
+    let (status, _) = get_route(&one, "more").await;
+    assert_eq!(status, 404);
+
+    // Another team's 20 targets fill the NLB: one more target fits the count, not the NLB.
+    fill_nlb(&bed, 20).await;
+    bed.set_ip("lone.placement.test", [10, 1, 5, 1]);
+    let body = json!({"name": "lone", "host": "lone.placement.test", "port": 5432});
+    let (status, created) = post_route(&one, &body, OWNER).await;
+    assert_eq!(status, 201, "{created:#}");
+    assert_eq!(
+        created["arrivals"],
+        Value::Null,
+        "nothing was registered: {created:#}"
+    );
+    let (_, shown) = get_route(&one, "lone").await;
+    assert_eq!(shown["health"]["health"], "not_serving", "{shown:#}");
+    let reason = shown["health"]["reason"].as_str().unwrap();
+    assert!(reason.contains("no target until there is room"), "{reason}");
 }

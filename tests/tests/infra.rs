@@ -1262,7 +1262,8 @@ fn the_module_readme_lists_every_input_and_output_with_its_description() {
 /// The EMF metrics the code emits under `Function=rds-events` (shared/src/flows/events/mod.rs)
 /// and `Function=dns-audit` (shared/src/flows/audit/report.rs, shared/src/flows/watch.rs).
 const EMITTED_METRICS: &str = "RdsEventHandled RdsEventMalformed RdsEventRefused \
-    RdsEventIgnored RdsEventUnrouted RdsEventFailed RoutesChangedByEvent RdsEventHandlingMs \
+    RdsEventIgnored RdsEventUnrouted RdsEventFailed RoutesChangedByEvent RoutesTargetQuotaFull \
+    RdsEventHandlingMs \
     AwsCalls AwsThrottles RoutesSeen RoutesAudited RoutesServing RoutesNotServing RoutesDegraded \
     TargetsNotServing AddressesRefused ListenerConflicts OrphansFound OrphansDeleted Repairs \
     DnsFailures Errors AuditIncomplete AuditDurationMs RoutesWatched RoutesMoved WatchDurationMs \

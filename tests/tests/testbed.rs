@@ -350,7 +350,7 @@ async fn strict_moto_drains_matches_id_and_port_echoes_the_zone_and_reports_unus
     let config = moto().await.sdk_config().await;
     let net = Network::create(&config, "strict").await.unwrap();
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
-    let (tg, _) = forwarded_group(&elb, &net, "strict").await;
+    let (tg, _) = forwarded_group(&net, "strict").await;
     elb.modify_target_group_attributes()
         .target_group_arn(&tg)
         .attributes(
@@ -475,7 +475,7 @@ async fn strict_moto_refuses_an_idle_timeout_outside_60_to_6000() {
     let config = moto().await.sdk_config().await;
     let net = Network::create(&config, "idle").await.unwrap();
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
-    let (_, listener) = forwarded_group(&elb, &net, "idle").await;
+    let (_, listener) = forwarded_group(&net, "idle").await;
     let set = |v: &str| {
         elb.modify_listener_attributes()
             .listener_arn(&listener)
@@ -496,48 +496,13 @@ async fn strict_moto_refuses_an_idle_timeout_outside_60_to_6000() {
 }
 
 /// A new IP target group (port 5432) in the network's VPC and a TCP listener on port 10000 of
-/// its NLB forwarding to it: (target group ARN, listener ARN).
-async fn forwarded_group(
-    elb: &aws_sdk_elasticloadbalancingv2::Client,
-    net: &Network,
-    prefix: &str,
-) -> (String, String) {
-    use aws_sdk_elasticloadbalancingv2::types::{
-        Action, ActionTypeEnum, ProtocolEnum, TargetTypeEnum,
-    };
-    let tg = elb
-        .create_target_group()
-        .name(format!("{prefix}-{}", &net.name[net.name.len() - 8..]).trim_matches('-'))
-        .protocol(ProtocolEnum::Tcp)
-        .port(5432)
-        .vpc_id(&net.vpc_id)
-        .target_type(TargetTypeEnum::Ip)
-        .send()
+/// its NLB forwarding to it ([`Network::foreign_listener`]): (target group ARN, listener ARN).
+async fn forwarded_group(net: &Network, prefix: &str) -> (String, String) {
+    let config = moto().await.sdk_config().await;
+    let name = format!("{prefix}-{}", &net.name[net.name.len() - 8..]);
+    net.foreign_listener(&config, name.trim_matches('-'), 10000, 5432)
         .await
         .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_owned();
-    let listener = elb
-        .create_listener()
-        .load_balancer_arn(&net.nlb_arn)
-        .protocol(ProtocolEnum::Tcp)
-        .port(10000)
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::Forward)
-                .target_group_arn(&tg)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .listeners()[0]
-        .listener_arn()
-        .unwrap()
-        .to_owned();
-    (tg, listener)
 }
 
 /// The strict ELBv2's target quota (NLB load-balancer-limits page): with cross-zone load
@@ -550,7 +515,7 @@ async fn strict_moto_enforces_the_nlb_target_quota_per_zone_or_per_load_balancer
     let config = moto().await.sdk_config().await;
     let net = Network::create(&config, "quota").await.unwrap();
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
-    let (tg, _) = forwarded_group(&elb, &net, "quota").await;
+    let (tg, _) = forwarded_group(&net, "quota").await;
     let target = |ip: String, az: Option<&str>| {
         TargetDescription::builder()
             .id(ip)
@@ -569,13 +534,21 @@ async fn strict_moto_enforces_the_nlb_target_quota_per_zone_or_per_load_balancer
         .map(|i| target(format!("10.200.{}.{}", i / 200, i % 200 + 1), Some("all")))
         .collect();
     register(all).await.unwrap();
-    for net24 in [1, 2] {
-        let zone: Vec<_> = (10..210)
+    // 199 in the first zone, 200 in the second.
+    for (net24, end) in [(1, 209), (2, 210)] {
+        let zone: Vec<_> = (10..end)
             .map(|i| target(format!("10.0.{net24}.{i}"), None))
             .collect();
         register(zone).await.unwrap();
     }
-    let err = register(vec![target("10.0.1.250".into(), None)])
+    // One target named twice in one request is one registration: the 500th.
+    register(vec![
+        target("10.0.1.250".into(), None),
+        target("10.0.1.250".into(), None),
+    ])
+    .await
+    .expect("a key repeated in one request counts once");
+    let err = register(vec![target("10.0.1.251".into(), None)])
         .await
         .expect_err("a 501st target in us-east-1a");
     assert_eq!(err.code(), Some("TooManyTargets"));

@@ -122,6 +122,7 @@ locals {
             [var.metrics_namespace, "RdsEventMalformed", "Function", "rds-events", { label = "malformed" }],
             [var.metrics_namespace, "RdsEventFailed", "Function", "rds-events", { label = "failed" }],
             [var.metrics_namespace, "RoutesChangedByEvent", "Function", "rds-events", { label = "routes whose targets changed", yAxis = "right" }],
+            [var.metrics_namespace, "RoutesTargetQuotaFull", "Function", "rds-events", { label = "routes whose new targets the NLB's target quota refused", yAxis = "right" }],
           ]
           yAxis = {
             left  = { label = "events per 5 min", showUnits = false, min = 0 }

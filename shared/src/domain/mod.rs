@@ -14,6 +14,7 @@
 //! - [`rds_events`]: which RDS event IDs move an address, and the action each gets.
 //! - [`seed_inputs`]: the seed module's variables; [`log_fields`]: words for log fields.
 
+pub mod arrivals;
 pub mod catalog;
 pub mod claims;
 pub mod exposure;
@@ -28,5 +29,6 @@ pub mod rds_events;
 pub mod route;
 pub mod router;
 pub mod seed_inputs;
+pub mod target_budget;
 pub mod validation;
 pub mod window;

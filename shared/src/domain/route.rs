@@ -10,7 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::health::{Arrival, RefusedAddress};
+use crate::domain::arrivals::Arrival;
+use crate::domain::health::RefusedAddress;
 use crate::domain::host::HostName;
 use crate::domain::validation::ValidationError;
 use crate::domain::window::Sightings;

@@ -22,12 +22,13 @@ use tracing::{error, info, warn};
 use crate::adapters::aws::elb::{ElbError, Targets};
 use crate::adapters::aws::store::{RouteStore, StoreError};
 use crate::context::Context;
-use crate::domain::claims::Claims;
-use crate::domain::health::{
-    note_registering, record_arrivals, refused_in, stamp_serving, Arrival, TargetHealth,
+use crate::domain::arrivals::{
+    forget_arrivals, note_registering, record_arrivals, stamp_serving, Arrival,
 };
+use crate::domain::claims::Claims;
+use crate::domain::health::{refused_in, TargetHealth};
 use crate::domain::log_fields::tag;
-use crate::domain::plan::{plan, Intent, Lookup, Note, Plan, PlanInput};
+use crate::domain::plan::{plan, Intent, Lookup, Note, Plan, PlanInput, Reason};
 use crate::domain::route::{Resolution, Route, RouteStatus, RESOLUTIONS_KEPT};
 use crate::domain::window::Retention;
 use crate::reconcile::apply::apply;
@@ -187,12 +188,26 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
 /// (API_RegisterTargets, Errors).
 pub const TOO_MANY_TARGETS: &str = "TooManyTargets";
 
-/// The one line a route shows when its router's NLB refused its new targets for the quota.
-fn quota_full_line(router: &str, targets: usize) -> String {
+/// The one line a route shows when its router's NLB refused its new targets for the quota:
+/// when it first happened (`since`, kept across retries), what still serves (`staying`: the
+/// targets left registered, none for a new route), and the fix.
+fn quota_full_line(router: &str, targets: usize, staying: usize, since: DateTime<Utc>) -> String {
+    let stays = match staying {
+        0 => "the route has no target until there is room".to_owned(),
+        n => format!("its {n} current target(s) stay"),
+    };
     format!(
-        "the NLB of router {router} holds as many targets as it may (500 with cross-zone load balancing, else 500 per Availability Zone: the quota \"Targets per Availability Zone per Network Load Balancer\"; a target in N target groups counts N times), so {targets} new target(s) could not be registered at {}: the old targets stay; remove routes from this router or ask AWS to raise that quota; the DNS watch retries every minute",
-        Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        "the NLB of router {router} holds as many targets as it may (500 with cross-zone load balancing, else 500 per Availability Zone: the quota \"Targets per Availability Zone per Network Load Balancer\"; a target in N target groups counts N times), so {targets} new target(s) could not be registered since {}: {stays}; remove routes from this router or ask AWS to raise that quota; the DNS watch retries every minute",
+        since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )
+}
+
+/// When the route's current quota refusal began: the time its stored line names, else now.
+fn quota_full_since(line: Option<&str>) -> DateTime<Utc> {
+    line.and_then(|l| l.split_once(" since "))
+        .and_then(|(_, rest)| rest.split_once(": "))
+        .and_then(|(t, _)| DateTime::parse_from_rfc3339(t).ok())
+        .map_or_else(Utc::now, |t| t.with_timezone(&Utc))
 }
 
 /// How long a reconcile holds a route's apply lease ([`Route::applying_until`]) at most. An
@@ -380,12 +395,30 @@ pub async fn reconcile_with(
                     .as_ref()
                     .err()
                     .filter(|e| e.code.as_deref() == Some(TOO_MANY_TARGETS))
-                    .map(|_| quota_full_line(&route.router, p.register.len()));
+                    .map(|_| {
+                        // Apply still removes the targets that must leave (not the stale ones).
+                        let leaving = p
+                            .deregister
+                            .iter()
+                            .filter(|c| c.reason != Reason::Stale)
+                            .count();
+                        quota_full_line(
+                            &route.router,
+                            p.register.len(),
+                            current.len().saturating_sub(leaving),
+                            quota_full_since(route.target_quota_full.as_deref()),
+                        )
+                    });
                 if let Some(line) = &quota_full {
                     error!(route_id = %route.id(), router = %route.router, "{line}");
                 }
+                let refusal = quota_full.clone().map(|line| QuotaRefusal {
+                    line,
+                    targets: p.register.iter().map(|c| c.target.clone()).collect(),
+                    recorded_at: now,
+                });
                 let done = if leased || applied.is_err() {
-                    return_lease(ctx, next, applied.is_err(), quota_full.clone()).await
+                    return_lease(ctx, next, applied.is_err(), refusal).await
                 } else {
                     next
                 };
@@ -437,6 +470,14 @@ fn follow(lookups: &mut Vec<Lookup>, route: &Route, fresh: &Route) {
     });
 }
 
+/// The NLB refused a plan's registrations for its target quota: the route's line, and the
+/// targets whose arrivals (recorded at `recorded_at`) are taken back.
+struct QuotaRefusal {
+    line: String,
+    targets: Vec<crate::domain::plan::Target>,
+    recorded_at: DateTime<Utc>,
+}
+
 /// Returns the apply lease taken by the save of `stored` (clears [`Route::applying_until`] if
 /// it is still that lease: writers in between, e.g. an event's mark, keep the field); when the
 /// apply failed, also flags the route [`Route::unapplied`]: it remembers an answer its targets
@@ -446,7 +487,7 @@ async fn return_lease(
     ctx: &Context,
     stored: Route,
     failed: bool,
-    quota_full: Option<String>,
+    quota_full: Option<QuotaRefusal>,
 ) -> Route {
     let lease = stored.applying_until;
     let mut route = stored;
@@ -457,8 +498,9 @@ async fn return_lease(
         let mut next = route.clone();
         next.applying_until = None;
         next.unapplied |= failed;
-        if quota_full.is_some() {
-            next.target_quota_full = quota_full.clone();
+        if let Some(refusal) = &quota_full {
+            next.target_quota_full = Some(refusal.line.clone());
+            forget_arrivals(&mut next.arrivals, &refusal.targets, refusal.recorded_at);
         }
         next.version += 1;
         next.updated_at = Utc::now();

@@ -5,14 +5,11 @@ use std::collections::BTreeMap;
 
 use privatelink_router::adapters::aws::store::audit_records::RouteItem;
 use privatelink_router::context::Context;
+use privatelink_router::domain::target_budget::TARGETS_PER_NLB as TARGET_QUOTA;
 use serde_json::json;
 
 use crate::output::print;
 use crate::Output;
-
-/// Targets per Network Load Balancer with cross-zone load balancing on (the module's default;
-/// load-balancer-limits page: 500, a target registered in N target groups counting N times).
-const TARGET_QUOTA: usize = 500;
 
 /// The targets registered in every target group the router's NLB forwards to, draining ones
 /// included (they count until deregistered), as ELB counts them against its quota; `None`
@@ -108,7 +105,7 @@ pub(crate) async fn run(ctx: &Context, output: Output) -> anyhow::Result<()> {
             })
             .collect();
         println!(
-            "\ntargets per router (every target group its NLB uses; the NLB quota is {TARGET_QUOTA} with cross-zone load balancing, a target in N groups counting N times): {}",
+            "\ntargets per router (every target group its NLB uses, a target in N groups counting N times; placement keeps each NLB under {TARGET_QUOTA}: the quota with cross-zone load balancing, and within the 500 per zone without it): {}",
             counts.join(", ")
         );
         println!(

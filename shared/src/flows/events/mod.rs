@@ -34,7 +34,7 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use serde::Serialize;
 use serde_json::Value;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::adapters::aws::metrics;
 use crate::adapters::aws::store::audit_records::RouteItem;
@@ -95,6 +95,10 @@ pub enum RouteResult {
     Replay,
     /// Not acted on; see the reason.
     Skipped,
+    /// Planned and stored, but the router's NLB refused the new targets for its target quota
+    /// (`TooManyTargets`): the reason says what stays and the fix. Not an invocation failure:
+    /// a retry would meet the same quota, and the DNS watch retries every minute.
+    TargetQuotaFull,
 }
 
 /// How the DNS poll went for one route.
@@ -195,7 +199,13 @@ pub async fn handle_until(
                 .count();
             let mut values = vec![metrics::count(counter, 1)];
             if summary.decision == Decision::Handled {
+                let quota_full = summary
+                    .routes
+                    .iter()
+                    .filter(|r| r.result == RouteResult::TargetQuotaFull)
+                    .count();
                 values.push(metrics::count("RoutesChangedByEvent", changed as u64));
+                values.push(metrics::count("RoutesTargetQuotaFull", quota_full as u64));
                 values.push(metrics::millis("RdsEventHandlingMs", elapsed_ms));
             }
             values.extend(aws);
@@ -402,6 +412,7 @@ async fn handle_route(
     }
     let dry_run = ctx.config.dry_run;
     let status_before = route.status;
+    let route_id = route.id().to_string();
     let mut working = route;
     // The lifecycle change is stored before any target moves, so a concurrent scheduled
     // reconcile plans with the new intent (and a retry after a failure sees it).
@@ -488,7 +499,24 @@ async fn handle_route(
         gone_confirmed: false,
         event_at: Some(event.time),
     };
-    let outcome = reconcile_with(ctx, working, &lookups, &with, dry_run).await?;
+    let outcome = match reconcile_with(ctx, working, &lookups, &with, dry_run).await {
+        Err(e) if e.target_quota_full().is_some() => {
+            let line = e.target_quota_full().unwrap_or_default().to_owned();
+            error!(route_id = %route_id, event_id = %event.event_id, reason = %line, "route's new targets refused for the NLB's target quota");
+            return Ok(RouteReport {
+                route_id,
+                result: RouteResult::TargetQuotaFull,
+                reason: Some(line),
+                status_before,
+                status_after: status_before,
+                dns,
+                registered: vec![],
+                deregistered: vec![],
+                notes: vec![],
+            });
+        }
+        other => other?,
+    };
     let mut stored = outcome.route;
     if !dry_run {
         if stored.version == passed_version {

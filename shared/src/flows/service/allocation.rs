@@ -12,6 +12,7 @@ use crate::domain::exposure::Denial;
 use crate::domain::ports::{free_ports, pick, PortEntry};
 use crate::domain::route::PortPin;
 use crate::domain::route::{Route, RouteSpec, RouteStatus};
+use crate::domain::target_budget::{TargetLoad, TARGETS_PER_NLB};
 use crate::domain::window::Sightings;
 use chrono::Utc;
 use std::collections::BTreeMap;
@@ -58,12 +59,15 @@ pub(super) fn conflict(
     ServiceError::Conflict { id, differs }
 }
 
-/// Finds or writes the route record with a port on a router with room.
+/// Finds or writes the route record with a port on a router with room: a free listener
+/// (at most 50 per NLB) and, unless the port is pinned, room for `targets_needed` targets
+/// within the NLB's target budget ([`TargetLoad::has_room_for`]).
 pub(super) async fn allocate(
     ctx: &Context,
     caller: &Caller,
     spec: RouteSpec,
     owner_quota: Option<OwnerQuota>,
+    targets_needed: usize,
 ) -> Result<(Route, bool), ServiceError> {
     for attempt in 0..200u32 {
         if let Some(existing) = ctx.store.get(&spec.id).await? {
@@ -76,6 +80,7 @@ pub(super) async fn allocate(
         let now = Utc::now();
         let mut full = Vec::new();
         let mut tls_full = Vec::new();
+        let mut targets_full = Vec::new();
         // One read of every router's load (listeners, TLS names); only a router with room has
         // its port table and listeners read, so a full fleet costs no more than its loads.
         let ids: Vec<&str> = ctx.fleet.keys().map(String::as_str).collect();
@@ -132,6 +137,14 @@ pub(super) async fn allocate(
                 full.push(id.clone());
                 continue;
             }
+            let load = target_load(ctx, &entries).await?;
+            if !load.has_room_for(targets_needed) {
+                targets_full.push(format!(
+                    "{id} ({} of {TARGETS_PER_NLB} targets)",
+                    load.registered
+                ));
+                continue;
+            }
             let live = live_listeners(ctx, &router.config.id).await?;
             let mut free = free_ports(ctx.config.port_range, &entries, now.timestamp());
             free.retain(|p| !live.contains_key(p));
@@ -146,6 +159,13 @@ pub(super) async fn allocate(
         let Some((router, port)) = chosen else {
             if !tls_full.is_empty() {
                 return Err(ServiceError::TlsNamesFull(tls_full.join(", ")));
+            }
+            if !targets_full.is_empty() {
+                return Err(ServiceError::CapacityExhausted(format!(
+                    "no router has room for {} more target(s) and a failover of its largest route within the NLB's {TARGETS_PER_NLB} targets (the quota with cross-zone load balancing; a target in N target groups counts N times): {}; remove routes or add a router to ROUTER_FLEET",
+                    targets_needed.max(1),
+                    targets_full.join(", ")
+                )));
             }
             return Err(ServiceError::CapacityExhausted(format!(
                 "every router is full (50 listeners per NLB, ports {}-{}): {}",
@@ -234,6 +254,27 @@ pub(super) async fn allocate(
         }
     }
     Err(ServiceError::Busy(spec.id.to_string()))
+}
+
+/// A router's targets as its routes keep them (one BatchGetItem of their `sightings` per 100
+/// routes; none for a router with no route). Cheaper than ELB's own count (a
+/// DescribeTargetHealth per target group, which grows with the router and would make every
+/// create of a bulk import throttle the ELBv2 API), and enough for placement: what it misses
+/// (draining targets, other deployments' target groups on the same NLB) ELB still refuses
+/// safely (`TooManyTargets`: the route keeps its targets and says why).
+async fn target_load(ctx: &Context, entries: &[PortEntry]) -> Result<TargetLoad, ServiceError> {
+    let routes: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.state == "allocated")
+        .map(|e| e.route_id.as_str())
+        .collect();
+    let mut load = TargetLoad::default();
+    if !routes.is_empty() {
+        for n in ctx.store.route_target_counts(&routes).await? {
+            load.add_group(n);
+        }
+    }
+    Ok(load)
 }
 
 /// How many TLS names a router's private endpoint rule has room for ([`tls_names_capacity`];

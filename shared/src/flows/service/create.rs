@@ -347,7 +347,13 @@ async fn create_checked(
             });
         }
     }
-    let (route, created) = allocate(ctx, caller, spec, owner_quota).await?;
+    // The targets the route starts with (a reader endpoint's: every member); one when its
+    // name does not answer yet.
+    let need = match &first {
+        Lookup::Answer(ips) => ips.len(),
+        Lookup::Failed(_) => 1,
+    };
+    let (route, created) = allocate(ctx, caller, spec, owner_quota, need).await?;
     let route = finish(ctx, route, &[first]).await?;
     if created && route.spec.tls_name {
         // The rule learns the name now; a failure is reported and the audit retries it.
@@ -385,7 +391,19 @@ pub async fn finish(
         ctx.store.save(&provisioned).await?;
         route = provisioned;
     }
-    Ok(reconcile(ctx, route, lookups, false).await?.route)
+    let id = route.id().clone();
+    match reconcile(ctx, route, lookups, false).await {
+        Ok(outcome) => Ok(outcome.route),
+        // The route exists with its port; the NLB refused its first targets for the target
+        // quota. It is stored with that reason (not serving) and the DNS watch retries: a
+        // create answers it as it is, not as a conflict the caller would retry.
+        Err(e) if e.target_quota_full().is_some() => ctx
+            .store
+            .get(&id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(id.to_string())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// What `create` would do with a request, decided by the same rules and changing nothing

@@ -119,7 +119,7 @@ pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn route_key(id: &str) -> HashMap<String, AttributeValue> {
+pub(crate) fn route_key(id: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([
         ("pk".to_owned(), s(format!("ROUTE#{id}"))),
         ("sk".to_owned(), s("ROUTE")),

@@ -124,9 +124,9 @@ impl DynamoStore {
     }
 
     /// Each router's load (its `META` item; empty when it has none), read in BatchGetItem
-    /// calls of up to 100 keys (the API's limit) with strongly consistent reads, unprocessed
-    /// keys retried: placing a route reads one item per router this way, so a full router
-    /// costs a fraction of one call instead of a Query of its port table.
+    /// calls of up to 100 keys (`batch_get`): placing a route reads one item per
+    /// router this way, so a full router costs a fraction of one call instead of a Query of its
+    /// port table.
     pub async fn router_loads(
         &self,
         routers: &[&str],
@@ -135,20 +135,70 @@ impl DynamoStore {
             .iter()
             .map(|r| (r.to_string(), RouterLoad::default()))
             .collect();
-        for chunk in routers.chunks(100) {
-            let keys: Vec<HashMap<String, AttributeValue>> = chunk
-                .iter()
-                .map(|r| {
-                    HashMap::from([
-                        ("pk".to_owned(), router_pk(r)),
-                        ("sk".to_owned(), s("META")),
-                    ])
-                })
-                .collect();
+        let keys = routers
+            .iter()
+            .map(|r| {
+                HashMap::from([
+                    ("pk".to_owned(), router_pk(r)),
+                    ("sk".to_owned(), s("META")),
+                ])
+            })
+            .collect();
+        for item in self.batch_get(keys, None).await? {
+            if let Some(router) = get_s(&item, "pk").and_then(|pk| pk.strip_prefix("ROUTER#")) {
+                counts.insert(
+                    router.to_owned(),
+                    RouterLoad {
+                        listeners: get_n(&item, "active").unwrap_or(0) as u32,
+                        tls_names: item
+                            .get("tls_names")
+                            .and_then(|v| v.as_ss().ok())
+                            .map(|names| names.iter().cloned().collect())
+                            .unwrap_or_default(),
+                    },
+                );
+            }
+        }
+        Ok(counts)
+    }
+
+    /// How many targets each of `route_ids` keeps: the addresses of its `sightings` (its
+    /// window, which the router keeps registered), read with BatchGetItem (one call per 100
+    /// routes, only that attribute). A route not found counts none. The NLB's own count also
+    /// holds draining targets and other deployments' target groups: placement keeps room for
+    /// that, and a registration past the quota is still refused safely.
+    pub async fn route_target_counts(&self, route_ids: &[&str]) -> Result<Vec<usize>, StoreError> {
+        let keys = route_ids
+            .iter()
+            .map(|id| crate::adapters::aws::store::route_key(id))
+            .collect();
+        Ok(self
+            .batch_get(keys, Some("sightings"))
+            .await?
+            .iter()
+            .map(|item| {
+                item.get("sightings")
+                    .and_then(|v| v.as_m().ok())
+                    .map_or(0, HashMap::len)
+            })
+            .collect())
+    }
+
+    /// Reads `keys` with BatchGetItem, 100 a call (the API's limit), strongly consistent,
+    /// retrying unprocessed keys with backoff (five rounds at most); `projection` limits the
+    /// attributes returned.
+    async fn batch_get(
+        &self,
+        keys: Vec<HashMap<String, AttributeValue>>,
+        projection: Option<&str>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
+        for chunk in keys.chunks(100) {
             let mut pending = Some(
                 KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
+                    .set_keys(Some(chunk.to_vec()))
                     .consistent_read(true)
+                    .set_projection_expression(projection.map(str::to_owned))
                     .build()
                     .map_err(|e| StoreError::Codec(e.to_string()))?,
             );
@@ -160,7 +210,7 @@ impl DynamoStore {
                     return Err(StoreError::Aws {
                         operation: "BatchGetItem",
                         code: Some("ProvisionedThroughputExceededException".into()),
-                        message: "router listener counts left unprocessed five times in a row; retry later".into(),
+                        message: "items left unprocessed five times in a row; retry later".into(),
                     });
                 }
                 let out = self
@@ -170,28 +220,12 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(|e| StoreError::aws("BatchGetItem", e))?;
-                for item in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    if let Some(router) =
-                        get_s(&item, "pk").and_then(|pk| pk.strip_prefix("ROUTER#"))
-                    {
-                        counts.insert(
-                            router.to_owned(),
-                            RouterLoad {
-                                listeners: get_n(&item, "active").unwrap_or(0) as u32,
-                                tls_names: item
-                                    .get("tls_names")
-                                    .and_then(|v| v.as_ss().ok())
-                                    .map(|names| names.iter().cloned().collect())
-                                    .unwrap_or_default(),
-                            },
-                        );
-                    }
-                }
+                items.extend(
+                    out.responses
+                        .unwrap_or_default()
+                        .remove(&self.table)
+                        .unwrap_or_default(),
+                );
                 pending = out
                     .unprocessed_keys
                     .unwrap_or_default()
@@ -204,7 +238,7 @@ impl DynamoStore {
                 }
             }
         }
-        Ok(counts)
+        Ok(items)
     }
 
     /// Writes a new route with its port and the router's count, all or nothing. A `tls_name`
