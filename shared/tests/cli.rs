@@ -967,3 +967,29 @@ async fn catalog_prints_a_connection_string_per_route_and_the_rules_domain_names
     let v: Value = serde_json::from_str(&v).unwrap();
     assert_eq!(v["rules"][0]["room"], 8, "{v}");
 }
+
+/// Issue #29, case 4: `plr routes show` on an unhealthy route prints the cause in one line with
+/// the fix (the database's security group admits one NLB node only), as `plr routes add` did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_show_names_why_a_target_is_unhealthy() {
+    use router_tests::databases::{database, fail_health_checks};
+    let bed = Bed::start("cli-diagnosis").await;
+    bed.network.nlb_interfaces(&bed.sdk).await.unwrap();
+    let db = database(&bed, "cli-pg", "postgres", 5432, "10.0.1.0/24", None).await;
+    bed.set_ip(&db.address, [10, 0, 1, 40]);
+    let (code, out, err) = plr_with(&bed, &add_args("pg", &db.address, &[]), &[]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let cause = "cause: the security groups of database cli-pg";
+    assert!(out.contains(cause), "{out}");
+    fail_health_checks(&bed, "pg", "10.0.1.40").await;
+    let (code, out, err) = plr_with(&bed, &["routes", "show", "pg"], &[]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(cause))
+        .unwrap_or_else(|| panic!("no cause line: {out}"));
+    assert!(
+        line.contains("10.0.2.250") && line.contains("add an inbound rule for TCP 5432"),
+        "{line}"
+    );
+}

@@ -8,6 +8,7 @@ as AWS where the router's rules depend on it. See tests/src/moto.rs.
    (ELBv2 and EC2 stay concurrent).
 2. ELBv2 target states, AZ echo, Id+Port matching: strict_elbv2.py.
 3. RDS Aurora custom cluster endpoints: rds_cluster_endpoints.py.
+4. RDS ModifyDBInstance DBPortNumber: rds_ports.py.
 """
 import functools, inspect, sys, threading
 try:
@@ -29,7 +30,7 @@ if DynamoDBBackend is not None:
 
 # A patch that fails to load must not leave a kinder emulator behind silently: the error goes to
 # moto's log and tests/tests/testbed.rs fails on the missing behaviour.
-for _module in ("strict_elbv2", "rds_cluster_endpoints"):
+for _module in ("strict_elbv2", "rds_cluster_endpoints", "rds_ports"):
     _patch = __import__(_module)
     if getattr(_patch, "APPLIED", True) is False:
         print("router-tests: " + _module + " did NOT apply: moto is kinder than AWS", file=sys.stderr)

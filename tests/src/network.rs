@@ -156,6 +156,30 @@ impl Network {
         Ok(arns)
     }
 
+    /// The NLB's network interfaces as AWS creates them with the load balancer, one per
+    /// enabled Availability Zone with the description `ELB net/<name>/<id>` (NLB user guide,
+    /// "Availability Zones": "a network interface for the subnet (the description starts with
+    /// ELB net and includes the name of the load balancer)"); moto creates none. Addresses
+    /// 10.0.1.250 and 10.0.2.250, which no test uses as a database's. Returns them.
+    pub async fn nlb_interfaces(&self, config: &SdkConfig) -> anyhow::Result<Vec<String>> {
+        let ec2 = aws_sdk_ec2::Client::new(config);
+        let tail: Vec<&str> = self.nlb_arn.rsplit('/').take(2).collect();
+        let description = format!("ELB net/{}/{}", tail[1], tail[0]);
+        let mut ips = Vec::new();
+        for (i, subnet) in self.subnets.iter().enumerate() {
+            let ip = format!("10.0.{}.250", i + 1);
+            ec2.create_network_interface()
+                .subnet_id(&subnet.id)
+                .private_ip_address(&ip)
+                .description(&description)
+                .send()
+                .await
+                .map_err(sdk_error("CreateNetworkInterface"))?;
+            ips.push(ip);
+        }
+        Ok(ips)
+    }
+
     /// A TCP target group `tg_name` (IP targets on `target_port`) and a TCP listener on `port`
     /// of the fixture's NLB forwarding to it, created the way a person or a seed deployment
     /// does: without the router's tags. Returns the target group's and the listener's ARNs.

@@ -356,12 +356,15 @@ async fn create(ctx: &Context, caller: &Caller, body: Option<&[u8]>) -> Result<R
     let (mut route, created) = service::create(ctx, caller, &req)
         .await
         .map_err(|e| service::redact_error(ctx, caller, e))?;
+    let diagnoses = match created {
+        true => service::diagnose_new(ctx, &route).await,
+        false => vec![],
+    };
     service::redact(ctx, caller, &mut route);
     let location = format!("/routes/{}", route.id());
-    let mut reply = Reply::with(
-        if created { 201 } else { 200 },
-        to_json(&service::view(ctx, route)),
-    );
+    let mut view = service::view(ctx, route);
+    view.diagnoses = diagnoses;
+    let mut reply = Reply::with(if created { 201 } else { 200 }, to_json(&view));
     reply.headers.push(("location", location));
     Ok(reply)
 }

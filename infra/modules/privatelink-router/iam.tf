@@ -153,6 +153,25 @@ data "aws_iam_policy_document" "route_management" {
     resources = ["*"]
   }
 
+  # Diagnosing a route whose targets fail their health checks (shared/src/flows/diagnose.rs):
+  # the database's security groups and its subnets' network ACLs (EC2 Describe* actions take
+  # no resource-level permissions), and a MySQL or MariaDB parameter group's
+  # max_connect_errors (DescribeDBParameters takes pg resources).
+  statement {
+    sid = "DiagnosisNetworkRead"
+    actions = [
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeNetworkAcls",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DiagnosisParametersRead"
+    actions   = ["rds:DescribeDBParameters"]
+    resources = ["${local.rds_arn_prefix}:pg:*"]
+  }
+
   statement {
     sid       = "CreateOwnedTargetGroups"
     actions   = ["elasticloadbalancing:CreateTargetGroup"]

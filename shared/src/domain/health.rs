@@ -16,6 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::arrivals::Arrival;
+use crate::domain::diagnosis::Diagnosis;
 use crate::domain::net::Refusal;
 use crate::domain::plan::Note;
 use crate::domain::plan::Target;
@@ -101,6 +102,12 @@ pub struct RouteHealth {
     /// finishes in one to three, so this is worth an alarm.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub registering_overdue: bool,
+    /// Why targets fail their health checks, or would refuse connections while passing them,
+    /// as the RDS and EC2 APIs show it, each with its fix (security groups, network ACLs, a
+    /// changed database port, MySQL and MariaDB `max_connect_errors`). Read
+    /// for `GET /routes/{id}`, the create and the audit; empty when nothing was found or read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnoses: Vec<Diagnosis>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -137,6 +144,12 @@ impl RouteHealth {
             ));
         }
         self.refused.clear();
+        self
+    }
+
+    /// Adds what a diagnosis found ([`crate::flows::diagnose`]).
+    pub fn with_diagnoses(mut self, diagnoses: Vec<Diagnosis>) -> Self {
+        self.diagnoses = diagnoses;
         self
     }
 
@@ -292,6 +305,7 @@ fn summarize_targets(observed: &[TargetHealth], refused: &[RefusedAddress]) -> R
         registering,
         registering_since: None,
         registering_overdue: false,
+        diagnoses: vec![],
     }
 }
 

@@ -17,6 +17,7 @@
 pub mod arrivals;
 pub mod catalog;
 pub mod claims;
+pub mod diagnosis;
 pub mod exposure;
 pub mod health;
 pub mod host;

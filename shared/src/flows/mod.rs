@@ -10,9 +10,12 @@
 //!   show, sync, delete, catalog).
 //! - [`seeds`]: routes Terraform declared; [`adopt`]: taking over a seed deployment without
 //!   changing a port; [`rules`]: the Databricks private endpoint rules kept equal to the routes.
+//! - [`diagnose`]: why a route's targets fail their health checks (security groups, network
+//!   ACLs, a changed port, MySQL's `max_connect_errors`), read for the API, `plr` and audits.
 
 pub mod adopt;
 pub mod audit;
+pub mod diagnose;
 pub mod events;
 pub mod rules;
 pub mod seeds;

@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::adapters::aws::elb::{Elb, ElbError};
+use crate::domain::diagnosis::{AclEntry, NetworkAcl, Permission, SecurityGroup};
 use crate::domain::net::AddressPolicy;
 use crate::domain::router::{Fleet, Router, RouterConfig};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::Filter;
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 
 /// Loading a router's facts failed.
 #[derive(Debug, thiserror::Error)]
@@ -304,6 +305,132 @@ impl Ec2 {
             .collect();
         ips.sort();
         Ok(ips)
+    }
+}
+
+impl Ec2 {
+    /// Security groups with their inbound permissions, for a diagnosis
+    /// ([`crate::domain::diagnosis`]): one DescribeSecurityGroups by id.
+    pub async fn security_groups(&self, ids: &[String]) -> Result<Vec<SecurityGroup>, RouterError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let out = self
+            .client
+            .describe_security_groups()
+            .set_group_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ec2_err("DescribeSecurityGroups", e))?;
+        Ok(out
+            .security_groups()
+            .iter()
+            .map(|g| SecurityGroup {
+                id: g.group_id().unwrap_or_default().to_owned(),
+                ingress: g
+                    .ip_permissions()
+                    .iter()
+                    .map(|p| Permission {
+                        protocol: p.ip_protocol().unwrap_or("-1").to_owned(),
+                        ports: p.from_port().zip(p.to_port()),
+                        cidrs: p
+                            .ip_ranges()
+                            .iter()
+                            .filter_map(|r| r.cidr_ip())
+                            .chain(p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()))
+                            .filter_map(|c| c.parse::<IpNet>().ok())
+                            .collect(),
+                        groups: p
+                            .user_id_group_pairs()
+                            .iter()
+                            .filter_map(|pair| pair.group_id().map(str::to_owned))
+                            .collect(),
+                        prefix_lists: !p.prefix_list_ids().is_empty(),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// The network ACLs of the database subnets `subnets` that hold any of `ips` (all of them
+    /// when none does, e.g. before the first target): one DescribeSubnets and one
+    /// DescribeNetworkAcls filtered by `association.subnet-id`.
+    pub async fn network_acls(
+        &self,
+        subnets: &[String],
+        ips: &[IpAddr],
+    ) -> Result<Vec<NetworkAcl>, RouterError> {
+        if subnets.is_empty() {
+            return Ok(vec![]);
+        }
+        let described = self
+            .client
+            .describe_subnets()
+            .set_subnet_ids(Some(subnets.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ec2_err("DescribeSubnets", e))?;
+        let cidrs: Vec<(String, IpNet)> = described
+            .subnets()
+            .iter()
+            .filter_map(|s| Some((s.subnet_id()?.to_owned(), s.cidr_block()?.parse().ok()?)))
+            .collect();
+        let holding: Vec<String> = cidrs
+            .iter()
+            .filter(|(_, c)| ips.iter().any(|ip| c.contains(ip)))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let wanted = if holding.is_empty() {
+            subnets.to_vec()
+        } else {
+            holding
+        };
+        let out = self
+            .client
+            .describe_network_acls()
+            .filters(
+                Filter::builder()
+                    .name("association.subnet-id")
+                    .set_values(Some(wanted.clone()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| ec2_err("DescribeNetworkAcls", e))?;
+        let mut acls = Vec::new();
+        for acl in out.network_acls() {
+            let entries: Vec<AclEntry> = acl
+                .entries()
+                .iter()
+                .map(|e| AclEntry {
+                    rule_number: e.rule_number().unwrap_or(32767),
+                    egress: e.egress().unwrap_or(false),
+                    allow: e.rule_action().map(|a| a.as_str()) == Some("allow"),
+                    protocol: e.protocol().unwrap_or("-1").to_owned(),
+                    cidr: e
+                        .cidr_block()
+                        .or(e.ipv6_cidr_block())
+                        .and_then(|c| c.parse().ok()),
+                    ports: e.port_range().and_then(|r| {
+                        Some((u16::try_from(r.from()?).ok()?, u16::try_from(r.to()?).ok()?))
+                    }),
+                })
+                .collect();
+            for association in acl.associations() {
+                if let Some(subnet) = association
+                    .subnet_id()
+                    .filter(|s| wanted.iter().any(|w| w == s))
+                {
+                    acls.push(NetworkAcl {
+                        id: acl.network_acl_id().unwrap_or_default().to_owned(),
+                        subnet: subnet.to_owned(),
+                        subnet_cidr: cidrs.iter().find(|(id, _)| id == subnet).map(|(_, c)| *c),
+                        entries: entries.clone(),
+                    });
+                }
+            }
+        }
+        Ok(acls)
     }
 }
 

@@ -232,6 +232,25 @@ impl Elb {
                 ElbError::invalid("DescribeLoadBalancers", format!("{nlb_arn} has no VPC"))
             })
     }
+    /// The security groups of a load balancer (DescribeLoadBalancers `SecurityGroups`; an NLB
+    /// created without any has none, and its targets must then admit its addresses), for a
+    /// diagnosis of its targets.
+    pub async fn load_balancer_security_groups(&self, arn: &str) -> Result<Vec<String>, ElbError> {
+        let out = self
+            .client()
+            .await
+            .describe_load_balancers()
+            .load_balancer_arns(arn)
+            .send()
+            .await
+            .map_err(|e| ElbError::from_sdk("DescribeLoadBalancers", e))?;
+        Ok(out
+            .load_balancers()
+            .iter()
+            .flat_map(|lb| lb.security_groups())
+            .cloned()
+            .collect())
+    }
 
     /// The VPC of each load balancer, by ARN: DescribeLoadBalancers with up to
     /// [`DESCRIBE_LOAD_BALANCERS_BATCH`] ARNs per call (ELBv2 API reference,

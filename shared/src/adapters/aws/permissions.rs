@@ -10,6 +10,9 @@
 //! audit, which keep private endpoint rules equal to the routes; granted only on that secret,
 //! and only when Databricks is configured).
 //!
+//! EC2 `DescribeSecurityGroups`/`DescribeNetworkAcls` and RDS `DescribeDBParameters` diagnose
+//! a route whose targets fail their health checks (routes API and audit).
+//!
 //! RDS (read-only) reads the members of Aurora reader and custom endpoints; `sts:AssumeRole`
 //! reaches other accounts' RDS API through `ROUTER_RDS_ROLE_ARNS` (granted only on those
 //! roles, and only when there are any).
@@ -36,6 +39,8 @@ pub const ROUTES_API: &[&str] = &[
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
     "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeNetworkAcls",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
@@ -51,6 +56,7 @@ pub const ROUTES_API: &[&str] = &[
     "rds:DescribeDBClusters",
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusterEndpoints",
+    "rds:DescribeDBParameters",
     "sts:AssumeRole",
     "secretsmanager:GetSecretValue",
 ];
@@ -100,6 +106,8 @@ pub const DNS_AUDIT: &[&str] = &[
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
     "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeNetworkAcls",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
@@ -110,6 +118,7 @@ pub const DNS_AUDIT: &[&str] = &[
     "rds:DescribeDBClusters",
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusterEndpoints",
+    "rds:DescribeDBParameters",
     "sts:AssumeRole",
     "secretsmanager:GetSecretValue",
 ];

@@ -3,8 +3,9 @@
 //! assumes there (`ROUTER_RDS_ROLE_ARNS`). Domain values out ([`crate::domain::membership`]).
 //!
 //! Calls (RDS API reference): DescribeDBClusters, DescribeDBInstances (filter `db-cluster-id`),
-//! DescribeDBClusterEndpoints. IAM: `rds:DescribeDBClusters`, `rds:DescribeDBInstances`,
-//! `rds:DescribeDBClusterEndpoints`, and `sts:AssumeRole` on the configured roles.
+//! DescribeDBClusterEndpoints, DescribeDBParameters (a diagnosis). IAM: `rds:DescribeDBClusters`,
+//! `rds:DescribeDBInstances`, `rds:DescribeDBClusterEndpoints`, `rds:DescribeDBParameters`, and
+//! `sts:AssumeRole` on the configured roles.
 
 use std::collections::BTreeMap;
 
@@ -336,5 +337,110 @@ impl Rds {
             static_members: lower(e.static_members()),
             excluded_members: lower(e.excluded_members()),
         })
+    }
+}
+
+/// Where a DB instance listens and what guards it, for diagnosing its targets
+/// ([`crate::domain::diagnosis`]): DescribeDBInstances' `Engine`, `Endpoint.Port`,
+/// `VpcSecurityGroups`, `DBSubnetGroup.Subnets` and `DBParameterGroups`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceNetwork {
+    /// DB instance identifier.
+    pub id: String,
+    /// `Engine`.
+    pub engine: Option<String>,
+    /// `Endpoint.Port`.
+    pub port: Option<u16>,
+    /// `VpcSecurityGroups[].VpcSecurityGroupId`.
+    pub security_groups: Vec<String>,
+    /// `DBSubnetGroup.Subnets[].SubnetIdentifier`.
+    pub subnets: Vec<String>,
+    /// `DBParameterGroups[0].DBParameterGroupName`.
+    pub parameter_group: Option<String>,
+}
+
+impl Rds {
+    /// A DB instance's network facts ([`InstanceNetwork`]); `Ok(None)` when RDS answers
+    /// "not found". One DescribeDBInstances.
+    pub async fn instance_network(
+        &self,
+        account: &str,
+        instance: &str,
+    ) -> Result<Option<InstanceNetwork>, RdsError> {
+        let out = match self
+            .client(account)?
+            .describe_db_instances()
+            .db_instance_identifier(instance)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.code().is_some_and(|c| c.contains("NotFound")) => return Ok(None),
+            Err(e) => return Err(RdsError::from_sdk("DescribeDBInstances", e)),
+        };
+        Ok(out.db_instances().first().map(|i| InstanceNetwork {
+            id: instance.to_owned(),
+            engine: i.engine().map(str::to_owned),
+            port: i
+                .endpoint()
+                .and_then(|e| e.port())
+                .and_then(|p| u16::try_from(p).ok()),
+            security_groups: i
+                .vpc_security_groups()
+                .iter()
+                .filter_map(|g| g.vpc_security_group_id().map(str::to_owned))
+                .collect(),
+            subnets: i
+                .db_subnet_group()
+                .map(|g| {
+                    g.subnets()
+                        .iter()
+                        .filter_map(|s| s.subnet_identifier().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            parameter_group: i
+                .db_parameter_groups()
+                .first()
+                .and_then(|g| g.db_parameter_group_name().map(str::to_owned)),
+        }))
+    }
+
+    /// One parameter's value in a DB parameter group: DescribeDBParameters, page by page
+    /// (`Marker`; at most 100 parameters a page, and a group has several hundred — RDS API
+    /// reference, DescribeDBParameters), stopping at the parameter. `Ok(None)` when the group
+    /// does not set it (the engine's default applies). A default group (`default.<family>`)
+    /// cannot be modified (RDS user guide, "Working with parameter groups"), so it is not read.
+    pub async fn parameter(
+        &self,
+        account: &str,
+        group: &str,
+        name: &str,
+    ) -> Result<Option<String>, RdsError> {
+        if group.starts_with("default.") {
+            return Ok(None);
+        }
+        let client = self.client(account)?;
+        let mut marker = None;
+        loop {
+            let out = client
+                .describe_db_parameters()
+                .db_parameter_group_name(group)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| RdsError::from_sdk("DescribeDBParameters", e))?;
+            if let Some(p) = out
+                .parameters()
+                .iter()
+                .find(|p| p.parameter_name() == Some(name))
+            {
+                return Ok(p.parameter_value().map(str::to_owned));
+            }
+            marker = out.marker().map(str::to_owned);
+            if marker.is_none() {
+                return Ok(None);
+            }
+        }
     }
 }

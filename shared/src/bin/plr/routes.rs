@@ -127,8 +127,23 @@ pub(crate) async fn run(
             };
             let (route, created) = service::create_trusted(ctx, caller, &req).await?;
             let warning = dns_warning(&route);
-            let v = json!({"created": created, "route": service::view(ctx, route)});
+            let diagnoses = match created {
+                true => service::diagnose_new(ctx, &route).await,
+                false => vec![],
+            };
+            let causes: Vec<String> = diagnoses
+                .iter()
+                .map(|d| format!("{}: {}", label(d), d.line))
+                .collect();
+            let mut view = service::view(ctx, route);
+            view.diagnoses = diagnoses;
+            let v = json!({"created": created, "route": view});
             print(output, &v, &ROUTE_HEADERS, vec![route_row(&v["route"])]);
+            if output == Output::Table {
+                for cause in causes {
+                    println!("{cause}");
+                }
+            }
             if let Some(w) = warning {
                 return Err(Warning(w).into());
             }
@@ -180,6 +195,11 @@ pub(crate) async fn run(
                 match &d.health.reason {
                     Some(why) => println!("health: {health}: {why}"),
                     None => println!("health: {health}"),
+                }
+                // One line per cause, with its fix (issue #29: the first place an operator
+                // looks says why a target is unhealthy).
+                for diagnosis in &d.health.diagnoses {
+                    println!("{}: {}", label(diagnosis), diagnosis.line);
                 }
                 if !d.nlb_private_ips.is_empty() {
                     println!(
@@ -284,4 +304,13 @@ pub(crate) async fn run(
         }
     }
     Ok(())
+}
+
+/// How `plr` labels a diagnosis line: `cause:` (why checks fail), `risk:` (what breaks
+/// connections while they pass).
+fn label(d: &privatelink_router::domain::diagnosis::Diagnosis) -> &'static str {
+    match d.cause.is_risk() {
+        true => "risk",
+        false => "cause",
+    }
 }

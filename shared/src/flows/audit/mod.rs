@@ -48,6 +48,7 @@ use crate::domain::claims::Claims;
 use crate::domain::health::{refused_in, summarize, RouteHealth};
 use crate::domain::plan::Lookup;
 use crate::domain::route::{Route, RouteStatus};
+use crate::flows::diagnose::{diagnose_route, fails_health_checks};
 use crate::flows::seeds::{self};
 use crate::flows::service;
 use crate::reconcile::observe::{observe, stored_claims};
@@ -601,6 +602,12 @@ async fn audit_route(
         );
     }
     health = health.target_quota_full(outcome.route.target_quota_full.as_deref());
+    if fails_health_checks(&observed) {
+        // Why, from the RDS and EC2 APIs: only for a route whose targets fail, so a healthy
+        // fleet costs no call.
+        health =
+            health.with_diagnoses(diagnose_route(ctx, &outcome.route, &observed, true, None).await);
+    }
     out.health = Some((outcome.route.status, health));
     out.finding.register = outcome.plan.register;
     out.finding.deregister = outcome.plan.deregister;

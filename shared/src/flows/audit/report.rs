@@ -98,6 +98,10 @@ pub struct RouteNotServing {
     pub health: Health,
     /// Why, in one line.
     pub reason: Option<String>,
+    /// Why its targets fail their health checks, as the RDS and EC2 APIs show it, each with
+    /// its fix (security groups, network ACLs, a changed port); absent when none was found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnoses: Vec<crate::domain::diagnosis::Diagnosis>,
 }
 
 /// An active route with targets still `initial` (ELB's first health checks).
@@ -469,6 +473,7 @@ pub(super) fn report_health(
             route_id: route_id.to_owned(),
             health: h.health,
             reason: h.reason,
+            diagnoses: h.diagnoses,
         });
     }
 }

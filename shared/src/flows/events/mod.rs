@@ -412,7 +412,8 @@ async fn handle_route(
     }
     let dry_run = ctx.config.dry_run;
     let status_before = route.status;
-    let route_id = route.id().to_string();
+    let id = route.id().clone();
+    let route_id = id.to_string();
     let mut working = route;
     // The lifecycle change is stored before any target moves, so a concurrent scheduled
     // reconcile plans with the new intent (and a retry after a failure sees it).
@@ -503,12 +504,18 @@ async fn handle_route(
         Err(e) if e.target_quota_full().is_some() => {
             let line = e.target_quota_full().unwrap_or_default().to_owned();
             error!(route_id = %route_id, event_id = %event.event_id, reason = %line, "route's new targets refused for the NLB's target quota");
+            // The plan was stored (with the mark, unless a conflict made reconcile re-read the
+            // route): the route as stored now, its mark made sure, so a retry is a replay.
+            let mut status_after = status_before;
+            if let Some(stored) = ctx.store.get(&id).await? {
+                status_after = store_mark(ctx, stored, event.time).await?.status;
+            }
             return Ok(RouteReport {
                 route_id,
                 result: RouteResult::TargetQuotaFull,
                 reason: Some(line),
                 status_before,
-                status_after: status_before,
+                status_after,
                 dns,
                 registered: vec![],
                 deregistered: vec![],

@@ -161,8 +161,12 @@ pub(super) async fn allocate(
                 return Err(ServiceError::TlsNamesFull(tls_full.join(", ")));
             }
             if !targets_full.is_empty() {
+                let listeners_full = match full.is_empty() {
+                    true => String::new(),
+                    false => format!("; at 50 listeners: {}", full.join(", ")),
+                };
                 return Err(ServiceError::CapacityExhausted(format!(
-                    "no router has room for {} more target(s) and a failover of its largest route within the NLB's {TARGETS_PER_NLB} targets (the quota with cross-zone load balancing; a target in N target groups counts N times): {}; remove routes or add a router to ROUTER_FLEET",
+                    "no router has room for {} more target(s) and a failover of its largest route within the NLB's {TARGETS_PER_NLB} targets (the quota with cross-zone load balancing; a target in N target groups counts N times): {}{listeners_full}; remove routes or add a router to ROUTER_FLEET",
                     targets_needed.max(1),
                     targets_full.join(", ")
                 )));

@@ -14,6 +14,7 @@ use crate::domain::health::TargetHealth;
 use crate::domain::health::{summarize, RouteHealth};
 use crate::domain::route::{Route, RouteId, RouteStatus};
 use crate::domain::validation::ValidationError;
+use crate::flows::diagnose::{diagnose_within_deadline, fails_health_checks, wants_diagnosis};
 use crate::reconcile::observe::{observe, stored_claims};
 use crate::reconcile::provision::ensure_resources;
 use crate::reconcile::{reconcile_with, Outcome, ReconcileError, Seen};
@@ -213,6 +214,13 @@ pub struct RouteView {
     /// inside. Such a route keeps serving: an operator removes it or grants it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy_violations: Vec<String>,
+    /// On a create's answer: what would keep the new targets from serving, as the RDS and EC2
+    /// APIs show it now (the database's security groups or network ACLs not admitting the
+    /// NLB, another port, MySQL's `max_connect_errors`), each with its fix; absent when nothing
+    /// was found. `GET /routes/{id}` reports them under `health.diagnoses` while a target fails
+    /// its health checks (MySQL's and MariaDB's risk always).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnoses: Vec<crate::domain::diagnosis::Diagnosis>,
 }
 
 /// Route detail: the route plus what ELB reports now.
@@ -315,7 +323,25 @@ pub fn view(ctx: &Context, route: Route) -> RouteView {
         route,
         connection,
         policy_violations,
+        diagnoses: vec![],
     }
+}
+
+/// What would keep a new route's targets from serving ([`crate::flows::diagnose`], the
+/// network checks included): its targets read once more, then the database's facts. Best
+/// effort: empty when nothing could be read.
+pub async fn diagnose_new(
+    ctx: &Context,
+    route: &Route,
+) -> Vec<crate::domain::diagnosis::Diagnosis> {
+    if !crate::flows::diagnose::names_a_database(route) {
+        return vec![];
+    }
+    let targets = match &route.target_group_arn {
+        Some(tg) => ctx.elb.describe_targets(tg).await.unwrap_or_default(),
+        None => vec![],
+    };
+    diagnose_within_deadline(ctx, route, &targets, true, None).await
 }
 
 /// Reads a route the caller may see; another owner's is [`ServiceError::NotFound`].
@@ -346,6 +372,13 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         None => vec![],
     };
     let nlb_private_ips = nlb_private_ips(ctx, &route.router).await;
+    let diagnoses = match wants_diagnosis(&route, &targets) {
+        true => {
+            let network = fails_health_checks(&targets);
+            diagnose_within_deadline(ctx, &route, &targets, network, Some(&nlb_private_ips)).await
+        }
+        false => vec![],
+    };
     let mut health = summarize(&targets, &route.refused, route.conflict.as_deref()).with_arrivals(
         &targets,
         &route.arrivals,
@@ -364,7 +397,9 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
     if route.status == RouteStatus::SourceGone {
         health = health.name_gone(route.spec.host.as_str(), route.name_gone_since);
     }
-    health = health.target_quota_full(route.target_quota_full.as_deref());
+    health = health
+        .target_quota_full(route.target_quota_full.as_deref())
+        .with_diagnoses(diagnoses);
     Ok(RouteDetail {
         view: view(ctx, route),
         targets,

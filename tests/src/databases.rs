@@ -1,0 +1,121 @@
+//! Databases in moto's RDS with the network around them (security groups, subnet groups), for
+//! the diagnosis of unhealthy targets (issue #29, case 4).
+
+use aws_sdk_ec2::types::{IpPermission, IpRange};
+
+use crate::fixtures::Bed;
+
+/// A database [`database`] created.
+pub struct Db {
+    /// Its instance endpoint (`<id>.<hash>.<region>.rds.amazonaws.com`).
+    pub address: String,
+    /// Its security group.
+    pub security_group: String,
+}
+
+/// A database in the bed's VPC: a security group admitting TCP `port` from `cidr` only, a DB
+/// subnet group of the bed's subnets, and the instance (engine, port, parameter group).
+pub async fn database(
+    bed: &Bed,
+    id: &str,
+    engine: &str,
+    port: i32,
+    cidr: &str,
+    parameter_group: Option<&str>,
+) -> Db {
+    let ec2 = aws_sdk_ec2::Client::new(&bed.sdk);
+    let sg = ec2
+        .create_security_group()
+        .group_name(format!("{id}-db"))
+        .description("database")
+        .vpc_id(&bed.network.vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    admit(bed, &sg, port, cidr).await;
+    let rds = aws_sdk_rds::Client::new(&bed.sdk);
+    rds.create_db_subnet_group()
+        .db_subnet_group_name(format!("{id}-subnets"))
+        .db_subnet_group_description("database subnets")
+        .set_subnet_ids(Some(
+            bed.network.subnets.iter().map(|s| s.id.clone()).collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let out = rds
+        .create_db_instance()
+        .db_instance_identifier(id)
+        .engine(engine)
+        .db_instance_class("db.t4g.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("password-123")
+        .port(port)
+        .vpc_security_group_ids(&sg)
+        .db_subnet_group_name(format!("{id}-subnets"))
+        .set_db_parameter_group_name(parameter_group.map(str::to_owned))
+        .send()
+        .await
+        .unwrap();
+    Db {
+        address: out
+            .db_instance()
+            .and_then(|i| i.endpoint())
+            .and_then(|e| e.address())
+            .unwrap()
+            .to_owned(),
+        security_group: sg,
+    }
+}
+
+/// Admits TCP `port` from `cidr` in security group `sg`.
+pub async fn admit(bed: &Bed, sg: &str, port: i32, cidr: &str) {
+    aws_sdk_ec2::Client::new(&bed.sdk)
+        .authorize_security_group_ingress()
+        .group_id(sg)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+                .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// ELB's verdict on the route's target, as the strict moto gives it for a target tagged
+/// unhealthy (the emulator does not connect anywhere: the tag is the failing check).
+pub async fn fail_health_checks(bed: &Bed, route: &str, ip: &str) {
+    let stored = bed.route(route).await;
+    aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk)
+        .add_tags()
+        .resource_arns(stored.target_group_arn.clone().unwrap())
+        .tags(
+            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                .key("strict-moto:unhealthy")
+                .value(ip)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if bed
+            .target_states(&stored)
+            .await
+            .iter()
+            .any(|(_, s)| s == "unhealthy")
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the target never became unhealthy");
+}
