@@ -29,6 +29,7 @@ pub const ENV_VARS: &[&str] = &[
     "ROUTER_RDS_ROLE_ARNS",
     "ROUTER_DEREGISTRATION_DELAY_SECONDS",
     "ROUTER_IDLE_TIMEOUT_SECONDS",
+    "ROUTER_TARGETS_PER_NLB",
     "ROUTER_ADMIN_PRINCIPALS",
     "ROUTER_CALLER_GRANTS",
     "ROUTER_DATABASE_CIDRS",
@@ -99,6 +100,9 @@ pub struct Config {
     /// Listener idle timeout of routes that set none (seconds, 60-6000;
     /// [`DEFAULT_IDLE_TIMEOUT_SECS`]).
     pub idle_timeout_secs: u32,
+    /// Targets one NLB may hold, as placement budgets them
+    /// ([`crate::domain::target_budget::TARGETS_PER_NLB`] unless AWS raised the quota).
+    pub targets_per_nlb: usize,
     /// IAM principals (ARNs) allowed to see and change every route.
     pub admin_principals: BTreeSet<String>,
     /// Who may publish which database: database ports and the callers' grants
@@ -219,6 +223,21 @@ fn idle_timeout(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, ConfigError
         var,
         message: e.to_string(),
     })
+}
+
+/// `ROUTER_TARGETS_PER_NLB`: the NLB target quota placement budgets (default 500, AWS's; set
+/// it to the raised value after AWS raises "Targets per Availability Zone per Network Load
+/// Balancer"). At least 2: one target and room for its failover.
+fn targets_per_nlb(env: &dyn Fn(&str) -> Option<String>) -> Result<usize, ConfigError> {
+    let var = "ROUTER_TARGETS_PER_NLB";
+    let n: usize = num(env, var, crate::domain::target_budget::TARGETS_PER_NLB)?;
+    if n < 2 {
+        return Err(ConfigError {
+            var,
+            message: format!("{n} leaves no room for a target and its failover: use the NLB's target quota (AWS's default 500)"),
+        });
+    }
+    Ok(n)
 }
 
 fn flag(
@@ -415,6 +434,7 @@ impl Config {
             rds_role_arns: role_arns(env)?,
             deregistration_delay_secs: num(env, "ROUTER_DEREGISTRATION_DELAY_SECONDS", 30)?,
             idle_timeout_secs: idle_timeout(env)?,
+            targets_per_nlb: targets_per_nlb(env)?,
             admin_principals: list(env, "ROUTER_ADMIN_PRINCIPALS").into_iter().collect(),
             exposure: ExposurePolicy {
                 database_ports: database_ports(env)?,
@@ -703,6 +723,21 @@ mod tests {
             assert_eq!(e.var, "ROUTER_AUDIT_ELBV2_CALLS_PER_SECOND");
             assert!(e.message.contains("from 0 (unpaced) to 10"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn the_target_budget_defaults_to_the_nlb_quota_and_takes_a_raised_one() {
+        let base = [("ROUTER_TABLE", "t"), ("ROUTER_FLEET", FLEET)];
+        let c = Config::from_lookup(&env(&base)).unwrap();
+        assert_eq!(c.targets_per_nlb, 500);
+        let raised = [base[0], base[1], ("ROUTER_TARGETS_PER_NLB", "1500")];
+        assert_eq!(
+            Config::from_lookup(&env(&raised)).unwrap().targets_per_nlb,
+            1500
+        );
+        let none = [base[0], base[1], ("ROUTER_TARGETS_PER_NLB", "1")];
+        let err = Config::from_lookup(&env(&none)).unwrap_err();
+        assert_eq!(err.var, "ROUTER_TARGETS_PER_NLB");
     }
 
     #[test]

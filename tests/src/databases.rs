@@ -3,7 +3,10 @@
 
 use aws_sdk_ec2::types::{IpPermission, IpRange};
 
+use aws_config::SdkConfig;
+
 use crate::fixtures::Bed;
+use crate::network::Network;
 
 /// A database [`database`] created.
 pub struct Db {
@@ -23,26 +26,46 @@ pub async fn database(
     cidr: &str,
     parameter_group: Option<&str>,
 ) -> Db {
-    let ec2 = aws_sdk_ec2::Client::new(&bed.sdk);
+    database_in(
+        &bed.sdk,
+        &bed.network,
+        id,
+        engine,
+        port,
+        cidr,
+        parameter_group,
+    )
+    .await
+}
+
+/// [`database`] in any fixture network (benches build their own).
+pub async fn database_in(
+    sdk: &SdkConfig,
+    network: &Network,
+    id: &str,
+    engine: &str,
+    port: i32,
+    cidr: &str,
+    parameter_group: Option<&str>,
+) -> Db {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
     let sg = ec2
         .create_security_group()
         .group_name(format!("{id}-db"))
         .description("database")
-        .vpc_id(&bed.network.vpc_id)
+        .vpc_id(&network.vpc_id)
         .send()
         .await
         .unwrap()
         .group_id()
         .unwrap()
         .to_owned();
-    admit(bed, &sg, port, cidr).await;
-    let rds = aws_sdk_rds::Client::new(&bed.sdk);
+    admit_in(sdk, &sg, port, cidr).await;
+    let rds = aws_sdk_rds::Client::new(sdk);
     rds.create_db_subnet_group()
         .db_subnet_group_name(format!("{id}-subnets"))
         .db_subnet_group_description("database subnets")
-        .set_subnet_ids(Some(
-            bed.network.subnets.iter().map(|s| s.id.clone()).collect(),
-        ))
+        .set_subnet_ids(Some(network.subnets.iter().map(|s| s.id.clone()).collect()))
         .send()
         .await
         .unwrap();
@@ -74,7 +97,11 @@ pub async fn database(
 
 /// Admits TCP `port` from `cidr` in security group `sg`.
 pub async fn admit(bed: &Bed, sg: &str, port: i32, cidr: &str) {
-    aws_sdk_ec2::Client::new(&bed.sdk)
+    admit_in(&bed.sdk, sg, port, cidr).await
+}
+
+async fn admit_in(sdk: &SdkConfig, sg: &str, port: i32, cidr: &str) {
+    aws_sdk_ec2::Client::new(sdk)
         .authorize_security_group_ingress()
         .group_id(sg)
         .ip_permissions(
@@ -94,18 +121,11 @@ pub async fn admit(bed: &Bed, sg: &str, port: i32, cidr: &str) {
 /// unhealthy (the emulator does not connect anywhere: the tag is the failing check).
 pub async fn fail_health_checks(bed: &Bed, route: &str, ip: &str) {
     let stored = bed.route(route).await;
-    aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk)
-        .add_tags()
-        .resource_arns(stored.target_group_arn.clone().unwrap())
-        .tags(
-            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
-                .key("strict-moto:unhealthy")
-                .value(ip)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let tg = stored
+        .target_group_arn
+        .clone()
+        .expect("the route has a target group");
+    mark_unhealthy(&bed.sdk, &tg, ip).await;
     for _ in 0..100 {
         if bed
             .target_states(&stored)
@@ -118,4 +138,21 @@ pub async fn fail_health_checks(bed: &Bed, route: &str, ip: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("the target never became unhealthy");
+}
+
+/// Makes the strict moto report `ip` in target group `tg` as `unhealthy`
+/// (`Target.FailedHealthChecks`) once past `initial`: its `strict-moto:unhealthy` tag.
+pub async fn mark_unhealthy(sdk: &SdkConfig, tg: &str, ip: &str) {
+    aws_sdk_elasticloadbalancingv2::Client::new(sdk)
+        .add_tags()
+        .resource_arns(tg)
+        .tags(
+            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                .key("strict-moto:unhealthy")
+                .value(ip)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("tagged");
 }

@@ -424,7 +424,7 @@ async fn a_full_nlb_keeps_the_old_target_says_why_and_follows_once_there_is_room
     assert_eq!(body["health"]["health"], "not_serving", "{body:#}");
     let reason = body["health"]["reason"].as_str().unwrap();
     assert!(
-        reason.contains("500 with cross-zone") && reason.contains("remove routes"),
+        reason.contains("500 here by ROUTER_TARGETS_PER_NLB") && reason.contains("remove routes"),
         "{reason}"
     );
     let report = audit(&bed.ctx).await;
@@ -539,4 +539,17 @@ async fn a_new_route_goes_to_a_router_with_room_for_its_targets() {
     assert_eq!(shown["health"]["health"], "not_serving", "{shown:#}");
     let reason = shown["health"]["reason"].as_str().unwrap();
     assert!(reason.contains("no target until there is room"), "{reason}");
+
+    // After AWS raises the quota, ROUTER_TARGETS_PER_NLB gives placement the room.
+    let mut env = bed.env.clone();
+    env.insert("ROUTER_FLEET".into(), json!([fleet[0]]).to_string());
+    env.insert("ROUTER_TARGETS_PER_NLB".into(), "1000".into());
+    let config = Config::from_lookup(&|k| env.get(k).cloned()).expect("config");
+    let raised = Context::build(config, Clients::from_sdk_config(&bed.sdk))
+        .await
+        .unwrap();
+    let body = json!({"name": "more", "host": readers, "port": 5432});
+    let (status, created) = post_route(&raised, &body, OWNER).await;
+    assert_eq!(status, 201, "{created:#}");
+    assert_eq!(created["router"], bed.router_id.as_str(), "{created:#}");
 }

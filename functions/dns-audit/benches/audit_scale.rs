@@ -9,7 +9,10 @@
 //!    none for the others);
 //! 4. the full audit after 10 % of the routes drifted in five other ways (a stranger target,
 //!    health check, attributes, a deleted listener, a DNS flip), then full audits until every
-//!    drift is repaired.
+//!    drift is repaired;
+//! 5. the full audit after 10 % of the routes' targets started failing their health checks
+//!    (issue #29: each is diagnosed — its database, the NLB, security groups, network ACLs —
+//!    with the run's reads shared across routes; one database per router).
 //!
 //! It prints wall time, AWS calls per route by API, DynamoDB reads and writes, the time a paced
 //! full pass takes at the default ELBv2 budget (calls / rate: the bench itself runs unpaced so
@@ -57,6 +60,7 @@ struct World {
     dns: DnsServer,
     routes: Vec<Route>,
     elb: elbv2::Client,
+    networks: Vec<Network>,
 }
 
 /// The address route `i` resolves to (distinct per route: moto keys targets by IP).
@@ -132,6 +136,7 @@ async fn build(n: usize) -> anyhow::Result<World> {
         dns,
         routes,
         elb: elbv2::Client::new(&sdk),
+        networks,
     })
 }
 
@@ -325,6 +330,9 @@ fn is_elbv2(operation: &str) -> bool {
                 | "DescribeDBClusters"
                 | "DescribeDBInstances"
                 | "DescribeDBClusterEndpoints"
+                | "DescribeDBParameters"
+                | "DescribeSecurityGroups"
+                | "DescribeNetworkAcls"
                 | "DeleteItem"
         )
 }
@@ -476,10 +484,63 @@ async fn bench(n: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
                 report,
                 peak_rss_mb: peak_rss_mb(),
             });
-            return Ok(());
+            return diagnosed(&w, rows).await;
         }
     }
     anyhow::bail!("N={n}: still repairing 5 passes after the drift")
+}
+
+/// Phase 5: every 10th route (3, 13, 23…) names its router's database (one per router, whose
+/// security group admits no NLB node) and its target fails its health checks; one full audit
+/// diagnoses them all.
+async fn diagnosed(w: &World, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    use router_tests::databases::{database_in, mark_unhealthy};
+    let n = w.routes.len();
+    let routers = w.ctx.fleet.len();
+    for (r, net) in w.networks.iter().enumerate() {
+        net.nlb_interfaces(&w.ctx.clients.sdk).await?;
+        database_in(
+            &w.ctx.clients.sdk,
+            net,
+            &format!("bench-db-{r}"),
+            "postgres",
+            5432,
+            "192.168.0.0/24",
+            None,
+        )
+        .await;
+    }
+    let failing: Vec<usize> = (3..n).step_by(10).collect();
+    for i in &failing {
+        let id = privatelink_router::domain::route::RouteId::parse(&format!("db-{i:04}"))?;
+        let mut route = w.ctx.store.get(&id).await?.context("route stored")?;
+        route.spec.rds_identifier = Some(format!("bench-db-{}", i / ROUTES_PER_ROUTER));
+        route.spec.account = Some(w.ctx.config.own_account());
+        route.version += 1;
+        w.ctx.store.save(&route).await?;
+        let tg = route.target_group_arn.clone().context("target group")?;
+        mark_unhealthy(&w.ctx.clients.sdk, &tg, &ip_of(*i, false).to_string()).await;
+    }
+    let (wall, report) = audit(&w.ctx).await?;
+    ensure!(report["errors"] == json!([]), "errors: {report:#}");
+    let diagnosed = report["routes_not_serving"].as_array().map_or(0, |rows| {
+        rows.iter().filter(|r| r["diagnoses"].is_array()).count()
+    });
+    ensure!(
+        diagnosed == failing.len(),
+        "N={n}: {diagnosed} of {} failing routes diagnosed: {report:#}",
+        failing.len()
+    );
+    eprintln!("N={n}: {diagnosed} failing routes diagnosed in one full audit");
+    rows.push(Row {
+        n,
+        routers,
+        run: "full, 10% failing health checks (diagnosed)",
+        wall,
+        report,
+        peak_rss_mb: peak_rss_mb(),
+    });
+    Ok(())
 }
 
 #[tokio::main]

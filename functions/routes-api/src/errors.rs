@@ -116,7 +116,9 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The name exists with a different definition or another owner.
     Conflict,
-    /// Every router has 50 listeners, or no free port is left in the range.
+    /// Every router has 50 listeners, no free port is left in the range, or no router's NLB
+    /// has room for the route's targets and a failover of its largest route
+    /// (`ROUTER_TARGETS_PER_NLB`, default 500).
     CapacityExhausted,
     /// A concurrent change won the race: retry after `Retry-After` seconds.
     Busy,

@@ -58,6 +58,7 @@ locals {
     ROUTER_RDS_ROLE_ARNS                = join(",", var.rds_role_arns)
     ROUTER_DEREGISTRATION_DELAY_SECONDS = tostring(var.deregistration_delay_seconds)
     ROUTER_IDLE_TIMEOUT_SECONDS         = tostring(var.idle_timeout_seconds)
+    ROUTER_TARGETS_PER_NLB              = tostring(var.targets_per_nlb)
     ROUTER_ADMIN_PRINCIPALS             = join(",", var.admin_principals)
     ROUTER_CALLER_GRANTS                = jsonencode(var.caller_grants)
     ROUTER_DATABASE_CIDRS               = join(",", var.database_cidrs)

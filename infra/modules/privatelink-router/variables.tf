@@ -497,6 +497,17 @@ variable "idle_timeout_seconds" {
   }
 }
 
+variable "targets_per_nlb" {
+  description = "ROUTER_TARGETS_PER_NLB: targets one NLB may hold, which placement budgets (a new route goes to a router with room for its targets and a failover of its largest route). AWS's quota is 500 with cross-zone load balancing (500 per Availability Zone without); set the raised value after AWS raises it."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.targets_per_nlb >= 2 && floor(var.targets_per_nlb) == var.targets_per_nlb
+    error_message = "targets_per_nlb must be an integer of at least 2 (one target and room for its failover)."
+  }
+}
+
 variable "admin_principals" {
   description = "ROUTER_ADMIN_PRINCIPALS: IAM principal ARNs that may see and change every route."
   type        = list(string)

@@ -9,16 +9,21 @@
 //! groups), DescribeSecurityGroups, DescribeSubnets and DescribeNetworkAcls. EC2 is read in the
 //! router's own account only.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Mutex;
 
 use tracing::warn;
 
 use crate::context::Context;
-use crate::domain::diagnosis::{diagnose, DatabaseView, Diagnosis, NlbView, Parameter};
+use crate::domain::diagnosis::{
+    diagnose, DatabaseView, Diagnosis, NetworkAcl, NlbView, Parameter, SecurityGroup,
+};
 use crate::domain::health::TargetHealth;
 use crate::domain::host::{parse_rds_endpoint, RdsEndpointKind};
 use crate::domain::membership::{reader_endpoint_members, writer_endpoint_members};
 use crate::domain::route::{Engine, Route};
+use crate::domain::router::Router;
 
 /// MySQL's and MariaDB's default `max_connect_errors` (MySQL reference, server system
 /// variables; MariaDB server system variables): what a group that does not set it gives.
@@ -54,9 +59,9 @@ pub async fn diagnose_within_deadline(
     route: &Route,
     targets: &[TargetHealth],
     network: bool,
-    nlb_ips: Option<&[String]>,
+    facts: &Facts,
 ) -> Vec<Diagnosis> {
-    let diagnosis = diagnose_route(ctx, route, targets, network, nlb_ips);
+    let diagnosis = diagnose_route(ctx, route, targets, network, facts);
     tokio::time::timeout(DIAGNOSIS_DEADLINE, diagnosis)
         .await
         .unwrap_or_else(|_| {
@@ -67,15 +72,14 @@ pub async fn diagnose_within_deadline(
 
 /// The causes the APIs show for `route`, whose targets ELB reports as `targets`; empty when
 /// nothing is wrong or nothing could be read. `network`: also read the security groups and
-/// network ACLs (at creation, and while a target fails its health checks). `nlb_ips`: the
-/// router's NLB addresses when the caller has read them already (else one
-/// DescribeNetworkInterfaces).
+/// network ACLs (at creation, and while a target fails its health checks). `facts`: what was
+/// read already (an audit run shares one for all its routes).
 pub async fn diagnose_route(
     ctx: &Context,
     route: &Route,
     targets: &[TargetHealth],
     network: bool,
-    nlb_ips: Option<&[String]>,
+    facts: &Facts,
 ) -> Vec<Diagnosis> {
     if !names_a_database(route) {
         return vec![];
@@ -93,7 +97,7 @@ pub async fn diagnose_route(
     let Some(instance) = instance_of(ctx, route, &account).await else {
         return vec![];
     };
-    let facts = match ctx.rds.instance_network(&account, &instance).await {
+    let database = match ctx.rds.instance_network(&account, &instance).await {
         Ok(Some(n)) => n,
         Ok(None) => return vec![],
         Err(e) => {
@@ -102,45 +106,30 @@ pub async fn diagnose_route(
         }
     };
     let mut db = DatabaseView {
-        id: facts.id.clone(),
-        engine: facts.engine.clone(),
-        port: facts.port,
+        id: database.id.clone(),
+        engine: database.engine.clone(),
+        port: database.port,
         ..Default::default()
     };
     if matches!(
         db.engine.as_deref().and_then(Engine::from_rds),
         Some(Engine::Mysql | Engine::Mariadb)
     ) {
-        db.max_connect_errors =
-            max_connect_errors(ctx, &account, facts.parameter_group.as_deref()).await;
+        let group = database.parameter_group.as_deref();
+        db.max_connect_errors = facts.max_connect_errors(ctx, &account, group).await;
     }
-    let mut nlb = NlbView::default();
     let targets_ips: Vec<IpAddr> = targets.iter().map(|t| t.target.ip).collect();
-    if let Some(router) = ctx.fleet.get(&route.router) {
-        let read = match nlb_ips {
-            Some(ips) => ips.to_vec(),
-            None => ctx.ec2.nlb_private_ips(router).await.unwrap_or_default(),
-        };
-        nlb.private_ips = read.iter().filter_map(|ip| ip.parse().ok()).collect();
-        if network && account == own {
-            nlb.security_groups = ctx
-                .elb
-                .load_balancer_security_groups(&router.config.nlb_arn)
-                .await
-                .unwrap_or_default();
-            match ctx.ec2.security_groups(&facts.security_groups).await {
-                Ok(groups) => db.security_groups = groups,
-                Err(e) => {
-                    warn!(route_id = %route.id(), error = %e, "security groups not read for the diagnosis")
-                }
-            }
-            match ctx.ec2.network_acls(&facts.subnets, &targets_ips).await {
-                Ok(acls) => db.network_acls = acls,
-                Err(e) => {
-                    warn!(route_id = %route.id(), error = %e, "network ACLs not read for the diagnosis")
-                }
-            }
-        }
+    let Some(router) = ctx.fleet.get(&route.router) else {
+        return vec![];
+    };
+    let in_own_account = account == own;
+    let nlb = facts.nlb(ctx, router, network && in_own_account).await;
+    if network && in_own_account {
+        db.security_groups = facts.security_groups(ctx, &database.security_groups).await;
+        db.network_acls = holding(
+            facts.network_acls(ctx, &database.subnets).await,
+            &targets_ips,
+        );
     }
     diagnose(
         route.spec.port,
@@ -176,35 +165,174 @@ async fn instance_of(ctx: &Context, route: &Route, account: &str) -> Option<Stri
     }
 }
 
-/// The database's `max_connect_errors`: its parameter group's value, else the engine default.
-async fn max_connect_errors(
-    ctx: &Context,
-    account: &str,
-    group: Option<&str>,
-) -> Option<Parameter> {
-    let default = Parameter {
-        value: DEFAULT_MAX_CONNECT_ERRORS,
-        source: "engine default".into(),
+/// The network ACLs of the subnets that hold a target's address (all of them when none does,
+/// e.g. before the first target).
+fn holding(acls: Vec<NetworkAcl>, ips: &[IpAddr]) -> Vec<NetworkAcl> {
+    let held = |acl: &NetworkAcl| {
+        acl.subnet_cidr
+            .is_some_and(|c| ips.iter().any(|ip| c.contains(ip)))
     };
-    let Some(group) = group else {
-        return Some(default);
-    };
-    match ctx
-        .rds
-        .parameter(account, group, "max_connect_errors")
-        .await
-    {
-        Ok(Some(value)) => value.parse().ok().map(|value| Parameter {
-            value,
-            source: format!("parameter group {group}"),
-        }),
-        Ok(None) => Some(Parameter {
-            source: format!("engine default; parameter group {group} does not set it"),
-            ..default
-        }),
-        Err(e) => {
-            warn!(group, error = %e, "parameter group not read for the diagnosis");
-            None
+    match acls.iter().any(held) {
+        true => acls.into_iter().filter(held).collect(),
+        false => acls,
+    }
+}
+
+/// What a diagnosis has read, kept for the next one: an audit run shares one across its
+/// routes, so a change that breaks many routes on one network costs each read once (the NLB's
+/// addresses and security groups per router, security groups, subnets' network ACLs and
+/// parameter values), not once per route. Reads that fail are not kept.
+#[derive(Debug, Default)]
+pub struct Facts {
+    nlbs: Mutex<HashMap<String, NlbView>>,
+    groups: Mutex<HashMap<Vec<String>, Vec<SecurityGroup>>>,
+    acls: Mutex<HashMap<Vec<String>, Vec<NetworkAcl>>>,
+    parameters: Mutex<HashMap<(String, String), Parameter>>,
+}
+
+fn cached<K: std::hash::Hash + Eq, V: Clone>(map: &Mutex<HashMap<K, V>>, key: &K) -> Option<V> {
+    map.lock().ok()?.get(key).cloned()
+}
+
+fn keep<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, V>>, key: K, value: V) {
+    if let Ok(mut m) = map.lock() {
+        m.insert(key, value);
+    }
+}
+
+impl Facts {
+    /// Facts that start with the router's NLB addresses already read (`GET /routes/{id}` shows
+    /// them anyway).
+    pub fn knowing_nlb_ips(router: &str, ips: &[String]) -> Self {
+        let facts = Self::default();
+        let view = NlbView {
+            private_ips: ips.iter().filter_map(|ip| ip.parse().ok()).collect(),
+            security_groups: vec![],
+        };
+        keep(&facts.nlbs, format!("{router}#ips"), view);
+        facts
+    }
+
+    /// The router's NLB: its addresses (one DescribeNetworkInterfaces) and, `with_groups`, its
+    /// security groups (one DescribeLoadBalancers).
+    async fn nlb(&self, ctx: &Context, router: &Router, with_groups: bool) -> NlbView {
+        let id = &router.config.id;
+        let ips_key = format!("{id}#ips");
+        let groups_key = format!("{id}#groups");
+        if with_groups {
+            if let Some(view) = cached(&self.nlbs, &groups_key) {
+                return view;
+            }
         }
+        let mut view = match cached(&self.nlbs, &ips_key) {
+            Some(view) => view,
+            None => match ctx.ec2.nlb_private_ips(router).await {
+                Ok(ips) => {
+                    let view = NlbView {
+                        private_ips: ips.iter().filter_map(|ip| ip.parse().ok()).collect(),
+                        security_groups: vec![],
+                    };
+                    keep(&self.nlbs, ips_key, view.clone());
+                    view
+                }
+                Err(e) => {
+                    warn!(router = %id, error = %e, "NLB addresses not read for the diagnosis");
+                    return NlbView::default();
+                }
+            },
+        };
+        if with_groups {
+            let arn = &router.config.nlb_arn;
+            match ctx.elb.load_balancer_security_groups(arn).await {
+                Ok(groups) => {
+                    view.security_groups = groups;
+                    keep(&self.nlbs, groups_key, view.clone());
+                }
+                Err(e) => {
+                    warn!(router = %id, error = %e, "NLB security groups not read for the diagnosis")
+                }
+            }
+        }
+        view
+    }
+
+    /// Security groups by id (one DescribeSecurityGroups per distinct set).
+    async fn security_groups(&self, ctx: &Context, ids: &[String]) -> Vec<SecurityGroup> {
+        let key = ids.to_vec();
+        if let Some(groups) = cached(&self.groups, &key) {
+            return groups;
+        }
+        match ctx.ec2.security_groups(ids).await {
+            Ok(groups) => {
+                keep(&self.groups, key, groups.clone());
+                groups
+            }
+            Err(e) => {
+                warn!(error = %e, "security groups not read for the diagnosis");
+                vec![]
+            }
+        }
+    }
+
+    /// The network ACLs of `subnets` (one DescribeSubnets and one DescribeNetworkAcls per
+    /// distinct set).
+    async fn network_acls(&self, ctx: &Context, subnets: &[String]) -> Vec<NetworkAcl> {
+        let key = subnets.to_vec();
+        if let Some(acls) = cached(&self.acls, &key) {
+            return acls;
+        }
+        match ctx.ec2.network_acls(subnets).await {
+            Ok(acls) => {
+                keep(&self.acls, key, acls.clone());
+                acls
+            }
+            Err(e) => {
+                warn!(error = %e, "network ACLs not read for the diagnosis");
+                vec![]
+            }
+        }
+    }
+
+    /// The database's `max_connect_errors`: its parameter group's value, else the engine
+    /// default (one DescribeDBParameters page walk per group; none for a `default.*` group).
+    async fn max_connect_errors(
+        &self,
+        ctx: &Context,
+        account: &str,
+        group: Option<&str>,
+    ) -> Option<Parameter> {
+        let default = Parameter {
+            value: DEFAULT_MAX_CONNECT_ERRORS,
+            source: "engine default".into(),
+        };
+        let Some(group) = group else {
+            return Some(default);
+        };
+        let key = (account.to_owned(), group.to_owned());
+        if let Some(p) = cached(&self.parameters, &key) {
+            return Some(p);
+        }
+        let found = match ctx
+            .rds
+            .parameter(account, group, "max_connect_errors")
+            .await
+        {
+            Ok(Some(value)) => value.parse().ok().map(|value| Parameter {
+                value,
+                source: format!("parameter group {group}"),
+            }),
+            Ok(None) => Some(Parameter {
+                source: format!("engine default; parameter group {group} does not set it"),
+                ..default
+            }),
+            Err(e) => {
+                warn!(group, error = %e, "parameter group not read for the diagnosis");
+                return None;
+            }
+        };
+        if let Some(p) = &found {
+            keep(&self.parameters, key, p.clone());
+        }
+        found
     }
 }

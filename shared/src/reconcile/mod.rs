@@ -191,13 +191,19 @@ pub const TOO_MANY_TARGETS: &str = "TooManyTargets";
 /// The one line a route shows when its router's NLB refused its new targets for the quota:
 /// when it first happened (`since`, kept across retries), what still serves (`staying`: the
 /// targets left registered, none for a new route), and the fix.
-fn quota_full_line(router: &str, targets: usize, staying: usize, since: DateTime<Utc>) -> String {
+fn quota_full_line(
+    router: &str,
+    budget: usize,
+    targets: usize,
+    staying: usize,
+    since: DateTime<Utc>,
+) -> String {
     let stays = match staying {
         0 => "the route has no target until there is room".to_owned(),
         n => format!("its {n} current target(s) stay"),
     };
     format!(
-        "the NLB of router {router} holds as many targets as it may (500 with cross-zone load balancing, else 500 per Availability Zone: the quota \"Targets per Availability Zone per Network Load Balancer\"; a target in N target groups counts N times), so {targets} new target(s) could not be registered since {}: {stays}; remove routes from this router or ask AWS to raise that quota; the DNS watch retries every minute",
+        "the NLB of router {router} holds as many targets as it may (its quota \"Targets per Availability Zone per Network Load Balancer\", {budget} here by ROUTER_TARGETS_PER_NLB: per NLB with cross-zone load balancing, else per Availability Zone; a target in N target groups counts N times), so {targets} new target(s) could not be registered since {}: {stays}; remove routes from this router, or ask AWS to raise that quota (then set ROUTER_TARGETS_PER_NLB to it, so placement uses the room); the DNS watch retries every minute",
         since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )
 }
@@ -404,6 +410,7 @@ pub async fn reconcile_with(
                             .count();
                         quota_full_line(
                             &route.router,
+                            ctx.config.targets_per_nlb,
                             p.register.len(),
                             current.len().saturating_sub(leaving),
                             quota_full_since(route.target_quota_full.as_deref()),

@@ -120,7 +120,15 @@ fn exports(endpoint: &str, env: &BTreeMap<&str, String>) -> String {
         format!("export AWS_ENDPOINT_URL={endpoint} AWS_REGION=us-east-1"),
         "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test".to_owned(),
     ];
-    for key in ["ROUTER_TABLE", "ROUTER_FLEET", "ROUTER_DNS_SERVERS"] {
+    // Everything the demo's own functions run with, so `plr` sees the routes as they do
+    // (the caller grants decide whether a route is inside the exposure policy).
+    for key in [
+        "ROUTER_TABLE",
+        "ROUTER_FLEET",
+        "ROUTER_DNS_SERVERS",
+        "ROUTER_EVENT_ACCOUNTS",
+        "ROUTER_CALLER_GRANTS",
+    ] {
         lines.push(format!("export {key}='{}'", env[key]));
     }
     lines.join("\n") + "\n"

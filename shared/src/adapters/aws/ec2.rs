@@ -352,14 +352,10 @@ impl Ec2 {
             .collect())
     }
 
-    /// The network ACLs of the database subnets `subnets` that hold any of `ips` (all of them
-    /// when none does, e.g. before the first target): one DescribeSubnets and one
-    /// DescribeNetworkAcls filtered by `association.subnet-id`.
-    pub async fn network_acls(
-        &self,
-        subnets: &[String],
-        ips: &[IpAddr],
-    ) -> Result<Vec<NetworkAcl>, RouterError> {
+    /// The network ACLs of the database subnets `subnets`, each with its subnet's CIDR, for a
+    /// diagnosis: one DescribeSubnets and one DescribeNetworkAcls filtered by
+    /// `association.subnet-id`.
+    pub async fn network_acls(&self, subnets: &[String]) -> Result<Vec<NetworkAcl>, RouterError> {
         if subnets.is_empty() {
             return Ok(vec![]);
         }
@@ -375,16 +371,7 @@ impl Ec2 {
             .iter()
             .filter_map(|s| Some((s.subnet_id()?.to_owned(), s.cidr_block()?.parse().ok()?)))
             .collect();
-        let holding: Vec<String> = cidrs
-            .iter()
-            .filter(|(_, c)| ips.iter().any(|ip| c.contains(ip)))
-            .map(|(id, _)| id.clone())
-            .collect();
-        let wanted = if holding.is_empty() {
-            subnets.to_vec()
-        } else {
-            holding
-        };
+        let wanted = subnets.to_vec();
         let out = self
             .client
             .describe_network_acls()

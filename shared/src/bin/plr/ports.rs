@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use privatelink_router::adapters::aws::store::audit_records::RouteItem;
 use privatelink_router::context::Context;
-use privatelink_router::domain::target_budget::TARGETS_PER_NLB as TARGET_QUOTA;
 use serde_json::json;
 
 use crate::output::print;
@@ -31,6 +30,7 @@ async fn registered_targets(ctx: &Context, router: &str) -> Option<usize> {
 
 /// Runs `ports`.
 pub(crate) async fn run(ctx: &Context, output: Output) -> anyhow::Result<()> {
+    let quota = ctx.config.targets_per_nlb;
     let mut all = BTreeMap::new();
     let mut rows = Vec::new();
     for router in &ctx.config.fleet {
@@ -52,7 +52,7 @@ pub(crate) async fn run(ctx: &Context, output: Output) -> anyhow::Result<()> {
         let targets = registered_targets(ctx, &router.id).await;
         all.insert(
             router.id.clone(),
-            json!({"active": active, "ports": entries, "targets": targets, "target_quota": TARGET_QUOTA}),
+            json!({"active": active, "ports": entries, "targets": targets, "target_quota": quota}),
         );
     }
     // What each owner that is not an admin holds against the quotas (issue #28: one caller must
@@ -100,12 +100,12 @@ pub(crate) async fn run(ctx: &Context, output: Output) -> anyhow::Result<()> {
         let counts: Vec<String> = all
             .iter()
             .map(|(id, v)| match v["targets"].as_u64() {
-                Some(n) => format!("{id} {n} of {TARGET_QUOTA}"),
+                Some(n) => format!("{id} {n} of {quota}"),
                 None => format!("{id} unknown"),
             })
             .collect();
         println!(
-            "\ntargets per router (every target group its NLB uses, a target in N groups counting N times; placement keeps each NLB under {TARGET_QUOTA}: the quota with cross-zone load balancing, and within the 500 per zone without it): {}",
+            "\ntargets per router (every target group its NLB uses, a target in N groups counting N times; placement keeps each NLB under {quota}, ROUTER_TARGETS_PER_NLB: the quota with cross-zone load balancing, and within the quota per zone without it): {}",
             counts.join(", ")
         );
         println!(

@@ -48,7 +48,7 @@ use crate::domain::claims::Claims;
 use crate::domain::health::{refused_in, summarize, RouteHealth};
 use crate::domain::plan::Lookup;
 use crate::domain::route::{Route, RouteStatus};
-use crate::flows::diagnose::{diagnose_route, fails_health_checks};
+use crate::flows::diagnose::{diagnose_route, fails_health_checks, Facts};
 use crate::flows::seeds::{self};
 use crate::flows::service;
 use crate::reconcile::observe::{observe, stored_claims};
@@ -278,10 +278,12 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
     let order: Vec<&RouteItem> = items[start..].iter().chain(&items[..start]).collect();
     let concurrency = ctx.config.audit_concurrency.max(1);
     let done = AtomicUsize::new(0);
+    // What diagnoses read, shared by the run's routes (a broken network costs its reads once).
+    let facts = &Facts::default();
     let results: Vec<ItemAudit> = stream::iter(order.iter().enumerate())
         .take_while(|(i, _)| futures::future::ready(*i == 0 || Instant::now() < stop))
         .map(|(_, item)| async {
-            let audited = audit_item(ctx, &snapshot, claims, item, dry_run).await;
+            let audited = audit_item(ctx, &snapshot, claims, facts, item, dry_run).await;
             if let Some(Progress(tell)) = &req.progress {
                 tell(done.fetch_add(1, Ordering::Relaxed) + 1, order.len());
             }
@@ -428,6 +430,7 @@ async fn audit_item(
     ctx: &Context,
     snapshot: &Snapshot,
     claims: &Claims,
+    facts: &Facts,
     item: &RouteItem,
     dry_run: bool,
 ) -> ItemAudit {
@@ -470,7 +473,7 @@ async fn audit_item(
                         .map_err(|e| e.to_string())
                 }
             }
-            _ => audit_route(ctx, snapshot, claims, route, dry_run, &mut out).await,
+            _ => audit_route(ctx, snapshot, claims, facts, route, dry_run, &mut out).await,
         },
     };
     if let Err(e) = result {
@@ -513,6 +516,7 @@ async fn audit_route(
     ctx: &Context,
     snapshot: &Snapshot,
     claims: &Claims,
+    facts: &Facts,
     route: &Route,
     dry_run: bool,
     out: &mut ItemAudit,
@@ -605,8 +609,8 @@ async fn audit_route(
     if fails_health_checks(&observed) {
         // Why, from the RDS and EC2 APIs: only for a route whose targets fail, so a healthy
         // fleet costs no call.
-        health =
-            health.with_diagnoses(diagnose_route(ctx, &outcome.route, &observed, true, None).await);
+        health = health
+            .with_diagnoses(diagnose_route(ctx, &outcome.route, &observed, true, facts).await);
     }
     out.health = Some((outcome.route.status, health));
     out.finding.register = outcome.plan.register;

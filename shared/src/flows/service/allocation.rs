@@ -12,7 +12,7 @@ use crate::domain::exposure::Denial;
 use crate::domain::ports::{free_ports, pick, PortEntry};
 use crate::domain::route::PortPin;
 use crate::domain::route::{Route, RouteSpec, RouteStatus};
-use crate::domain::target_budget::{TargetLoad, TARGETS_PER_NLB};
+use crate::domain::target_budget::TargetLoad;
 use crate::domain::window::Sightings;
 use chrono::Utc;
 use std::collections::BTreeMap;
@@ -81,6 +81,7 @@ pub(super) async fn allocate(
         let mut full = Vec::new();
         let mut tls_full = Vec::new();
         let mut targets_full = Vec::new();
+        let budget = ctx.config.targets_per_nlb;
         // One read of every router's load (listeners, TLS names); only a router with room has
         // its port table and listeners read, so a full fleet costs no more than its loads.
         let ids: Vec<&str> = ctx.fleet.keys().map(String::as_str).collect();
@@ -138,11 +139,8 @@ pub(super) async fn allocate(
                 continue;
             }
             let load = target_load(ctx, &entries).await?;
-            if !load.has_room_for(targets_needed) {
-                targets_full.push(format!(
-                    "{id} ({} of {TARGETS_PER_NLB} targets)",
-                    load.registered
-                ));
+            if !load.has_room_for(targets_needed, budget) {
+                targets_full.push(format!("{id} ({} of {budget} targets)", load.registered));
                 continue;
             }
             let live = live_listeners(ctx, &router.config.id).await?;
@@ -166,7 +164,7 @@ pub(super) async fn allocate(
                     false => format!("; at 50 listeners: {}", full.join(", ")),
                 };
                 return Err(ServiceError::CapacityExhausted(format!(
-                    "no router has room for {} more target(s) and a failover of its largest route within the NLB's {TARGETS_PER_NLB} targets (the quota with cross-zone load balancing; a target in N target groups counts N times): {}{listeners_full}; remove routes or add a router to ROUTER_FLEET",
+                    "no router has room for {} more target(s) and a failover of its largest route within the NLB's {budget} targets (ROUTER_TARGETS_PER_NLB: the quota with cross-zone load balancing; a target in N target groups counts N times): {}{listeners_full}; remove routes, add a router to ROUTER_FLEET, or have AWS raise the quota and set ROUTER_TARGETS_PER_NLB",
                     targets_needed.max(1),
                     targets_full.join(", ")
                 )));

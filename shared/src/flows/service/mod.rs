@@ -14,7 +14,9 @@ use crate::domain::health::TargetHealth;
 use crate::domain::health::{summarize, RouteHealth};
 use crate::domain::route::{Route, RouteId, RouteStatus};
 use crate::domain::validation::ValidationError;
-use crate::flows::diagnose::{diagnose_within_deadline, fails_health_checks, wants_diagnosis};
+use crate::flows::diagnose::{
+    diagnose_within_deadline, fails_health_checks, wants_diagnosis, Facts,
+};
 use crate::reconcile::observe::{observe, stored_claims};
 use crate::reconcile::provision::ensure_resources;
 use crate::reconcile::{reconcile_with, Outcome, ReconcileError, Seen};
@@ -341,7 +343,7 @@ pub async fn diagnose_new(
         Some(tg) => ctx.elb.describe_targets(tg).await.unwrap_or_default(),
         None => vec![],
     };
-    diagnose_within_deadline(ctx, route, &targets, true, None).await
+    diagnose_within_deadline(ctx, route, &targets, true, &Facts::default()).await
 }
 
 /// Reads a route the caller may see; another owner's is [`ServiceError::NotFound`].
@@ -375,7 +377,8 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
     let diagnoses = match wants_diagnosis(&route, &targets) {
         true => {
             let network = fails_health_checks(&targets);
-            diagnose_within_deadline(ctx, &route, &targets, network, Some(&nlb_private_ips)).await
+            let facts = Facts::knowing_nlb_ips(&route.router, &nlb_private_ips);
+            diagnose_within_deadline(ctx, &route, &targets, network, &facts).await
         }
         false => vec![],
     };
