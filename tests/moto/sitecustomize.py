@@ -9,6 +9,7 @@ as AWS where the router's rules depend on it. See tests/src/moto.rs.
 2. ELBv2 target states, AZ echo, Id+Port matching: strict_elbv2.py.
 3. RDS Aurora custom cluster endpoints: rds_cluster_endpoints.py.
 4. RDS ModifyDBInstance DBPortNumber: rds_ports.py.
+5. RDS instance states (creating without an endpoint, deleting): rds_states.py.
 """
 import functools, inspect, sys, threading
 try:
@@ -30,7 +31,7 @@ if DynamoDBBackend is not None:
 
 # A patch that fails to load must not leave a kinder emulator behind silently: the error goes to
 # moto's log and tests/tests/testbed.rs fails on the missing behaviour.
-for _module in ("strict_elbv2", "rds_cluster_endpoints", "rds_ports"):
+for _module in ("strict_elbv2", "rds_cluster_endpoints", "rds_ports", "rds_states"):
     _patch = __import__(_module)
     if getattr(_patch, "APPLIED", True) is False:
         print("router-tests: " + _module + " did NOT apply: moto is kinder than AWS", file=sys.stderr)

@@ -53,8 +53,15 @@ pub enum Mode {
 enum Entry {
     A(Vec<Ipv4Addr>),
     Cname(Name),
-    RoundRobin { ips: Vec<Ipv4Addr>, next: usize },
-    Random { ips: Vec<Ipv4Addr> },
+    RoundRobin {
+        ips: Vec<Ipv4Addr>,
+        next: usize,
+    },
+    /// `per_answer` distinct addresses of `ips`, chosen at random for each query.
+    Random {
+        ips: Vec<Ipv4Addr>,
+        per_answer: usize,
+    },
     Empty,
 }
 
@@ -156,7 +163,26 @@ impl DnsServer {
     /// Makes `name` answer one of `ips` chosen at random per query, as Aurora's reader endpoint
     /// does ("Amazon Aurora endpoints": a reader per resolution, among the available readers).
     pub fn set_random(&self, name: &str, ips: &[Ipv4Addr]) {
-        self.insert(name, Entry::Random { ips: ips.to_vec() });
+        self.insert(
+            name,
+            Entry::Random {
+                ips: ips.to_vec(),
+                per_answer: 1,
+            },
+        );
+    }
+
+    /// Makes `name` a Route 53 multivalue answer record set: each answer holds up to eight of
+    /// `ips`, chosen at random ("Route 53 responds to DNS queries with up to eight healthy
+    /// records" — Route 53 developer guide, "Multivalue answer routing").
+    pub fn set_multivalue(&self, name: &str, ips: &[Ipv4Addr]) {
+        self.insert(
+            name,
+            Entry::Random {
+                ips: ips.to_vec(),
+                per_answer: 8,
+            },
+        );
     }
 
     /// Seeds the random choice of [`DnsServer::set_random`] names (a fixed default otherwise).
@@ -258,11 +284,17 @@ fn resolve_in(table: &mut Table, qname: &Name, qtype: RecordType) -> (ResponseCo
     let mut records = Vec::new();
     let mut owner = qname.clone();
     for _ in 0..MAX_CHAIN {
-        if let Some(Entry::Random { ips }) = table.entries.get(&key(&owner)) {
+        if let Some(Entry::Random { ips, per_answer }) = table.entries.get(&key(&owner)) {
             if wants_a && !ips.is_empty() {
-                let ips = ips.clone();
-                let ip = ips[table.below(ips.len())];
-                records.push(Record::from_rdata(owner.clone(), TTL, RData::A(A(ip))));
+                let (mut pool, k) = (ips.clone(), (*per_answer).min(ips.len()));
+                // A partial Fisher-Yates shuffle: the first k are a random subset.
+                for i in 0..k {
+                    let j = i + table.below(pool.len() - i);
+                    pool.swap(i, j);
+                }
+                for ip in &pool[..k] {
+                    records.push(Record::from_rdata(owner.clone(), TTL, RData::A(A(*ip))));
+                }
                 return (ResponseCode::NoError, records);
             }
         }

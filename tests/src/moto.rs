@@ -36,7 +36,7 @@ use tokio::{
 
 /// The Python files loaded into every `moto_server` through `PYTHONPATH` (see
 /// `tests/moto/sitecustomize.py`): DynamoDB transactions isolated, ELBv2 target states and
-/// matching as AWS documents them, Aurora custom cluster endpoints, DB instance port changes.
+/// matching as AWS documents them, Aurora custom cluster endpoints, DB instance port changes and states.
 pub const MOTO_PATCHES: &[(&str, &str)] = &[
     ("sitecustomize.py", include_str!("../moto/sitecustomize.py")),
     ("strict_elbv2.py", include_str!("../moto/strict_elbv2.py")),
@@ -45,6 +45,7 @@ pub const MOTO_PATCHES: &[(&str, &str)] = &[
         include_str!("../moto/rds_cluster_endpoints.py"),
     ),
     ("rds_ports.py", include_str!("../moto/rds_ports.py")),
+    ("rds_states.py", include_str!("../moto/rds_states.py")),
 ];
 
 /// Time scale of the emulated ELBv2 clock (`MOTO_STRICT_TIME_SCALE`): deregistration delays

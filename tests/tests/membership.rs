@@ -263,3 +263,109 @@ async fn a_no_drift_audit_writes_nothing() {
         versions
     );
 }
+
+/// Tags an instance with the strict moto's lifecycle state (`tests/moto/rds_states.py`):
+/// `Some("creating")` (no endpoint yet), `Some("deleting")`, or `None` (available again).
+async fn set_state(rds: &RdsClient, instance: &str, state: Option<&str>) {
+    let arn = rds
+        .describe_db_instances()
+        .db_instance_identifier(instance)
+        .send()
+        .await
+        .expect("instance described")
+        .db_instances()[0]
+        .db_instance_arn()
+        .expect("instance ARN")
+        .to_owned();
+    match state {
+        Some(state) => {
+            rds.add_tags_to_resource()
+                .resource_name(&arn)
+                .tags(
+                    aws_sdk_rds::types::Tag::builder()
+                        .key("strict-moto:status")
+                        .value(state)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("state tagged");
+        }
+        None => {
+            rds.remove_tags_from_resource()
+                .resource_name(&arn)
+                .tag_keys("strict-moto:status")
+                .send()
+                .await
+                .expect("state untagged");
+        }
+    }
+}
+
+/// Issue #30, case 2: Aurora Auto Scaling adds a reader (`creating`, no `Endpoint` yet) while
+/// another is `deleting`. The members with an address stay the targets, the deleting one
+/// leaves in that audit, and the new one joins once it has its address — all from the RDS API.
+/// Before, the member without an address failed the whole read: the route fell back to DNS
+/// with its window and the leaving reader lingered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_being_created_or_deleted_do_not_break_the_members_read() {
+    let bed = Bed::start("members-flux").await;
+    let mut cluster = Cluster::create(&bed, "flux", 4, 3).await;
+    let route = bed
+        .add_route("flux-ro", &cluster.reader_endpoint, 5432)
+        .await;
+    assert_eq!(
+        bed.targets(&route).await,
+        cluster.targets_of(&["2", "3", "4"])
+    );
+
+    let created = cluster
+        .rds
+        .create_db_instance()
+        .db_instance_identifier("flux-5")
+        .db_cluster_identifier("flux")
+        .engine("aurora-postgresql")
+        .db_instance_class("db.r6g.large")
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("strict-moto:status")
+                .value("creating")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("instance created");
+    assert!(created.db_instance().and_then(|i| i.endpoint()).is_none());
+    set_state(&cluster.rds, "flux-4", Some("deleting")).await;
+    let report = audit(&bed.ctx).await;
+    assert_eq!(report["errors"], json!([]), "{report:#}");
+    assert_eq!(
+        bed.targets(&route).await,
+        cluster.targets_of(&["2", "3"]),
+        "the deleting reader left in this audit: {report:#}"
+    );
+
+    // flux-5 is available: its endpoint resolves, and it joins.
+    set_state(&cluster.rds, "flux-5", None).await;
+    let address = cluster
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier("flux-5")
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .endpoint()
+        .and_then(|e| e.address())
+        .expect("an endpoint once available")
+        .to_owned();
+    let ip = Ipv4Addr::new(10, 2, 3, 25);
+    bed.dns.set_a(&address, &[ip]);
+    cluster.ips.insert("flux-5".into(), ip);
+    let report = audit(&bed.ctx).await;
+    assert_eq!(report["errors"], json!([]), "{report:#}");
+    assert_eq!(
+        bed.targets(&route).await,
+        cluster.targets_of(&["2", "3", "5"])
+    );
+}

@@ -48,8 +48,17 @@ pub struct CustomEndpoint {
 /// endpoint stops answering it (RDS user guide, "Viewing Amazon RDS DB instance status").
 const GONE: &[&str] = &["deleting", "stopping", "stopped", "failed", "storage-full"];
 
+/// Instance states in which a member takes no connections yet: "The instance is being created.
+/// The instance is inaccessible while it is being created" (same page). Aurora Auto Scaling's
+/// new readers pass through it, often with no `Endpoint` yet.
+const JOINING: &[&str] = &["creating"];
+
+/// A member that is a target: neither leaving nor still joining, and with an instance endpoint
+/// to resolve. The others are left out one by one, so a cluster in flux (a reader being added,
+/// another deleted) keeps its members read from the RDS API instead of failing the whole read.
 fn usable(m: &Member) -> bool {
-    !GONE.contains(&m.status.as_str())
+    let state = m.status.as_str();
+    !GONE.contains(&state) && !JOINING.contains(&state) && m.address.is_some()
 }
 
 /// The members a cluster's reader endpoint connects to: the usable readers, or the writer when
@@ -124,6 +133,19 @@ mod tests {
             m("b-4", false, "deleting"),
         ];
         assert_eq!(ids(reader_endpoint_members(&members)), ["b-2", "b-3"]);
+    }
+
+    #[test]
+    fn a_member_still_creating_or_without_an_endpoint_is_no_target_yet() {
+        let mut no_address = m("b-4", false, "available");
+        no_address.address = None;
+        let members = [
+            m("b-1", true, "available"),
+            m("b-2", false, "available"),
+            m("b-3", false, "creating"),
+            no_address,
+        ];
+        assert_eq!(ids(reader_endpoint_members(&members)), ["b-2"]);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::domain::membership::{
 };
 use crate::domain::plan::{Lookup, LookupFailure};
 use crate::domain::route::{Route, RouteStatus};
-use crate::domain::window::{Retention, RDS_RECORD_TTL_SECS};
+use crate::domain::window::{answers_a_subset, Retention, RDS_RECORD_TTL_SECS};
 
 /// Where a route's addresses came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -309,11 +309,19 @@ pub async fn liveness(ctx: &Context, route: &Route, seen: &Observation) -> BTree
     }
 }
 
-/// How long a route keeps an IP its name stopped answering: reader and custom endpoints answer
-/// one member per query, so they keep IPs for the reader retention time as well as K lookups
-/// ([`crate::domain::window`]); every other name (instance, writer, proxy, other) follows K lookups.
+/// True when the route's name answers part of its addresses per query: a reader or custom
+/// endpoint (one member), or a name whose answers are subsets of a larger set (Route 53
+/// multivalue answers, [`answers_a_subset`]).
+pub fn answers_part_per_query(route: &Route) -> bool {
+    answers_one_member(route.spec.host.as_str()) || answers_a_subset(&route.sightings)
+}
+
+/// How long a route keeps an IP its name stopped answering: a name that answers part of its
+/// addresses per query ([`answers_part_per_query`]) keeps IPs for the reader retention time as
+/// well as K lookups ([`crate::domain::window`]); every other name (instance, writer, proxy,
+/// other) follows K lookups.
 pub fn retention_for(route: &Route, config: &Config) -> Retention {
-    if answers_one_member(route.spec.host.as_str()) {
+    if answers_part_per_query(route) {
         Retention::Time {
             lookups: config.window,
             absent_secs: config.reader_retention_secs,
