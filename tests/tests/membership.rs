@@ -369,3 +369,32 @@ async fn readers_being_created_or_deleted_do_not_break_the_members_read() {
         cluster.targets_of(&["2", "3", "5"])
     );
 }
+
+/// Issue #30, case 6: a private CNAME to a reader endpoint (`billing-ro.corp.test` →
+/// `<cluster>.cluster-ro-…`) is followed by the endpoint it leads to: every reader from the
+/// RDS API at once, none ever removed. Before, the name was followed like an instance endpoint
+/// (one reader per answer, K = 3 lookups): live readers came and went.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_cname_to_a_reader_endpoint_is_followed_as_one() {
+    let bed = Bed::start("members-cname").await;
+    let cluster = Cluster::create(&bed, "alias", 5, 4).await;
+    bed.dns
+        .set_cname("alias-ro.corp.test", &cluster.reader_endpoint);
+    let route = bed.add_route("alias-ro", "alias-ro.corp.test", 5432).await;
+    let all_readers = cluster.targets_of(&["2", "3", "4", "5"]);
+    assert_eq!(
+        bed.targets(&route).await,
+        all_readers,
+        "every reader at once"
+    );
+    let mut removed = 0;
+    for _ in 0..20 {
+        let report = audit(&bed.ctx).await;
+        assert_eq!(report["errors"], json!([]), "{report:#}");
+        removed += report["repaired"]["targets_deregistered"]
+            .as_u64()
+            .unwrap_or(0);
+    }
+    assert_eq!(removed, 0, "live readers deregistered");
+    assert_eq!(bed.targets(&route).await, all_readers);
+}

@@ -175,37 +175,3 @@ async fn a_plan_stored_but_not_applied_is_retried_by_the_next_watch() {
         "{quiet:#}"
     );
 }
-
-/// Issue #30, case 5: a name with ten A records that answers a random eight per query (Route 53
-/// multivalue answers: at most eight records a response) must never lose a live address: each
-/// removal would cut its connections. Followed like a reader endpoint (an address leaves only
-/// after `ROUTER_READER_RETENTION_SECONDS` unanswered), not after K = 3 lookups without it,
-/// which 40 audits here hit several times over.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_multivalue_name_answering_eight_of_ten_never_loses_a_live_target() {
-    use std::net::Ipv4Addr;
-    let bed = Bed::start("multivalue").await;
-    bed.dns.seed(7);
-    let ips: Vec<Ipv4Addr> = (1..=10).map(|i| Ipv4Addr::new(10, 3, 0, i)).collect();
-    bed.dns.set_multivalue("pool.db.test", &ips);
-    let route = bed.add_route("pool", "pool.db.test", 5432).await;
-    let mut removed = 0;
-    for _ in 0..40 {
-        let report = audit(&bed.ctx).await;
-        assert_eq!(report["errors"], Value::Array(vec![]), "{report:#}");
-        removed += report["repaired"]["targets_deregistered"]
-            .as_u64()
-            .unwrap_or(0);
-    }
-    assert_eq!(removed, 0, "live addresses deregistered");
-    assert_eq!(bed.targets(&route).await.len(), 10);
-    // Nor does the minute watch take another subset for a move (a reconcile every minute).
-    for _ in 0..5 {
-        let report = watch(&bed.ctx).await;
-        assert_eq!(
-            report["routes_reconciled"],
-            Value::Array(vec![]),
-            "{report:#}"
-        );
-    }
-}

@@ -9,6 +9,7 @@ use hickory_resolver::config::{LookupIpStrategy, NameServerConfig, ResolverConfi
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::RData;
 use hickory_resolver::TokioResolver;
 
 use crate::domain::plan::{Lookup, LookupFailure};
@@ -18,6 +19,13 @@ use crate::domain::plan::{Lookup, LookupFailure};
 pub trait Resolve: Send + Sync {
     /// One fresh (uncached) lookup.
     async fn lookup(&self, host: &str) -> Lookup;
+
+    /// [`Resolve::lookup`] with the names of the CNAME chain the answer went through, in order
+    /// (`a.corp` → `b.rds…` → `c.rds…` gives `[b.rds…, c.rds…]`, lower-case, no trailing dot):
+    /// empty when the name answered directly or the resolver does not tell. One query.
+    async fn lookup_chain(&self, host: &str) -> (Lookup, Vec<String>) {
+        (self.lookup(host).await, vec![])
+    }
 }
 
 /// A resolver whose answers may hold at most `cap` addresses (`ROUTER_TARGETS_PER_ROUTE`): a
@@ -39,15 +47,26 @@ impl Capped {
     }
 }
 
-#[async_trait]
-impl Resolve for Capped {
-    async fn lookup(&self, host: &str) -> Lookup {
-        match self.inner.lookup(host).await {
+impl Capped {
+    fn cap(&self, lookup: Lookup) -> Lookup {
+        match lookup {
             Lookup::Answer(ips) if ips.len() > self.cap => {
                 Lookup::Failed(LookupFailure::TooManyAddresses)
             }
             other => other,
         }
+    }
+}
+
+#[async_trait]
+impl Resolve for Capped {
+    async fn lookup(&self, host: &str) -> Lookup {
+        self.cap(self.inner.lookup(host).await)
+    }
+
+    async fn lookup_chain(&self, host: &str) -> (Lookup, Vec<String>) {
+        let (lookup, chain) = self.inner.lookup_chain(host).await;
+        (self.cap(lookup), chain)
     }
 }
 
@@ -116,8 +135,12 @@ impl HickoryResolver {
 #[async_trait]
 impl Resolve for HickoryResolver {
     async fn lookup(&self, host: &str) -> Lookup {
+        self.lookup_chain(host).await.0
+    }
+
+    async fn lookup_chain(&self, host: &str) -> (Lookup, Vec<String>) {
         if let Ok(ip) = host.parse::<IpAddr>() {
-            return Lookup::from_ips([ip]);
+            return (Lookup::from_ips([ip]), vec![]);
         }
         let fqdn = if host.ends_with('.') {
             host.to_owned()
@@ -125,8 +148,33 @@ impl Resolve for HickoryResolver {
             format!("{host}.")
         };
         match self.inner.lookup_ip(fqdn.as_str()).await {
-            Ok(answer) => Lookup::from_ips(answer.iter()),
-            Err(e) => Lookup::Failed(classify(&e)),
+            Ok(answer) => {
+                // The chain walked from the asked name, owner to target: records of other
+                // owners (a split or reordered answer) are not part of it.
+                let norm = |n: &hickory_resolver::proto::rr::Name| {
+                    n.to_ascii().trim_end_matches('.').to_ascii_lowercase()
+                };
+                let links: std::collections::HashMap<String, String> = answer
+                    .as_lookup()
+                    .answers()
+                    .iter()
+                    .filter_map(|r| match &r.data {
+                        RData::CNAME(target) => Some((norm(&r.name), norm(&target.0))),
+                        _ => None,
+                    })
+                    .collect();
+                let mut chain = Vec::new();
+                let mut at = host.trim_end_matches('.').to_ascii_lowercase();
+                while let Some(next) = links.get(&at) {
+                    if chain.contains(next) || chain.len() >= links.len() {
+                        break; // a loop: what was walked is the chain
+                    }
+                    chain.push(next.clone());
+                    at = next.clone();
+                }
+                (Lookup::from_ips(answer.iter()), chain)
+            }
+            Err(e) => (Lookup::Failed(classify(&e)), vec![]),
         }
     }
 }

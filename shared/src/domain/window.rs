@@ -40,20 +40,6 @@ pub const DEFAULT_READER_RETENTION_SECS: i64 = 7_200;
 /// lookups closer together than this may be one cached answer.
 pub const RDS_RECORD_TTL_SECS: i64 = 5;
 
-/// The most records Route 53 puts in one answer of a multivalue answer record set: "Route 53
-/// responds to DNS queries with up to eight healthy records" (Route 53 developer guide,
-/// "Multivalue answer routing"). A name that answers this many may hold more, answered a random
-/// subset at a time.
-pub const MULTIVALUE_ANSWER_MAX: usize = 8;
-
-/// True when a name's answers are subsets of a larger set, so an address missing from a few
-/// answers is still live: its newest answer is full ([`MULTIVALUE_ANSWER_MAX`]), or its window
-/// holds more addresses than one answer can.
-pub fn answers_a_subset(sightings: &Sightings) -> bool {
-    sightings.newest().len() >= MULTIVALUE_ANSWER_MAX
-        || sightings.ips().len() > MULTIVALUE_ANSWER_MAX
-}
-
 /// How long an IP the name stopped answering is kept (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retention {
@@ -222,21 +208,6 @@ impl Sightings {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_full_route53_answer_or_a_window_past_it_means_subsets() {
-        let ips =
-            |n: u8| -> BTreeSet<IpAddr> { (1..=n).map(|i| IpAddr::from([10, 3, 0, i])).collect() };
-        let mut s = Sightings::default();
-        s.record(&ips(7), 0, Retention::Lookups(3));
-        assert!(!answers_a_subset(&s));
-        s.record(&ips(8), 10, Retention::Lookups(3));
-        assert!(answers_a_subset(&s));
-        let mut wide = Sightings::default();
-        wide.record(&ips(9), 0, Retention::Lookups(3));
-        wide.record(&ips(2), 10, Retention::Lookups(3));
-        assert!(answers_a_subset(&wide), "nine seen, two answered");
-    }
     use proptest::prelude::*;
 
     fn set(ips: &[u8]) -> BTreeSet<IpAddr> {

@@ -23,11 +23,12 @@ use crate::adapters::aws::store::audit_records::RouteItem;
 use crate::context::Context;
 use crate::domain::claims::{taken, Claims};
 use crate::domain::health::refused_in;
+use crate::domain::host::answers_one_member;
 use crate::domain::net::AddressPolicy;
 use crate::domain::plan::{Lookup, LookupFailure};
 use crate::domain::route::{Route, RouteStatus};
 use crate::flows::audit::{ip_reused_in, AuditError, DnsFailure, IpReused, RouteFailure};
-use crate::reconcile::observe::{answers_part_per_query, claim_of, observe, Observation};
+use crate::reconcile::observe::{claim_of, observe, Observation};
 use crate::reconcile::{reconcile_with, Seen};
 
 /// How long after a registration the minute watch keeps reading a route's targets until the
@@ -138,7 +139,7 @@ pub fn moved(
         .filter(|ip| !taken.contains(ip))
         .partition(|ip| policy.classify(**ip).is_ok());
     let remembered_refused: BTreeSet<IpAddr> = route.refused.iter().map(|r| r.ip).collect();
-    let answer_moved = if answers_part_per_query(route) {
+    let answer_moved = if answers_one_member(route.spec.host.as_str()) {
         !allowed.is_subset(&route.sightings.ips())
     } else {
         allowed != route.sightings.newest() || route.sightings.iter().any(|(_, misses)| misses > 0)

@@ -23,7 +23,7 @@ use crate::domain::membership::{
 };
 use crate::domain::plan::{Lookup, LookupFailure};
 use crate::domain::route::{Route, RouteStatus};
-use crate::domain::window::{answers_a_subset, Retention, RDS_RECORD_TTL_SECS};
+use crate::domain::window::{Retention, RDS_RECORD_TTL_SECS};
 
 /// Where a route's addresses came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -201,17 +201,54 @@ pub fn database_account(ctx: &Context, account: Option<&str>) -> String {
 
 /// [`observe`] for a host not stored as a route yet (a route being created); `retention` is
 /// the rule for a DNS answer.
+///
+/// A name that is no RDS endpoint may be a CNAME to one (a private alias of a reader
+/// endpoint, issue #30): its lookup tells the chain, and the first RDS endpoint in it is
+/// followed by its kind: a reader, custom or cluster endpoint's members from the RDS API. When
+/// the API cannot say, the alias is followed by DNS with its own window. Same cost: the one
+/// lookup a name needs anyway.
 pub async fn observe_host(
     ctx: &Context,
     host: &str,
     account: Option<&str>,
     retention: Retention,
 ) -> Observation {
+    if parse_rds_endpoint(host).is_some() {
+        if let Some(seen) = members_observation(ctx, host, account).await {
+            return seen;
+        }
+        return dns_observation(ctx.dns.lookup(host).await, retention);
+    }
+    let (lookup, chain) = ctx.dns.lookup_chain(host).await;
+    let Some((rds, kind)) = chain
+        .iter()
+        .find_map(|name| parse_rds_endpoint(name).map(|e| (name.clone(), e.kind)))
+    else {
+        return dns_observation(lookup, retention);
+    };
+    if let Some(seen) = members_observation(ctx, &rds, account).await {
+        debug!(host, endpoint = %rds, kind = ?kind, "followed the CNAME to an RDS endpoint");
+        return seen;
+    }
+    // Without the members, the alias keeps its own K-lookup window: a reader's longer
+    // retention would keep a repointed alias's old database for hours, and no liveness check
+    // covers a name that is no RDS endpoint.
+    dns_observation(lookup, retention)
+}
+
+/// The members behind an RDS reader, custom or cluster endpoint `host`, read from the RDS API;
+/// `None` when that is no such endpoint or the API cannot say (logged, but for names it does
+/// not cover).
+async fn members_observation(
+    ctx: &Context,
+    host: &str,
+    account: Option<&str>,
+) -> Option<Observation> {
     match members_lookup(ctx, host, account).await {
         Ok((ips, members)) => {
             debug!(host, members = %list(&members), "members read from the RDS API");
             let cap = ctx.config.exposure.quotas.targets_per_route;
-            return Observation {
+            Some(Observation {
                 lookup: if cap > 0 && ips.len() > cap {
                     Lookup::Failed(LookupFailure::TooManyAddresses)
                 } else {
@@ -221,16 +258,20 @@ pub async fn observe_host(
                 via: Via::RdsMembers { members },
                 not_live: BTreeSet::new(),
                 gone_confirmed: false,
-            };
+            })
         }
         Err(MembershipError::NotClusterEndpoint(_))
-        | Err(MembershipError::NotConfigured { .. }) => {}
+        | Err(MembershipError::NotConfigured { .. }) => None,
         Err(e) => {
             warn!(host, error = %e, "RDS members unavailable; following DNS with the route's window");
+            None
         }
     }
+}
+
+fn dns_observation(lookup: Lookup, retention: Retention) -> Observation {
     Observation {
-        lookup: ctx.dns.lookup(host).await,
+        lookup,
         retention,
         via: Via::Dns,
         not_live: BTreeSet::new(),
@@ -309,19 +350,11 @@ pub async fn liveness(ctx: &Context, route: &Route, seen: &Observation) -> BTree
     }
 }
 
-/// True when the route's name answers part of its addresses per query: a reader or custom
-/// endpoint (one member), or a name whose answers are subsets of a larger set (Route 53
-/// multivalue answers, [`answers_a_subset`]).
-pub fn answers_part_per_query(route: &Route) -> bool {
-    answers_one_member(route.spec.host.as_str()) || answers_a_subset(&route.sightings)
-}
-
-/// How long a route keeps an IP its name stopped answering: a name that answers part of its
-/// addresses per query ([`answers_part_per_query`]) keeps IPs for the reader retention time as
-/// well as K lookups ([`crate::domain::window`]); every other name (instance, writer, proxy,
-/// other) follows K lookups.
+/// How long a route keeps an IP its name stopped answering: reader and custom endpoints answer
+/// one member per query, so they keep IPs for the reader retention time as well as K lookups
+/// ([`crate::domain::window`]); every other name (instance, writer, proxy, other) follows K lookups.
 pub fn retention_for(route: &Route, config: &Config) -> Retention {
-    if answers_part_per_query(route) {
+    if answers_one_member(route.spec.host.as_str()) {
         Retention::Time {
             lookups: config.window,
             absent_secs: config.reader_retention_secs,

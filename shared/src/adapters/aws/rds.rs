@@ -206,6 +206,7 @@ impl Rds {
                     address: i
                         .endpoint()
                         .and_then(|e| e.address())
+                        .filter(|a| !a.is_empty())
                         .map(str::to_ascii_lowercase),
                     id,
                 });
