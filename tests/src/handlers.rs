@@ -49,6 +49,20 @@ pub async fn audit(ctx: &Context) -> Value {
     .expect("dns-audit handler succeeds")
 }
 
+/// Runs `runs` scheduled audits, each with no error, and counts the targets they
+/// deregistered (`repaired.targets_deregistered`): a live target must never be among them.
+pub async fn deregistrations_in_audits(ctx: &Context, runs: usize) -> u64 {
+    let mut removed = 0;
+    for _ in 0..runs {
+        let report = audit(ctx).await;
+        assert_eq!(report["errors"], serde_json::json!([]), "{report:#}");
+        removed += report["repaired"]["targets_deregistered"]
+            .as_u64()
+            .unwrap_or(0);
+    }
+    removed
+}
+
 /// `GET /routes/{id}` through the real `routes-api` handler, as the owner of the fixture's
 /// routes; status and JSON body.
 pub async fn get_route(ctx: &Context, id: &str) -> (u16, Value) {

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use aws_sdk_rds::Client as RdsClient;
 use router_tests::fixtures::Bed;
-use router_tests::handlers::{audit, rds_event, rds_event_at};
+use router_tests::handlers::{audit, deregistrations_in_audits, rds_event, rds_event_at};
 use serde_json::json;
 
 /// An Aurora PostgreSQL cluster in moto with a writer and readers, whose instance endpoints
@@ -109,14 +109,7 @@ async fn reader_endpoint_members_come_from_the_rds_api_and_no_live_reader_is_eve
         all_readers,
         "every reader from the first reconcile, not one per DNS answer"
     );
-    let mut removed = 0;
-    for _ in 0..60 {
-        let report = audit(&bed.ctx).await;
-        assert_eq!(report["errors"], json!([]), "{report:#}");
-        removed += report["repaired"]["targets_deregistered"]
-            .as_u64()
-            .unwrap_or(0);
-    }
+    let removed = deregistrations_in_audits(&bed.ctx, 60).await;
     assert_eq!(removed, 0, "live readers deregistered");
     assert_eq!(bed.targets(&route).await, all_readers);
 }
@@ -387,14 +380,7 @@ async fn a_private_cname_to_a_reader_endpoint_is_followed_as_one() {
         all_readers,
         "every reader at once"
     );
-    let mut removed = 0;
-    for _ in 0..20 {
-        let report = audit(&bed.ctx).await;
-        assert_eq!(report["errors"], json!([]), "{report:#}");
-        removed += report["repaired"]["targets_deregistered"]
-            .as_u64()
-            .unwrap_or(0);
-    }
+    let removed = deregistrations_in_audits(&bed.ctx, 20).await;
     assert_eq!(removed, 0, "live readers deregistered");
     assert_eq!(bed.targets(&route).await, all_readers);
 }

@@ -151,24 +151,13 @@ pub fn stamp_serving(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(ip: &str, state: &str) -> TargetHealth {
-        TargetHealth {
-            target: Target {
-                ip: ip.parse().unwrap(),
-                port: 5432,
-                availability_zone: None,
-            },
-            state: state.into(),
-            reason: None,
-        }
-    }
+    use crate::domain::health::tests::t;
 
     #[test]
     fn arrivals_record_event_to_registered_and_to_serving_once() {
         let event: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
         let registered = event + chrono::TimeDelta::milliseconds(1500);
-        let target = t("10.0.1.7", "initial");
+        let target = t("10.0.1.7", "initial", None);
         let mut arrivals = vec![];
         record_arrivals(
             &mut arrivals,
@@ -187,10 +176,10 @@ mod tests {
         assert_eq!(arrivals[0].event_to_registered_ms, Some(1500));
         let later = event + chrono::TimeDelta::seconds(95);
         assert!(stamp_serving(&mut arrivals, std::slice::from_ref(&target), later).is_empty());
-        let served = stamp_serving(&mut arrivals, &[t("10.0.1.7", "healthy")], later);
+        let served = stamp_serving(&mut arrivals, &[t("10.0.1.7", "healthy", None)], later);
         assert_eq!(served.len(), 1);
         assert_eq!(arrivals[0].to_serving_ms, Some(95_000));
-        assert!(stamp_serving(&mut arrivals, &[t("10.0.1.7", "healthy")], later).is_empty());
+        assert!(stamp_serving(&mut arrivals, &[t("10.0.1.7", "healthy", None)], later).is_empty());
         // A target deregistered before it served leaves the open list.
         let mut gone = vec![];
         record_arrivals(
@@ -206,8 +195,8 @@ mod tests {
     #[test]
     fn a_refused_registration_takes_back_only_its_own_arrival() {
         let at: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
-        let old = t("10.0.1.7", "initial").target;
-        let new = t("10.0.1.8", "initial").target;
+        let old = t("10.0.1.7", "initial", None).target;
+        let new = t("10.0.1.8", "initial", None).target;
         let mut arrivals = vec![];
         record_arrivals(&mut arrivals, std::slice::from_ref(&old), None, at);
         let later = at + chrono::TimeDelta::seconds(60);

@@ -373,12 +373,14 @@ impl RouteHealth {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::arrivals::{note_registering, record_arrivals};
     use crate::domain::plan::Target;
 
-    fn t(ip: &str, state: &str, reason: Option<&str>) -> TargetHealth {
+    /// A target as DescribeTargetHealth reports it (port 5432), for tests here and in
+    /// `arrivals`.
+    pub(crate) fn t(ip: &str, state: &str, reason: Option<&str>) -> TargetHealth {
         TargetHealth {
             target: Target {
                 ip: ip.parse().unwrap(),

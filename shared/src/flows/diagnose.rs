@@ -200,6 +200,34 @@ fn keep<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, V>>, key: K, value: V
     }
 }
 
+/// The value `map` keeps for `key`, else what `read` gives (kept; a failed read is logged as
+/// `what` not read, gives the empty value and is not kept). `read` is only awaited on a miss.
+async fn read_once<K, V, E>(
+    map: &Mutex<HashMap<K, V>>,
+    key: K,
+    what: &str,
+    read: impl std::future::Future<Output = Result<V, E>>,
+) -> V
+where
+    K: std::hash::Hash + Eq,
+    V: Clone + Default,
+    E: std::fmt::Display,
+{
+    if let Some(value) = cached(map, &key) {
+        return value;
+    }
+    match read.await {
+        Ok(value) => {
+            keep(map, key, value.clone());
+            value
+        }
+        Err(e) => {
+            warn!(error = %e, "{what} not read for the diagnosis");
+            V::default()
+        }
+    }
+}
+
 impl Facts {
     /// Facts that start with the router's NLB addresses already read (`GET /routes/{id}` shows
     /// them anyway).
@@ -258,39 +286,15 @@ impl Facts {
 
     /// Security groups by id (one DescribeSecurityGroups per distinct set).
     async fn security_groups(&self, ctx: &Context, ids: &[String]) -> Vec<SecurityGroup> {
-        let key = ids.to_vec();
-        if let Some(groups) = cached(&self.groups, &key) {
-            return groups;
-        }
-        match ctx.ec2.security_groups(ids).await {
-            Ok(groups) => {
-                keep(&self.groups, key, groups.clone());
-                groups
-            }
-            Err(e) => {
-                warn!(error = %e, "security groups not read for the diagnosis");
-                vec![]
-            }
-        }
+        let read = ctx.ec2.security_groups(ids);
+        read_once(&self.groups, ids.to_vec(), "security groups", read).await
     }
 
     /// The network ACLs of `subnets` (one DescribeSubnets and one DescribeNetworkAcls per
     /// distinct set).
     async fn network_acls(&self, ctx: &Context, subnets: &[String]) -> Vec<NetworkAcl> {
-        let key = subnets.to_vec();
-        if let Some(acls) = cached(&self.acls, &key) {
-            return acls;
-        }
-        match ctx.ec2.network_acls(subnets).await {
-            Ok(acls) => {
-                keep(&self.acls, key, acls.clone());
-                acls
-            }
-            Err(e) => {
-                warn!(error = %e, "network ACLs not read for the diagnosis");
-                vec![]
-            }
-        }
+        let read = ctx.ec2.network_acls(subnets);
+        read_once(&self.acls, subnets.to_vec(), "network ACLs", read).await
     }
 
     /// The database's `max_connect_errors`: its parameter group's value, else the engine
