@@ -10,6 +10,9 @@ as AWS where the router's rules depend on it. See tests/src/moto.rs.
 3. RDS Aurora custom cluster endpoints: rds_cluster_endpoints.py.
 4. RDS ModifyDBInstance DBPortNumber: rds_ports.py.
 5. RDS instance states (creating without an endpoint, deleting): rds_states.py.
+6. RDS Proxy endpoint names as AWS gives them, and added proxy endpoints: rds_proxies.py.
+7. DescribeGlobalClusters of one global database, or GlobalClusterNotFoundFault:
+   rds_global_clusters.py.
 """
 import functools, inspect, sys, threading
 try:
@@ -31,7 +34,7 @@ if DynamoDBBackend is not None:
 
 # A patch that fails to load must not leave a kinder emulator behind silently: the error goes to
 # moto's log and tests/tests/testbed.rs fails on the missing behaviour.
-for _module in ("strict_elbv2", "rds_cluster_endpoints", "rds_ports", "rds_states"):
+for _module in ("strict_elbv2", "rds_cluster_endpoints", "rds_ports", "rds_states", "rds_proxies", "rds_global_clusters"):
     _patch = __import__(_module)
     if getattr(_patch, "APPLIED", True) is False:
         print("router-tests: " + _module + " did NOT apply: moto is kinder than AWS", file=sys.stderr)

@@ -156,3 +156,68 @@ pub async fn mark_unhealthy(sdk: &SdkConfig, tg: &str, ip: &str) {
         .await
         .expect("tagged");
 }
+
+/// An RDS Proxy [`proxy`] created: its default endpoint and, when asked, an added read-only
+/// endpoint (`<endpoint>.endpoint.proxy-<id>…`).
+pub struct Proxy {
+    /// The default (read/write) endpoint, `<proxy>.proxy-<id>.<region>.rds.amazonaws.com`.
+    pub endpoint: String,
+    /// The added read-only endpoint, when one was asked for.
+    pub read_only: Option<String>,
+}
+
+/// An RDS Proxy `name` (PostgreSQL) in the bed's subnets in front of DB instance `target`, and
+/// a read-only endpoint `read_only` when given. Nothing resolves until the test says.
+pub async fn proxy(bed: &Bed, name: &str, target: &str, read_only: Option<&str>) -> Proxy {
+    use aws_sdk_rds::types::{AuthScheme, EngineFamily, UserAuthConfig};
+    let rds = aws_sdk_rds::Client::new(&bed.sdk);
+    let subnets: Vec<String> = bed.network.subnets.iter().map(|s| s.id.clone()).collect();
+    let out = rds
+        .create_db_proxy()
+        .db_proxy_name(name)
+        .engine_family(EngineFamily::Postgresql)
+        .auth(
+            UserAuthConfig::builder()
+                .auth_scheme(AuthScheme::Secrets)
+                .secret_arn(format!(
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}"
+                ))
+                .build(),
+        )
+        .role_arn(format!("arn:aws:iam::123456789012:role/{name}"))
+        .set_vpc_subnet_ids(Some(subnets.clone()))
+        .send()
+        .await
+        .expect("proxy created");
+    let endpoint = out
+        .db_proxy()
+        .and_then(|p| p.endpoint())
+        .expect("proxy endpoint")
+        .to_owned();
+    rds.register_db_proxy_targets()
+        .db_proxy_name(name)
+        .db_instance_identifiers(target)
+        .send()
+        .await
+        .expect("proxy target registered");
+    let mut read_only_endpoint = None;
+    if let Some(ro) = read_only {
+        let out = rds
+            .create_db_proxy_endpoint()
+            .db_proxy_name(name)
+            .db_proxy_endpoint_name(ro)
+            .target_role(aws_sdk_rds::types::DbProxyEndpointTargetRole::ReadOnly)
+            .set_vpc_subnet_ids(Some(subnets))
+            .send()
+            .await
+            .expect("proxy endpoint created");
+        read_only_endpoint = out
+            .db_proxy_endpoint()
+            .and_then(|e| e.endpoint())
+            .map(str::to_owned);
+    }
+    Proxy {
+        endpoint,
+        read_only: read_only_endpoint,
+    }
+}

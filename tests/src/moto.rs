@@ -36,7 +36,8 @@ use tokio::{
 
 /// The Python files loaded into every `moto_server` through `PYTHONPATH` (see
 /// `tests/moto/sitecustomize.py`): DynamoDB transactions isolated, ELBv2 target states and
-/// matching as AWS documents them, Aurora custom cluster endpoints, DB instance port changes and states.
+/// matching as AWS documents them, Aurora custom cluster endpoints, DB instance port changes
+/// and states, RDS Proxy endpoints, global databases described one at a time.
 pub const MOTO_PATCHES: &[(&str, &str)] = &[
     ("sitecustomize.py", include_str!("../moto/sitecustomize.py")),
     ("strict_elbv2.py", include_str!("../moto/strict_elbv2.py")),
@@ -46,6 +47,11 @@ pub const MOTO_PATCHES: &[(&str, &str)] = &[
     ),
     ("rds_ports.py", include_str!("../moto/rds_ports.py")),
     ("rds_states.py", include_str!("../moto/rds_states.py")),
+    ("rds_proxies.py", include_str!("../moto/rds_proxies.py")),
+    (
+        "rds_global_clusters.py",
+        include_str!("../moto/rds_global_clusters.py"),
+    ),
 ];
 
 /// Time scale of the emulated ELBv2 clock (`MOTO_STRICT_TIME_SCALE`): deregistration delays

@@ -53,12 +53,17 @@ locals {
 
   # RDS in the router's own account (members of Aurora reader and custom endpoints):
   # DescribeDBClusters/DBInstances/DBClusterEndpoints take cluster, db and cluster-endpoint
-  # resources ("Actions, resources, and condition keys for Amazon RDS").
+  # resources, DescribeDBProxies/DBProxyEndpoints db-proxy and db-proxy-endpoint ones, and
+  # DescribeGlobalClusters global-cluster ones, whose ARN has no region
+  # ("Actions, resources, and condition keys for Amazon RDS").
   rds_arn_prefix = replace(local.elb_arn_prefix, ":elasticloadbalancing:", ":rds:")
   rds_read_arns = [
     "${local.rds_arn_prefix}:cluster:*",
     "${local.rds_arn_prefix}:db:*",
     "${local.rds_arn_prefix}:cluster-endpoint:*",
+    "${local.rds_arn_prefix}:db-proxy:*",
+    "${local.rds_arn_prefix}:db-proxy-endpoint:*",
+    "${replace(local.rds_arn_prefix, "/:rds:[^:]+:/", ":rds::")}:global-cluster:*",
   ]
 }
 
@@ -69,6 +74,9 @@ data "aws_iam_policy_document" "rds_read" {
       "rds:DescribeDBClusters",
       "rds:DescribeDBInstances",
       "rds:DescribeDBClusterEndpoints",
+      "rds:DescribeDBProxies",
+      "rds:DescribeDBProxyEndpoints",
+      "rds:DescribeGlobalClusters",
     ]
     resources = local.rds_read_arns
   }

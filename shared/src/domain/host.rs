@@ -152,8 +152,18 @@ pub enum RdsEndpointKind {
     ClusterReader,
     /// `<endpoint>.cluster-custom-<hash>...`
     ClusterCustom,
-    /// `<proxy>.proxy-<hash>...`
+    /// `<proxy>.proxy-<hash>...`: an RDS Proxy's default endpoint (read/write).
     Proxy,
+    /// `<endpoint>.endpoint.proxy-<hash>...`: an endpoint added to an RDS Proxy, read/write or
+    /// read-only (RDS user guide, "Working with Amazon RDS Proxy endpoints"); its events name
+    /// the proxy, which the RDS API tells (DescribeDBProxyEndpoints).
+    ProxyEndpoint,
+    /// `<global-cluster>.global-<hash>.global.rds.amazonaws.com`: an Aurora global database's
+    /// writer endpoint, a CNAME Aurora points at the primary cluster's writer endpoint, in
+    /// whichever region is primary (Aurora user guide, "Connecting to Amazon Aurora Global
+    /// Database"). It has no region of its own: its member clusters' events, from any of their
+    /// regions, concern it.
+    GlobalWriter,
 }
 
 impl RdsEndpointKind {
@@ -162,6 +172,13 @@ impl RdsEndpointKind {
     /// answer is not gone, and their members can be read from the RDS API.
     pub fn answers_one_member(self) -> bool {
         matches!(self, Self::ClusterReader | Self::ClusterCustom)
+    }
+
+    /// True for RDS Proxy endpoints (default or added): the name answers every address of
+    /// the proxy at once (one per subnet it runs in), and the route's port is the proxy's,
+    /// whatever port the databases behind it listen on.
+    pub fn is_proxy(self) -> bool {
+        matches!(self, Self::Proxy | Self::ProxyEndpoint)
     }
 }
 
@@ -192,26 +209,25 @@ pub struct RdsEndpoint {
     pub identifier: String,
     /// Endpoint kind.
     pub kind: RdsEndpointKind,
-    /// AWS region in the name.
+    /// AWS region in the name; `global` for a global writer endpoint, which belongs to no
+    /// region (so no regional RDS API covers it).
     pub region: String,
 }
 
-/// Recognises RDS endpoint names (RDS and Aurora user guides, "Connecting to a DB instance" and
-/// "Amazon Aurora endpoint connections"); `None` for any other name.
+/// Recognises RDS endpoint names (RDS and Aurora user guides, "Connecting to a DB instance",
+/// "Amazon Aurora endpoint connections" and "Working with Amazon RDS Proxy endpoints");
+/// `None` for any other name.
 pub fn parse_rds_endpoint(host: &str) -> Option<RdsEndpoint> {
-    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
-    let labels: Vec<&str> = host.split('.').collect();
-    // id . hash . region . rds . amazonaws . com[.cn]
-    let rds_at = labels.iter().position(|l| *l == "rds")?;
-    let tail = &labels[rds_at + 1..];
-    if !(tail == ["amazonaws", "com"] || tail == ["amazonaws", "com", "cn"]) || rds_at != 3 {
-        return None;
-    }
-    let (identifier, hash, region) = (labels[0], labels[1], labels[2]);
+    let (labels, at) = rds_labels(host)?;
+    let (identifier, hash, region) = (&labels[0], &labels[at], &labels[at + 1]);
     if identifier.is_empty() || hash.is_empty() || region.is_empty() {
         return None;
     }
-    let kind = if hash.starts_with("cluster-custom-") {
+    let kind = if at == 2 {
+        RdsEndpointKind::ProxyEndpoint
+    } else if region == "global" && hash.starts_with("global-") {
+        RdsEndpointKind::GlobalWriter
+    } else if hash.starts_with("cluster-custom-") {
         RdsEndpointKind::ClusterCustom
     } else if hash.starts_with("cluster-ro-") {
         RdsEndpointKind::ClusterReader
@@ -223,27 +239,45 @@ pub fn parse_rds_endpoint(host: &str) -> Option<RdsEndpoint> {
         RdsEndpointKind::Instance
     };
     Some(RdsEndpoint {
-        identifier: identifier.to_owned(),
+        identifier: identifier.clone(),
         kind,
-        region: region.to_owned(),
+        region: region.clone(),
     })
+}
+
+/// The lowercased labels of an RDS endpoint name and the index of its hash label:
+/// `id . hash . region . rds . amazonaws . com[.cn]` (hash at 1), or a proxy's added endpoint
+/// `id . endpoint . proxy-hash . region . rds …` (hash at 2).
+fn rds_labels(host: &str) -> Option<(Vec<String>, usize)> {
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let labels: Vec<String> = host.split('.').map(str::to_owned).collect();
+    let rds_at = labels.iter().position(|l| l == "rds")?;
+    let tail = &labels[rds_at + 1..];
+    if !(tail == ["amazonaws", "com"] || tail == ["amazonaws", "com", "cn"]) {
+        return None;
+    }
+    match rds_at {
+        3 => Some((labels, 1)),
+        4 if labels[1] == "endpoint" && labels[2].starts_with("proxy-") => Some((labels, 2)),
+        _ => None,
+    }
 }
 
 /// The part of an RDS endpoint name that stands for its account and region — `c9akciq32abc`
 /// in `orders.c9akciq32abc.us-east-1.rds.amazonaws.com`, also after `cluster-`, `cluster-ro-`,
-/// `cluster-custom-` and `proxy-` — with the region. Every endpoint of one account in one region
-/// carries the same one (the name holds "a unique identifier for your AWS account and Region",
+/// `cluster-custom-` and `proxy-` (a proxy's added endpoint too) — with the region. Every
+/// endpoint of one account in one region carries the same one (the name holds "a unique identifier for your AWS account and Region",
 /// RDS user guide, "Finding the connection information for an RDS for … DB instance"), so a
 /// database whose account is known tells the account of an unknown one with the same hash.
 pub fn account_hash(host: &str) -> Option<(String, String)> {
-    parse_rds_endpoint(host)?;
-    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
-    let labels: Vec<&str> = host.split('.').collect();
+    // A global writer endpoint's `global-<hash>` names the global database, not an account.
+    parse_rds_endpoint(host).filter(|e| e.kind != RdsEndpointKind::GlobalWriter)?;
+    let (labels, at) = rds_labels(host)?;
     let hash = ["cluster-custom-", "cluster-ro-", "cluster-", "proxy-"]
         .iter()
-        .find_map(|p| labels[1].strip_prefix(p))
-        .unwrap_or(labels[1]);
-    (!hash.is_empty()).then(|| (hash.to_owned(), labels[2].to_owned()))
+        .find_map(|p| labels[at].strip_prefix(p))
+        .unwrap_or(&labels[at]);
+    (!hash.is_empty()).then(|| (hash.to_owned(), labels[at + 1].clone()))
 }
 
 #[cfg(test)]
@@ -284,10 +318,15 @@ mod tests {
             "billing.cluster-ro-c9akciq32abc.us-east-1.rds.amazonaws.com.",
             "an.cluster-custom-c9akciq32abc.us-east-1.rds.amazonaws.com",
             "px.proxy-c9akciq32abc.us-east-1.rds.amazonaws.com",
+            "px-ro.endpoint.proxy-c9akciq32abc.us-east-1.rds.amazonaws.com",
         ] {
             assert_eq!(account_hash(host), want, "{host}");
         }
         assert_eq!(account_hash("orders.db.internal.test"), None);
+        assert_eq!(
+            account_hash("gdb1.global-c9akciq32abc.global.rds.amazonaws.com"),
+            None
+        );
     }
 
     #[test]
@@ -319,6 +358,16 @@ mod tests {
                 RdsEndpointKind::Proxy,
             ),
             (
+                "reads.endpoint.proxy-c9akciq32.us-east-2.rds.amazonaws.com",
+                "reads",
+                RdsEndpointKind::ProxyEndpoint,
+            ),
+            (
+                "gdb1.global-abc123.global.rds.amazonaws.com",
+                "gdb1",
+                RdsEndpointKind::GlobalWriter,
+            ),
+            (
                 "cn-db.abc.cn-north-1.rds.amazonaws.com.cn",
                 "cn-db",
                 RdsEndpointKind::Instance,
@@ -345,6 +394,8 @@ mod tests {
             "x.rds.amazonaws.com",
             "a.b.c.rds.amazonaws.com.evil.test",
             "a.b.c.d.rds.amazonaws.com",
+            "a.endpoint.c9akciq32.us-east-1.rds.amazonaws.com",
+            "a.other.proxy-c9akciq32.us-east-1.rds.amazonaws.com",
             "db.example.com",
         ] {
             assert_eq!(parse_rds_endpoint(host), None, "{host}");

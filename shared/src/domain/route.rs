@@ -446,10 +446,14 @@ impl Route {
         self.spec.idle_timeout_seconds.unwrap_or(default_secs)
     }
 
-    /// The database's region: from `rds_arn`, else from an RDS endpoint host name.
+    /// The database's region: from `rds_arn`, else from an RDS endpoint host name. `None` for
+    /// a global writer endpoint: its primary moves between regions.
     pub fn region(&self) -> Option<String> {
+        use crate::domain::host::{parse_rds_endpoint, RdsEndpointKind};
         self.spec.region.clone().or_else(|| {
-            crate::domain::host::parse_rds_endpoint(self.spec.host.as_str()).map(|e| e.region)
+            parse_rds_endpoint(self.spec.host.as_str())
+                .filter(|e| e.kind != RdsEndpointKind::GlobalWriter)
+                .map(|e| e.region)
         })
     }
 

@@ -205,15 +205,20 @@ pub fn database_account(ctx: &Context, account: Option<&str>) -> String {
 /// A name that is no RDS endpoint may be a CNAME to one (a private alias of a reader
 /// endpoint, issue #30): its lookup tells the chain, and the first RDS endpoint in it is
 /// followed by its kind: a reader, custom or cluster endpoint's members from the RDS API. When
-/// the API cannot say, the alias is followed by DNS with its own window. Same cost: the one
-/// lookup a name needs anyway.
+/// the API cannot say, the alias is followed by DNS with its own window. A global writer
+/// endpoint is followed the same way: by the primary cluster's writer endpoint its CNAME
+/// names now. Same cost: the one lookup a name needs anyway.
 pub async fn observe_host(
     ctx: &Context,
     host: &str,
     account: Option<&str>,
     retention: Retention,
 ) -> Observation {
-    if parse_rds_endpoint(host).is_some() {
+    // A global writer endpoint is a CNAME Aurora points at the primary cluster's writer
+    // endpoint: followed like a private alias, by the cluster endpoint in its chain.
+    let regional =
+        |name: &str| parse_rds_endpoint(name).filter(|e| e.kind != RdsEndpointKind::GlobalWriter);
+    if regional(host).is_some() {
         if let Some(seen) = members_observation(ctx, host, account).await {
             return seen;
         }
@@ -222,7 +227,7 @@ pub async fn observe_host(
     let (lookup, chain) = ctx.dns.lookup_chain(host).await;
     let Some((rds, kind)) = chain
         .iter()
-        .find_map(|name| parse_rds_endpoint(name).map(|e| (name.clone(), e.kind)))
+        .find_map(|name| regional(name).map(|e| (name.clone(), e.kind)))
     else {
         return dns_observation(lookup, retention);
     };
@@ -281,10 +286,10 @@ fn dns_observation(lookup: Lookup, retention: Retention) -> Observation {
 
 /// True when the route's name answered NXDOMAIN and the RDS API of its database's account
 /// confirms the database does not exist (DescribeDBInstances / DescribeDBClusters /
-/// DescribeDBClusterEndpoints answer `DBInstanceNotFound`, `DBClusterNotFoundFault`, or no
-/// database carries this endpoint name): the authority planner rule 1 may act on at once.
-/// Only for routes whose account is known and covered by the router's RDS API, and not for
-/// proxies (not looked up); an RDS error confirms nothing. Cost: one RDS call per NXDOMAIN
+/// DescribeDBClusterEndpoints / DescribeDBProxies / DescribeDBProxyEndpoints answer a
+/// `…NotFound…` code, or no database carries this endpoint name): the authority planner rule
+/// 1 may act on at once. Only for routes whose account is known and covered by the router's
+/// RDS API; an RDS error confirms nothing. Cost: one RDS call per NXDOMAIN
 /// observation of such a route.
 pub async fn gone_confirmed(ctx: &Context, route: &Route, seen: &Observation) -> bool {
     if seen.lookup != Lookup::Failed(LookupFailure::NxDomain) {
@@ -295,7 +300,7 @@ pub async fn gone_confirmed(ctx: &Context, route: &Route, seen: &Observation) ->
     else {
         return false;
     };
-    if endpoint.kind == RdsEndpointKind::Proxy || !ctx.rds.covers(account, &endpoint.region) {
+    if !ctx.rds.reads(account, &endpoint) {
         return false;
     }
     match ctx.rds.find_database(account, host, &endpoint).await {

@@ -13,7 +13,8 @@
 //! EC2 `DescribeSecurityGroups`/`DescribeNetworkAcls` and RDS `DescribeDBParameters` diagnose
 //! a route whose targets fail their health checks (routes API and audit).
 //!
-//! RDS (read-only) reads the members of Aurora reader and custom endpoints; `sts:AssumeRole`
+//! RDS (read-only) reads the members of Aurora reader and custom endpoints and which database
+//! (or RDS Proxy) a name is; `sts:AssumeRole`
 //! reaches other accounts' RDS API through `ROUTER_RDS_ROLE_ARNS` (granted only on those
 //! roles, and only when there are any).
 //!
@@ -56,6 +57,9 @@ pub const ROUTES_API: &[&str] = &[
     "rds:DescribeDBClusters",
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusterEndpoints",
+    "rds:DescribeDBProxies",
+    "rds:DescribeDBProxyEndpoints",
+    "rds:DescribeGlobalClusters",
     "rds:DescribeDBParameters",
     "sts:AssumeRole",
     "secretsmanager:GetSecretValue",
@@ -79,6 +83,9 @@ pub const RDS_EVENTS: &[&str] = &[
     "rds:DescribeDBClusters",
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusterEndpoints",
+    "rds:DescribeDBProxies",
+    "rds:DescribeDBProxyEndpoints",
+    "rds:DescribeGlobalClusters",
     "sts:AssumeRole",
 ];
 
@@ -118,6 +125,9 @@ pub const DNS_AUDIT: &[&str] = &[
     "rds:DescribeDBClusters",
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusterEndpoints",
+    "rds:DescribeDBProxies",
+    "rds:DescribeDBProxyEndpoints",
+    "rds:DescribeGlobalClusters",
     "rds:DescribeDBParameters",
     "sts:AssumeRole",
     "secretsmanager:GetSecretValue",

@@ -3,9 +3,11 @@
 //! assumes there (`ROUTER_RDS_ROLE_ARNS`). Domain values out ([`crate::domain::membership`]).
 //!
 //! Calls (RDS API reference): DescribeDBClusters, DescribeDBInstances (filter `db-cluster-id`),
-//! DescribeDBClusterEndpoints, DescribeDBParameters (a diagnosis). IAM: `rds:DescribeDBClusters`,
-//! `rds:DescribeDBInstances`, `rds:DescribeDBClusterEndpoints`, `rds:DescribeDBParameters`, and
-//! `sts:AssumeRole` on the configured roles.
+//! DescribeDBClusterEndpoints, DescribeDBProxies, DescribeDBProxyEndpoints,
+//! DescribeGlobalClusters, DescribeDBParameters (a diagnosis). IAM: `rds:DescribeDBClusters`,
+//! `rds:DescribeDBInstances`, `rds:DescribeDBClusterEndpoints`, `rds:DescribeDBProxies`,
+//! `rds:DescribeDBProxyEndpoints`, `rds:DescribeGlobalClusters`, `rds:DescribeDBParameters`,
+//! and `sts:AssumeRole` on the configured roles.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,16 @@ use rds::types::Filter;
 
 use crate::domain::host::{RdsEndpoint, RdsEndpointKind};
 use crate::domain::membership::{CustomEndpoint, Member};
+
+/// The engine a proxy's engine family (DBProxy.EngineFamily: `MYSQL`, `POSTGRESQL`,
+/// `SQLSERVER`) fronts, named as `DBInstance.Engine` names it.
+fn proxy_engine(family: Option<&str>) -> Option<String> {
+    family.map(|f| match f {
+        "MYSQL" => "mysql".to_owned(),
+        "POSTGRESQL" => "postgres".to_owned(),
+        other => other.to_ascii_lowercase(),
+    })
+}
 
 /// Error code of a custom endpoint DescribeDBClusterEndpoints does not list (it answers an
 /// empty list, not an error).
@@ -32,10 +44,40 @@ pub struct Cluster {
 }
 
 /// A database the router's RDS API found for a host name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Database {
-    /// Its RDS engine (`postgres`, `aurora-postgresql`, `mysql`, …), when RDS reports it.
+    /// Its RDS engine (`postgres`, `aurora-postgresql`, `mysql`, …), when RDS reports it; a
+    /// proxy's engine family as the engine it fronts (`MYSQL` → `mysql`, `POSTGRESQL` →
+    /// `postgres`).
     pub engine: Option<String>,
+    /// The RDS identifier whose events concern the name, when it is not the name's own: the
+    /// proxy of an added proxy endpoint (RDS Proxy events name the proxy).
+    pub events_from: Option<String>,
+}
+
+/// An Aurora global database as DescribeGlobalClusters describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalCluster {
+    /// Its global writer endpoint name (`GlobalCluster.Endpoint`), lowercase.
+    pub endpoint: Option<String>,
+    /// Its engine (`GlobalCluster.Engine`).
+    pub engine: Option<String>,
+    /// Its member clusters, from `GlobalClusterMembers[].DBClusterArn` (members whose ARN does
+    /// not parse are left out).
+    pub members: Vec<GlobalMember>,
+}
+
+/// One member cluster of a global database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalMember {
+    /// Its account.
+    pub account: String,
+    /// Its region.
+    pub region: String,
+    /// Its cluster identifier (lowercase).
+    pub cluster: String,
+    /// True for the primary cluster (`IsWriter`).
+    pub writer: bool,
 }
 
 /// An RDS call failed, or the account has no client.
@@ -145,6 +187,18 @@ impl Rds {
             && self.clients.contains_key(account)
     }
 
+    /// True when the RDS API can describe `endpoint` of `account`: a regional name in the
+    /// region the clients call ([`Rds::covers`]); a global writer endpoint from any region
+    /// (DescribeGlobalClusters answers for global databases whatever their primary region).
+    pub fn reads(&self, account: &str, endpoint: &RdsEndpoint) -> bool {
+        match endpoint.kind {
+            RdsEndpointKind::GlobalWriter => {
+                self.region.is_some() && self.clients.contains_key(account)
+            }
+            _ => self.covers(account, &endpoint.region),
+        }
+    }
+
     fn client(&self, account: &str) -> Result<&rds::Client, RdsError> {
         self.clients.get(account).ok_or_else(|| {
             RdsError::missing(
@@ -237,9 +291,11 @@ impl Rds {
     /// The database of `account` that `endpoint` (a host name) belongs to: the DB instance,
     /// cluster or custom endpoint of that identifier exists **and** its endpoint name is the
     /// host (identifiers are unique per account and region only; the name's hash tells
-    /// accounts apart), with its engine (`DBInstance.Engine`, `DBCluster.Engine`; unknown for
-    /// a custom endpoint). `Ok(None)` for a proxy (not looked up) or when RDS answers "not
-    /// found".
+    /// accounts apart), with its engine (`DBInstance.Engine`, `DBCluster.Engine`, a proxy's
+    /// engine family; unknown for a custom endpoint). RDS Proxy names are found by
+    /// DescribeDBProxies (default endpoint) and DescribeDBProxyEndpoints (an added endpoint,
+    /// whose proxy is then [`Database::events_from`]). `Ok(None)` when RDS answers "not
+    /// found" or shows the identifier under another name.
     pub async fn find_database(
         &self,
         account: &str,
@@ -265,6 +321,7 @@ impl Rds {
                         .find(|i| same(i.endpoint().and_then(|e| e.address())))
                         .map(|i| Database {
                             engine: i.engine().map(str::to_owned),
+                            events_from: None,
                         })),
                     Err(e) if not_found(e.code()) => Ok(None),
                     Err(e) => Err(RdsError::from_sdk("DescribeDBInstances", e)),
@@ -283,13 +340,14 @@ impl Rds {
                         .find(|c| same(c.endpoint()) || same(c.reader_endpoint()))
                         .map(|c| Database {
                             engine: c.engine().map(str::to_owned),
+                            events_from: None,
                         })),
                     Err(e) if not_found(e.code()) => Ok(None),
                     Err(e) => Err(RdsError::from_sdk("DescribeDBClusters", e)),
                 }
             }
             RdsEndpointKind::ClusterCustom => match self.custom_endpoint(account, id).await {
-                Ok(custom) => Ok(same(Some(&custom.endpoint)).then_some(Database { engine: None })),
+                Ok(custom) => Ok(same(Some(&custom.endpoint)).then(Database::default)),
                 Err(e)
                     if not_found(e.code.as_deref())
                         || e.code.as_deref() == Some(ENDPOINT_ABSENT) =>
@@ -298,8 +356,114 @@ impl Rds {
                 }
                 Err(e) => Err(e),
             },
-            RdsEndpointKind::Proxy => Ok(None),
+            RdsEndpointKind::Proxy => {
+                match client.describe_db_proxies().db_proxy_name(id).send().await {
+                    Ok(out) => Ok(out
+                        .db_proxies()
+                        .iter()
+                        .find(|p| same(p.endpoint()))
+                        .map(|p| Database {
+                            engine: proxy_engine(p.engine_family()),
+                            events_from: None,
+                        })),
+                    Err(e) if not_found(e.code()) => Ok(None),
+                    Err(e) => Err(RdsError::from_sdk("DescribeDBProxies", e)),
+                }
+            }
+            RdsEndpointKind::GlobalWriter => match self.global_cluster(account, id).await {
+                Ok(global) => Ok(same(global.endpoint.as_deref()).then_some(Database {
+                    engine: global.engine,
+                    events_from: None,
+                })),
+                Err(e) if not_found(e.code.as_deref()) => Ok(None),
+                Err(e) => Err(e),
+            },
+            RdsEndpointKind::ProxyEndpoint => {
+                let out = client
+                    .describe_db_proxy_endpoints()
+                    .db_proxy_endpoint_name(id)
+                    .send()
+                    .await;
+                let endpoint = match out {
+                    Ok(out) => out
+                        .db_proxy_endpoints()
+                        .iter()
+                        .find(|e| same(e.endpoint()))
+                        .and_then(|e| e.db_proxy_name())
+                        .map(str::to_ascii_lowercase),
+                    Err(e) if not_found(e.code()) => None,
+                    Err(e) => return Err(RdsError::from_sdk("DescribeDBProxyEndpoints", e)),
+                };
+                let Some(proxy) = endpoint else {
+                    return Ok(None);
+                };
+                // The engine is the proxy's; a proxy deleted meanwhile leaves it unknown.
+                let engine = match client
+                    .describe_db_proxies()
+                    .db_proxy_name(&proxy)
+                    .send()
+                    .await
+                {
+                    Ok(out) => out
+                        .db_proxies()
+                        .first()
+                        .and_then(|p| proxy_engine(p.engine_family())),
+                    Err(e) if not_found(e.code()) => None,
+                    Err(e) => return Err(RdsError::from_sdk("DescribeDBProxies", e)),
+                };
+                Ok(Some(Database {
+                    engine,
+                    events_from: Some(proxy),
+                }))
+            }
         }
+    }
+
+    /// An Aurora global database: its writer endpoint, engine and member clusters
+    /// (DescribeGlobalClusters; RDS API reference, GlobalCluster and GlobalClusterMember).
+    /// A global database unknown to `account` is the error `GlobalClusterNotFoundFault`.
+    pub async fn global_cluster(
+        &self,
+        account: &str,
+        identifier: &str,
+    ) -> Result<GlobalCluster, RdsError> {
+        let out = self
+            .client(account)?
+            .describe_global_clusters()
+            .global_cluster_identifier(identifier)
+            .send()
+            .await
+            .map_err(|e| RdsError::from_sdk("DescribeGlobalClusters", e))?;
+        let found = out
+            .global_clusters()
+            .iter()
+            .find(|g| {
+                g.global_cluster_identifier()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(identifier))
+            })
+            .ok_or_else(|| RdsError {
+                operation: "DescribeGlobalClusters",
+                code: Some("GlobalClusterNotFoundFault".into()),
+                message: format!("global database {identifier} not found"),
+            })?;
+        let members = found
+            .global_cluster_members()
+            .iter()
+            .filter_map(|m| {
+                let arn = crate::domain::validation::parse_rds_arn(m.db_cluster_arn()?).ok()?;
+                Some(GlobalMember {
+                    account: arn.account,
+                    region: arn.region,
+                    cluster: arn.identifier,
+                    writer: m.is_writer().unwrap_or(false),
+                })
+            })
+            .collect();
+        Ok(GlobalCluster {
+            endpoint: found.endpoint().map(str::to_ascii_lowercase),
+            engine: found.engine().map(str::to_owned),
+            members,
+        })
     }
 
     /// A custom cluster endpoint's definition.

@@ -241,6 +241,15 @@ async fn audit_leased(ctx: &Context, req: AuditRequest) -> Result<AuditReport, A
     let snapshot = Snapshot::read(ctx).await?;
     let mut items = ctx.store.route_items().await?;
     let learned = accounts::learn_accounts(ctx, &mut items, dry_run).await;
+    if !dry_run {
+        // A global database's member clusters, read again: a region added since the route's
+        // creation gets its event alias.
+        for item in &items {
+            if let RouteItem::Route(route) = item {
+                crate::flows::service::refresh_event_aliases(ctx, route).await;
+            }
+        }
+    }
 
     let mut report = AuditReport {
         dry_run,

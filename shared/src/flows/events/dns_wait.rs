@@ -43,15 +43,19 @@ pub(super) async fn nxdomain_confirmed(dns: &dyn Resolve, host: &str, deadline: 
     }
 }
 
-/// The answer a change is measured against. Single-answer names (instance, cluster writer,
-/// proxy) changed when the answer differs from the newest one seen; round-robin names (reader,
-/// custom, or unknown) only when an IP outside the whole window appears.
+/// The answer a change is measured against. Whole-answer names (instance, cluster or global
+/// writer, proxy: every address in each answer) changed when the answer differs from the newest one
+/// seen; round-robin names (reader, custom, or unknown) only when an IP outside the whole
+/// window appears.
 pub(super) fn baseline(route: &Route) -> Baseline {
     let single = parse_rds_endpoint(route.spec.host.as_str()).is_some_and(|e| {
-        matches!(
-            e.kind,
-            RdsEndpointKind::Instance | RdsEndpointKind::ClusterWriter | RdsEndpointKind::Proxy
-        )
+        e.kind.is_proxy()
+            || matches!(
+                e.kind,
+                RdsEndpointKind::Instance
+                    | RdsEndpointKind::ClusterWriter
+                    | RdsEndpointKind::GlobalWriter
+            )
     });
     if single {
         Baseline::Newest(route.sightings.newest())

@@ -9,7 +9,11 @@
 //!    document, classified: move, re-resolve, created, deleted, ignore); an ID the table does
 //!    not list is re-resolved once, never ignored.
 //! 4. Routes are found by RDS identifier (`detail.SourceIdentifier`; for Blue/Green events the
-//!    database names in `detail.Message` and `resources`). Unrouted identifiers are counted.
+//!    database names in `detail.Message` and `resources`), and a cluster event also by its
+//!    cluster's event alias (a global database's member cluster → the global writer
+//!    endpoint's routes, [`crate::adapters::aws::store::event_aliases`]; through an alias an
+//!    event only moves or re-resolves, never creates or deletes). Unrouted identifiers are
+//!    counted.
 //! 5. Per route, an event not newer than `route.last_event_at` is a replay and is dropped, so
 //!    duplicated, retried and out-of-order events converge to the same state. Events match on
 //!    (account, region, identifier): a route whose account is known ignores other accounts'
@@ -26,7 +30,7 @@
 //! 8. A failure to reach AWS is an error, so Lambda retries the event; `last_event_at` is
 //!    stored only with the change it vouches for, so a retry is never mistaken for a replay.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -278,6 +282,27 @@ async fn handle_inner(
             routes.insert(route.id().to_string(), route);
         }
     }
+    // A global database's member clusters send its events from their own regions, naming
+    // themselves: their aliases lead to the global writer endpoint's routes.
+    let mut aliased = BTreeSet::new();
+    if event.detail_type == "RDS DB Cluster Event" {
+        for identifier in &identifiers {
+            let Some(target) = ctx
+                .store
+                .event_alias(&event.account, &event.region, identifier)
+                .await?
+            else {
+                continue;
+            };
+            for route in ctx.store.by_rds_identifier(&target).await? {
+                let id = route.id().to_string();
+                if let std::collections::btree_map::Entry::Vacant(slot) = routes.entry(id) {
+                    aliased.insert(slot.key().clone());
+                    slot.insert(route);
+                }
+            }
+        }
+    }
     if routes.is_empty() {
         let reason = if identifiers.is_empty() {
             format!(
@@ -303,11 +328,17 @@ async fn handle_inner(
         }),
         &ctx.config,
     );
-    let results = join_all(
-        routes
-            .into_values()
-            .map(|route| handle_route(ctx, &event, action, route, &claims, deadline)),
-    )
+    let results = join_all(routes.into_values().map(|route| {
+        // A member cluster's creation or deletion neither creates nor ends the global
+        // database: its route is only re-resolved.
+        let action = match action {
+            Action::Created | Action::Deleted if aliased.contains(route.id().as_str()) => {
+                Action::Reresolve
+            }
+            other => other,
+        };
+        handle_route(ctx, &event, action, route, &claims, deadline)
+    }))
     .await;
     let mut reports = Vec::with_capacity(results.len());
     for r in results {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tracing::info;
 
 use crate::adapters::aws::elb::ElbError;
 use crate::adapters::aws::store::RouteStore;
@@ -30,6 +29,7 @@ use crate::reconcile::reconcile;
 
 use super::allocation::{allocate, conflict, live_listeners, pin_router, pinned};
 use super::exposure::{forbidden_addresses, owner_quotas, verify_owner};
+use super::learn::learn_from_rds;
 use super::{Caller, ServiceError};
 
 /// The body of `POST /routes`: a route definition. The same body again is a replay; another
@@ -61,7 +61,8 @@ pub struct CreateRequest {
     #[schemars(extend("maxProperties" = 40))]
     pub tags: BTreeMap<String, String>,
     /// RDS instance, cluster or proxy identifier whose events concern this route; derived from
-    /// RDS endpoint host names when absent.
+    /// RDS endpoint host names when absent (for a custom endpoint its cluster, for a proxy's
+    /// added endpoint its proxy, both from the RDS API).
     #[serde(default)]
     pub rds_identifier: Option<String>,
     /// AWS account of the database (12 digits). Names are unique only per account and region,
@@ -147,7 +148,7 @@ impl CreateRequest {
             (None, None) => None,
         };
         if let (Some(arn), Some(endpoint)) = (&arn, parse_rds_endpoint(host.as_str())) {
-            if arn.region != endpoint.region {
+            if arn.region != endpoint.region && endpoint.kind != RdsEndpointKind::GlobalWriter {
                 return Err(ValidationError::Account {
                     field: "rds_arn",
                     value: self.rds_arn.clone().unwrap_or_default(),
@@ -215,58 +216,6 @@ impl CreateRequest {
             engine: self.engine,
             idle_timeout_seconds,
         })
-    }
-}
-
-/// Fills what the router's own RDS API can tell about a request's database: its account
-/// (the router's own, when an instance, cluster or custom endpoint of that identifier exists
-/// there **with this very endpoint name**), its engine when not given, and for a custom
-/// endpoint the cluster whose events concern it. Changes nothing for another account's database, a proxy, a name that is not an
-/// RDS endpoint, or when the RDS API is off or fails (the calls have short timeouts).
-pub(super) async fn learn_from_rds(ctx: &Context, spec: &mut RouteSpec, explicit_identifier: bool) {
-    let Some(endpoint) = parse_rds_endpoint(spec.host.as_str()) else {
-        return;
-    };
-    let own = ctx.config.own_account();
-    if !ctx.rds.covers(&own, &endpoint.region) {
-        return;
-    }
-    let needs_account = spec.account.is_none();
-    let needs_engine = spec.engine.is_none() && spec.account.as_ref().is_none_or(|a| *a == own);
-    if needs_account || needs_engine {
-        match ctx
-            .rds
-            .find_database(&own, spec.host.as_str(), &endpoint)
-            .await
-        {
-            Ok(Some(database)) => {
-                spec.account = Some(own.clone());
-                if needs_engine {
-                    spec.engine = database.engine.as_deref().and_then(Engine::from_rds);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                info!(route_id = %spec.id, error = %e, "account and engine of the database not learned");
-            }
-        }
-    }
-    let account = spec.account.clone().unwrap_or(own);
-    if endpoint.kind == RdsEndpointKind::ClusterCustom && !explicit_identifier {
-        match ctx
-            .rds
-            .custom_endpoint(&account, &endpoint.identifier)
-            .await
-        {
-            Ok(custom) if custom.endpoint == spec.host.as_str().trim_end_matches('.') => {
-                // Cluster events (failover, topology) name the cluster, not the endpoint.
-                spec.rds_identifier = Some(custom.cluster);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                info!(route_id = %spec.id, error = %e, "cluster of the custom endpoint not learned");
-            }
-        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::adapters::aws::store::ports::OwnerQuota;
 use crate::adapters::aws::store::RouteStore;
 use crate::context::Context;
 use crate::domain::exposure::Quotas;
-use crate::domain::host::{parse_rds_endpoint, RdsEndpointKind};
+use crate::domain::host::parse_rds_endpoint;
 use crate::domain::route::{Engine, Route, RouteSpec};
 use std::collections::BTreeMap;
 use tracing::info;
@@ -101,11 +101,11 @@ pub(super) async fn owner_quotas(
 
 /// Verifies that a caller that is not an admin may publish the request's database
 /// ([`crate::domain::exposure`]): the host is under a host suffix granted to it, or it is an
-/// RDS instance, cluster or custom endpoint that the RDS API of the caller's own account or a
-/// granted one (its own, or the read role) shows **with this very endpoint name**. The account
-/// found is stored on the route (`account_id`). Refused: IP literals, names that are no RDS
-/// endpoint, RDS Proxy endpoints (not looked up), another account's database, an account
-/// whose RDS API the router cannot read, and a name the RDS API does not show.
+/// RDS instance, cluster, custom or RDS Proxy endpoint that the RDS API of the caller's own
+/// account or a granted one (its own, or the read role) shows **with this very endpoint
+/// name**. The account found is stored on the route (`account_id`). Refused: IP literals,
+/// names that are no RDS endpoint, another account's database, an account whose RDS API the
+/// router cannot read, and a name the RDS API does not show.
 pub(super) async fn verify_owner(
     ctx: &Context,
     caller: &Caller,
@@ -136,11 +136,6 @@ pub(super) async fn verify_owner(
             "{host} is not an RDS endpoint name and is under no host suffix granted to it"
         )));
     };
-    if endpoint.kind == RdsEndpointKind::Proxy {
-        return Err(deny(format!(
-            "{host} is an RDS Proxy endpoint, which the router does not verify"
-        )));
-    }
     let candidates: Vec<String> = match &spec.account {
         Some(a) if !scope.accounts.contains(a) => {
             return Err(deny(format!(
@@ -152,7 +147,7 @@ pub(super) async fn verify_owner(
     };
     let mut why = Vec::new();
     for account in candidates {
-        if !ctx.rds.covers(&account, &endpoint.region) {
+        if !ctx.rds.reads(&account, &endpoint) {
             why.push(format!(
                 "the router cannot read account {account}'s RDS API in {} (a read role in rds_role_arns, ROUTER_RDS_ROLE_ARNS)",
                 endpoint.region

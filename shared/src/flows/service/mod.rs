@@ -26,10 +26,12 @@ mod catalog;
 mod create;
 mod delete;
 mod exposure;
+mod learn;
 
 pub use catalog::{catalog, Catalog, CatalogEntry, RuleNames};
 pub use create::{create, create_trusted, finish, preview, CreateRequest, Preview};
 pub use delete::{delete, teardown};
+pub(crate) use learn::refresh_event_aliases;
 
 /// Why an operation was refused or failed, in terms a caller can act on.
 #[derive(Debug, thiserror::Error)]

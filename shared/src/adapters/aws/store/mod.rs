@@ -1,6 +1,6 @@
 //! The DynamoDB table: every item the router keeps, in one table. This module reads and writes
 //! routes; its submodules the other item kinds ([`ports`], [`lease`], [`audit_records`],
-//! [`seed_records`]). No other code touches the table.
+//! [`seed_records`], [`event_aliases`]). No other code touches the table.
 //!
 //! Table layout (hash key `pk`, range key `sk`, both strings; on-demand):
 //!
@@ -16,6 +16,7 @@
 //! | dry runs' cursor | `AUDIT`           | `CURSOR#dry`     | `after` (route id), `at` (RFC 3339)                |
 //! | orphan           | `AUDIT`           | `ORPHAN#<arn>`   | `arn`, `kind`, `router`, `route_id`, `first_seen` (epoch s) |
 //! | seed             | `SEEDS`           | route name       | what Terraform declared ([`seed_records::SeedItem`]) |
+//! | event alias      | `ALIAS#<account>#<region>#<identifier>` | `ALIAS` | `target`: the identifier whose routes its events concern (a global database's member cluster → the global database) |
 //!
 //! Indexes: `gsi1` (`gsi1pk`, `gsi1sk`) lists routes in id order for the API and the audit;
 //! `by_rds` (`rds_key`) finds the routes of an RDS identifier for event handling.
@@ -35,6 +36,7 @@ use ddb::types::{
 use crate::domain::route::{Route, RouteId};
 
 pub mod audit_records;
+pub mod event_aliases;
 pub mod lease;
 pub mod ports;
 pub mod seed_records;

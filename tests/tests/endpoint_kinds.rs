@@ -1,0 +1,223 @@
+//! Every way RDS names a database (issue #30): RDS Proxy endpoints, default and added, and
+//! Aurora global writer endpoints. Real handlers, SDK, the strict moto
+//! (tests/moto/rds_proxies.py, rds_global_clusters.py), loopback DNS.
+
+use std::net::Ipv4Addr;
+
+use privatelink_router::domain::route::RouteStatus;
+use router_tests::databases::{database, proxy};
+use router_tests::fixtures::{aurora, Bed, ACCOUNT, OWNER};
+use router_tests::handlers::{audit, post_route, rds_event, sample, watch};
+
+/// A bed where only verified owners publish (no caller grants), like a production policy.
+const OWNERS_ONLY: &[(&str, &str)] = &[
+    ("ROUTER_CALLER_GRANTS", "{}"),
+    ("ROUTER_DATABASE_PORTS", "3306,5432"),
+    ("ROUTER_DATABASE_CIDRS", "10.0.0.0/16"),
+];
+
+fn ips(last: &[u8], subnet: u8) -> Vec<Ipv4Addr> {
+    last.iter()
+        .map(|x| Ipv4Addr::new(10, 0, subnet, *x))
+        .collect()
+}
+
+/// Case 3: a route on an RDS Proxy's added read-only endpoint
+/// (`<endpoint>.endpoint.proxy-<id>.<region>.rds.amazonaws.com`) and one on its default
+/// endpoint. Before, the added endpoint was no RDS name at all: an owner could not publish it,
+/// and no proxy event reached it. Now both are verified through the RDS API, the added
+/// endpoint's route follows the proxy's events, each registers every address its name
+/// answers on the proxy's port (5432, while the database behind listens on 5433), and a
+/// proxy that scales 2 → 3 → 2 addresses loses no live one and drops the departed one within
+/// the window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rds_proxy_endpoints_are_verified_hear_proxy_events_and_keep_every_live_address() {
+    let bed = Bed::start_with("proxy-kinds", OWNERS_ONLY).await;
+    database(&bed, "orders-db", "postgres", 5433, "10.0.0.0/16", None).await;
+    let proxy = proxy(&bed, "orders-proxy", "orders-db", Some("orders-ro")).await;
+    let read_only = proxy.read_only.clone().expect("read-only endpoint");
+    assert!(
+        read_only.starts_with("orders-ro.endpoint.proxy-"),
+        "{read_only}"
+    );
+    bed.dns.set_a(&proxy.endpoint, &ips(&[60], 1));
+    bed.dns
+        .set_a(&read_only, &[ips(&[61], 1), ips(&[61], 2)].concat());
+
+    for (name, host) in [("orders-rw", &proxy.endpoint), ("orders-ro", &read_only)] {
+        let body = serde_json::json!({"name": name, "host": host, "port": 5432});
+        let (status, reply) = post_route(&bed.ctx, &body, OWNER).await;
+        assert_eq!(status, 201, "{name}: {reply:#}");
+        assert_eq!(reply["account"], ACCOUNT, "{name}: verified in its account");
+        assert_eq!(
+            reply["rds_identifier"], "orders-proxy",
+            "{name}: proxy events name the proxy"
+        );
+    }
+    let ro = bed.route("orders-ro").await;
+    assert_eq!(
+        bed.targets(&ro).await,
+        vec!["10.0.1.61:5432", "10.0.2.61:5432"],
+        "every address, on the proxy's port"
+    );
+
+    // The proxy scales out: a third address. A proxy event reaches the added endpoint's route
+    // and registers it in that invocation.
+    let three = [ips(&[61], 1), ips(&[61], 2), ips(&[62], 1)].concat();
+    bed.dns.set_a(&read_only, &three);
+    let summary = rds_event(&bed.ctx, sample("rds-proxy-target-added-0213.json")).await;
+    assert_eq!(summary["decision"], "handled", "{summary:#}");
+    let report = summary["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["route_id"] == "orders-ro")
+        .unwrap_or_else(|| panic!("the event reaches orders-ro: {summary:#}"));
+    assert_eq!(report["result"], "reconciled", "{report:#}");
+    assert_eq!(
+        bed.targets(&ro).await,
+        vec!["10.0.1.61:5432", "10.0.1.62:5432", "10.0.2.61:5432"]
+    );
+
+    // It scales back in: the departed address leaves within the window (3 lookups), and no
+    // audit ever removes a live one.
+    let two = [ips(&[61], 1), ips(&[62], 1)].concat();
+    bed.dns.set_a(&read_only, &two);
+    let mut gone_after = None;
+    for run in 1..=4 {
+        audit(&bed.ctx).await;
+        let targets = bed.targets(&ro).await;
+        for live in ["10.0.1.61:5432", "10.0.1.62:5432"] {
+            assert!(
+                targets.contains(&live.to_owned()),
+                "audit {run}: {live} removed"
+            );
+        }
+        if gone_after.is_none() && !targets.contains(&"10.0.2.61:5432".to_owned()) {
+            gone_after = Some(run);
+        }
+    }
+    assert!(
+        gone_after.is_some_and(|run| run <= 3),
+        "departed address gone within the window: {gone_after:?}"
+    );
+
+    // The proxy is deleted (its endpoints with it) and its names answer NXDOMAIN: the RDS API
+    // confirms both are gone, so their addresses leave at the first watch, no bound to wait.
+    aws_sdk_rds::Client::new(&bed.sdk)
+        .delete_db_proxy()
+        .db_proxy_name("orders-proxy")
+        .send()
+        .await
+        .expect("proxy deleted");
+    bed.dns.remove(&read_only);
+    bed.dns.remove(&proxy.endpoint);
+    let run = watch(&bed.ctx).await;
+    for name in ["orders-ro", "orders-rw"] {
+        let route = bed.route(name).await;
+        assert_eq!(
+            bed.targets(&route).await,
+            Vec::<String>::new(),
+            "{name}: {run:#}"
+        );
+        assert_eq!(route.status, RouteStatus::SourceGone, "{name}");
+    }
+}
+
+/// Case 1: a route on an Aurora global database's writer endpoint
+/// (`<global>.global-<id>.global.rds.amazonaws.com`, a CNAME to the primary cluster's writer).
+/// A managed switchover makes the us-west-2 cluster primary: the name now leads to its writer,
+/// and the member cluster's RDS-EVENT-0397 arrives from us-west-2. Before, the name was read
+/// as an instance endpoint in a region called "global": no event matched, and the demoted
+/// primary kept its connections until the minute watch's window let it go (three minutes).
+/// Now the route knows its global database and member clusters (DescribeGlobalClusters), the
+/// event reaches it, and its target moves in that invocation, registered with AZ `all` (the
+/// address is outside the router VPC).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_writer_endpoint_follows_a_switchover_when_its_member_cluster_says_so() {
+    use aws_sdk_rds::config::Region;
+    let bed = Bed::start("global-writer").await;
+    let east = aurora(&bed, "gdb1-east", &[Ipv4Addr::new(10, 1, 0, 5)]).await;
+    let rds = aws_sdk_rds::Client::new(&bed.sdk);
+    let east_arn = format!("arn:aws:rds:us-east-1:{ACCOUNT}:cluster:gdb1-east");
+    let global = rds
+        .create_global_cluster()
+        .global_cluster_identifier("gdb1")
+        .source_db_cluster_identifier(&east_arn)
+        .send()
+        .await
+        .expect("global database created");
+    let global_endpoint = global
+        .global_cluster()
+        .and_then(|g| g.endpoint())
+        .expect("global writer endpoint")
+        .to_owned();
+    let west_rds = aws_sdk_rds::Client::from_conf(
+        aws_sdk_rds::config::Builder::from(&bed.sdk)
+            .region(Region::new("us-west-2"))
+            .build(),
+    );
+    let west = west_rds
+        .create_db_cluster()
+        .db_cluster_identifier("gdb1-west")
+        .engine("aurora-postgresql")
+        .global_cluster_identifier("gdb1")
+        .send()
+        .await
+        .expect("secondary cluster created");
+    let west_writer = west
+        .db_cluster()
+        .and_then(|c| c.endpoint())
+        .expect("secondary's cluster endpoint")
+        .to_owned();
+    bed.dns.set_cname(&global_endpoint, &east.writer_endpoint);
+
+    let route = bed.add_route("gdb1", &global_endpoint, 5432).await;
+    assert_eq!(route.spec.account.as_deref(), Some(ACCOUNT), "learned");
+    assert_eq!(bed.targets(&route).await, vec!["10.1.0.5:5432"]);
+
+    // The switchover: the global name now leads to the us-west-2 writer, and the member
+    // cluster there says so.
+    bed.dns.set_a(&west_writer, &[Ipv4Addr::new(10, 9, 0, 7)]);
+    bed.dns.set_cname(&global_endpoint, &west_writer);
+    let summary = rds_event(
+        &bed.ctx,
+        sample("rds-cluster-global-writer-moved-0397.json"),
+    )
+    .await;
+    assert_eq!(summary["decision"], "handled", "{summary:#}");
+    let report = &summary["routes"][0];
+    assert_eq!(report["route_id"], "gdb1", "{summary:#}");
+    assert_eq!(report["result"], "reconciled", "{report:#}");
+    assert_eq!(
+        bed.targets(&route).await,
+        vec!["10.9.0.7:5432"],
+        "the demoted primary's writer left in the event's invocation"
+    );
+    let health = aws_sdk_elasticloadbalancingv2::Client::new(&bed.sdk)
+        .describe_target_health()
+        .target_group_arn(route.target_group_arn.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let zone = health
+        .target_health_descriptions()
+        .iter()
+        .filter_map(|d| d.target())
+        .find(|t| t.id() == Some("10.9.0.7"))
+        .and_then(|t| t.availability_zone());
+    assert_eq!(zone, Some("all"), "outside the router VPC");
+
+    // A member cluster's deletion event through the alias never ends the global route.
+    let mut deleted = sample("rds-cluster-deleted-0171.json");
+    deleted["region"] = "us-west-2".into();
+    deleted["time"] = "2026-11-25T11:30:00Z".into();
+    deleted["detail"]["Date"] = "2026-11-25T11:30:00Z".into();
+    deleted["detail"]["SourceIdentifier"] = "gdb1-west".into();
+    let summary = rds_event(&bed.ctx, deleted).await;
+    assert_eq!(
+        summary["routes"][0]["status_after"], "active",
+        "{summary:#}"
+    );
+    assert_eq!(bed.targets(&route).await, vec!["10.9.0.7:5432"]);
+}
