@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use privatelink_router::domain::route::RouteStatus;
 use router_tests::databases::{database, proxy};
 use router_tests::fixtures::{aurora, Bed, ACCOUNT, OWNER};
-use router_tests::handlers::{audit, post_route, rds_event, sample, watch};
+use router_tests::handlers::{audit, get_route, post_route, rds_event, sample, watch};
 
 /// A bed where only verified owners publish (no caller grants), like a production policy.
 const OWNERS_ONLY: &[(&str, &str)] = &[
@@ -220,4 +220,151 @@ async fn a_global_writer_endpoint_follows_a_switchover_when_its_member_cluster_s
         "{summary:#}"
     );
     assert_eq!(bed.targets(&route).await, vec!["10.9.0.7:5432"]);
+}
+
+/// Case 4, rename and replace (the documented way to restore into the same name): `prod`
+/// (10.0.1.5) is renamed `prod-old`, its old name answers NXDOMAIN, and a restored instance
+/// later takes the name `prod` (10.0.2.9). The renamed database's address leaves the route
+/// (it is no longer `prod`), the route keeps its port and says the name is gone, "deleted or
+/// renamed"; `prod-old`'s deletion event never touches it; the restore's event (0043) brings
+/// it back on the new address in that invocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_renamed_away_and_restored_is_followed_and_the_old_database_never_touches_it() {
+    let bed = Bed::start("rename-replace").await;
+    let host = prod_instance(&bed).await;
+    bed.set_ip(&host, [10, 0, 1, 5]);
+    let route = bed.add_route("prod", &host, 5432).await;
+    assert_eq!(route.spec.account.as_deref(), Some(ACCOUNT));
+    let port = route.listener_port;
+
+    // Renamed: the old name stops resolving; the renamed database keeps its address.
+    let renamed = aws_sdk_rds::Client::new(&bed.sdk)
+        .modify_db_instance()
+        .db_instance_identifier("prod")
+        .new_db_instance_identifier("prod-old")
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("instance renamed");
+    let old_host = renamed
+        .db_instance()
+        .and_then(|i| i.endpoint())
+        .and_then(|e| e.address())
+        .expect("renamed endpoint")
+        .to_owned();
+    bed.dns.remove(&host);
+    bed.set_ip(&old_host, [10, 0, 1, 5]);
+    watch(&bed.ctx).await;
+    let (status, body) = get_route(&bed.ctx, "prod").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "source_gone", "{body:#}");
+    assert_eq!(body["listener_port"], port, "the port is kept");
+    let reason = body["health"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("renamed"), "{reason}");
+    assert_eq!(bed.targets(&route).await, Vec::<String>::new());
+
+    // prod-old is deleted: its event names prod-old and reaches no route.
+    let mut deleted = sample("rds-instance-deleted-0003.json");
+    deleted["detail"]["SourceIdentifier"] = "prod-old".into();
+    let summary = rds_event(&bed.ctx, deleted).await;
+    assert_eq!(summary["decision"], "unrouted", "{summary:#}");
+    assert_eq!(bed.route("prod").await.status, RouteStatus::SourceGone);
+
+    // A restore takes the name back: its event brings the route back on the new address.
+    prod_instance(&bed).await;
+    bed.set_ip(&host, [10, 0, 2, 9]);
+    let mut restored = sample("rds-instance-created-0005.json");
+    restored["detail"]["EventID"] = "RDS-EVENT-0043".into();
+    restored["detail"]["Message"] = "Restored from snapshot prod-final".into();
+    restored["detail"]["SourceIdentifier"] = "prod".into();
+    restored["time"] = "2026-11-25T12:00:00Z".into();
+    restored["detail"]["Date"] = "2026-11-25T12:00:00Z".into();
+    let summary = rds_event(&bed.ctx, restored).await;
+    assert_eq!(summary["decision"], "handled", "{summary:#}");
+    assert_eq!(bed.targets(&route).await, vec!["10.0.2.9:5432"]);
+    let after = bed.route("prod").await;
+    assert_eq!(after.status, RouteStatus::Active);
+    assert_eq!(after.listener_port, port);
+}
+
+/// A PostgreSQL DB instance `prod` in moto's RDS; its endpoint. moto names an instance's
+/// automated snapshot by the minute (`rds:prod-<minute>`) and keeps it after a rename, so an
+/// earlier `prod`'s snapshot is deleted first.
+async fn prod_instance(bed: &Bed) -> String {
+    let rds = aws_sdk_rds::Client::new(&bed.sdk);
+    let snapshots = rds.describe_db_snapshots().send().await.expect("snapshots");
+    for id in snapshots
+        .db_snapshots()
+        .iter()
+        .filter_map(|s| s.db_snapshot_identifier())
+        .filter(|id| id.starts_with("rds:prod-"))
+    {
+        rds.delete_db_snapshot()
+            .db_snapshot_identifier(id)
+            .send()
+            .await
+            .expect("old snapshot deleted");
+    }
+    let out = rds
+        .create_db_instance()
+        .db_instance_identifier("prod")
+        .engine("postgres")
+        .db_instance_class("db.t4g.micro")
+        .allocated_storage(20)
+        .send()
+        .await
+        .expect("instance prod");
+    out.db_instance()
+        .and_then(|i| i.endpoint())
+        .and_then(|e| e.address())
+        .expect("instance endpoint")
+        .to_owned()
+}
+
+/// Case 4, a cluster rename (RDS-EVENT-0172, "Renamed cluster from billing to billing-new"):
+/// the cluster's endpoints carry the new name, the route's name stops resolving. Before, the
+/// event named only the new cluster and reached no route; the route learned nothing until its
+/// name went gone. Now the event reaches the route of the old name at once, without polling
+/// the dead name, and the route says what happened and what to do, in its health line too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_cluster_is_reported_with_its_new_name_without_polling_the_old_one() {
+    let bed = Bed::start_with(
+        "cluster-rename",
+        &[("ROUTER_DNS_POLL_DEADLINE_SECONDS", "5")],
+    )
+    .await;
+    let cluster = aurora(&bed, "billing", &[Ipv4Addr::new(10, 0, 1, 30)]).await;
+    let route = bed
+        .add_route("billing", &cluster.writer_endpoint, 5432)
+        .await;
+    assert_eq!(route.spec.rds_identifier.as_deref(), Some("billing"));
+
+    aws_sdk_rds::Client::new(&bed.sdk)
+        .modify_db_cluster()
+        .db_cluster_identifier("billing")
+        .new_db_cluster_identifier("billing-new")
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("cluster renamed");
+    bed.dns.remove(&cluster.writer_endpoint);
+    let started = std::time::Instant::now();
+    let summary = rds_event(&bed.ctx, sample("rds-cluster-renamed-0172.json")).await;
+    assert_eq!(summary["decision"], "handled", "{summary:#}");
+    let report = &summary["routes"][0];
+    assert_eq!(report["route_id"], "billing", "{summary:#}");
+    let reason = report["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("renamed to billing-new"), "{report:#}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "the dead name is not polled until the deadline: {:?}",
+        started.elapsed()
+    );
+
+    watch(&bed.ctx).await;
+    let (_, body) = get_route(&bed.ctx, "billing").await;
+    assert_eq!(body["status"], "source_gone", "{body:#}");
+    let line = body["health"]["reason"].as_str().unwrap_or_default();
+    assert!(line.contains("renamed to billing-new"), "{line}");
+    assert!(line.contains("rename the cluster back"), "{line}");
 }

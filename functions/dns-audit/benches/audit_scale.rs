@@ -181,6 +181,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         unapplied: false,
         applying_until: None,
         name_gone_since: None,
+        renamed_to: None,
         ceded: Default::default(),
         deployment_tagged: true,
         quota_counted: false,

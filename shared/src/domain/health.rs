@@ -165,15 +165,22 @@ impl RouteHealth {
     }
 
     /// The health of a `source_gone` route: not serving, saying since when its name has been
-    /// gone and what brings it back. `since` is the first NXDOMAIN of the streak.
-    pub fn name_gone(mut self, host: &str, since: Option<DateTime<Utc>>) -> Self {
-        let since = since.map_or_else(String::new, |t| {
+    /// gone (`name_gone_since`, the first NXDOMAIN of the streak), why when RDS said so (a
+    /// cluster renamed: `renamed_to`), and what brings it back.
+    pub fn name_gone(mut self, route: &crate::domain::route::Route) -> Self {
+        let host = route.spec.host.as_str();
+        let since = route.name_gone_since.map_or_else(String::new, |t| {
             format!(" since {}", t.to_rfc3339_opts(SecondsFormat::Secs, true))
         });
         self.health = Health::NotServing;
-        self.reason = Some(format!(
-            "{host} has answered NXDOMAIN{since}: the database was deleted or renamed, so its targets were removed (its IPs may belong to another database now); the port is kept and the route follows the name again when it resolves"
-        ));
+        self.reason = Some(match &route.renamed_to {
+            Some(to) => format!(
+                "{host} has answered NXDOMAIN{since}: its cluster was renamed to {to} (RDS-EVENT-0172), whose endpoints carry the new name, so its targets were removed; create a route on {to}'s endpoint, or rename the cluster back (this route keeps its port and follows the name again when it resolves)"
+            ),
+            None => format!(
+                "{host} has answered NXDOMAIN{since}: the database was deleted or renamed, so its targets were removed (its IPs may belong to another database now); the port is kept and the route follows the name again when it resolves"
+            ),
+        });
         self
     }
 }

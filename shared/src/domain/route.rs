@@ -407,6 +407,13 @@ pub struct Route {
     /// next answer. Past `ROUTER_GONE_AFTER_SECONDS` the route becomes `source_gone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_gone_since: Option<DateTime<Utc>>,
+    /// The new identifier of the Aurora cluster this route's name belonged to, from
+    /// RDS-EVENT-0172 ("Renamed cluster from … to …"): the cluster's endpoints carry the new
+    /// name now, so the route's name stops resolving. Shown in the route's health while the
+    /// name is gone; cleared when it resolves again (renamed back, or taken by another
+    /// cluster, which the route then follows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_to: Option<String>,
     /// IPs the route gave up because another route's database answers them, or held when its
     /// source was deleted or its name went gone: never registered on this route again while
     /// another route's database answers them, even if this route's name does (a stale answer).

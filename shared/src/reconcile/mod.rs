@@ -168,6 +168,7 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
     {
         // The name resolves again: the route follows it like a new one.
         route.status = RouteStatus::Pending;
+        route.renamed_to = None;
         changed = true;
     }
     if matches!(route.status, RouteStatus::Pending | RouteStatus::Active) {

@@ -609,10 +609,7 @@ async fn audit_route(
     let mut health = summarize(&observed, &refused, outcome.route.conflict.as_deref())
         .with_arrivals(&observed, &outcome.route.arrivals, chrono::Utc::now());
     if outcome.route.status == RouteStatus::SourceGone {
-        health = health.name_gone(
-            outcome.route.spec.host.as_str(),
-            outcome.route.name_gone_since,
-        );
+        health = health.name_gone(&outcome.route);
     }
     health = health.target_quota_full(outcome.route.target_quota_full.as_deref());
     if fails_health_checks(&observed) {

@@ -168,7 +168,29 @@ impl RdsEvent {
             names.extend(self.resources.iter().filter_map(|arn| database_in_arn(arn)));
             names
         } else {
-            BTreeSet::from([self.source_identifier.clone()])
+            let mut names = BTreeSet::from([self.source_identifier.clone()]);
+            if let Some((from, to)) = self.cluster_renamed() {
+                names.extend([from, to]);
+            }
+            names
+        }
+    }
+
+    /// For RDS-EVENT-0172 ("Renamed cluster from `old` to `new`", Aurora user guide, "Amazon
+    /// RDS event categories and event messages for Aurora"), the old and the new identifier
+    /// (lowercase): the routes of the old name must hear it, whichever the event's
+    /// `SourceIdentifier` names. `None` for any other event or a message of another shape.
+    pub fn cluster_renamed(&self) -> Option<(String, String)> {
+        if !self.event_id.eq_ignore_ascii_case("RDS-EVENT-0172") {
+            return None;
+        }
+        let at = after_ci(&self.message, "renamed cluster from ")?;
+        let words: Vec<&str> = self.message.get(at..)?.split_whitespace().take(3).collect();
+        match words.as_slice() {
+            [from, to, into] if to.eq_ignore_ascii_case("to") => {
+                Some((identifier_token(from)?, identifier_token(into)?))
+            }
+            _ => None,
         }
     }
 }

@@ -414,6 +414,16 @@ async fn handle_route(
         }
         _ => {}
     }
+    // A cluster renamed away from the route's name (RDS-EVENT-0172): its endpoints carry the
+    // new name now, so the old one is re-resolved once, not polled for a change that cannot
+    // come, and the route remembers the new name for its health line.
+    let renamed_to = event
+        .cluster_renamed()
+        .filter(|(from, _)| route.spec.rds_identifier.as_deref() == Some(from.as_str()))
+        .map(|(_, to)| to);
+    if renamed_to.is_some() {
+        action = Action::Reresolve;
+    }
     if route.spec.account.is_none()
         && action == Action::Deleted
         && !nxdomain_confirmed(ctx.dns.as_ref(), route.spec.host.as_str(), deadline).await
@@ -457,7 +467,16 @@ async fn handle_route(
         if dry_run {
             working.status = status;
         } else {
-            working = store_status(ctx, working, status).await?;
+            working = store_with(ctx, working, |r| r.status = status).await?;
+            info!(route_id = %working.id(), from = %tag(&status_before), to = %tag(&status), "route status changed by RDS event");
+        }
+    }
+    if let Some(to) = &renamed_to {
+        warn!(route_id = %working.id(), renamed_to = %to, "the route's cluster was renamed: its name will stop resolving");
+        if dry_run {
+            working.renamed_to = Some(to.clone());
+        } else {
+            working = store_with(ctx, working, |r| r.renamed_to = Some(to.clone())).await?;
         }
     }
     // Reader and custom endpoints whose members the RDS API gives: the members are the answer
@@ -572,7 +591,9 @@ async fn handle_route(
         } else {
             RouteResult::Reconciled
         },
-        reason: None,
+        reason: renamed_to.map(|to| {
+            format!("the cluster was renamed to {to}: the route's name stops resolving; create a route on {to}'s endpoint, or rename the cluster back")
+        }),
         status_before,
         status_after: stored.status,
         dns,
@@ -598,51 +619,30 @@ async fn handle_route(
     Ok(report)
 }
 
-/// Stores a lifecycle status, re-reading and retrying on a lost race (three attempts).
-async fn store_status(
-    ctx: &Context,
-    mut route: Route,
-    status: RouteStatus,
-) -> Result<Route, EventError> {
-    for attempt in 0..3 {
-        if route.status == status {
-            return Ok(route);
-        }
-        let mut next = route.clone();
-        next.status = status;
-        next.version += 1;
-        next.updated_at = Utc::now();
-        match ctx.store.save(&next).await {
-            Ok(()) => {
-                info!(route_id = %next.id(), from = %tag(&route.status), to = %tag(&status), "route status changed by RDS event");
-                return Ok(next);
-            }
-            Err(StoreError::Conflict(_)) if attempt < 2 => {
-                route = ctx
-                    .store
-                    .get(route.id())
-                    .await?
-                    .ok_or_else(|| StoreError::NotFound(route.id().to_string()))?;
-            }
-            Err(e) => return Err(e.into()),
-        }
+/// Stores `last_event_at = max(stored, time)` on the route as stored ([`store_with`]).
+async fn store_mark(ctx: &Context, route: Route, time: DateTime<Utc>) -> Result<Route, EventError> {
+    if route.last_event_at.is_some_and(|t| t >= time) {
+        return Ok(route);
     }
-    Err(StoreError::Conflict(route.id().to_string()).into())
+    store_with(ctx, route, |r| {
+        r.last_event_at = Some(r.last_event_at.map_or(time, |t| t.max(time)))
+    })
+    .await
 }
 
-/// Stores `last_event_at = max(stored, time)` on the route as stored, re-reading and retrying
-/// on a lost race (three attempts).
-async fn store_mark(
+/// Applies `change` to the route as stored and saves it, re-reading and retrying on a lost
+/// race (three attempts); nothing is written when the change changes nothing.
+async fn store_with(
     ctx: &Context,
     mut route: Route,
-    time: DateTime<Utc>,
+    change: impl Fn(&mut Route),
 ) -> Result<Route, EventError> {
     for attempt in 0..3 {
-        if route.last_event_at.is_some_and(|t| t >= time) {
+        let mut next = route.clone();
+        change(&mut next);
+        if next == route {
             return Ok(route);
         }
-        let mut next = route.clone();
-        next.last_event_at = Some(time);
         next.version += 1;
         next.updated_at = Utc::now();
         match ctx.store.save(&next).await {
@@ -827,6 +827,34 @@ mod tests {
             "{ids:?}"
         );
         assert!(!ids.contains("bgd-abc"));
+    }
+
+    #[test]
+    fn a_cluster_rename_names_the_old_and_the_new_identifier() {
+        let mut raw = event("RDS-EVENT-0172", "RDS DB Cluster Event");
+        raw["detail"]["Message"] = json!("Renamed cluster from Billing to billing-new");
+        raw["detail"]["SourceIdentifier"] = json!("billing-new");
+        let e = RdsEvent::parse(&raw).unwrap();
+        assert_eq!(
+            e.cluster_renamed(),
+            Some(("billing".to_owned(), "billing-new".to_owned()))
+        );
+        assert!(e.identifiers().contains("billing"), "{:?}", e.identifiers());
+        for message in [
+            "Renamed cluster",
+            "Renamed cluster from a",
+            "Renamed cluster from a b c",
+        ] {
+            raw["detail"]["Message"] = json!(message);
+            assert_eq!(
+                RdsEvent::parse(&raw).unwrap().cluster_renamed(),
+                None,
+                "{message}"
+            );
+        }
+        let mut other = event("RDS-EVENT-0071", "RDS DB Cluster Event");
+        other["detail"]["Message"] = json!("Renamed cluster from a to b");
+        assert_eq!(RdsEvent::parse(&other).unwrap().cluster_renamed(), None);
     }
 
     #[test]

@@ -193,6 +193,7 @@ pub(super) async fn allocate(
             unapplied: false,
             applying_until: None,
             name_gone_since: None,
+            renamed_to: None,
             ceded: Default::default(),
             deployment_tagged: true,
             quota_counted: owner_quota.is_some(),

@@ -400,7 +400,7 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
     }
     redact(ctx, caller, &mut route);
     if route.status == RouteStatus::SourceGone {
-        health = health.name_gone(route.spec.host.as_str(), route.name_gone_since);
+        health = health.name_gone(&route);
     }
     health = health
         .target_quota_full(route.target_quota_full.as_deref())
