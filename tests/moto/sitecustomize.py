@@ -13,6 +13,7 @@ as AWS where the router's rules depend on it. See tests/src/moto.rs.
 6. RDS Proxy endpoint names as AWS gives them, and added proxy endpoints: rds_proxies.py.
 7. DescribeGlobalClusters of one global database, or GlobalClusterNotFoundFault:
    rds_global_clusters.py.
+8. Blue/Green switchover renames an Aurora cluster's instances too: rds_blue_green.py.
 """
 import functools, inspect, sys, threading
 try:
@@ -34,7 +35,8 @@ if DynamoDBBackend is not None:
 
 # A patch that fails to load must not leave a kinder emulator behind silently: the error goes to
 # moto's log and tests/tests/testbed.rs fails on the missing behaviour.
-for _module in ("strict_elbv2", "rds_cluster_endpoints", "rds_ports", "rds_states", "rds_proxies", "rds_global_clusters"):
+for _module in ("strict_elbv2", "rds_cluster_endpoints", "rds_ports", "rds_states", "rds_proxies", "rds_global_clusters",
+                "rds_blue_green"):
     _patch = __import__(_module)
     if getattr(_patch, "APPLIED", True) is False:
         print("router-tests: " + _module + " did NOT apply: moto is kinder than AWS", file=sys.stderr)

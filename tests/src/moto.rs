@@ -37,7 +37,8 @@ use tokio::{
 /// The Python files loaded into every `moto_server` through `PYTHONPATH` (see
 /// `tests/moto/sitecustomize.py`): DynamoDB transactions isolated, ELBv2 target states and
 /// matching as AWS documents them, Aurora custom cluster endpoints, DB instance port changes
-/// and states, RDS Proxy endpoints, global databases described one at a time.
+/// and states, RDS Proxy endpoints, global databases described one at a time, Blue/Green
+/// switchovers that rename cluster instances.
 pub const MOTO_PATCHES: &[(&str, &str)] = &[
     ("sitecustomize.py", include_str!("../moto/sitecustomize.py")),
     ("strict_elbv2.py", include_str!("../moto/strict_elbv2.py")),
@@ -51,6 +52,10 @@ pub const MOTO_PATCHES: &[(&str, &str)] = &[
     (
         "rds_global_clusters.py",
         include_str!("../moto/rds_global_clusters.py"),
+    ),
+    (
+        "rds_blue_green.py",
+        include_str!("../moto/rds_blue_green.py"),
     ),
 ];
 

@@ -368,3 +368,82 @@ async fn a_renamed_cluster_is_reported_with_its_new_name_without_polling_the_old
     assert!(line.contains("renamed to billing-new"), "{line}");
     assert!(line.contains("rename the cluster back"), "{line}");
 }
+
+/// Case 6, second half: RDS-EVENT-0248 "Switchover completed on blue/green deployment."
+/// names only the deployment. Before, it reached no route, so a route on an Aurora cluster's
+/// instance endpoint waited for the minute watch and its K window. Now the deployment's
+/// databases, cluster instances included, come from DescribeBlueGreenDeployments, and the
+/// route moves in the event's invocation (moto extended: a switchover renames the cluster's
+/// instances too, tests/moto/rds_blue_green.py).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blue_green_switchover_event_reaches_the_routes_of_every_renamed_database() {
+    let bed = Bed::start("bg-members").await;
+    aurora(&bed, "ledger", &[Ipv4Addr::new(10, 0, 1, 40)]).await;
+    let rds = aws_sdk_rds::Client::new(&bed.sdk);
+    let blue_instance = rds
+        .describe_db_instances()
+        .db_instance_identifier("ledger-1")
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .endpoint()
+        .and_then(|e| e.address())
+        .unwrap()
+        .to_owned();
+    let route = bed.add_route("ledger-1", &blue_instance, 5432).await;
+    assert_eq!(bed.targets(&route).await, vec!["10.0.1.40:5432"]);
+
+    let deployment = rds
+        .create_blue_green_deployment()
+        .blue_green_deployment_name("ledger-upgrade")
+        .source(format!("arn:aws:rds:us-east-1:{ACCOUNT}:cluster:ledger"))
+        .send()
+        .await
+        .expect("blue/green deployment")
+        .blue_green_deployment()
+        .and_then(|d| d.blue_green_deployment_identifier())
+        .unwrap()
+        .to_owned();
+    rds.switchover_blue_green_deployment()
+        .blue_green_deployment_identifier(&deployment)
+        .send()
+        .await
+        .expect("switchover");
+    let switched = rds
+        .describe_blue_green_deployments()
+        .blue_green_deployment_identifier(&deployment)
+        .send()
+        .await
+        .expect("deployment described")
+        .blue_green_deployments()[0]
+        .clone();
+    let members: Vec<&str> = switched
+        .switchover_details()
+        .iter()
+        .filter_map(|d| d.target_member())
+        .collect();
+    assert!(
+        members.iter().any(|m| m.ends_with(":db:ledger-1")),
+        "the green instance took the blue one's name: {members:?}"
+    );
+    // The instance endpoint keeps its name and leads to the green instance now.
+    bed.set_ip(&blue_instance, [10, 0, 2, 41]);
+
+    let mut event = sample("rds-bluegreen-switchover-completed-0248.json");
+    let arn = format!("arn:aws:rds:us-east-1:{ACCOUNT}:deployment:{deployment}");
+    event["resources"] = serde_json::json!([arn]);
+    event["detail"]["SourceArn"] = arn.into();
+    event["detail"]["SourceIdentifier"] = deployment.clone().into();
+    let summary = rds_event(&bed.ctx, event).await;
+    assert_eq!(summary["decision"], "handled", "{summary:#}");
+    assert!(
+        summary["identifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i == "ledger-1-old1"),
+        "{summary:#}"
+    );
+    assert_eq!(bed.targets(&route).await, vec!["10.0.2.41:5432"]);
+}

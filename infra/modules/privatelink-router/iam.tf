@@ -54,7 +54,8 @@ locals {
   # RDS in the router's own account (members of Aurora reader and custom endpoints):
   # DescribeDBClusters/DBInstances/DBClusterEndpoints take cluster, db and cluster-endpoint
   # resources, DescribeDBProxies/DBProxyEndpoints db-proxy and db-proxy-endpoint ones, and
-  # DescribeGlobalClusters global-cluster ones, whose ARN has no region
+  # DescribeGlobalClusters global-cluster ones, whose ARN has no region, and
+  # DescribeBlueGreenDeployments deployment ones
   # ("Actions, resources, and condition keys for Amazon RDS").
   rds_arn_prefix = replace(local.elb_arn_prefix, ":elasticloadbalancing:", ":rds:")
   rds_read_arns = [
@@ -64,6 +65,7 @@ locals {
     "${local.rds_arn_prefix}:db-proxy:*",
     "${local.rds_arn_prefix}:db-proxy-endpoint:*",
     "${replace(local.rds_arn_prefix, "/:rds:[^:]+:/", ":rds::")}:global-cluster:*",
+    "${local.rds_arn_prefix}:deployment:*",
   ]
 }
 
@@ -77,6 +79,7 @@ data "aws_iam_policy_document" "rds_read" {
       "rds:DescribeDBProxies",
       "rds:DescribeDBProxyEndpoints",
       "rds:DescribeGlobalClusters",
+      "rds:DescribeBlueGreenDeployments",
     ]
     resources = local.rds_read_arns
   }

@@ -471,7 +471,7 @@ variable "rds_membership" {
 }
 
 variable "rds_role_arns" {
-  description = "ROUTER_RDS_ROLE_ARNS: read-only IAM roles in other accounts (arn:aws:iam::<account>:role/<name>, one per account) the router assumes to read their RDS API; each must trust the router's Lambda roles and allow rds:DescribeDBClusters, rds:DescribeDBInstances, rds:DescribeDBClusterEndpoints, rds:DescribeDBProxies, rds:DescribeDBProxyEndpoints, rds:DescribeGlobalClusters and rds:DescribeDBParameters (the last for diagnosing MySQL and MariaDB max_connect_errors)."
+  description = "ROUTER_RDS_ROLE_ARNS: read-only IAM roles in other accounts (arn:aws:iam::<account>:role/<name>, one per account) the router assumes to read their RDS API; each must trust the router's Lambda roles and allow rds:DescribeDBClusters, rds:DescribeDBInstances, rds:DescribeDBClusterEndpoints, rds:DescribeDBProxies, rds:DescribeDBProxyEndpoints, rds:DescribeGlobalClusters, rds:DescribeBlueGreenDeployments and rds:DescribeDBParameters (the last for diagnosing MySQL and MariaDB max_connect_errors)."
   type        = list(string)
   default     = []
   validation {

@@ -60,6 +60,7 @@ pub const ROUTES_API: &[&str] = &[
     "rds:DescribeDBProxies",
     "rds:DescribeDBProxyEndpoints",
     "rds:DescribeGlobalClusters",
+    "rds:DescribeBlueGreenDeployments",
     "rds:DescribeDBParameters",
     "sts:AssumeRole",
     "secretsmanager:GetSecretValue",
@@ -86,6 +87,7 @@ pub const RDS_EVENTS: &[&str] = &[
     "rds:DescribeDBProxies",
     "rds:DescribeDBProxyEndpoints",
     "rds:DescribeGlobalClusters",
+    "rds:DescribeBlueGreenDeployments",
     "sts:AssumeRole",
 ];
 
@@ -128,6 +130,7 @@ pub const DNS_AUDIT: &[&str] = &[
     "rds:DescribeDBProxies",
     "rds:DescribeDBProxyEndpoints",
     "rds:DescribeGlobalClusters",
+    "rds:DescribeBlueGreenDeployments",
     "rds:DescribeDBParameters",
     "sts:AssumeRole",
     "secretsmanager:GetSecretValue",

@@ -4,10 +4,11 @@
 //!
 //! Calls (RDS API reference): DescribeDBClusters, DescribeDBInstances (filter `db-cluster-id`),
 //! DescribeDBClusterEndpoints, DescribeDBProxies, DescribeDBProxyEndpoints,
-//! DescribeGlobalClusters, DescribeDBParameters (a diagnosis). IAM: `rds:DescribeDBClusters`,
-//! `rds:DescribeDBInstances`, `rds:DescribeDBClusterEndpoints`, `rds:DescribeDBProxies`,
-//! `rds:DescribeDBProxyEndpoints`, `rds:DescribeGlobalClusters`, `rds:DescribeDBParameters`,
-//! and `sts:AssumeRole` on the configured roles.
+//! DescribeGlobalClusters, DescribeBlueGreenDeployments, DescribeDBParameters (a diagnosis).
+//! IAM: `rds:DescribeDBClusters`, `rds:DescribeDBInstances`, `rds:DescribeDBClusterEndpoints`,
+//! `rds:DescribeDBProxies`, `rds:DescribeDBProxyEndpoints`, `rds:DescribeGlobalClusters`,
+//! `rds:DescribeBlueGreenDeployments`, `rds:DescribeDBParameters`, and `sts:AssumeRole` on
+//! the configured roles.
 
 use std::collections::BTreeMap;
 
@@ -464,6 +465,42 @@ impl Rds {
             engine: found.engine().map(str::to_owned),
             members,
         })
+    }
+
+    /// The databases a Blue/Green deployment concerns, as identifiers (lowercase): its
+    /// `Source` and `Target` and every `SwitchoverDetails` member, DB instances of a cluster
+    /// included (DescribeBlueGreenDeployments; RDS API reference, BlueGreenDeployment and
+    /// SwitchoverDetail). Before a switchover they are the blue names and the green ones;
+    /// after it, the blue names (now the green databases') and their `-old1` renames: either
+    /// way the names routes use. ARNs that name no DB instance or cluster are left out.
+    pub async fn blue_green_databases(
+        &self,
+        account: &str,
+        deployment: &str,
+    ) -> Result<std::collections::BTreeSet<String>, RdsError> {
+        let out = self
+            .client(account)?
+            .describe_blue_green_deployments()
+            .blue_green_deployment_identifier(deployment)
+            .send()
+            .await
+            .map_err(|e| RdsError::from_sdk("DescribeBlueGreenDeployments", e))?;
+        let database = |arn: &str| {
+            crate::domain::validation::parse_rds_arn(arn)
+                .ok()
+                .filter(|a| a.kind == "db" || a.kind == "cluster")
+                .map(|a| a.identifier)
+        };
+        let mut names = std::collections::BTreeSet::new();
+        for d in out.blue_green_deployments() {
+            names.extend(d.source().and_then(database));
+            names.extend(d.target().and_then(database));
+            for member in d.switchover_details() {
+                names.extend(member.source_member().and_then(database));
+                names.extend(member.target_member().and_then(database));
+            }
+        }
+        Ok(names)
     }
 
     /// A custom cluster endpoint's definition.

@@ -9,7 +9,9 @@
 //!    document, classified: move, re-resolve, created, deleted, ignore); an ID the table does
 //!    not list is re-resolved once, never ignored.
 //! 4. Routes are found by RDS identifier (`detail.SourceIdentifier`; for Blue/Green events the
-//!    database names in `detail.Message` and `resources`), and a cluster event also by its
+//!    database names in `detail.Message` and `resources`, and for a deployment's own event —
+//!    0248 names none — its databases from DescribeBlueGreenDeployments, cluster instances
+//!    included), and a cluster event also by its
 //!    cluster's event alias (a global database's member cluster → the global writer
 //!    endpoint's routes, [`crate::adapters::aws::store::event_aliases`]; through an alias an
 //!    event only moves or re-resolves, never creates or deletes). Unrouted identifiers are
@@ -275,7 +277,8 @@ async fn handle_inner(
             Some(&event),
         ));
     }
-    let identifiers = event.identifiers();
+    let mut identifiers = event.identifiers();
+    identifiers.extend(blue_green_databases(ctx, &event).await);
     let mut routes: BTreeMap<String, Route> = BTreeMap::new();
     for identifier in &identifiers {
         for route in ctx.store.by_rds_identifier(identifier).await? {
@@ -348,6 +351,33 @@ async fn handle_inner(
     s.identifiers = identifiers.into_iter().collect();
     s.routes = reports;
     Ok(s)
+}
+
+/// For a Blue/Green deployment's own event (`SourceIdentifier` `bgd-…`: RDS-EVENT-0248
+/// "Switchover completed on blue/green deployment." names no database), the databases the
+/// deployment concerns, cluster instances included, from the RDS API of the event's account
+/// where the router reads it ([`crate::adapters::aws::rds::Rds::blue_green_databases`]); empty
+/// otherwise, or when the call fails (logged: the per-database events 0251/0260 and the watch
+/// still follow). One DescribeBlueGreenDeployments per such event.
+async fn blue_green_databases(ctx: &Context, event: &RdsEvent) -> BTreeSet<String> {
+    let deployment = event.source_identifier.as_str();
+    if !event.is_blue_green()
+        || !deployment.starts_with("bgd-")
+        || !ctx.rds.covers(&event.account, &event.region)
+    {
+        return BTreeSet::new();
+    }
+    match ctx
+        .rds
+        .blue_green_databases(&event.account, deployment)
+        .await
+    {
+        Ok(names) => names,
+        Err(e) => {
+            warn!(deployment, error = %e, "the Blue/Green deployment's databases not read; its per-database events still follow");
+            BTreeSet::new()
+        }
+    }
 }
 
 fn skipped(route: &Route, result: RouteResult, reason: String) -> RouteReport {
