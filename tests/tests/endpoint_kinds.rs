@@ -447,3 +447,57 @@ async fn a_blue_green_switchover_event_reaches_the_routes_of_every_renamed_datab
     );
     assert_eq!(bed.targets(&route).await, vec!["10.0.2.41:5432"]);
 }
+
+/// Case 5: a name with ten A records that answers a random eight per query (Route 53
+/// multivalue answers: at most eight records a response). Before, K = 3 answers without a
+/// live address removed it (and cut its connections); now the route sees that the name
+/// samples its records (a full answer brings back an address an earlier one left out) and
+/// keeps each address until 12 new draws missed it, so no live address leaves. A record
+/// removed from the set still leaves within that window; and an ordinary name whose addresses
+/// are replaced is not mistaken for one: its old addresses leave within K.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_answering_eight_of_its_ten_records_never_loses_a_live_target() {
+    use router_tests::handlers::deregistrations_in_audits;
+    let bed = Bed::start("multivalue").await;
+    bed.dns.seed(7);
+    let ten: Vec<Ipv4Addr> = (1..=10).map(|i| Ipv4Addr::new(10, 3, 0, i)).collect();
+    bed.dns.set_multivalue("pool.db.test", &ten);
+    let route = bed.add_route("pool", "pool.db.test", 5432).await;
+    assert_eq!(
+        deregistrations_in_audits(&bed.ctx, 40).await,
+        0,
+        "live addresses removed"
+    );
+    assert_eq!(bed.targets(&route).await.len(), 10);
+    assert!(bed.route("pool").await.answers_sampled);
+
+    // One record removed: it leaves within the sampled window (12 new draws).
+    bed.dns.set_multivalue("pool.db.test", &ten[..9]);
+    let mut runs = 0;
+    while bed.targets(&route).await.len() > 9 {
+        runs += 1;
+        assert!(runs <= 20, "the removed record stays after {runs} audits");
+        audit(&bed.ctx).await;
+    }
+    assert!(!bed
+        .targets(&route)
+        .await
+        .contains(&"10.3.0.10:5432".to_owned()));
+
+    // An ordinary name of eight addresses, two replaced: no sample, the old two leave in K.
+    let eight: Vec<Ipv4Addr> = (1..=8).map(|i| Ipv4Addr::new(10, 4, 0, i)).collect();
+    bed.dns.set_a("fixed.db.test", &eight);
+    let fixed = bed.add_route("fixed", "fixed.db.test", 5432).await;
+    let replaced: Vec<Ipv4Addr> = (3..=10).map(|i| Ipv4Addr::new(10, 4, 0, i)).collect();
+    bed.dns.set_a("fixed.db.test", &replaced);
+    for _ in 0..3 {
+        audit(&bed.ctx).await;
+    }
+    assert!(!bed.route("fixed").await.answers_sampled);
+    let targets = bed.targets(&fixed).await;
+    assert_eq!(targets.len(), 8, "{targets:?}");
+    assert!(
+        !targets.contains(&"10.4.0.1:5432".to_owned()),
+        "{targets:?}"
+    );
+}

@@ -98,7 +98,13 @@ fn check_event(raw: &Value) -> Result<(), TestCaseError> {
             prop_assert!(valid_rds_identifier(id), "{id:?} from {event:?}");
         }
     } else {
-        prop_assert_eq!(ids, BTreeSet::from([event.source_identifier.clone()]));
+        // The source, and for a cluster rename (RDS-EVENT-0172) the two names in its message.
+        let mut want = BTreeSet::from([event.source_identifier.clone()]);
+        if let Some((from, to)) = event.cluster_renamed() {
+            prop_assert!(valid_rds_identifier(&from) && valid_rds_identifier(&to));
+            want.extend([from, to]);
+        }
+        prop_assert_eq!(ids, want);
     }
     Ok(())
 }

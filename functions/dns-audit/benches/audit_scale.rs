@@ -182,6 +182,7 @@ async fn seed(ctx: &Context, i: usize) -> anyhow::Result<Route> {
         applying_until: None,
         name_gone_since: None,
         renamed_to: None,
+        answers_sampled: false,
         ceded: Default::default(),
         deployment_tagged: true,
         quota_counted: false,

@@ -414,6 +414,13 @@ pub struct Route {
     /// cluster, which the route then follows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renamed_to: Option<String>,
+    /// True while the route's name answers a subset of its addresses per query (Route 53
+    /// multivalue answers: at most 8 of them a response), shown by a full answer that brought
+    /// back an address an earlier one left out; cleared by an answer of fewer than 8. Its
+    /// addresses then stay until enough lookups missed them for a live one to be missed that
+    /// long less than once in ten years ([`crate::domain::window::sampled_retention`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answers_sampled: bool,
     /// IPs the route gave up because another route's database answers them, or held when its
     /// source was deleted or its name went gone: never registered on this route again while
     /// another route's database answers them, even if this route's name does (a stale answer).

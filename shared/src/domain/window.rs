@@ -6,9 +6,12 @@
 //! retention, when it was first missed. That is bounded, and unchanged (so not rewritten) while
 //! a stable name keeps answering the same set.
 //!
-//! Two rules ([`Retention`]):
+//! Three rules ([`Retention`]):
 //! - **Lookups(K)** — single-answer names (instance, cluster writer, proxy): an IP is stale
 //!   after K successful lookups without it. A writer's old IP leaves within one event.
+//! - **Draws(k)** — names that answer a random 8 of their records per query (Route 53
+//!   multivalue answers, [`sampled_retention`]): stale after k answers that differ from the
+//!   one before (new draws) without the IP.
 //! - **Time** — reader and custom endpoints when their members cannot be read from the RDS
 //!   API: an IP is stale only after K *counted* lookups without it **and** at least
 //!   `absent_secs` since it was first missed; lookups less than one record TTL apart count as
@@ -40,11 +43,49 @@ pub const DEFAULT_READER_RETENTION_SECS: i64 = 7_200;
 /// lookups closer together than this may be one cached answer.
 pub const RDS_RECORD_TTL_SECS: i64 = 5;
 
+/// Most records Route 53 puts in one answer with multivalue answer routing ("Route 53 responds
+/// to DNS queries with up to eight healthy records", Route 53 developer guide, "Multivalue
+/// answer routing"): a name with more records answers a different subset per query.
+pub const MULTIVALUE_ANSWER_MAX: usize = 8;
+
+/// True when `answer` shows that the name answers a subset of its records per query: a full
+/// multivalue answer ([`MULTIVALUE_ANSWER_MAX`] addresses) that brings back an address an
+/// earlier answer left out, while the window holds more addresses than one answer can. An
+/// address that left and never returns — a record replaced, a database moved — is no such
+/// evidence, so a name whose addresses are replaced keeps its K-lookup window.
+pub fn samples_records(sightings: &Sightings, answer: &BTreeSet<IpAddr>) -> bool {
+    let returned = answer
+        .iter()
+        .any(|ip| sightings.0.get(ip).is_some_and(|a| a.misses > 0));
+    let window: BTreeSet<&IpAddr> = sightings.0.keys().chain(answer).collect();
+    answer.len() == MULTIVALUE_ANSWER_MAX && returned && window.len() > MULTIVALUE_ANSWER_MAX
+}
+
+/// The window of a name that answers 8 of its `records` addresses per query: an address
+/// stays until `k` new draws ([`Retention::Draws`]) have missed it, `k` chosen so that a live
+/// address — missed by one draw with probability `p = (n-8)/n`, `n` records drawn uniformly
+/// (Route 53 picks the records at random) — is removed less than once in ten years at one
+/// draw a minute: `n × 5,256,000 × p^k < 1`. `n = 10`: `k = 12` (12 minutes of the minute
+/// watch); `n = 16`: 27; `n = 40`: 86. A departed address stays that long too, unless another
+/// route's database answers it (planner rule 10: a sampled name claims its newest answer
+/// only).
+pub fn sampled_retention(records: usize) -> Retention {
+    let n = records.max(MULTIVALUE_ANSWER_MAX + 1) as f64;
+    let p_miss = (n - MULTIVALUE_ANSWER_MAX as f64) / n;
+    Retention::Draws(((n * 5_256_000.0).ln() / -p_miss.ln()).ceil() as u32)
+}
+
 /// How long an IP the name stopped answering is kept (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retention {
     /// Stale after this many successful lookups without the IP.
     Lookups(u32),
+    /// Stale after this many *new draws* without the IP: answers that differ from the one
+    /// before. A name answering a random subset of its records per query
+    /// ([`sampled_retention`]) gives a new subset nearly every time, while a caching resolver
+    /// repeats one answer for its TTL; counting only changed answers counts independent
+    /// draws whatever the TTL, which the router cannot see.
+    Draws(u32),
     /// Stale after `lookups` counted lookups and `absent_secs` seconds without the IP; lookups
     /// less than `ttl_secs` apart count as one.
     Time {
@@ -142,12 +183,15 @@ impl Sightings {
     /// Folds one successful answer made at `at` (epoch seconds) in; IPs that have been absent
     /// long enough under `retention` drop out.
     pub fn record(&mut self, answer: &BTreeSet<IpAddr>, at: i64, retention: Retention) {
+        let repeated = *answer == self.newest();
         for (ip, absence) in self.0.iter_mut() {
             if answer.contains(ip) {
                 continue;
             }
             match retention {
                 Retention::Lookups(_) => absence.misses = absence.misses.saturating_add(1),
+                Retention::Draws(_) if repeated => {}
+                Retention::Draws(_) => absence.misses = absence.misses.saturating_add(1),
                 Retention::Time { ttl_secs, .. } => {
                     let counts = absence.counted_at.is_none_or(|c| at - c >= ttl_secs);
                     if counts {
@@ -162,7 +206,7 @@ impl Sightings {
             self.0.insert(*ip, Absence::default());
         }
         self.0.retain(|_, a| match retention {
-            Retention::Lookups(k) => a.misses < k.max(1),
+            Retention::Lookups(k) | Retention::Draws(k) => a.misses < k.max(1),
             Retention::Time {
                 lookups,
                 absent_secs,
@@ -203,6 +247,11 @@ impl Sightings {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// How many IPs the window holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 #[cfg(test)]
@@ -220,6 +269,51 @@ mod tests {
         absent_secs: DEFAULT_READER_RETENTION_SECS,
         ttl_secs: RDS_RECORD_TTL_SECS,
     };
+
+    #[test]
+    fn sampling_needs_a_returning_address_in_a_full_answer() {
+        let mut s = Sightings::default();
+        s.record(&set(&[1, 2, 3, 4, 5, 6, 7, 8]), 0, K3);
+        // Two addresses replaced: new ones, the old never back.
+        let replaced = set(&[1, 2, 3, 4, 5, 6, 9, 10]);
+        assert!(
+            !samples_records(&s, &replaced),
+            "a replacement is no sample"
+        );
+        s.record(&replaced, 60, K3);
+        // An address left out before comes back in a full answer: a subset per query.
+        assert!(samples_records(&s, &set(&[1, 2, 3, 4, 5, 7, 8, 9])));
+        // A short answer is a whole one.
+        assert!(!samples_records(&s, &set(&[1, 7])));
+    }
+
+    #[test]
+    fn the_sampled_window_grows_with_the_records() {
+        let k = |n| match sampled_retention(n) {
+            Retention::Draws(k) => k,
+            other => unreachable!("{other:?}"),
+        };
+        assert_eq!((k(9), k(10), k(16), k(40)), (9, 12, 27, 86));
+        // n × 5,256,000 × p^k < 1 for each.
+        for n in [9usize, 10, 16, 40, 100] {
+            let p = (n as f64 - 8.0) / n as f64;
+            assert!(n as f64 * 5_256_000.0 * p.powi(k(n) as i32) < 1.0, "{n}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_answer_is_no_new_draw() {
+        let mut s = Sightings::default();
+        let draws = Retention::Draws(2);
+        s.record(&set(&[1, 2]), 0, draws);
+        for _ in 0..5 {
+            // A cache repeating one subset: 3 stays.
+            s.record(&set(&[1, 3]), 0, draws);
+        }
+        assert_eq!(s.ips(), set(&[1, 2, 3]));
+        s.record(&set(&[1, 4]), 0, draws);
+        assert_eq!(s.ips(), set(&[1, 3, 4]), "two new draws without 2");
+    }
 
     #[test]
     fn round_robin_answers_keep_both_ips_within_the_window() {

@@ -273,6 +273,7 @@ async fn watch_leased(
                 not_live: Some(&seen.not_live),
                 gone_confirmed: seen.gone_confirmed,
                 event_at: None,
+                answers_sampled: seen.answers_sampled,
             };
             let outcome = reconcile_with(
                 ctx,

@@ -271,6 +271,9 @@ pub struct Seen<'a> {
     pub gone_confirmed: bool,
     /// Time of the RDS event being handled, for the route's arrivals (event → registered).
     pub event_at: Option<DateTime<Utc>>,
+    /// Whether the name answers a subset of its records per query, when the observation says
+    /// ([`crate::reconcile::observe::Observation::answers_sampled`]): stored on the route.
+    pub answers_sampled: Option<bool>,
 }
 
 /// [`reconcile`] with what the flow saw ([`Seen`]).
@@ -364,8 +367,12 @@ pub async fn reconcile_with(
             seen.event_at,
             now,
         );
-        let arrivals_changed = next.arrivals != route.arrivals;
-        if !remember(&mut next, &lookups, &p, after) && p.is_noop() && !arrivals_changed {
+        let mut flags_changed = next.arrivals != route.arrivals;
+        if let Some(sampled) = seen.answers_sampled {
+            flags_changed |= next.answers_sampled != sampled;
+            next.answers_sampled = sampled;
+        }
+        if !remember(&mut next, &lookups, &p, after) && p.is_noop() && !flags_changed {
             log_plan(&route, &p, dry_run);
             return Ok(Outcome {
                 route_id: route.id().to_string(),

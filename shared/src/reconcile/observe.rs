@@ -23,7 +23,9 @@ use crate::domain::membership::{
 };
 use crate::domain::plan::{Lookup, LookupFailure};
 use crate::domain::route::{Route, RouteStatus};
-use crate::domain::window::{Retention, RDS_RECORD_TTL_SECS};
+use crate::domain::window::{
+    sampled_retention, samples_records, Retention, MULTIVALUE_ANSWER_MAX, RDS_RECORD_TTL_SECS,
+};
 
 /// Where a route's addresses came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,6 +56,10 @@ pub struct Observation {
     /// The name answered NXDOMAIN and the RDS API says its database does not exist
     /// ([`gone_confirmed`]): the name is gone now, no bound to wait.
     pub gone_confirmed: bool,
+    /// Whether the route's name answers a subset of its records per query, as this DNS answer
+    /// shows ([`crate::domain::window::samples_records`]); `None` when it says nothing new
+    /// (a failure, the RDS API's members).
+    pub answers_sampled: Option<bool>,
 }
 
 /// Why the RDS API could not give a reader or custom endpoint's members.
@@ -188,6 +194,19 @@ pub async fn observe(ctx: &Context, route: &Route) -> Observation {
         retention_for(route, &ctx.config),
     )
     .await;
+    if let (Via::Dns, Lookup::Answer(answer)) = (&seen.via, &seen.lookup) {
+        if !answers_one_member(route.spec.host.as_str()) {
+            // A name answering a subset of its records per query keeps its addresses longer;
+            // an answer of fewer than 8 is whole again.
+            let sampled = answer.len() >= MULTIVALUE_ANSWER_MAX
+                && (route.answers_sampled || samples_records(&route.sightings, answer));
+            seen.retention = match sampled {
+                true => sampled_retention(route.sightings.ips().union(answer).count()),
+                false => Retention::Lookups(ctx.config.window),
+            };
+            seen.answers_sampled = Some(sampled);
+        }
+    }
     seen.not_live = liveness(ctx, route, &seen).await;
     seen.gone_confirmed = gone_confirmed(ctx, route, &seen).await;
     seen
@@ -263,6 +282,7 @@ async fn members_observation(
                 via: Via::RdsMembers { members },
                 not_live: BTreeSet::new(),
                 gone_confirmed: false,
+                answers_sampled: None,
             })
         }
         Err(MembershipError::NotClusterEndpoint(_))
@@ -281,6 +301,7 @@ fn dns_observation(lookup: Lookup, retention: Retention) -> Observation {
         via: Via::Dns,
         not_live: BTreeSet::new(),
         gone_confirmed: false,
+        answers_sampled: None,
     }
 }
 
@@ -357,7 +378,9 @@ pub async fn liveness(ctx: &Context, route: &Route, seen: &Observation) -> BTree
 
 /// How long a route keeps an IP its name stopped answering: reader and custom endpoints answer
 /// one member per query, so they keep IPs for the reader retention time as well as K lookups
-/// ([`crate::domain::window`]); every other name (instance, writer, proxy, other) follows K lookups.
+/// ([`crate::domain::window`]); a name that answers a subset of its records per query
+/// (`answers_sampled`) keeps them for [`sampled_retention`]; every other name (instance,
+/// writer, proxy, other) follows K lookups.
 pub fn retention_for(route: &Route, config: &Config) -> Retention {
     if answers_one_member(route.spec.host.as_str()) {
         Retention::Time {
@@ -365,6 +388,8 @@ pub fn retention_for(route: &Route, config: &Config) -> Retention {
             absent_secs: config.reader_retention_secs,
             ttl_secs: RDS_RECORD_TTL_SECS,
         }
+    } else if route.answers_sampled {
+        sampled_retention(route.sightings.len())
     } else {
         Retention::Lookups(config.window)
     }

@@ -560,9 +560,9 @@ async fn audit_route(
         out.finding.repairs.push("route_record_updated".into());
     }
     // A deleted database's name is not looked up: its targets all go whatever it answers.
-    let (lookups, retention, not_live, gone_confirmed) =
+    let (lookups, retention, not_live, gone_confirmed, answers_sampled) =
         if route.status == RouteStatus::SourceDeleted {
-            (vec![], None, Default::default(), false)
+            (vec![], None, Default::default(), false, None)
         } else {
             let seen = observe(ctx, route).await;
             note_failure(route, &seen.lookup, out);
@@ -571,6 +571,7 @@ async fn audit_route(
                 Some(seen.retention),
                 seen.not_live,
                 seen.gone_confirmed,
+                seen.answers_sampled,
             )
         };
     let with = Seen {
@@ -579,6 +580,7 @@ async fn audit_route(
         not_live: Some(&not_live),
         gone_confirmed,
         event_at: None,
+        answers_sampled,
     };
     let status = ensured.status;
     let outcome = match reconcile_with(ctx, ensured, &lookups, &with, dry_run).await {

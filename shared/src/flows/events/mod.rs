@@ -579,6 +579,7 @@ async fn handle_route(
         not_live: None,
         gone_confirmed: false,
         event_at: Some(event.time),
+        answers_sampled: None,
     };
     let outcome = match reconcile_with(ctx, working, &lookups, &with, dry_run).await {
         Err(e) if e.target_quota_full().is_some() => {

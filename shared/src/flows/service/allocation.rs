@@ -194,6 +194,7 @@ pub(super) async fn allocate(
             applying_until: None,
             name_gone_since: None,
             renamed_to: None,
+            answers_sampled: false,
             ceded: Default::default(),
             deployment_tagged: true,
             quota_counted: owner_quota.is_some(),

@@ -510,6 +510,7 @@ pub async fn sync(ctx: &Context, caller: &Caller, id: &str) -> Result<Outcome, S
         not_live: Some(&seen.not_live),
         gone_confirmed: seen.gone_confirmed,
         event_at: None,
+        answers_sampled: seen.answers_sampled,
     };
     let mut outcome =
         reconcile_with(ctx, route, std::slice::from_ref(&seen.lookup), &with, false).await?;
