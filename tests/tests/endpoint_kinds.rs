@@ -58,7 +58,7 @@ async fn rds_proxy_endpoints_are_verified_hear_proxy_events_and_keep_every_live_
     assert_eq!(
         bed.targets(&ro).await,
         vec!["10.0.1.61:5432", "10.0.2.61:5432"],
-        "every address, on the proxy's port"
+        "every address, on the port the request names (the proxy's), not the database's 5433"
     );
 
     // The proxy scales out: a third address. A proxy event reaches the added endpoint's route
@@ -136,7 +136,11 @@ async fn rds_proxy_endpoints_are_verified_hear_proxy_events_and_keep_every_live_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_global_writer_endpoint_follows_a_switchover_when_its_member_cluster_says_so() {
     use aws_sdk_rds::config::Region;
-    let bed = Bed::start("global-writer").await;
+    let bed = Bed::start_with(
+        "global-writer",
+        &[("ROUTER_DNS_POLL_DEADLINE_SECONDS", "2")],
+    )
+    .await;
     let east = aurora(&bed, "gdb1-east", &[Ipv4Addr::new(10, 1, 0, 5)]).await;
     let rds = aws_sdk_rds::Client::new(&bed.sdk);
     let east_arn = format!("arn:aws:rds:us-east-1:{ACCOUNT}:cluster:gdb1-east");
@@ -215,6 +219,20 @@ async fn a_global_writer_endpoint_follows_a_switchover_when_its_member_cluster_s
     deleted["detail"]["Date"] = "2026-11-25T11:30:00Z".into();
     deleted["detail"]["SourceIdentifier"] = "gdb1-west".into();
     let summary = rds_event(&bed.ctx, deleted).await;
+    assert_eq!(
+        summary["routes"][0]["status_after"], "active",
+        "{summary:#}"
+    );
+    assert_eq!(bed.targets(&route).await, vec!["10.9.0.7:5432"]);
+
+    // Nor does the deletion of a database that merely shares the global database's name
+    // (the route is indexed by it): the global name still answers.
+    let mut same_name = sample("rds-cluster-deleted-0171.json");
+    same_name["time"] = "2026-11-25T11:40:00Z".into();
+    same_name["detail"]["Date"] = "2026-11-25T11:40:00Z".into();
+    same_name["detail"]["SourceIdentifier"] = "gdb1".into();
+    let summary = rds_event(&bed.ctx, same_name).await;
+    assert_eq!(summary["routes"][0]["route_id"], "gdb1", "{summary:#}");
     assert_eq!(
         summary["routes"][0]["status_after"], "active",
         "{summary:#}"
@@ -500,4 +518,34 @@ async fn a_name_answering_eight_of_its_ten_records_never_loses_a_live_target() {
         !targets.contains(&"10.4.0.1:5432".to_owned()),
         "{targets:?}"
     );
+}
+
+/// Found by review: the guard that keeps a deletion event from ending a private alias that
+/// leads elsewhere now applies only to aliases whose events were learned from their chain. A
+/// private A record named with its database's identifier and account is ended by the
+/// database's deletion at once: its record may go stale, and the address may be handed on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_event_ends_a_named_private_record_at_once() {
+    let bed = Bed::start_with(
+        "deleted-a-record",
+        &[("ROUTER_DNS_POLL_DEADLINE_SECONDS", "5")],
+    )
+    .await;
+    bed.set_ip("orders.corp.test", [10, 0, 1, 12]);
+    let body = serde_json::json!({"name": "orders", "host": "orders.corp.test", "port": 5432,
+        "rds_identifier": "orders-db", "account_id": ACCOUNT});
+    let (status, reply) = post_route(&bed.ctx, &body, OWNER).await;
+    assert_eq!(status, 201, "{reply:#}");
+    let started = std::time::Instant::now();
+    let summary = rds_event(&bed.ctx, sample("rds-instance-deleted-0003.json")).await;
+    assert_eq!(
+        summary["routes"][0]["status_after"], "source_deleted",
+        "{summary:#}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "no NXDOMAIN wait"
+    );
+    let route = bed.route("orders").await;
+    assert_eq!(bed.targets(&route).await, Vec::<String>::new());
 }

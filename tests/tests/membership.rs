@@ -299,7 +299,8 @@ async fn set_state(rds: &RdsClient, instance: &str, state: Option<&str>) {
 /// another is `deleting`. The members with an address stay the targets, the deleting one
 /// leaves in that audit, and the new one joins once it has its address — all from the RDS API.
 /// Before, the member without an address failed the whole read: the route fell back to DNS
-/// with its window and the leaving reader lingered.
+/// with its window and the leaving reader lingered; so did a member past `creating` whose
+/// endpoint record did not resolve yet.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_being_created_or_deleted_do_not_break_the_members_read() {
     let bed = Bed::start("members-flux").await;
@@ -338,6 +339,23 @@ async fn readers_being_created_or_deleted_do_not_break_the_members_read() {
         "the deleting reader left in this audit: {report:#}"
     );
 
+    // flux-5 is past `creating` with an endpoint whose record does not resolve yet: it is
+    // left out on its own, and the members read holds — flux-3, now leaving, leaves.
+    set_state(
+        &cluster.rds,
+        "flux-5",
+        Some("configuring-enhanced-monitoring"),
+    )
+    .await;
+    set_state(&cluster.rds, "flux-3", Some("deleting")).await;
+    let report = audit(&bed.ctx).await;
+    assert_eq!(report["errors"], json!([]), "{report:#}");
+    assert_eq!(
+        bed.targets(&route).await,
+        cluster.targets_of(&["2"]),
+        "the members read held: {report:#}"
+    );
+
     // flux-5 is available: its endpoint resolves, and it joins.
     set_state(&cluster.rds, "flux-5", None).await;
     let address = cluster
@@ -357,19 +375,21 @@ async fn readers_being_created_or_deleted_do_not_break_the_members_read() {
     cluster.ips.insert("flux-5".into(), ip);
     let report = audit(&bed.ctx).await;
     assert_eq!(report["errors"], json!([]), "{report:#}");
-    assert_eq!(
-        bed.targets(&route).await,
-        cluster.targets_of(&["2", "3", "5"])
-    );
+    assert_eq!(bed.targets(&route).await, cluster.targets_of(&["2", "5"]));
 }
 
 /// Issue #30, case 6: a private CNAME to a reader endpoint (`billing-ro.corp.test` →
 /// `<cluster>.cluster-ro-…`) is followed by the endpoint it leads to: every reader from the
 /// RDS API at once, none ever removed. Before, the name was followed like an instance endpoint
-/// (one reader per answer, K = 3 lookups): live readers came and went.
+/// (one reader per answer, K = 3 lookups): live readers came and went. And the cluster's
+/// events reach it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_cname_to_a_reader_endpoint_is_followed_as_one() {
-    let bed = Bed::start("members-cname").await;
+    let bed = Bed::start_with(
+        "members-cname",
+        &[("ROUTER_DNS_POLL_DEADLINE_SECONDS", "2")],
+    )
+    .await;
     let cluster = Cluster::create(&bed, "alias", 5, 4).await;
     bed.dns
         .set_cname("alias-ro.corp.test", &cluster.reader_endpoint);
@@ -383,4 +403,41 @@ async fn a_private_cname_to_a_reader_endpoint_is_followed_as_one() {
     let removed = deregistrations_in_audits(&bed.ctx, 20).await;
     assert_eq!(removed, 0, "live readers deregistered");
     assert_eq!(bed.targets(&route).await, all_readers);
+
+    // Its events are the cluster's: learned from the endpoint the alias leads to, so a
+    // cluster event reaches the route and reads the members at once (a new reader joins in
+    // that invocation). Before, the event named a cluster no route knew.
+    assert_eq!(route.spec.rds_identifier.as_deref(), Some("alias"));
+    let mut cluster = cluster;
+    cluster.add_instance(&bed, 6, 4).await;
+    cluster.publish(&bed);
+    let mut event = rds_event_at(
+        "rds-cluster-failover-completed-0071.json",
+        "2026-11-25T10:05:12Z",
+    );
+    event["detail"]["SourceIdentifier"] = json!("alias");
+    let summary = rds_event(&bed.ctx, event).await;
+    assert_eq!(summary["decision"], "handled", "{summary:#}");
+    assert_eq!(
+        bed.targets(&route).await,
+        cluster.targets_of(&["2", "3", "4", "5", "6"]),
+        "{summary:#}"
+    );
+
+    // The alias is repointed at another database, and the old cluster is deleted: its
+    // deletion event does not end the route, whose own name still answers.
+    bed.dns
+        .set_a("alias-ro.corp.test", &[Ipv4Addr::new(10, 2, 9, 9)]);
+    let mut deleted = rds_event_at("rds-cluster-deleted-0171.json", "2026-11-25T11:00:00Z");
+    deleted["detail"]["SourceIdentifier"] = json!("alias");
+    let summary = rds_event(&bed.ctx, deleted).await;
+    assert_eq!(
+        summary["routes"][0]["status_after"], "active",
+        "{summary:#}"
+    );
+    assert_eq!(
+        bed.targets(&route).await,
+        vec!["10.2.9.9:5432"],
+        "the alias's new database, and none of the deleted cluster's readers"
+    );
 }

@@ -310,6 +310,12 @@ pub struct RouteSpec {
     /// AWS region of the database, from `rds_arn` (RDS endpoint names carry their own region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The RDS endpoint a private alias (`host`, a name that is no RDS endpoint) led to
+    /// through its CNAME chain at creation: the route took that endpoint's identifier,
+    /// account and engine, so its database's events reach the route. A deletion event ends
+    /// such a route at once only while the alias still leads there. Absent for other names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows: Option<HostName>,
     /// A listener port fixed by the owner instead of allocated (a takeover keeps the ports
     /// consumers already use): the allocator gives exactly this port or refuses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -410,8 +416,9 @@ pub struct Route {
     /// The new identifier of the Aurora cluster this route's name belonged to, from
     /// RDS-EVENT-0172 ("Renamed cluster from … to …"): the cluster's endpoints carry the new
     /// name now, so the route's name stops resolving. Shown in the route's health while the
-    /// name is gone; cleared when it resolves again (renamed back, or taken by another
-    /// cluster, which the route then follows).
+    /// name is gone; cleared when it resolves again after being gone, or still answers ten
+    /// minutes after the event (renamed back, or taken by another cluster, which the route
+    /// then follows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renamed_to: Option<String>,
     /// True while the route's name answers a subset of its addresses per query (Route 53

@@ -61,6 +61,25 @@ pub fn samples_records(sightings: &Sightings, answer: &BTreeSet<IpAddr>) -> bool
     answer.len() == MULTIVALUE_ANSWER_MAX && returned && window.len() > MULTIVALUE_ANSWER_MAX
 }
 
+/// How long a sampled name's full answer may repeat unchanged before it is taken for a whole
+/// one (seconds): longer than the TTLs resolvers repeat a multivalue answer for (Route 53
+/// records are typically 60-300 s), while draws from more than 8 records repeat a subset only
+/// by chance (1 in 45 for 10 records). A record set cut to 8 answers the same 8 for good: its
+/// departed addresses then leave by the K-lookup window instead of staying forever.
+pub const SAMPLED_REPEAT_SECS: i64 = 900;
+
+/// True when `answer` is the newest answer again and no address it leaves out has been
+/// counted missing for [`SAMPLED_REPEAT_SECS`] (`now`, epoch seconds): the name stopped
+/// answering subsets.
+pub fn repeats_too_long(sightings: &Sightings, answer: &BTreeSet<IpAddr>, now: i64) -> bool {
+    *answer == sightings.newest()
+        && sightings
+            .0
+            .values()
+            .filter(|a| a.misses > 0)
+            .all(|a| a.counted_at.is_some_and(|c| now - c >= SAMPLED_REPEAT_SECS))
+}
+
 /// The window of a name that answers 8 of its `records` addresses per query: an address
 /// stays until `k` new draws ([`Retention::Draws`]) have missed it, `k` chosen so that a live
 /// address — missed by one draw with probability `p = (n-8)/n`, `n` records drawn uniformly
@@ -191,7 +210,10 @@ impl Sightings {
             match retention {
                 Retention::Lookups(_) => absence.misses = absence.misses.saturating_add(1),
                 Retention::Draws(_) if repeated => {}
-                Retention::Draws(_) => absence.misses = absence.misses.saturating_add(1),
+                Retention::Draws(_) => {
+                    absence.misses = absence.misses.saturating_add(1);
+                    absence.counted_at = Some(at);
+                }
                 Retention::Time { ttl_secs, .. } => {
                     let counts = absence.counted_at.is_none_or(|c| at - c >= ttl_secs);
                     if counts {
@@ -299,6 +321,26 @@ mod tests {
             let p = (n as f64 - 8.0) / n as f64;
             assert!(n as f64 * 5_256_000.0 * p.powi(k(n) as i32) < 1.0, "{n}");
         }
+    }
+
+    #[test]
+    fn a_full_answer_repeated_for_long_is_a_whole_one() {
+        let mut s = Sightings::default();
+        let draws = Retention::Draws(12);
+        let eight: Vec<u8> = (1..=8).collect();
+        s.record(&set(&[2, 3, 4, 5, 6, 7, 8, 9]), 0, draws);
+        s.record(&set(&eight), 60, draws);
+        // The set is now these 8 for good: 9 was counted missing at 60.
+        assert!(
+            !repeats_too_long(&s, &set(&eight), 120),
+            "a cache may repeat"
+        );
+        assert!(repeats_too_long(&s, &set(&eight), 60 + SAMPLED_REPEAT_SECS));
+        assert!(!repeats_too_long(
+            &s,
+            &set(&[1, 2]),
+            60 + SAMPLED_REPEAT_SECS
+        ));
     }
 
     #[test]

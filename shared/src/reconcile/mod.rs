@@ -130,6 +130,15 @@ fn remember(route: &mut Route, lookups: &[Lookup], plan: &Plan, targets_after: u
             route.refused = refused;
             changed = true;
         }
+        // A rename's note outlives the DNS change it announced by at most ten minutes
+        // (CEDED_FOR_SECS): a name that still answers after that was renamed back or taken.
+        let announced = route.last_event_at.map_or(0, |t| t.timestamp());
+        if route.renamed_to.is_some()
+            && Utc::now().timestamp() - announced > crate::domain::claims::CEDED_FOR_SECS
+        {
+            route.renamed_to = None;
+            changed = true;
+        }
     }
     if route.ceded != plan.ceded {
         route.ceded = plan.ceded.clone();

@@ -24,7 +24,8 @@ use crate::domain::membership::{
 use crate::domain::plan::{Lookup, LookupFailure};
 use crate::domain::route::{Route, RouteStatus};
 use crate::domain::window::{
-    sampled_retention, samples_records, Retention, MULTIVALUE_ANSWER_MAX, RDS_RECORD_TTL_SECS,
+    repeats_too_long, sampled_retention, samples_records, Retention, MULTIVALUE_ANSWER_MAX,
+    RDS_RECORD_TTL_SECS,
 };
 
 /// Where a route's addresses came from.
@@ -56,6 +57,9 @@ pub struct Observation {
     /// The name answered NXDOMAIN and the RDS API says its database does not exist
     /// ([`gone_confirmed`]): the name is gone now, no bound to wait.
     pub gone_confirmed: bool,
+    /// The RDS endpoint a name that is no RDS endpoint leads to through its CNAME chain (a
+    /// private alias), when it leads to one: the route is followed by that endpoint's kind.
+    pub followed: Option<String>,
     /// Whether the route's name answers a subset of its records per query, as this DNS answer
     /// shows ([`crate::domain::window::samples_records`]); `None` when it says nothing new
     /// (a failure, the RDS API's members).
@@ -163,14 +167,24 @@ pub async fn members_lookup(
         } else {
             ctx.dns.lookup(&address).await
         };
-        (m.id.clone(), address, lookup)
+        (m.id.clone(), m.status == "available", address, lookup)
     }))
     .await;
     let mut ips = BTreeSet::new();
     let mut ids = Vec::new();
-    for (member, address, lookup) in lookups {
+    for (member, available, address, lookup) in lookups {
         match lookup {
             Lookup::Answer(answer) => ips.extend(answer),
+            // A member not yet `available` (just past `creating`, e.g. backing up) whose
+            // endpoint record does not exist yet takes no connection: left out on its own.
+            // An available member's NXDOMAIN, and any timeout or SERVFAIL, fail the read.
+            Lookup::Failed(LookupFailure::NxDomain) if !available => {
+                debug!(
+                    member,
+                    address, "member's endpoint does not resolve yet: not a target yet"
+                );
+                continue;
+            }
             Lookup::Failed(failure) => {
                 return Err(MembershipError::MemberLookup {
                     member,
@@ -180,6 +194,9 @@ pub async fn members_lookup(
             }
         }
         ids.push(member);
+    }
+    if ips.is_empty() {
+        return Err(MembershipError::NoMembers(host.to_owned()));
     }
     Ok((ips, ids))
 }
@@ -198,8 +215,10 @@ pub async fn observe(ctx: &Context, route: &Route) -> Observation {
         if !answers_one_member(route.spec.host.as_str()) {
             // A name answering a subset of its records per query keeps its addresses longer;
             // an answer of fewer than 8 is whole again.
+            let now = chrono::Utc::now().timestamp();
             let sampled = answer.len() >= MULTIVALUE_ANSWER_MAX
-                && (route.answers_sampled || samples_records(&route.sightings, answer));
+                && (route.answers_sampled || samples_records(&route.sightings, answer))
+                && !repeats_too_long(&route.sightings, answer, now);
             seen.retention = match sampled {
                 true => sampled_retention(route.sightings.ips().union(answer).count()),
                 false => Retention::Lookups(ctx.config.window),
@@ -250,14 +269,32 @@ pub async fn observe_host(
     else {
         return dns_observation(lookup, retention);
     };
-    if let Some(seen) = members_observation(ctx, &rds, account).await {
-        debug!(host, endpoint = %rds, kind = ?kind, "followed the CNAME to an RDS endpoint");
-        return seen;
+    let mut seen = match members_observation(ctx, &rds, account).await {
+        Some(seen) => {
+            debug!(host, endpoint = %rds, kind = ?kind, "followed the CNAME to an RDS endpoint");
+            seen
+        }
+        // Without the members, the alias keeps its own K-lookup window: a reader's longer
+        // retention would keep a repointed alias's old database for hours, and no liveness
+        // check covers a name that is no RDS endpoint.
+        None => dns_observation(lookup, retention),
+    };
+    seen.followed = Some(rds);
+    seen
+}
+
+/// The RDS endpoint `host` stands for: itself when it is a regional RDS endpoint name, else
+/// the first one its CNAME chain leads to (a private alias, or a global writer endpoint's
+/// current primary); `None` when the chain leads to none or does not resolve. One DNS lookup
+/// for a name that is no regional RDS endpoint.
+pub async fn followed_endpoint(ctx: &Context, host: &str) -> Option<String> {
+    let regional =
+        |name: &str| parse_rds_endpoint(name).filter(|e| e.kind != RdsEndpointKind::GlobalWriter);
+    if regional(host).is_some() {
+        return Some(host.to_owned());
     }
-    // Without the members, the alias keeps its own K-lookup window: a reader's longer
-    // retention would keep a repointed alias's old database for hours, and no liveness check
-    // covers a name that is no RDS endpoint.
-    dns_observation(lookup, retention)
+    let (_, chain) = ctx.dns.lookup_chain(host).await;
+    chain.into_iter().find(|name| regional(name).is_some())
 }
 
 /// The members behind an RDS reader, custom or cluster endpoint `host`, read from the RDS API;
@@ -282,6 +319,7 @@ async fn members_observation(
                 via: Via::RdsMembers { members },
                 not_live: BTreeSet::new(),
                 gone_confirmed: false,
+                followed: None,
                 answers_sampled: None,
             })
         }
@@ -301,6 +339,7 @@ fn dns_observation(lookup: Lookup, retention: Retention) -> Observation {
         via: Via::Dns,
         not_live: BTreeSet::new(),
         gone_confirmed: false,
+        followed: None,
         answers_sampled: None,
     }
 }

@@ -29,7 +29,7 @@ use crate::reconcile::reconcile;
 
 use super::allocation::{allocate, conflict, live_listeners, pin_router, pinned};
 use super::exposure::{forbidden_addresses, owner_quotas, verify_owner};
-use super::learn::learn_from_rds;
+use super::learn::{learn_from_alias, learn_from_rds};
 use super::{Caller, ServiceError};
 
 /// The body of `POST /routes`: a route definition. The same body again is a replay; another
@@ -210,6 +210,7 @@ impl CreateRequest {
             rds_identifier,
             account,
             region: arn.as_ref().map(|a| a.region.clone()),
+            follows: None,
             pin,
             target_group: self.target_group.clone(),
             tls_name: self.tls_name,
@@ -265,14 +266,17 @@ async fn create_checked(
         owner_quota = owner_quotas(ctx, caller, &spec).await?;
     }
     learn_from_rds(ctx, &mut spec, req.rds_identifier.is_some()).await;
-    let first = observe_host(
+    let seen = observe_host(
         ctx,
         spec.host.as_str(),
         spec.account.as_deref(),
         Retention::Lookups(ctx.config.window),
     )
-    .await
-    .lookup;
+    .await;
+    if let Some(endpoint) = &seen.followed {
+        learn_from_alias(ctx, &mut spec, endpoint).await;
+    }
+    let first = seen.lookup;
     if first == Lookup::Failed(crate::domain::plan::LookupFailure::TooManyAddresses) {
         let limit = ctx.config.exposure.quotas.targets_per_route;
         return Err(Denial::Quota {

@@ -75,6 +75,30 @@ pub(super) async fn learn_from_rds(ctx: &Context, spec: &mut RouteSpec, explicit
     }
 }
 
+/// A private alias (a name that is no RDS endpoint, whose CNAME chain leads to `endpoint`):
+/// the route's events are the endpoint's — its identifier, or what [`learn_from_rds`] learns
+/// for it (a custom endpoint's cluster, a proxy endpoint's proxy) — and its account and engine
+/// are the endpoint's database's, so cluster events reach the alias's route. Nothing when the
+/// request names its own `rds_identifier` (or `rds_arn`). The events path follows the chain again at each
+/// event, and a deletion event ends such a route only once its own name answers NXDOMAIN (the
+/// alias may point elsewhere by then).
+pub(super) async fn learn_from_alias(ctx: &Context, spec: &mut RouteSpec, endpoint: &str) {
+    if spec.rds_identifier.is_some() || parse_rds_endpoint(spec.host.as_str()).is_some() {
+        return;
+    }
+    let Ok(host) = crate::domain::host::HostName::parse(endpoint) else {
+        return;
+    };
+    let mut followed = spec.clone();
+    followed.rds_identifier = parse_rds_endpoint(host.as_str()).map(|e| e.identifier);
+    followed.host = host.clone();
+    learn_from_rds(ctx, &mut followed, false).await;
+    spec.follows = Some(host);
+    spec.rds_identifier = followed.rds_identifier;
+    spec.account = spec.account.take().or(followed.account);
+    spec.engine = spec.engine.or(followed.engine);
+}
+
 /// A global writer endpoint (`<global>.global-<hash>.global.rds.amazonaws.com`): the global
 /// database DescribeGlobalClusters shows with this very writer endpoint gives the account and
 /// engine, and each member cluster its event alias ([`alias_member_clusters`]).
