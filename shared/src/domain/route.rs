@@ -461,6 +461,14 @@ impl Route {
         &self.spec.id
     }
 
+    /// True when the route's health is its name being gone: `source_gone`, or a cluster
+    /// renamed away whose name answers NXDOMAIN (its address may have gone to another route
+    /// already, leaving it `pending`).
+    pub fn name_is_gone(&self) -> bool {
+        self.status == RouteStatus::SourceGone
+            || (self.renamed_to.is_some() && self.name_gone_since.is_some())
+    }
+
     /// The listener idle timeout the route wants (seconds): its own, else the deployment's
     /// `default_secs`.
     pub fn idle_timeout(&self, default_secs: u32) -> u32 {

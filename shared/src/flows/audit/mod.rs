@@ -610,7 +610,7 @@ async fn audit_route(
     };
     let mut health = summarize(&observed, &refused, outcome.route.conflict.as_deref())
         .with_arrivals(&observed, &outcome.route.arrivals, chrono::Utc::now());
-    if outcome.route.status == RouteStatus::SourceGone {
+    if outcome.route.name_is_gone() {
         health = health.name_gone(&outcome.route);
     }
     health = health.target_quota_full(outcome.route.target_quota_full.as_deref());

@@ -62,8 +62,8 @@ pub use envelope::{account_allowed, Malformed, RdsEvent};
 
 use dns_wait::{baseline, confirm, describe, nxdomain_confirmed, wait_for_change};
 use reach::{
-    blue_green_databases, deletion_needs_nxdomain, log_not_deleted, renamed_away, routes_reached,
-    through_alias, Reached,
+    blue_green_databases, custom_endpoint_renamed, deletion_needs_nxdomain, log_not_deleted,
+    renamed_away, routes_reached, through_alias, Reached,
 };
 
 /// Handling an event failed on the way to AWS; Lambda retries the invocation.
@@ -452,6 +452,15 @@ async fn handle_route(
             working.renamed_to = Some(to.clone());
         } else {
             working = store_with(ctx, working, |r| r.renamed_to = Some(to.clone())).await?;
+        }
+    }
+    if let Some(to) = custom_endpoint_renamed(event, &working) {
+        info!(route_id = %working.id(), cluster = %to, "the custom endpoint's cluster was renamed: the route follows its events under the new name");
+        if dry_run {
+            working.spec.rds_identifier = Some(to);
+        } else {
+            working =
+                store_with(ctx, working, |r| r.spec.rds_identifier = Some(to.clone())).await?;
         }
     }
     // Reader and custom endpoints whose members the RDS API gives: the members are the answer

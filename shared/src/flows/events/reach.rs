@@ -107,6 +107,16 @@ pub(super) fn renamed_away(event: &RdsEvent, route: &Route) -> Option<String> {
     own.then_some(to)
 }
 
+/// For RDS-EVENT-0172, the cluster's new identifier when `route` is a custom endpoint of the
+/// renamed cluster: its own name stays (a custom endpoint is named on its own), but the
+/// cluster's later events name the new identifier, which the route is indexed by from now on.
+pub(super) fn custom_endpoint_renamed(event: &RdsEvent, route: &Route) -> Option<String> {
+    let (from, to) = event.cluster_renamed()?;
+    (kind_of(route) == Some(RdsEndpointKind::ClusterCustom)
+        && route.spec.rds_identifier.as_deref() == Some(from.as_str()))
+    .then_some(to)
+}
+
 /// Why a deletion event must not end `route` at once, when it must not: its account is
 /// unknown (a same-named database elsewhere), it is a global writer endpoint (whose member
 /// clusters come and go while the global name answers), or it is a private alias whose

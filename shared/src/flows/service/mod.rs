@@ -399,7 +399,7 @@ pub async fn detail(ctx: &Context, caller: &Caller, id: &str) -> Result<RouteDet
         route.ceded.clear();
     }
     redact(ctx, caller, &mut route);
-    if route.status == RouteStatus::SourceGone {
+    if route.name_is_gone() {
         health = health.name_gone(&route);
     }
     health = health
