@@ -16,7 +16,7 @@ use crate::adapters::aws::rds::RdsError;
 use crate::config::Config;
 use crate::context::Context;
 use crate::domain::claims::{answers_now, Claims};
-use crate::domain::host::{answers_one_member, parse_rds_endpoint, RdsEndpointKind};
+use crate::domain::host::{answers_one_member, parse_rds_endpoint, RdsEndpoint, RdsEndpointKind};
 use crate::domain::log_fields::list;
 use crate::domain::membership::{
     custom_endpoint_members, reader_endpoint_members, writer_endpoint_members, Member,
@@ -252,21 +252,14 @@ pub async fn observe_host(
     account: Option<&str>,
     retention: Retention,
 ) -> Observation {
-    // A global writer endpoint is a CNAME Aurora points at the primary cluster's writer
-    // endpoint: followed like a private alias, by the cluster endpoint in its chain.
-    let regional =
-        |name: &str| parse_rds_endpoint(name).filter(|e| e.kind != RdsEndpointKind::GlobalWriter);
-    if regional(host).is_some() {
+    if regional_endpoint(host).is_some() {
         if let Some(seen) = members_observation(ctx, host, account).await {
             return seen;
         }
         return dns_observation(ctx.dns.lookup(host).await, retention);
     }
     let (lookup, chain) = ctx.dns.lookup_chain(host).await;
-    let Some((rds, kind)) = chain
-        .iter()
-        .find_map(|name| regional(name).map(|e| (name.clone(), e.kind)))
-    else {
+    let Some((rds, kind)) = first_regional(chain) else {
         return dns_observation(lookup, retention);
     };
     let mut seen = match members_observation(ctx, &rds, account).await {
@@ -288,13 +281,25 @@ pub async fn observe_host(
 /// current primary); `None` when the chain leads to none or does not resolve. One DNS lookup
 /// for a name that is no regional RDS endpoint.
 pub async fn followed_endpoint(ctx: &Context, host: &str) -> Option<String> {
-    let regional =
-        |name: &str| parse_rds_endpoint(name).filter(|e| e.kind != RdsEndpointKind::GlobalWriter);
-    if regional(host).is_some() {
+    if regional_endpoint(host).is_some() {
         return Some(host.to_owned());
     }
     let (_, chain) = ctx.dns.lookup_chain(host).await;
-    chain.into_iter().find(|name| regional(name).is_some())
+    first_regional(chain).map(|(name, _)| name)
+}
+
+/// `name` as an RDS endpoint of one region. A global writer endpoint is none: it is a CNAME
+/// Aurora points at the primary cluster's writer endpoint, so it is followed like a private
+/// alias, by the cluster endpoint in its chain.
+fn regional_endpoint(name: &str) -> Option<RdsEndpoint> {
+    parse_rds_endpoint(name).filter(|e| e.kind != RdsEndpointKind::GlobalWriter)
+}
+
+/// The first regional RDS endpoint in a CNAME chain (owner to target), with its kind.
+fn first_regional(chain: Vec<String>) -> Option<(String, RdsEndpointKind)> {
+    chain
+        .into_iter()
+        .find_map(|name| regional_endpoint(&name).map(|e| (name, e.kind)))
 }
 
 /// The members behind an RDS reader, custom or cluster endpoint `host`, read from the RDS API;
